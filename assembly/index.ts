@@ -1,0 +1,358 @@
+// KL divergence kernels over raw pointers into linear memory.
+//
+// Every kernel sums, over i, the non-negative "generalised" term
+//     T(p, q) = p·ln(p/q) − p + q          (0 when p = q, never cancels to garbage)
+// plus Σp, Σq and Σ(p − q). The wrapper turns those three sums into KL with or without
+// normalisation (see src/compose.ts). Writing the term through s = (p − q)/(p + q) as
+//     T = (p + q)·(s² + (1 + s)·(atanh(s) − s))
+// keeps full relative accuracy when p ≈ q, where a plain p·ln(p/q) loses most digits.
+// When p/q is far from 1 the direct form p·ln(p/q) − (p − q) is well conditioned, and
+// ln(p/q) = k·ln2 + 2·atanh(t) comes from the exponent difference k and the mantissas,
+// without forming p/q. Both branches share one division and one polynomial.
+//
+// Blocks whose values are all positive normal finite numbers take the SIMD path; any
+// other block (zeros, subnormals, invalid values) is redone by the scalar path, which is
+// exact for every case and reports invalid input through the return value.
+
+// Results of the last call: [Σ T, Σ p, Σ q, Σ (p − q)] as f64 (Σ T leaves out the
+// +Infinity terms of q = 0 under p > 0, which STATUS_Q_ZERO reports instead).
+const RESULTS: usize = memory.data(32, 16);
+
+// Status bits returned by the kernels.
+const STATUS_INVALID: i32 = 1; // a negative, NaN or infinite value: the wrapper finds which
+const STATUS_Q_ZERO: i32 = 2; // some q = 0 under p > 0: the sum is +Infinity by definition
+
+export function resultsPtr(): usize {
+  return RESULTS;
+}
+
+// First free byte after static data; the wrapper keeps its scratch area from here on.
+export function scratchPtr(): usize {
+  return (__heap_base + 63) & ~63;
+}
+
+// ---------------------------------------------------------------------------------------
+// Polynomials for atanh(x) − x = x³·h(x²) (coefficients from scripts/atanh-poly.py)
+
+// f64: |x| ≤ 1/3, max relative error of h 4.8e-15 (contributes < 6e-16 to a term)
+const HF64_0 = 0.33333333333333487;
+const HF64_1 = 0.19999999999780063;
+const HF64_2 = 0.14285714338330496;
+const HF64_3 = 0.11111106278964857;
+const HF64_4 = 0.09091130554209872;
+const HF64_5 = 0.07686637438179002;
+const HF64_6 = 0.0675117123587855;
+const HF64_7 = 0.05161334635249541;
+const HF64_8 = 0.08435350330548605;
+
+// f32: |x| ≤ 1/2, max relative error of h 6.6e-8 (contributes < 1.2e-8 to a term)
+const HF32_0: f32 = 0.3333333134651184;
+const HF32_1: f32 = 0.2000047266483307;
+const HF32_2: f32 = 0.14263980090618134;
+const HF32_3: f32 = 0.11469875276088715;
+const HF32_4: f32 = 0.06493489444255829;
+const HF32_5: f32 = 0.15751780569553375;
+
+// ln 2 split so that k·LN2_HI is exact for |k| < 2^11
+const LN2_HI = 0.693145751953125;
+const LN2_LO = 1.4286068203094173e-6;
+const LN2_HI_F32: f32 = 0.693145751953125;
+const LN2_LO_F32: f32 = 1.4286068203094173e-6;
+
+const MIN_NORMAL_F64 = 2.2250738585072014e-308;
+const MIN_NORMAL_F32: f32 = 1.1754943508222875e-38;
+
+// ---------------------------------------------------------------------------------------
+// Scalar path: exact semantics for every input; the SIMD path must agree with it.
+
+// atanh(x) − x for |x| ≤ 1/3, given u = x²
+// @ts-ignore: decorator
+@inline function atanhTail(x: f64, u: f64): f64 {
+  const u2 = u * u;
+  const u4 = u2 * u2;
+  const h =
+    (HF64_0 + HF64_1 * u) + (HF64_2 + HF64_3 * u) * u2 +
+    ((HF64_4 + HF64_5 * u) + (HF64_6 + HF64_7 * u) * u2) * u4 + HF64_8 * (u4 * u4);
+  return x * u * h;
+}
+
+// T(p, q) for finite p, q ≥ 0 (callers reject everything else)
+function term(p: f64, q: f64): f64 {
+  if (p == 0) return q;
+  if (q == 0) return Infinity;
+  const a = p + q;
+  if (a == Infinity) return 2 * term(p * 0.5, q * 0.5); // halving is exact at this size
+  const d = p - q;
+  if (Math.abs(d) * 3 <= a) {
+    const s = d / a;
+    const u = s * s;
+    return a * (u + (1 + s) * atanhTail(s, u));
+  }
+  const r = p / q;
+  // p/q can overflow or lose bits when subnormal; ln p − ln q is then the accurate route
+  const logRatio = r == Infinity || r < MIN_NORMAL_F64 ? Math.log(p) - Math.log(q) : Math.log(r);
+  return p * logRatio - d;
+}
+
+let sumT: f64 = 0;
+let sumP: f64 = 0;
+let sumQ: f64 = 0;
+let sumD: f64 = 0;
+
+// Adds elements [from, to) to the scalar sums; q is multiplied by `scale` first.
+// `load` reads element i of either type as f64.
+// @ts-ignore: decorator
+@inline function scalarRange<T>(p: usize, q: usize, from: i32, to: i32, scale: f64): i32 {
+  let status = 0;
+  for (let i = from; i < to; i++) {
+    const pi = <f64>load<T>(p + (<usize>i << alignof<T>()));
+    const qi = <f64>load<T>(q + (<usize>i << alignof<T>())) * scale;
+    // !(x >= 0) also catches NaN; x == Infinity catches the rest
+    if (!(pi >= 0) || !(qi >= 0) || pi == Infinity || qi == Infinity) return status | STATUS_INVALID;
+    // the +Infinity term is reported, not summed, so an overflow stays distinguishable
+    if (qi == 0 && pi > 0) status |= STATUS_Q_ZERO;
+    else sumT += term(pi, qi);
+    sumP += pi;
+    sumQ += qi;
+    sumD += pi - qi;
+  }
+  return status;
+}
+
+function resetSums(): void {
+  sumT = 0;
+  sumP = 0;
+  sumQ = 0;
+  sumD = 0;
+}
+
+// Stores scalar sums plus the lanes of the SIMD accumulators.
+function storeResults(t: v128, p: v128, q: v128, d: v128): void {
+  store<f64>(RESULTS, sumT + f64x2.extract_lane(t, 0) + f64x2.extract_lane(t, 1));
+  store<f64>(RESULTS, sumP + f64x2.extract_lane(p, 0) + f64x2.extract_lane(p, 1), 8);
+  store<f64>(RESULTS, sumQ + f64x2.extract_lane(q, 0) + f64x2.extract_lane(q, 1), 16);
+  store<f64>(RESULTS, sumD + f64x2.extract_lane(d, 0) + f64x2.extract_lane(d, 1), 24);
+}
+
+// ---------------------------------------------------------------------------------------
+// f64x2 path
+
+// @ts-ignore: decorator
+@inline function termF64x2(p: v128, q: v128, d: v128): v128 {
+  const a = f64x2.add(p, q);
+  // |s| ≤ 1/3 ⇔ 3|p − q| ≤ p + q: decide the branch before dividing
+  const near = f64x2.le(f64x2.mul(f64x2.abs(d), f64x2.splat(3)), a);
+  // far lanes: mantissas in [1, 2), k = exponent difference (inputs are positive normal)
+  const mantMask = i64x2.splat(0x000fffffffffffff);
+  const one = i64x2.splat(0x3ff0000000000000);
+  const mp = v128.or(v128.and(p, mantMask), one);
+  const mq = v128.or(v128.and(q, mantMask), one);
+  const k = i64x2.sub(i64x2.shr_u(p, 52), i64x2.shr_u(q, 52));
+  // small integer to double: the bits of 1.5·2^52 plus k are the double 1.5·2^52 + k
+  // (spacing 1 in that binade, either sign of k); subtract 1.5·2^52
+  const kf = f64x2.sub(i64x2.add(k, i64x2.splat(0x4338000000000000)), f64x2.splat(6755399441055744.0));
+  const x = f64x2.div(
+    v128.bitselect(d, f64x2.sub(mp, mq), near),
+    v128.bitselect(a, f64x2.add(mp, mq), near),
+  );
+  const u = f64x2.mul(x, x);
+  const u2 = f64x2.mul(u, u);
+  const u4 = f64x2.mul(u2, u2);
+  const h = f64x2.add(
+    f64x2.add(
+      f64x2.add(f64x2.splat(HF64_0), f64x2.mul(f64x2.splat(HF64_1), u)),
+      f64x2.mul(f64x2.add(f64x2.splat(HF64_2), f64x2.mul(f64x2.splat(HF64_3), u)), u2),
+    ),
+    f64x2.mul(
+      f64x2.add(
+        f64x2.add(
+          f64x2.add(f64x2.splat(HF64_4), f64x2.mul(f64x2.splat(HF64_5), u)),
+          f64x2.mul(f64x2.add(f64x2.splat(HF64_6), f64x2.mul(f64x2.splat(HF64_7), u)), u2),
+        ),
+        f64x2.mul(f64x2.splat(HF64_8), u4),
+      ),
+      u4,
+    ),
+  );
+  const tail = f64x2.mul(f64x2.mul(x, u), h); // atanh(x) − x
+  // near: (p + q)·(x² + (1 + x)·tail)
+  const tNear = f64x2.mul(a, f64x2.add(u, f64x2.mul(f64x2.add(f64x2.splat(1), x), tail)));
+  // far: p·(k·ln2 + 2·atanh(x)) − (p − q)
+  const logRatio = f64x2.add(
+    f64x2.mul(kf, f64x2.splat(LN2_HI)),
+    f64x2.add(f64x2.mul(kf, f64x2.splat(LN2_LO)), f64x2.mul(f64x2.splat(2), f64x2.add(x, tail))),
+  );
+  const tFar = f64x2.sub(f64x2.mul(p, logRatio), d);
+  return v128.bitselect(tNear, tFar, near);
+}
+
+const BLOCK_F64: i32 = 32; // elements per validity check
+
+// Σ T, Σ p, Σ q, Σ (p − q) over n doubles at p, q (q scaled by `scale`); returns status bits.
+export function klF64(p: usize, q: usize, n: i32, scale: f64): i32 {
+  resetSums();
+  let status = 0;
+  let accT = f64x2.splat(0);
+  let accP = f64x2.splat(0);
+  let accQ = f64x2.splat(0);
+  let accD = f64x2.splat(0);
+  const c = f64x2.splat(scale);
+  let i = 0;
+  for (; i + BLOCK_F64 <= n; i += BLOCK_F64) {
+    let t0 = f64x2.splat(0), t1 = f64x2.splat(0);
+    let s0 = f64x2.splat(0), s1 = f64x2.splat(0);
+    let r0 = f64x2.splat(0), r1 = f64x2.splat(0);
+    let d0 = f64x2.splat(0), d1 = f64x2.splat(0);
+    let lo = f64x2.splat(Infinity);
+    const pb = p + (<usize>i << 3);
+    const qb = q + (<usize>i << 3);
+    for (let j: usize = 0; j < <usize>BLOCK_F64 * 8; j += 32) {
+      const p0 = v128.load(pb + j), q0 = f64x2.mul(v128.load(qb + j), c);
+      const p1 = v128.load(pb + j, 16), q1 = f64x2.mul(v128.load(qb + j, 16), c);
+      const e0 = f64x2.sub(p0, q0), e1 = f64x2.sub(p1, q1);
+      lo = f64x2.pmin(lo, f64x2.pmin(f64x2.pmin(p0, q0), f64x2.pmin(p1, q1)));
+      t0 = f64x2.add(t0, termF64x2(p0, q0, e0));
+      t1 = f64x2.add(t1, termF64x2(p1, q1, e1));
+      s0 = f64x2.add(s0, p0);
+      s1 = f64x2.add(s1, p1);
+      r0 = f64x2.add(r0, q0);
+      r1 = f64x2.add(r1, q1);
+      d0 = f64x2.add(d0, e0);
+      d1 = f64x2.add(d1, e1);
+    }
+    const t = f64x2.add(t0, t1), s = f64x2.add(s0, s1), r = f64x2.add(r0, r1), d = f64x2.add(d0, d1);
+    // One scalar test per block: NaN or ±Infinity anywhere makes the sum non-finite, and a
+    // zero, subnormal or negative value shows in the running minimum.
+    const check =
+      f64x2.extract_lane(t, 0) + f64x2.extract_lane(t, 1) +
+      f64x2.extract_lane(s, 0) + f64x2.extract_lane(s, 1) +
+      f64x2.extract_lane(r, 0) + f64x2.extract_lane(r, 1);
+    if (
+      check - check == 0 &&
+      f64x2.extract_lane(lo, 0) >= MIN_NORMAL_F64 &&
+      f64x2.extract_lane(lo, 1) >= MIN_NORMAL_F64
+    ) {
+      accT = f64x2.add(accT, t);
+      accP = f64x2.add(accP, s);
+      accQ = f64x2.add(accQ, r);
+      accD = f64x2.add(accD, d);
+    } else {
+      status |= scalarRange<f64>(p, q, i, i + BLOCK_F64, scale);
+      if (status & STATUS_INVALID) return status;
+    }
+  }
+  status |= scalarRange<f64>(p, q, i, n, scale);
+  storeResults(accT, accP, accQ, accD);
+  return status;
+}
+
+// ---------------------------------------------------------------------------------------
+// f32x4 path: the term in f32 lanes (its error stays near 1e-7 relative, see the header),
+// sums in f64 lanes after a short f32 pairwise tree.
+
+// @ts-ignore: decorator
+@inline function termF32x4(p: v128, q: v128, d: v128): v128 {
+  const a = f32x4.add(p, q);
+  // |s| ≤ 1/2 ⇔ 2|p − q| ≤ p + q (a wider near branch than f64: f32 cannot afford the
+  // cancellation of the far form close to p = q)
+  const near = f32x4.le(f32x4.add(f32x4.abs(d), f32x4.abs(d)), a);
+  const mantMask = i32x4.splat(0x007fffff);
+  const one = i32x4.splat(0x3f800000);
+  const mp = v128.or(v128.and(p, mantMask), one);
+  const mq = v128.or(v128.and(q, mantMask), one);
+  const kf = f32x4.convert_i32x4_s(i32x4.sub(i32x4.shr_u(p, 23), i32x4.shr_u(q, 23)));
+  const x = f32x4.div(
+    v128.bitselect(d, f32x4.sub(mp, mq), near),
+    v128.bitselect(a, f32x4.add(mp, mq), near),
+  );
+  const u = f32x4.mul(x, x);
+  const u2 = f32x4.mul(u, u);
+  const h = f32x4.add(
+    f32x4.add(f32x4.splat(HF32_0), f32x4.mul(f32x4.splat(HF32_1), u)),
+    f32x4.mul(
+      f32x4.add(
+        f32x4.add(f32x4.splat(HF32_2), f32x4.mul(f32x4.splat(HF32_3), u)),
+        f32x4.mul(f32x4.add(f32x4.splat(HF32_4), f32x4.mul(f32x4.splat(HF32_5), u)), u2),
+      ),
+      u2,
+    ),
+  );
+  const tail = f32x4.mul(f32x4.mul(x, u), h);
+  const tNear = f32x4.mul(a, f32x4.add(u, f32x4.mul(f32x4.add(f32x4.splat(1), x), tail)));
+  const logRatio = f32x4.add(
+    f32x4.mul(kf, f32x4.splat(LN2_HI_F32)),
+    f32x4.add(f32x4.mul(kf, f32x4.splat(LN2_LO_F32)), f32x4.mul(f32x4.splat(2), f32x4.add(x, tail))),
+  );
+  const tFar = f32x4.sub(f32x4.mul(p, logRatio), d);
+  return v128.bitselect(tNear, tFar, near);
+}
+
+// f32x4 → f64x2 sum of its four lanes, pairwise
+// @ts-ignore: decorator
+@inline function widenSum(v: v128): v128 {
+  return f64x2.add(f64x2.promote_low_f32x4(v), f64x2.promote_low_f32x4(v128.shuffle<f32>(v, v, 2, 3, 2, 3)));
+}
+
+const BLOCK_F32: i32 = 64;
+
+// Σ T, Σ p, Σ q, Σ (p − q) over n floats at p, q; returns status bits.
+export function klF32(p: usize, q: usize, n: i32): i32 {
+  resetSums();
+  let status = 0;
+  let accT = f64x2.splat(0);
+  let accP = f64x2.splat(0);
+  let accQ = f64x2.splat(0);
+  let accD = f64x2.splat(0);
+  let i = 0;
+  for (; i + BLOCK_F32 <= n; i += BLOCK_F32) {
+    let t = f64x2.splat(0), s = f64x2.splat(0), r = f64x2.splat(0), dd = f64x2.splat(0);
+    let lo = f32x4.splat(Infinity);
+    const pb = p + (<usize>i << 2);
+    const qb = q + (<usize>i << 2);
+    for (let j: usize = 0; j < <usize>BLOCK_F32 * 4; j += 64) {
+      const p0 = v128.load(pb + j), q0 = v128.load(qb + j);
+      const p1 = v128.load(pb + j, 16), q1 = v128.load(qb + j, 16);
+      const p2 = v128.load(pb + j, 32), q2 = v128.load(qb + j, 32);
+      const p3 = v128.load(pb + j, 48), q3 = v128.load(qb + j, 48);
+      const e0 = f32x4.sub(p0, q0), e1 = f32x4.sub(p1, q1);
+      const e2 = f32x4.sub(p2, q2), e3 = f32x4.sub(p3, q3);
+      lo = f32x4.pmin(
+        lo,
+        f32x4.pmin(
+          f32x4.pmin(f32x4.pmin(p0, q0), f32x4.pmin(p1, q1)),
+          f32x4.pmin(f32x4.pmin(p2, q2), f32x4.pmin(p3, q3)),
+        ),
+      );
+      // Terms are ≥ 0, so a two-level f32 tree adds at most 2 ulps of relative error.
+      const tt = f32x4.add(
+        f32x4.add(termF32x4(p0, q0, e0), termF32x4(p1, q1, e1)),
+        f32x4.add(termF32x4(p2, q2, e2), termF32x4(p3, q3, e3)),
+      );
+      t = f64x2.add(t, widenSum(tt));
+      s = f64x2.add(s, widenSum(f32x4.add(f32x4.add(p0, p1), f32x4.add(p2, p3))));
+      r = f64x2.add(r, widenSum(f32x4.add(f32x4.add(q0, q1), f32x4.add(q2, q3))));
+      dd = f64x2.add(dd, widenSum(f32x4.add(f32x4.add(e0, e1), f32x4.add(e2, e3))));
+    }
+    const check =
+      f64x2.extract_lane(t, 0) + f64x2.extract_lane(t, 1) +
+      f64x2.extract_lane(s, 0) + f64x2.extract_lane(s, 1) +
+      f64x2.extract_lane(r, 0) + f64x2.extract_lane(r, 1);
+    const m = f32x4.pmin(lo, v128.shuffle<f32>(lo, lo, 2, 3, 0, 1));
+    if (
+      check - check == 0 &&
+      f32x4.extract_lane(m, 0) >= MIN_NORMAL_F32 &&
+      f32x4.extract_lane(m, 1) >= MIN_NORMAL_F32
+    ) {
+      accT = f64x2.add(accT, t);
+      accP = f64x2.add(accP, s);
+      accQ = f64x2.add(accQ, r);
+      accD = f64x2.add(accD, dd);
+    } else {
+      status |= scalarRange<f32>(p, q, i, i + BLOCK_F32, 1);
+      if (status & STATUS_INVALID) return status;
+    }
+  }
+  status |= scalarRange<f32>(p, q, i, n, 1);
+  storeResults(accT, accP, accQ, accD);
+  return status;
+}

@@ -1,0 +1,32 @@
+/** Stable machine-readable codes carried by every error this package throws. */
+export type KLErrorCode =
+  | "KL_NOT_ARRAY" // argument is not a Float32Array, Float64Array or array of numbers
+  | "KL_NOT_NUMBER" // an array element is not of type number
+  | "KL_NEGATIVE" // an element is < 0
+  | "KL_NAN" // an element is NaN
+  | "KL_INFINITE" // an element is ±Infinity
+  | "KL_LENGTH_MISMATCH" // p and q differ in length
+  | "KL_EMPTY" // zero-length input
+  | "KL_ZERO_SUM" // normalising a vector whose sum is 0
+  | "KL_OVERFLOW" // a sum or term exceeds the f64 range
+  | "KL_BAD_OPTION"; // an option has an invalid value
+
+/** Invalid values: negative, NaN, infinite, mismatched lengths, empty, zero sum. */
+export class KLRangeError extends RangeError {
+  readonly code: KLErrorCode;
+  constructor(code: KLErrorCode, message: string) {
+    super(message);
+    this.name = "KLRangeError";
+    this.code = code;
+  }
+}
+
+/** Arguments of the wrong type. */
+export class KLTypeError extends TypeError {
+  readonly code: KLErrorCode;
+  constructor(code: KLErrorCode, message: string) {
+    super(message);
+    this.name = "KLTypeError";
+    this.code = code;
+  }
+}

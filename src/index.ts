@@ -1,0 +1,101 @@
+// kl-simd: Kullback–Leibler divergence on a WebAssembly SIMD kernel, with a plain-JS fallback.
+import { cancels, normalizedKL, plainKL } from "./compose.js";
+import { KLRangeError, KLTypeError, type KLErrorCode } from "./errors.js";
+import { sumsJS, type Sums } from "./reference.js";
+import { checkPair, resolveOptions, throwInvalidElement, type KLOptions, type Vector } from "./vector.js";
+import { loadKernel, simdSupported, type Kernel, type WasmSource } from "./wasm.js";
+import wasmBase64 from "../build/kl-wasm.js";
+
+export { KLRangeError, KLTypeError };
+export type { KLErrorCode, KLOptions, Vector, WasmSource };
+
+/** Which implementation runs: the SIMD kernel or the plain-JS fallback. */
+export type Backend = "wasm-simd" | "js";
+
+let kernel: Kernel | null = null;
+let active: Backend = "js";
+let starting: Promise<Backend> | null = null;
+
+/**
+ * Compiles and instantiates the SIMD module once (later calls return the same promise).
+ * Resolves to "wasm-simd", or to "js" where WebAssembly or SIMD is missing or the built-in
+ * module cannot be compiled (e.g. a CSP without 'wasm-unsafe-eval'). `source` may be a
+ * compiled `WebAssembly.Module` (needed on Cloudflare Workers), bytes, a `Response` or a
+ * URL; when given, a failure to load it rejects instead of falling back.
+ */
+export function init(source?: WasmSource): Promise<Backend> {
+  starting ??= start(source).catch((error: unknown) => {
+    starting = null; // let a corrected call try again
+    throw error;
+  });
+  return starting;
+}
+
+async function start(source: WasmSource | undefined): Promise<Backend> {
+  if (!simdSupported()) return (active = "js");
+  try {
+    kernel = await loadKernel(source ?? decodeBase64(wasmBase64));
+  } catch (error) {
+    if (source !== undefined) throw error;
+    return (active = "js");
+  }
+  return (active = "wasm-simd");
+}
+
+function decodeBase64(text: string): Uint8Array {
+  const binary = atob(text);
+  const bytes = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+  return bytes;
+}
+
+/** The backend the next call will use. */
+export function backend(): Backend {
+  return active;
+}
+
+/**
+ * Forces a backend, e.g. to compare them or to test the fallback. "wasm-simd" needs a
+ * resolved `init()` that selected it.
+ */
+export function useBackend(name: Backend): void {
+  if (name === "wasm-simd" && kernel === null) {
+    throw new KLRangeError("KL_BAD_OPTION", 'backend "wasm-simd" is not available: await init() first (it may have selected "js")');
+  }
+  if (name !== "wasm-simd" && name !== "js") {
+    throw new KLRangeError("KL_BAD_OPTION", `unknown backend ${JSON.stringify(name)}`);
+  }
+  active = name;
+}
+
+function sums(p: Vector, q: Vector, scale: number, f32: boolean): Sums {
+  return active === "wasm-simd" && kernel !== null ? kernel.sums(p, q, scale, f32) : sumsJS(p, q, scale);
+}
+
+/**
+ * Kullback–Leibler divergence D(P‖Q) = Σ pᵢ·ln(pᵢ/qᵢ), in nats unless `base` says otherwise.
+ * Reverse KL is `kl(q, p)`.
+ *
+ * - pᵢ = 0 contributes 0; pᵢ > 0 with qᵢ = 0 gives `Infinity`.
+ * - With `normalize` (default) p and q are divided by their sums first.
+ * - Negative, NaN or infinite elements, different lengths, empty input or a zero sum throw
+ *   `KLRangeError`; anything but a Float32Array, Float64Array or number[] throws `KLTypeError`.
+ *
+ * Synchronous; runs on the SIMD kernel once `init()` has resolved, on plain JS before.
+ */
+export function kl(p: Vector, q: Vector, options?: KLOptions): number {
+  const { normalize, scale } = resolveOptions(options);
+  checkPair(p, q);
+  // Two Float32Arrays run the f32x4 kernel; the f64 kernel also serves the unnormalised sum,
+  // whose cancellation needs every f64 digit of Σ(p − q).
+  const f32 = normalize && p instanceof Float32Array && q instanceof Float32Array;
+  const s = sums(p, q, 1, f32);
+  if (s.invalid) throwInvalidElement(p, q);
+  if (!normalize) return plainKL(s) * scale;
+  let result = normalizedKL(s);
+  if (cancels(s, result, f32 ? 4 : 16)) {
+    // Same shapes, different totals: put q on p's scale and sum again, in f64.
+    result = normalizedKL(sums(p, q, s.p / s.q, false));
+  }
+  return Math.max(result, 0) * scale;
+}

@@ -1,0 +1,83 @@
+import { KLRangeError, KLTypeError } from "./errors.js";
+
+/** Accepted input: a typed array of floats or a plain array of numbers. */
+export type Vector = Float32Array | Float64Array | readonly number[];
+
+/** Options shared by the divergence functions. */
+export interface KLOptions {
+  /** Divide p and q by their sums first (default true), so counts and histograms work. */
+  normalize?: boolean;
+  /** Logarithm base (default e: nats; 2 gives bits, 10 gives bans). */
+  base?: number;
+}
+
+export interface ResolvedOptions {
+  normalize: boolean;
+  /** 1 / ln(base) */
+  scale: number;
+}
+
+const DEFAULTS: ResolvedOptions = { normalize: true, scale: 1 };
+
+export function resolveOptions(options: KLOptions | undefined): ResolvedOptions {
+  if (options === undefined) return DEFAULTS;
+  if (typeof options !== "object" || options === null) {
+    throw new KLTypeError("KL_BAD_OPTION", `options must be an object, got ${describe(options)}`);
+  }
+  const { normalize = true, base } = options;
+  if (typeof normalize !== "boolean") {
+    throw new KLTypeError("KL_BAD_OPTION", `options.normalize must be a boolean, got ${describe(normalize)}`);
+  }
+  if (base === undefined || base === Math.E) return normalize ? DEFAULTS : { normalize, scale: 1 };
+  if (typeof base !== "number" || !(base > 0) || base === 1 || base === Infinity) {
+    throw new KLRangeError("KL_BAD_OPTION", `options.base must be a finite number > 0 and ≠ 1, got ${describe(base)}`);
+  }
+  return { normalize, scale: 1 / Math.log(base) };
+}
+
+/** Checks the argument shapes; element values are checked by the kernels. */
+export function checkPair(p: unknown, q: unknown): void {
+  checkVector(p, "p");
+  checkVector(q, "q");
+  if (p.length !== q.length) {
+    throw new KLRangeError("KL_LENGTH_MISMATCH", `p and q must have the same length, got ${p.length} and ${q.length}`);
+  }
+  if (p.length === 0) throw new KLRangeError("KL_EMPTY", "p and q are empty");
+}
+
+function checkVector(v: unknown, name: string): asserts v is Vector {
+  if (v instanceof Float64Array || v instanceof Float32Array) return;
+  if (!Array.isArray(v)) {
+    throw new KLTypeError("KL_NOT_ARRAY", `${name} must be a Float32Array, Float64Array or array of numbers, got ${describe(v)}`);
+  }
+  for (let i = 0; i < v.length; i++) {
+    if (typeof v[i] !== "number") {
+      throw new KLTypeError("KL_NOT_NUMBER", `${name}[${i}] must be a number, got ${describe(v[i])}`);
+    }
+  }
+}
+
+/** Finds the first invalid element (called only after a kernel flagged one) and throws. */
+export function throwInvalidElement(p: Vector, q: Vector): never {
+  for (let i = 0; i < p.length; i++) {
+    checkElement(p[i], "p", i);
+    checkElement(q[i], "q", i);
+  }
+  throw new Error("kl-simd internal error: invalid input flagged but not found");
+}
+
+function checkElement(x: number, name: string, i: number): void {
+  if (x >= 0 && x !== Infinity) return;
+  const at = `${name}[${i}]`;
+  if (Number.isNaN(x)) throw new KLRangeError("KL_NAN", `${at} is NaN`);
+  if (x === Infinity || x === -Infinity) throw new KLRangeError("KL_INFINITE", `${at} is ${x}; values must be finite`);
+  throw new KLRangeError("KL_NEGATIVE", `${at} is ${x}; values must be ≥ 0`);
+}
+
+function describe(x: unknown): string {
+  if (x === null) return "null";
+  if (Array.isArray(x)) return "an array";
+  if (typeof x === "object") return (x as object).constructor?.name ?? "an object";
+  if (typeof x === "string") return JSON.stringify(x.length > 20 ? x.slice(0, 20) + "…" : x);
+  return `${typeof x} ${String(x)}`;
+}
