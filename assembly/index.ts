@@ -59,6 +59,36 @@ const LN2_LO = 1.4286068203094173e-6;
 const LN2_HI_F32: f32 = 0.693145751953125;
 const LN2_LO_F32: f32 = 1.4286068203094173e-6;
 
+// Vector constants live in memory: V8 rebuilds a v128.const with three instructions at every
+// use inside a loop, while a load from a fixed address is one.
+const VEC64: usize = memory.data<f64>([
+  HF64_0, HF64_0, HF64_1, HF64_1, HF64_2, HF64_2, HF64_3, HF64_3, HF64_4, HF64_4,
+  HF64_5, HF64_5, HF64_6, HF64_6, HF64_7, HF64_7, HF64_8, HF64_8, LN2_HI, LN2_HI,
+  LN2_LO, LN2_LO,
+], 16);
+const VEC32: usize = memory.data<f32>([
+  HF32_0, HF32_0, HF32_0, HF32_0, HF32_1, HF32_1, HF32_1, HF32_1, HF32_2, HF32_2, HF32_2, HF32_2,
+  HF32_3, HF32_3, HF32_3, HF32_3, HF32_4, HF32_4, HF32_4, HF32_4, HF32_5, HF32_5, HF32_5, HF32_5,
+  LN2_HI_F32, LN2_HI_F32, LN2_HI_F32, LN2_HI_F32, LN2_LO_F32, LN2_LO_F32, LN2_LO_F32, LN2_LO_F32,
+], 16);
+const MASKS: usize = memory.data<i64>([
+  0x000fffffffffffff, 0x000fffffffffffff, 0x3ff0000000000000, 0x3ff0000000000000, // f64 mantissa, 1.0
+  0x007fffff007fffff, 0x007fffff007fffff, 0x3f8000003f800000, 0x3f8000003f800000, // f32 mantissa, 1.0f
+], 16);
+
+// @ts-ignore: decorator
+@inline function vec64(i: i32): v128 {
+  return v128.load(VEC64 + (<usize>i << 4));
+}
+// @ts-ignore: decorator
+@inline function vec32(i: i32): v128 {
+  return v128.load(VEC32 + (<usize>i << 4));
+}
+// @ts-ignore: decorator
+@inline function mask(i: i32): v128 {
+  return v128.load(MASKS + (<usize>i << 4));
+}
+
 const MIN_NORMAL_F64 = 2.2250738585072014e-308;
 const MIN_NORMAL_F32: f32 = 1.1754943508222875e-38;
 
@@ -140,17 +170,17 @@ function storeResults(t: v128, p: v128, q: v128, d: v128): void {
 // @ts-ignore: decorator
 @inline function termF64x2(p: v128, q: v128, d: v128): v128 {
   const a = f64x2.add(p, q);
-  // |s| ≤ 1/3 ⇔ 3|p − q| ≤ p + q: decide the branch before dividing
-  const near = f64x2.le(f64x2.mul(f64x2.abs(d), f64x2.splat(3)), a);
+  // |s| ≤ 1/3 ⇔ 3|p − q| ≤ p + q: decide the branch before dividing (adds, not constants:
+  // every v128 constant costs instructions in the loop)
+  const ad = f64x2.abs(d);
+  const near = f64x2.le(f64x2.add(f64x2.add(ad, ad), ad), a);
   // far lanes: mantissas in [1, 2), k = exponent difference (inputs are positive normal)
-  const mantMask = i64x2.splat(0x000fffffffffffff);
-  const one = i64x2.splat(0x3ff0000000000000);
+  const mantMask = mask(0);
+  const one = mask(1);
   const mp = v128.or(v128.and(p, mantMask), one);
   const mq = v128.or(v128.and(q, mantMask), one);
   const k = i64x2.sub(i64x2.shr_u(p, 52), i64x2.shr_u(q, 52));
-  // small integer to double: the bits of 1.5·2^52 plus k are the double 1.5·2^52 + k
-  // (spacing 1 in that binade, either sign of k); subtract 1.5·2^52
-  const kf = f64x2.sub(i64x2.add(k, i64x2.splat(0x4338000000000000)), f64x2.splat(6755399441055744.0));
+  const kf = f64x2.convert_low_i32x4_s(v128.shuffle<i32>(k, k, 0, 2, 0, 2));
   const x = f64x2.div(
     v128.bitselect(d, f64x2.sub(mp, mq), near),
     v128.bitselect(a, f64x2.add(mp, mq), near),
@@ -160,27 +190,28 @@ function storeResults(t: v128, p: v128, q: v128, d: v128): void {
   const u4 = f64x2.mul(u2, u2);
   const h = f64x2.add(
     f64x2.add(
-      f64x2.add(f64x2.splat(HF64_0), f64x2.mul(f64x2.splat(HF64_1), u)),
-      f64x2.mul(f64x2.add(f64x2.splat(HF64_2), f64x2.mul(f64x2.splat(HF64_3), u)), u2),
+      f64x2.add(vec64(0), f64x2.mul(vec64(1), u)),
+      f64x2.mul(f64x2.add(vec64(2), f64x2.mul(vec64(3), u)), u2),
     ),
     f64x2.mul(
       f64x2.add(
         f64x2.add(
-          f64x2.add(f64x2.splat(HF64_4), f64x2.mul(f64x2.splat(HF64_5), u)),
-          f64x2.mul(f64x2.add(f64x2.splat(HF64_6), f64x2.mul(f64x2.splat(HF64_7), u)), u2),
+          f64x2.add(vec64(4), f64x2.mul(vec64(5), u)),
+          f64x2.mul(f64x2.add(vec64(6), f64x2.mul(vec64(7), u)), u2),
         ),
-        f64x2.mul(f64x2.splat(HF64_8), u4),
+        f64x2.mul(vec64(8), u4),
       ),
       u4,
     ),
   );
   const tail = f64x2.mul(f64x2.mul(x, u), h); // atanh(x) − x
   // near: (p + q)·(x² + (1 + x)·tail)
-  const tNear = f64x2.mul(a, f64x2.add(u, f64x2.mul(f64x2.add(f64x2.splat(1), x), tail)));
+  const tNear = f64x2.mul(a, f64x2.add(u, f64x2.add(tail, f64x2.mul(x, tail))));
   // far: p·(k·ln2 + 2·atanh(x)) − (p − q)
+  const y = f64x2.add(x, tail);
   const logRatio = f64x2.add(
-    f64x2.mul(kf, f64x2.splat(LN2_HI)),
-    f64x2.add(f64x2.mul(kf, f64x2.splat(LN2_LO)), f64x2.mul(f64x2.splat(2), f64x2.add(x, tail))),
+    f64x2.mul(kf, vec64(9)),
+    f64x2.add(f64x2.mul(kf, vec64(10)), f64x2.add(y, y)),
   );
   const tFar = f64x2.sub(f64x2.mul(p, logRatio), d);
   return v128.bitselect(tNear, tFar, near);
@@ -199,10 +230,8 @@ export function klF64(p: usize, q: usize, n: i32, scale: f64): i32 {
   const c = f64x2.splat(scale);
   let i = 0;
   for (; i + BLOCK_F64 <= n; i += BLOCK_F64) {
-    let t0 = f64x2.splat(0), t1 = f64x2.splat(0);
-    let s0 = f64x2.splat(0), s1 = f64x2.splat(0);
-    let r0 = f64x2.splat(0), r1 = f64x2.splat(0);
-    let d0 = f64x2.splat(0), d1 = f64x2.splat(0);
+    // one accumulator each: the terms dominate, and fewer live vectors avoid spills
+    let t = f64x2.splat(0), s = f64x2.splat(0), r = f64x2.splat(0), d = f64x2.splat(0);
     let lo = f64x2.splat(Infinity);
     const pb = p + (<usize>i << 3);
     const qb = q + (<usize>i << 3);
@@ -211,16 +240,11 @@ export function klF64(p: usize, q: usize, n: i32, scale: f64): i32 {
       const p1 = v128.load(pb + j, 16), q1 = f64x2.mul(v128.load(qb + j, 16), c);
       const e0 = f64x2.sub(p0, q0), e1 = f64x2.sub(p1, q1);
       lo = f64x2.pmin(lo, f64x2.pmin(f64x2.pmin(p0, q0), f64x2.pmin(p1, q1)));
-      t0 = f64x2.add(t0, termF64x2(p0, q0, e0));
-      t1 = f64x2.add(t1, termF64x2(p1, q1, e1));
-      s0 = f64x2.add(s0, p0);
-      s1 = f64x2.add(s1, p1);
-      r0 = f64x2.add(r0, q0);
-      r1 = f64x2.add(r1, q1);
-      d0 = f64x2.add(d0, e0);
-      d1 = f64x2.add(d1, e1);
+      t = f64x2.add(t, f64x2.add(termF64x2(p0, q0, e0), termF64x2(p1, q1, e1)));
+      s = f64x2.add(s, f64x2.add(p0, p1));
+      r = f64x2.add(r, f64x2.add(q0, q1));
+      d = f64x2.add(d, f64x2.add(e0, e1));
     }
-    const t = f64x2.add(t0, t1), s = f64x2.add(s0, s1), r = f64x2.add(r0, r1), d = f64x2.add(d0, d1);
     // One scalar test per block: NaN or ±Infinity anywhere makes the sum non-finite, and a
     // zero, subnormal or negative value shows in the running minimum.
     const check =
@@ -256,8 +280,8 @@ export function klF64(p: usize, q: usize, n: i32, scale: f64): i32 {
   // |s| ≤ 1/2 ⇔ 2|p − q| ≤ p + q (a wider near branch than f64: f32 cannot afford the
   // cancellation of the far form close to p = q)
   const near = f32x4.le(f32x4.add(f32x4.abs(d), f32x4.abs(d)), a);
-  const mantMask = i32x4.splat(0x007fffff);
-  const one = i32x4.splat(0x3f800000);
+  const mantMask = mask(2);
+  const one = mask(3);
   const mp = v128.or(v128.and(p, mantMask), one);
   const mq = v128.or(v128.and(q, mantMask), one);
   const kf = f32x4.convert_i32x4_s(i32x4.sub(i32x4.shr_u(p, 23), i32x4.shr_u(q, 23)));
@@ -268,21 +292,19 @@ export function klF64(p: usize, q: usize, n: i32, scale: f64): i32 {
   const u = f32x4.mul(x, x);
   const u2 = f32x4.mul(u, u);
   const h = f32x4.add(
-    f32x4.add(f32x4.splat(HF32_0), f32x4.mul(f32x4.splat(HF32_1), u)),
+    f32x4.add(vec32(0), f32x4.mul(vec32(1), u)),
     f32x4.mul(
       f32x4.add(
-        f32x4.add(f32x4.splat(HF32_2), f32x4.mul(f32x4.splat(HF32_3), u)),
-        f32x4.mul(f32x4.add(f32x4.splat(HF32_4), f32x4.mul(f32x4.splat(HF32_5), u)), u2),
+        f32x4.add(vec32(2), f32x4.mul(vec32(3), u)),
+        f32x4.mul(f32x4.add(vec32(4), f32x4.mul(vec32(5), u)), u2),
       ),
       u2,
     ),
   );
   const tail = f32x4.mul(f32x4.mul(x, u), h);
-  const tNear = f32x4.mul(a, f32x4.add(u, f32x4.mul(f32x4.add(f32x4.splat(1), x), tail)));
-  const logRatio = f32x4.add(
-    f32x4.mul(kf, f32x4.splat(LN2_HI_F32)),
-    f32x4.add(f32x4.mul(kf, f32x4.splat(LN2_LO_F32)), f32x4.mul(f32x4.splat(2), f32x4.add(x, tail))),
-  );
+  const tNear = f32x4.mul(a, f32x4.add(u, f32x4.add(tail, f32x4.mul(x, tail))));
+  const y = f32x4.add(x, tail);
+  const logRatio = f32x4.add(f32x4.mul(kf, vec32(6)), f32x4.add(f32x4.mul(kf, vec32(7)), f32x4.add(y, y)));
   const tFar = f32x4.sub(f32x4.mul(p, logRatio), d);
   return v128.bitselect(tNear, tFar, near);
 }
