@@ -53,9 +53,8 @@ const HF32_3: f32 = 0.11469875276088715;
 const HF32_4: f32 = 0.06493489444255829;
 const HF32_5: f32 = 0.15751780569553375;
 
-// ln 2 split so that k·LN2_HI is exact for |k| < 2^11
-const LN2_HI = 0.693145751953125;
-const LN2_LO = 1.4286068203094173e-6;
+const LN2 = 0.6931471805599453;
+// ln 2 split so that k·LN2_HI_F32 is exact for |k| < 2^11
 const LN2_HI_F32: f32 = 0.693145751953125;
 const LN2_LO_F32: f32 = 1.4286068203094173e-6;
 
@@ -63,8 +62,7 @@ const LN2_LO_F32: f32 = 1.4286068203094173e-6;
 // use inside a loop, while a load from a fixed address is one.
 const VEC64: usize = memory.data<f64>([
   HF64_0, HF64_0, HF64_1, HF64_1, HF64_2, HF64_2, HF64_3, HF64_3, HF64_4, HF64_4,
-  HF64_5, HF64_5, HF64_6, HF64_6, HF64_7, HF64_7, HF64_8, HF64_8, LN2_HI, LN2_HI,
-  LN2_LO, LN2_LO,
+  HF64_5, HF64_5, HF64_6, HF64_6, HF64_7, HF64_7, HF64_8, HF64_8, LN2, LN2,
 ], 16);
 const VEC32: usize = memory.data<f32>([
   HF32_0, HF32_0, HF32_0, HF32_0, HF32_1, HF32_1, HF32_1, HF32_1, HF32_2, HF32_2, HF32_2, HF32_2,
@@ -174,17 +172,12 @@ function storeResults(t: v128, p: v128, q: v128, d: v128): void {
   // every v128 constant costs instructions in the loop)
   const ad = f64x2.abs(d);
   const near = f64x2.le(f64x2.add(f64x2.add(ad, ad), ad), a);
-  // far lanes: mantissas in [1, 2), k = exponent difference (inputs are positive normal)
-  const mantMask = mask(0);
-  const one = mask(1);
-  const mp = v128.or(v128.and(p, mantMask), one);
-  const mq = v128.or(v128.and(q, mantMask), one);
+  // far lanes: q' is q moved into p's binade, so p/q' ∈ (1/2, 2) and ln(p/q) = k·ln2 +
+  // 2·atanh((p − q')/(p + q')) with k the exponent difference (inputs are positive normal)
+  const qq = v128.bitselect(q, v128.or(v128.and(q, mask(0)), v128.andnot(p, mask(0))), near);
   const k = i64x2.sub(i64x2.shr_u(p, 52), i64x2.shr_u(q, 52));
   const kf = f64x2.convert_low_i32x4_s(v128.shuffle<i32>(k, k, 0, 2, 0, 2));
-  const x = f64x2.div(
-    v128.bitselect(d, f64x2.sub(mp, mq), near),
-    v128.bitselect(a, f64x2.add(mp, mq), near),
-  );
+  const x = f64x2.div(f64x2.sub(p, qq), f64x2.add(p, qq));
   const u = f64x2.mul(x, x);
   const u2 = f64x2.mul(u, u);
   const u4 = f64x2.mul(u2, u2);
@@ -208,11 +201,9 @@ function storeResults(t: v128, p: v128, q: v128, d: v128): void {
   // near: (p + q)·(x² + (1 + x)·tail)
   const tNear = f64x2.mul(a, f64x2.add(u, f64x2.add(tail, f64x2.mul(x, tail))));
   // far: p·(k·ln2 + 2·atanh(x)) − (p − q)
+  // k·ln2 rounded once is within an ulp of |ln(p/q)| ≥ ln 2 on these lanes
   const y = f64x2.add(x, tail);
-  const logRatio = f64x2.add(
-    f64x2.mul(kf, vec64(9)),
-    f64x2.add(f64x2.mul(kf, vec64(10)), f64x2.add(y, y)),
-  );
+  const logRatio = f64x2.add(f64x2.mul(kf, vec64(9)), f64x2.add(y, y));
   const tFar = f64x2.sub(f64x2.mul(p, logRatio), d);
   return v128.bitselect(tNear, tFar, near);
 }
