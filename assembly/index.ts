@@ -70,8 +70,8 @@ const VEC32: usize = memory.data<f32>([
   LN2_HI_F32, LN2_HI_F32, LN2_HI_F32, LN2_HI_F32, LN2_LO_F32, LN2_LO_F32, LN2_LO_F32, LN2_LO_F32,
 ], 16);
 const MASKS: usize = memory.data<i64>([
-  0x000fffffffffffff, 0x000fffffffffffff, 0x3ff0000000000000, 0x3ff0000000000000, // f64 mantissa, 1.0
-  0x007fffff007fffff, 0x007fffff007fffff, 0x3f8000003f800000, 0x3f8000003f800000, // f32 mantissa, 1.0f
+  0x000fffffffffffff, 0x000fffffffffffff, // f64 mantissa
+  0x007fffff007fffff, 0x007fffff007fffff, // f32 mantissa
 ], 16);
 
 // @ts-ignore: decorator
@@ -271,15 +271,9 @@ export function klF64(p: usize, q: usize, n: i32, scale: f64): i32 {
   // |s| ≤ 1/2 ⇔ 2|p − q| ≤ p + q (a wider near branch than f64: f32 cannot afford the
   // cancellation of the far form close to p = q)
   const near = f32x4.le(f32x4.add(f32x4.abs(d), f32x4.abs(d)), a);
-  const mantMask = mask(2);
-  const one = mask(3);
-  const mp = v128.or(v128.and(p, mantMask), one);
-  const mq = v128.or(v128.and(q, mantMask), one);
+  const qq = v128.bitselect(q, v128.or(v128.and(q, mask(1)), v128.andnot(p, mask(1))), near);
   const kf = f32x4.convert_i32x4_s(i32x4.sub(i32x4.shr_u(p, 23), i32x4.shr_u(q, 23)));
-  const x = f32x4.div(
-    v128.bitselect(d, f32x4.sub(mp, mq), near),
-    v128.bitselect(a, f32x4.add(mp, mq), near),
-  );
+  const x = f32x4.div(f32x4.sub(p, qq), f32x4.add(p, qq));
   const u = f32x4.mul(x, x);
   const u2 = f32x4.mul(u, u);
   const h = f32x4.add(
