@@ -14,9 +14,10 @@
 // other block (zeros, subnormals, invalid values) is redone by the scalar path, which is
 // exact for every case and reports invalid input through the return value.
 
-// Results of the last call: [Σ T, Σ p, Σ q, Σ (p − q)] as f64 (Σ T leaves out the
+// Results of the last call: [Σ T, Σ p, Σ q, Σ (p − q), low part of Σ T] as f64 (the low
+// part is the compensation of a plain sum, 0 otherwise; Σ T leaves out the
 // +Infinity terms of q = 0 under p > 0, which STATUS_Q_ZERO reports instead).
-const RESULTS: usize = memory.data(32, 16);
+const RESULTS: usize = memory.data(40, 16);
 
 // Status bits returned by the kernels.
 const STATUS_INVALID: i32 = 1; // a negative, NaN or infinite value: the wrapper finds which
@@ -116,21 +117,38 @@ function term(p: f64, q: f64): f64 {
     const u = s * s;
     return a * (u + (1 + s) * atanhTail(s, u));
   }
+  return p * logRatio(p, q) - d;
+}
+
+// p·ln(p/q), the unnormalised sum's term: T + (p − q) near p = q, where that has no
+// cancellation, and the direct product elsewhere, where T + (p − q) would have
+// (T ≈ q ≫ p·|ln(p/q)| when q ≫ p).
+function plainTerm(p: f64, q: f64): f64 {
+  if (p == 0) return 0;
+  if (q == 0) return Infinity;
+  const d = p - q;
+  if (Math.abs(d) * 3 <= p + q) return term(p, q) + d;
+  return p * logRatio(p, q);
+}
+
+// ln(p/q) for positive finite p, q with p/q outside [1/2, 2]
+function logRatio(p: f64, q: f64): f64 {
   const r = p / q;
   // p/q can overflow or lose bits when subnormal; ln p − ln q is then the accurate route
-  const logRatio = r == Infinity || r < MIN_NORMAL_F64 ? Math.log(p) - Math.log(q) : Math.log(r);
-  return p * logRatio - d;
+  return r == Infinity || r < MIN_NORMAL_F64 ? Math.log(p) - Math.log(q) : Math.log(r);
 }
 
 let sumT: f64 = 0;
+let sumTLow: f64 = 0; // Neumaier compensation of sumT (plain sums only)
 let sumP: f64 = 0;
 let sumQ: f64 = 0;
 let sumD: f64 = 0;
 
-// Adds elements [from, to) to the scalar sums; q is multiplied by `scale` first.
+// Adds elements [from, to) to the scalar sums (of plainTerm instead of term when `plain`);
+// q is multiplied by `scale` first.
 // `load` reads element i of either type as f64.
 // @ts-ignore: decorator
-@inline function scalarRange<T>(p: usize, q: usize, from: i32, to: i32, scale: f64): i32 {
+@inline function scalarRange<T>(p: usize, q: usize, from: i32, to: i32, scale: f64, plain: bool): i32 {
   let status = 0;
   for (let i = from; i < to; i++) {
     const pi = <f64>load<T>(p + (<usize>i << alignof<T>()));
@@ -139,7 +157,12 @@ let sumD: f64 = 0;
     if (!(pi >= 0) || !(qi >= 0) || pi == Infinity || qi == Infinity) return status | STATUS_INVALID;
     // the +Infinity term is reported, not summed, so an overflow stays distinguishable
     if (qi == 0 && pi > 0) status |= STATUS_Q_ZERO;
-    else sumT += term(pi, qi);
+    else if (plain) {
+      // the plain sum may cancel: compensated (Neumaier) addition
+      const x = plainTerm(pi, qi), y = sumT + x;
+      sumTLow += Math.abs(sumT) >= Math.abs(x) ? sumT - y + x : x - y + sumT;
+      sumT = y;
+    } else sumT += term(pi, qi);
     sumP += pi;
     sumQ += qi;
     sumD += pi - qi;
@@ -149,24 +172,54 @@ let sumD: f64 = 0;
 
 function resetSums(): void {
   sumT = 0;
+  sumTLow = 0;
   sumP = 0;
   sumQ = 0;
   sumD = 0;
 }
 
-// Stores scalar sums plus the lanes of the SIMD accumulators.
-function storeResults(t: v128, p: v128, q: v128, d: v128): void {
-  store<f64>(RESULTS, sumT + f64x2.extract_lane(t, 0) + f64x2.extract_lane(t, 1));
+// Stores scalar sums plus the lanes of the SIMD accumulators; `tLow` holds the lanes'
+// compensation of a plain sum.
+function storeResults(t: v128, p: v128, q: v128, d: v128, tLow: v128): void {
+  // the lanes of t join sumT through compensated additions (only plain sums can cancel)
+  let hi = sumT, lo = sumTLow + f64x2.extract_lane(tLow, 0) + f64x2.extract_lane(tLow, 1);
+  for (let k = 0; k < 2; k++) {
+    const x = k == 0 ? f64x2.extract_lane(t, 0) : f64x2.extract_lane(t, 1);
+    const y = hi + x;
+    lo += Math.abs(hi) >= Math.abs(x) ? hi - y + x : x - y + hi;
+    hi = y;
+  }
+  store<f64>(RESULTS, hi);
   store<f64>(RESULTS, sumP + f64x2.extract_lane(p, 0) + f64x2.extract_lane(p, 1), 8);
   store<f64>(RESULTS, sumQ + f64x2.extract_lane(q, 0) + f64x2.extract_lane(q, 1), 16);
   store<f64>(RESULTS, sumD + f64x2.extract_lane(d, 0) + f64x2.extract_lane(d, 1), 24);
+  store<f64>(RESULTS, lo, 32);
+}
+
+// Error of the rounded sum s = a + b, lane-wise (Knuth's TwoSum).
+// @ts-ignore: decorator
+@inline function twoSumError(a: v128, b: v128, s: v128): v128 {
+  const bb = f64x2.sub(s, a);
+  return f64x2.add(f64x2.sub(a, f64x2.sub(s, bb)), f64x2.sub(b, bb));
+}
+
+// A block's vector sums are trusted when they are finite (a NaN or ±Infinity anywhere makes
+// them not) and its smallest input is a positive normal number (zero, subnormal or negative
+// would not be); otherwise the scalar path redoes the block.
+// @ts-ignore: decorator
+@inline function trusted(t: v128, s: v128, r: v128, lowest: f64, minNormal: f64): bool {
+  const sum =
+    f64x2.extract_lane(t, 0) + f64x2.extract_lane(t, 1) +
+    f64x2.extract_lane(s, 0) + f64x2.extract_lane(s, 1) +
+    f64x2.extract_lane(r, 0) + f64x2.extract_lane(r, 1);
+  return sum - sum == 0 && lowest >= minNormal;
 }
 
 // ---------------------------------------------------------------------------------------
 // f64x2 path
 
 // @ts-ignore: decorator
-@inline function termF64x2(p: v128, q: v128, d: v128): v128 {
+@inline function termF64x2(p: v128, q: v128, d: v128, plain: bool): v128 {
   const a = f64x2.add(p, q);
   // |s| ≤ 1/3 ⇔ 3|p − q| ≤ p + q: decide the branch before dividing (adds, not constants:
   // every v128 constant costs instructions in the loop)
@@ -204,60 +257,111 @@ function storeResults(t: v128, p: v128, q: v128, d: v128): void {
   // k·ln2 rounded once is within an ulp of |ln(p/q)| ≥ ln 2 on these lanes
   const y = f64x2.add(x, tail);
   const logRatio = f64x2.add(f64x2.mul(kf, vec64(9)), f64x2.add(y, y));
-  const tFar = f64x2.sub(f64x2.mul(p, logRatio), d);
-  return v128.bitselect(tNear, tFar, near);
+  if (plain) return v128.bitselect(f64x2.add(tNear, d), f64x2.mul(p, logRatio), near);
+  return v128.bitselect(tNear, f64x2.sub(f64x2.mul(p, logRatio), d), near);
 }
 
-const BLOCK_F64: i32 = 32; // elements per validity check
+const BLOCK_F64: i32 = 32; // elements per validity check (a multiple of 4)
 
 // Σ T, Σ p, Σ q, Σ (p − q) over n doubles at p, q (q scaled by `scale`); returns status bits.
 export function klF64(p: usize, q: usize, n: i32, scale: f64): i32 {
-  resetSums();
-  let status = 0;
-  let accT = f64x2.splat(0);
-  let accP = f64x2.splat(0);
-  let accQ = f64x2.splat(0);
-  let accD = f64x2.splat(0);
-  const c = f64x2.splat(scale);
-  let i = 0;
-  for (; i + BLOCK_F64 <= n; i += BLOCK_F64) {
-    // one accumulator each: the terms dominate, and fewer live vectors avoid spills
-    let t = f64x2.splat(0), s = f64x2.splat(0), r = f64x2.splat(0), d = f64x2.splat(0);
-    let lo = f64x2.splat(Infinity);
-    const pb = p + (<usize>i << 3);
-    const qb = q + (<usize>i << 3);
-    for (let j: usize = 0; j < <usize>BLOCK_F64 * 8; j += 32) {
-      const p0 = v128.load(pb + j), q0 = f64x2.mul(v128.load(qb + j), c);
-      const p1 = v128.load(pb + j, 16), q1 = f64x2.mul(v128.load(qb + j, 16), c);
-      const e0 = f64x2.sub(p0, q0), e1 = f64x2.sub(p1, q1);
-      lo = f64x2.pmin(lo, f64x2.pmin(f64x2.pmin(p0, q0), f64x2.pmin(p1, q1)));
-      t = f64x2.add(t, f64x2.add(termF64x2(p0, q0, e0), termF64x2(p1, q1, e1)));
+  return sumsF64(p, q, n, scale, false);
+}
+
+// Σ p·ln(p/q) in place of Σ T (the unnormalised divergence), otherwise as klF64.
+export function plainF64(p: usize, q: usize, n: i32): i32 {
+  return sumsF64(p, q, n, 1, true);
+}
+
+// The sums of one block, left in globals (one store per block is cheap; six vectors
+// cannot be returned).
+let blockT = f64x2.splat(0);
+let blockTLow = f64x2.splat(0);
+let blockP = f64x2.splat(0);
+let blockQ = f64x2.splat(0);
+let blockD = f64x2.splat(0);
+let blockLowest: f64 = 0;
+
+// Sums `count` doubles of a block, two vectors per step. `masked` (the last, partial block)
+// turns lanes at or past `count` into p = q = 1, whose term is 0, and masks them out of the
+// plain sums; `plain` sums p·ln(p/q) with compensation instead of T.
+// @ts-ignore: decorator
+@inline function blockF64(pb: usize, qb: usize, count: i32, c: v128, plain: bool, masked: bool): void {
+  let t = f64x2.splat(0), tLow = f64x2.splat(0);
+  let s = f64x2.splat(0), r = f64x2.splat(0), d = f64x2.splat(0);
+  let lo = f64x2.splat(Infinity);
+  for (let j = 0; j < count; j += 4) {
+    const at = <usize>j << 3;
+    let p0 = v128.load(pb + at), q0 = f64x2.mul(v128.load(qb + at), c);
+    let p1 = v128.load(pb + at, 16), q1 = f64x2.mul(v128.load(qb + at, 16), c);
+    let v0 = i64x2.splat(-1), v1 = i64x2.splat(-1);
+    if (masked) {
+      v0 = i64x2.lt_s(i64x2.add(i64x2.splat(j), i64x2(0, 1)), i64x2.splat(count));
+      v1 = i64x2.lt_s(i64x2.add(i64x2.splat(j), i64x2(2, 3)), i64x2.splat(count));
+      p0 = v128.bitselect(p0, f64x2.splat(1), v0);
+      q0 = v128.bitselect(q0, f64x2.splat(1), v0);
+      p1 = v128.bitselect(p1, f64x2.splat(1), v1);
+      q1 = v128.bitselect(q1, f64x2.splat(1), v1);
+    }
+    const e0 = f64x2.sub(p0, q0), e1 = f64x2.sub(p1, q1);
+    lo = f64x2.pmin(lo, f64x2.pmin(f64x2.pmin(p0, q0), f64x2.pmin(p1, q1)));
+    const x0 = termF64x2(p0, q0, e0, plain), x1 = termF64x2(p1, q1, e1, plain);
+    if (plain) {
+      let y = f64x2.add(t, x0);
+      tLow = f64x2.add(tLow, twoSumError(t, x0, y));
+      t = y;
+      y = f64x2.add(t, x1);
+      tLow = f64x2.add(tLow, twoSumError(t, x1, y));
+      t = y;
+    } else {
+      t = f64x2.add(t, f64x2.add(x0, x1));
+    }
+    if (masked) {
+      s = f64x2.add(s, f64x2.add(v128.and(p0, v0), v128.and(p1, v1)));
+      r = f64x2.add(r, f64x2.add(v128.and(q0, v0), v128.and(q1, v1)));
+    } else {
       s = f64x2.add(s, f64x2.add(p0, p1));
       r = f64x2.add(r, f64x2.add(q0, q1));
-      d = f64x2.add(d, f64x2.add(e0, e1));
     }
-    // One scalar test per block: NaN or ±Infinity anywhere makes the sum non-finite, and a
-    // zero, subnormal or negative value shows in the running minimum.
-    const check =
-      f64x2.extract_lane(t, 0) + f64x2.extract_lane(t, 1) +
-      f64x2.extract_lane(s, 0) + f64x2.extract_lane(s, 1) +
-      f64x2.extract_lane(r, 0) + f64x2.extract_lane(r, 1);
-    if (
-      check - check == 0 &&
-      f64x2.extract_lane(lo, 0) >= MIN_NORMAL_F64 &&
-      f64x2.extract_lane(lo, 1) >= MIN_NORMAL_F64
-    ) {
-      accT = f64x2.add(accT, t);
-      accP = f64x2.add(accP, s);
-      accQ = f64x2.add(accQ, r);
-      accD = f64x2.add(accD, d);
+    d = f64x2.add(d, f64x2.add(e0, e1));
+  }
+  blockT = t;
+  blockTLow = tLow;
+  blockP = s;
+  blockQ = r;
+  blockD = d;
+  blockLowest = Math.min(f64x2.extract_lane(lo, 0), f64x2.extract_lane(lo, 1));
+}
+
+// @ts-ignore: decorator
+@inline function sumsF64(p: usize, q: usize, n: i32, scale: f64, plain: bool): i32 {
+  resetSums();
+  let status = 0;
+  let accT = f64x2.splat(0), accTLow = f64x2.splat(0);
+  let accP = f64x2.splat(0), accQ = f64x2.splat(0), accD = f64x2.splat(0);
+  const c = f64x2.splat(scale);
+  for (let i = 0; i < n; i += BLOCK_F64) {
+    const count = min(BLOCK_F64, n - i);
+    const pb = p + (<usize>i << 3), qb = q + (<usize>i << 3);
+    if (count == BLOCK_F64) blockF64(pb, qb, BLOCK_F64, c, plain, false);
+    else blockF64(pb, qb, count, c, plain, true);
+    if (trusted(blockT, blockP, blockQ, blockLowest, MIN_NORMAL_F64)) {
+      if (plain) {
+        const y = f64x2.add(accT, blockT);
+        accTLow = f64x2.add(accTLow, f64x2.add(twoSumError(accT, blockT, y), blockTLow));
+        accT = y;
+      } else {
+        accT = f64x2.add(accT, blockT);
+      }
+      accP = f64x2.add(accP, blockP);
+      accQ = f64x2.add(accQ, blockQ);
+      accD = f64x2.add(accD, blockD);
     } else {
-      status |= scalarRange<f64>(p, q, i, i + BLOCK_F64, scale);
+      status |= scalarRange<f64>(p, q, i, i + count, scale, plain);
       if (status & STATUS_INVALID) return status;
     }
   }
-  status |= scalarRange<f64>(p, q, i, n, scale);
-  storeResults(accT, accP, accQ, accD);
+  storeResults(accT, accP, accQ, accD, accTLow);
   return status;
 }
 
@@ -347,26 +451,46 @@ export function klF32(p: usize, q: usize, n: i32): i32 {
         f32x4.add(f32x4.sub(p2, q2), f32x4.sub(p3, q3)),
       )));
     }
-    const check =
-      f64x2.extract_lane(t, 0) + f64x2.extract_lane(t, 1) +
-      f64x2.extract_lane(s, 0) + f64x2.extract_lane(s, 1) +
-      f64x2.extract_lane(r, 0) + f64x2.extract_lane(r, 1);
     const m = f32x4.pmin(lo, v128.shuffle<f32>(lo, lo, 2, 3, 0, 1));
-    if (
-      check - check == 0 &&
-      f32x4.extract_lane(m, 0) >= MIN_NORMAL_F32 &&
-      f32x4.extract_lane(m, 1) >= MIN_NORMAL_F32
-    ) {
+    if (trusted(t, s, r, Math.min(f32x4.extract_lane(m, 0), f32x4.extract_lane(m, 1)), MIN_NORMAL_F32)) {
       accT = f64x2.add(accT, t);
       accP = f64x2.add(accP, s);
       accQ = f64x2.add(accQ, r);
       accD = f64x2.add(accD, dd);
     } else {
-      status |= scalarRange<f32>(p, q, i, i + BLOCK_F32, 1);
+      status |= scalarRange<f32>(p, q, i, i + BLOCK_F32, 1, false);
       if (status & STATUS_INVALID) return status;
     }
   }
-  status |= scalarRange<f32>(p, q, i, n, 1);
-  storeResults(accT, accP, accQ, accD);
+  if (i < n) {
+    // The last partial block, as in klF64.
+    let t = f64x2.splat(0), s = f64x2.splat(0), r = f64x2.splat(0), dd = f64x2.splat(0);
+    let lo = f32x4.splat(Infinity);
+    for (let j = i; j < n; j += 8) {
+      const valid0 = i32x4.lt_s(i32x4.add(i32x4.splat(j), i32x4(0, 1, 2, 3)), i32x4.splat(n));
+      const valid1 = i32x4.lt_s(i32x4.add(i32x4.splat(j), i32x4(4, 5, 6, 7)), i32x4.splat(n));
+      const at = <usize>j << 2;
+      const p0 = v128.bitselect(v128.load(p + at), f32x4.splat(1), valid0);
+      const q0 = v128.bitselect(v128.load(q + at), f32x4.splat(1), valid0);
+      const p1 = v128.bitselect(v128.load(p + at, 16), f32x4.splat(1), valid1);
+      const q1 = v128.bitselect(v128.load(q + at, 16), f32x4.splat(1), valid1);
+      const e0 = f32x4.sub(p0, q0), e1 = f32x4.sub(p1, q1);
+      lo = f32x4.pmin(lo, f32x4.pmin(f32x4.pmin(p0, q0), f32x4.pmin(p1, q1)));
+      t = f64x2.add(t, widenSum(f32x4.add(termF32x4(p0, q0, e0), termF32x4(p1, q1, e1))));
+      s = f64x2.add(s, widenSum(f32x4.add(v128.and(p0, valid0), v128.and(p1, valid1))));
+      r = f64x2.add(r, widenSum(f32x4.add(v128.and(q0, valid0), v128.and(q1, valid1))));
+      dd = f64x2.add(dd, widenSum(f32x4.add(e0, e1)));
+    }
+    const m = f32x4.pmin(lo, v128.shuffle<f32>(lo, lo, 2, 3, 0, 1));
+    if (trusted(t, s, r, Math.min(f32x4.extract_lane(m, 0), f32x4.extract_lane(m, 1)), MIN_NORMAL_F32)) {
+      accT = f64x2.add(accT, t);
+      accP = f64x2.add(accP, s);
+      accQ = f64x2.add(accQ, r);
+      accD = f64x2.add(accD, dd);
+    } else {
+      status |= scalarRange<f32>(p, q, i, n, 1, false);
+    }
+  }
+  storeResults(accT, accP, accQ, accD, f64x2.splat(0));
   return status;
 }

@@ -22,11 +22,10 @@ export function cancels(s: Sums, kl: number, limit: number): boolean {
   return s.t / s.p > limit * kl;
 }
 
-/** Σ p·ln(p/q) of the raw inputs. */
+/** Σ p·ln(p/q) of the raw inputs, from "plain" sums. */
 export function plainKL(s: Sums): number {
   checkFinite(s);
-  if (s.qZero) return Infinity;
-  return s.t + s.d;
+  return s.qZero ? Infinity : s.t;
 }
 
 function checkFinite(s: Sums): void {

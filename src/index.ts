@@ -1,9 +1,9 @@
 // kl-simd: Kullback–Leibler divergence on a WebAssembly SIMD kernel, with a plain-JS fallback.
 import { cancels, normalizedKL, plainKL } from "./compose.js";
 import { KLRangeError, KLTypeError, type KLErrorCode } from "./errors.js";
-import { sumsJS, type Sums } from "./reference.js";
+import { exactNormalizedKL, sumsJS, type Sums } from "./reference.js";
 import { checkPair, resolveOptions, throwInvalidElement, type KLOptions, type Vector } from "./vector.js";
-import { loadKernel, simdSupported, type Kernel, type WasmSource } from "./wasm.js";
+import { loadKernel, simdSupported, type Kernel, type KernelKind, type WasmSource } from "./wasm.js";
 import wasmBase64 from "../build/kl-wasm.js";
 
 export { KLRangeError, KLTypeError };
@@ -68,9 +68,14 @@ export function useBackend(name: Backend): void {
   active = name;
 }
 
-function sums(p: Vector, q: Vector, scale: number, f32: boolean): Sums {
-  return active === "wasm-simd" && kernel !== null ? kernel.sums(p, q, scale, f32) : sumsJS(p, q, scale);
+function sums(p: Vector, q: Vector, kind: KernelKind, scale = 1): Sums {
+  const s = active === "wasm-simd" && kernel !== null ? kernel.sums(p, q, kind, scale) : sumsJS(p, q, scale, kind === "plain");
+  if (s.invalid) throwInvalidElement(p, q);
+  return s;
 }
+
+// Totals this small make the terms subnormal; the exact path rescales them first.
+const TINY_TOTAL = 2 ** -900;
 
 /**
  * Kullback–Leibler divergence D(P‖Q) = Σ pᵢ·ln(pᵢ/qᵢ), in nats unless `base` says otherwise.
@@ -86,16 +91,19 @@ function sums(p: Vector, q: Vector, scale: number, f32: boolean): Sums {
 export function kl(p: Vector, q: Vector, options?: KLOptions): number {
   const { normalize, scale } = resolveOptions(options);
   checkPair(p, q);
-  // Two Float32Arrays run the f32x4 kernel; the f64 kernel also serves the unnormalised sum,
-  // whose cancellation needs every f64 digit of Σ(p − q).
-  const f32 = normalize && p instanceof Float32Array && q instanceof Float32Array;
-  const s = sums(p, q, 1, f32);
-  if (s.invalid) throwInvalidElement(p, q);
-  if (!normalize) return plainKL(s) * scale;
+  if (!normalize) return plainKL(sums(p, q, "plain")) * scale;
+  // Two Float32Arrays run the f32x4 kernel, anything else the f64x2 kernel.
+  const f32 = p instanceof Float32Array && q instanceof Float32Array;
+  const s = sums(p, q, f32 ? "f32" : "f64");
   let result = normalizedKL(s);
-  if (cancels(s, result, f32 ? 4 : 16)) {
-    // Same shapes, different totals: put q on p's scale and sum again, in f64.
-    result = normalizedKL(sums(p, q, s.p / s.q, false));
+  if (result === Infinity) return Infinity;
+  if (s.p < TINY_TOTAL || s.q < TINY_TOTAL) {
+    result = exactNormalizedKL(p, q, s.p, s.q);
+  } else if (cancels(s, result, f32 ? 4 : 16)) {
+    // Same shapes, different totals: put q on p's scale and sum again in f64; where the
+    // divergence is so small that rounding q·(P/Q) would show, fold the scale in exactly.
+    result = normalizedKL(sums(p, q, "f64", s.p / s.q));
+    if (result < 1e-5) result = exactNormalizedKL(p, q, s.p, s.q);
   }
   return Math.max(result, 0) * scale;
 }

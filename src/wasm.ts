@@ -17,8 +17,15 @@ interface KernelExports extends Record<string, unknown> {
   resultsPtr(): number;
   scratchPtr(): number;
   klF64(p: number, q: number, n: number, scale: number): number;
+  plainF64(p: number, q: number, n: number): number;
   klF32(p: number, q: number, n: number): number;
 }
+
+/**
+ * "f64": Σ T on doubles, with q scaled; "f32": the same on two Float32Arrays (scale 1);
+ * "plain": Σ p·ln(p/q) on doubles.
+ */
+export type KernelKind = "f64" | "f32" | "plain";
 
 const STATUS_INVALID = 1;
 const STATUS_Q_ZERO = 2;
@@ -48,7 +55,6 @@ export class Kernel {
   private readonly exports: KernelExports;
   private readonly scratch: number;
   private readonly results: number;
-  private buffer!: ArrayBuffer;
   private f64!: Float64Array;
   private f32!: Float32Array;
 
@@ -56,59 +62,75 @@ export class Kernel {
     this.exports = exports;
     this.scratch = exports.scratchPtr();
     this.results = exports.resultsPtr();
-    const needed = this.scratch + 2 * CHUNK_BYTES;
+    // the last vector of a partial block may read up to 16 bytes past the q chunk
+    const needed = this.scratch + 2 * CHUNK_BYTES + 64;
     const have = exports.memory.buffer.byteLength;
     if (have < needed) exports.memory.grow(Math.ceil((needed - have) / 65536)); // once, at start-up
     this.views();
   }
 
+  // Memory never grows after start-up, but a grown memory detaches old views (length 0).
   private views(): void {
+    if (this.f64 !== undefined && this.f64.length !== 0) return;
     const buffer = this.exports.memory.buffer;
-    if (buffer === this.buffer) return;
-    this.buffer = buffer as ArrayBuffer;
     this.f64 = new Float64Array(buffer);
     this.f32 = new Float32Array(buffer);
   }
 
-  /**
-   * Σ T(pᵢ, scale·qᵢ), Σ pᵢ, Σ scale·qᵢ, Σ (pᵢ − scale·qᵢ). Two Float32Arrays (with scale 1) run the
-   * f32x4 kernel; any other pair is copied as doubles and runs the f64x2 kernel.
-   */
-  sums(p: Vector, q: Vector, scale: number, useF32: boolean): Sums {
+  /** The same sums as `sumsJS` (src/reference.ts), on the kernel that `kernel` names. */
+  sums(p: Vector, q: Vector, kernel: KernelKind, scale: number): Sums {
+    const useF32 = kernel === "f32";
     this.views();
-    const { exports, scratch, results } = this;
     const n = p.length;
     const chunk = useF32 ? CHUNK_F32 : CHUNK_F64;
-    const view = useF32 ? this.f32 : this.f64;
-    const shift = useF32 ? 2 : 3;
-    const pAt = scratch >> shift;
-    const qAt = (scratch + CHUNK_BYTES) >> shift;
-    const plain = !ArrayBuffer.isView(p) || !ArrayBuffer.isView(q);
+    const r = this.results >> 3;
+    if (n <= chunk) {
+      // one chunk: no loop state (short inputs are common and per-call cost matters)
+      const status = this.run(p, q, 0, n, kernel, scale);
+      if (status & STATUS_INVALID) return INVALID;
+      const f64 = this.f64;
+      // [Σ T, Σ p, Σ q, Σ (p − q), compensation of Σ T]
+      return { t: f64[r] + f64[r + 4], p: f64[r + 1], q: f64[r + 2], d: f64[r + 3], invalid: false, qZero: (status & STATUS_Q_ZERO) !== 0 };
+    }
     // chunk sums are combined with compensation, as the JS path combines its terms
     const t = new Sum(), sp = new Sum(), sq = new Sum(), sd = new Sum();
     let qZero = false;
-    const r = results >> 3;
     for (let i = 0; i < n; i += chunk) {
-      const m = Math.min(chunk, n - i);
-      if (plain) {
-        copyPlain(view, pAt, p, i, m);
-        copyPlain(view, qAt, q, i, m);
-      } else {
-        view.set((p as Float64Array).subarray(i, i + m), pAt);
-        view.set((q as Float64Array).subarray(i, i + m), qAt);
-      }
-      const status = useF32
-        ? exports.klF32(scratch, scratch + CHUNK_BYTES, m)
-        : exports.klF64(scratch, scratch + CHUNK_BYTES, m, scale);
+      const status = this.run(p, q, i, Math.min(chunk, n - i), kernel, scale);
       if (status & STATUS_INVALID) return INVALID;
       if (status & STATUS_Q_ZERO) qZero = true;
       t.add(this.f64[r]);
+      t.add(this.f64[r + 4]);
       sp.add(this.f64[r + 1]);
       sq.add(this.f64[r + 2]);
       sd.add(this.f64[r + 3]);
     }
     return { t: t.value, p: sp.value, q: sq.value, d: sd.value, invalid: false, qZero };
   }
+
+  /** Copies elements [from, from + m) into the scratch area and runs the kernel on them. */
+  private run(p: Vector, q: Vector, from: number, m: number, kernel: KernelKind, scale: number): number {
+    const { exports, scratch } = this;
+    const useF32 = kernel === "f32";
+    const view = useF32 ? this.f32 : this.f64;
+    const shift = useF32 ? 2 : 3;
+    const pAt = scratch >> shift;
+    const qAt = (scratch + CHUNK_BYTES) >> shift;
+    if (!ArrayBuffer.isView(p) || !ArrayBuffer.isView(q)) {
+      copyPlain(view, pAt, p, from, m);
+      copyPlain(view, qAt, q, from, m);
+    } else if (m === p.length) {
+      view.set(p as Float64Array, pAt);
+      view.set(q as Float64Array, qAt);
+    } else {
+      view.set((p as Float64Array).subarray(from, from + m), pAt);
+      view.set((q as Float64Array).subarray(from, from + m), qAt);
+    }
+    const q0 = scratch + CHUNK_BYTES;
+    if (kernel === "f64") return exports.klF64(scratch, q0, m, scale);
+    return kernel === "f32" ? exports.klF32(scratch, q0, m) : exports.plainF64(scratch, q0, m);
+  }
+
 }
 
 function copyPlain(view: Float64Array | Float32Array, at: number, src: Vector, from: number, m: number): void {
