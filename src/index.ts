@@ -98,12 +98,12 @@ export function kl(p: Vector, q: Vector, options?: KLOptions): number {
   let result = normalizedKL(s);
   if (result === Infinity) return Infinity;
   if (s.p < TINY_TOTAL || s.q < TINY_TOTAL) {
-    result = exactNormalizedKL(p, q, s.p, s.q);
+    result = exactNormalizedKL(p, q);
   } else if (cancels(s, result, f32 ? 4 : 16)) {
     // Same shapes, different totals: put q on p's scale and sum again in f64; where the
     // divergence is so small that rounding q·(P/Q) would show, fold the scale in exactly.
     result = normalizedKL(sums(p, q, "f64", s.p / s.q));
-    if (result < 1e-5) result = exactNormalizedKL(p, q, s.p, s.q);
+    if (result < 1e-5) result = exactNormalizedKL(p, q);
   }
   return Math.max(result, 0) * scale;
 }
