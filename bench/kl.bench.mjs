@@ -3,7 +3,7 @@
 // Markdown table and writes it to bench/RESULTS.md with the machine named.
 import { Bench } from "tinybench";
 import { cpus, totalmem } from "node:os";
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { init, kl, useBackend } from "../dist/index.js";
 
 const SIZES = (process.env.KL_BENCH_SIZES ?? "16,100,1000,10000,100000,1000000,10000000").split(",").map(Number);
@@ -75,5 +75,12 @@ const lines = [
 ];
 const table = lines.join("\n");
 console.log(table);
-if (!process.env.KL_BENCH_SIZES) writeFileSync(new URL("./RESULTS.md", import.meta.url), `# Benchmark results\n\n\`npm run bench\`\n\n${table}\n`);
+if (!process.env.KL_BENCH_SIZES) {
+  // a full run is the one to keep: bench/RESULTS.md and the README's copy
+  writeFileSync(new URL("./RESULTS.md", import.meta.url), `# Benchmark results\n\n\`npm run bench\`\n\n${table}\n`);
+  const readmeUrl = new URL("../README.md", import.meta.url);
+  const readme = readFileSync(readmeUrl, "utf8");
+  const marked = /<!-- bench:start -->[\s\S]*<!-- bench:end -->/;
+  if (marked.test(readme)) writeFileSync(readmeUrl, readme.replace(marked, `<!-- bench:start -->\n${table}\n<!-- bench:end -->`));
+}
 if (sink === 42) console.log(""); // keep the results alive
