@@ -412,66 +412,60 @@ const BLOCK_F32: i32 = 64; // a multiple of 16
   return masked ? i32x4.lt_s(i32x4.add(i32x4.splat(j), i32x4(0, 1, 2, 3)), i32x4.splat(count)) : i32x4.splat(-1);
 }
 
-// Lanes outside `valid` read as 1: p = q = 1 has a zero term.
+// Lanes outside `valid` become 1 (p = q = 1 has a zero term) / 0 (for the plain sums).
 // @ts-ignore: decorator
-@inline function loadF32(ptr: usize, valid: v128, masked: bool): v128 {
-  return masked ? v128.bitselect(v128.load(ptr), f32x4.splat(1), valid) : v128.load(ptr);
+@inline function orOne(x: v128, valid: v128, masked: bool): v128 {
+  return masked ? v128.bitselect(x, f32x4.splat(1), valid) : x;
 }
-
-// Σ p + Σ q + Σ(p − q) contribution of four vectors, reloaded from L1 (cheaper than keeping
-// them in registers: V8 has 16 and spills).
 // @ts-ignore: decorator
-@inline function plainSumsF32(pb: usize, qb: usize, j: i32, count: i32, masked: bool): void {
-  const at = <usize>j << 2;
-  const v0 = lanesBelow(j, count, masked), v1 = lanesBelow(j + 4, count, masked);
-  const v2 = lanesBelow(j + 8, count, masked), v3 = lanesBelow(j + 12, count, masked);
-  const p0 = v128.and(v128.load(pb + at), v0), q0 = v128.and(v128.load(qb + at), v0);
-  const p1 = v128.and(v128.load(pb + at, 16), v1), q1 = v128.and(v128.load(qb + at, 16), v1);
-  const p2 = v128.and(v128.load(pb + at, 32), v2), q2 = v128.and(v128.load(qb + at, 32), v2);
-  const p3 = v128.and(v128.load(pb + at, 48), v3), q3 = v128.and(v128.load(qb + at, 48), v3);
-  blockP = f64x2.add(blockP, widenSum(f32x4.add(f32x4.add(p0, p1), f32x4.add(p2, p3))));
-  blockQ = f64x2.add(blockQ, widenSum(f32x4.add(f32x4.add(q0, q1), f32x4.add(q2, q3))));
-  blockD = f64x2.add(blockD, widenSum(f32x4.add(
-    f32x4.add(f32x4.sub(p0, q0), f32x4.sub(p1, q1)),
-    f32x4.add(f32x4.sub(p2, q2), f32x4.sub(p3, q3)),
-  )));
+@inline function orZero(x: v128, valid: v128, masked: bool): v128 {
+  return masked ? v128.and(x, valid) : x;
 }
 
 // Sums `count` floats of a block, four vectors per step; see blockF64 for `masked`.
 // @ts-ignore: decorator
 @inline function blockF32(pb: usize, qb: usize, count: i32, masked: bool): void {
-  let t = f64x2.splat(0);
+  let t = f64x2.splat(0), s = f64x2.splat(0), r = f64x2.splat(0), d = f64x2.splat(0);
   let lo = f32x4.splat(Infinity);
-  blockP = f64x2.splat(0);
-  blockQ = f64x2.splat(0);
-  blockD = f64x2.splat(0);
   for (let j = 0; j < count; j += 16) {
     // Loads sit next to their use, to keep few vectors live. Terms are ≥ 0, so the short
     // f32 chain adds at most 3 ulps of relative error.
-    const at = <usize>j << 2;
-    let v = lanesBelow(j, count, masked);
-    let pv = loadF32(pb + at, v, masked), qv = loadF32(qb + at, v, masked);
+    const pj = pb + (<usize>j << 2), qj = qb + (<usize>j << 2);
+    const v0 = lanesBelow(j, count, masked), v1 = lanesBelow(j + 4, count, masked);
+    const v2 = lanesBelow(j + 8, count, masked), v3 = lanesBelow(j + 12, count, masked);
+    let pv = orOne(v128.load(pj), v0, masked), qv = orOne(v128.load(qj), v0, masked);
     lo = f32x4.pmin(lo, f32x4.pmin(pv, qv));
     let tt = termF32x4(pv, qv, f32x4.sub(pv, qv));
-    v = lanesBelow(j + 4, count, masked);
-    pv = loadF32(pb + at + 16, v, masked);
-    qv = loadF32(qb + at + 16, v, masked);
+    pv = orOne(v128.load(pj, 16), v1, masked);
+    qv = orOne(v128.load(qj, 16), v1, masked);
     lo = f32x4.pmin(lo, f32x4.pmin(pv, qv));
     tt = f32x4.add(tt, termF32x4(pv, qv, f32x4.sub(pv, qv)));
-    v = lanesBelow(j + 8, count, masked);
-    pv = loadF32(pb + at + 32, v, masked);
-    qv = loadF32(qb + at + 32, v, masked);
+    pv = orOne(v128.load(pj, 32), v2, masked);
+    qv = orOne(v128.load(qj, 32), v2, masked);
     lo = f32x4.pmin(lo, f32x4.pmin(pv, qv));
     tt = f32x4.add(tt, termF32x4(pv, qv, f32x4.sub(pv, qv)));
-    v = lanesBelow(j + 12, count, masked);
-    pv = loadF32(pb + at + 48, v, masked);
-    qv = loadF32(qb + at + 48, v, masked);
+    pv = orOne(v128.load(pj, 48), v3, masked);
+    qv = orOne(v128.load(qj, 48), v3, masked);
     lo = f32x4.pmin(lo, f32x4.pmin(pv, qv));
     tt = f32x4.add(tt, termF32x4(pv, qv, f32x4.sub(pv, qv)));
     t = f64x2.add(t, widenSum(tt));
-    plainSumsF32(pb, qb, j, count, masked);
+    // Σp, Σq, Σ(p − q) of the same four vectors, reloaded from L1: cheaper than keeping
+    // them in registers (V8 has 16 and spills).
+    const p0 = orZero(v128.load(pj), v0, masked), q0 = orZero(v128.load(qj), v0, masked);
+    const p1 = orZero(v128.load(pj, 16), v1, masked), q1 = orZero(v128.load(qj, 16), v1, masked);
+    const p2 = orZero(v128.load(pj, 32), v2, masked), q2 = orZero(v128.load(qj, 32), v2, masked);
+    const p3 = orZero(v128.load(pj, 48), v3, masked), q3 = orZero(v128.load(qj, 48), v3, masked);
+    s = f64x2.add(s, widenSum(f32x4.add(f32x4.add(p0, p1), f32x4.add(p2, p3))));
+    r = f64x2.add(r, widenSum(f32x4.add(f32x4.add(q0, q1), f32x4.add(q2, q3))));
+    d = f64x2.add(d, widenSum(f32x4.add(
+      f32x4.add(f32x4.sub(p0, q0), f32x4.sub(p1, q1)),
+      f32x4.add(f32x4.sub(p2, q2), f32x4.sub(p3, q3)),
+    )));
   }
   blockT = t;
+  blockP = s;
+  blockQ = r;
+  blockD = d;
   const m = f32x4.pmin(lo, v128.shuffle<f32>(lo, lo, 2, 3, 0, 1));
   blockLowest = Math.min(f32x4.extract_lane(m, 0), f32x4.extract_lane(m, 1));
 }
@@ -481,19 +475,28 @@ export function klF32(p: usize, q: usize, n: i32): i32 {
   resetSums();
   let status = 0;
   let accT = f64x2.splat(0), accP = f64x2.splat(0), accQ = f64x2.splat(0), accD = f64x2.splat(0);
-  for (let i = 0; i < n; i += BLOCK_F32) {
-    const count = min(BLOCK_F32, n - i);
-    const pb = p + (<usize>i << 2), qb = q + (<usize>i << 2);
-    if (count == BLOCK_F32) blockF32(pb, qb, BLOCK_F32, false);
-    else blockF32(pb, qb, count, true);
+  let i = 0;
+  for (; i + BLOCK_F32 <= n; i += BLOCK_F32) {
+    blockF32(p + (<usize>i << 2), q + (<usize>i << 2), BLOCK_F32, false);
     if (trusted(blockT, blockP, blockQ, blockLowest, MIN_NORMAL_F32)) {
       accT = f64x2.add(accT, blockT);
       accP = f64x2.add(accP, blockP);
       accQ = f64x2.add(accQ, blockQ);
       accD = f64x2.add(accD, blockD);
     } else {
-      status |= scalarRange<f32>(p, q, i, i + count, 1, false);
+      status |= scalarRange<f32>(p, q, i, i + BLOCK_F32, 1, false);
       if (status & STATUS_INVALID) return status;
+    }
+  }
+  if (i < n) {
+    blockF32(p + (<usize>i << 2), q + (<usize>i << 2), n - i, true);
+    if (trusted(blockT, blockP, blockQ, blockLowest, MIN_NORMAL_F32)) {
+      accT = f64x2.add(accT, blockT);
+      accP = f64x2.add(accP, blockP);
+      accQ = f64x2.add(accQ, blockQ);
+      accD = f64x2.add(accD, blockD);
+    } else {
+      status |= scalarRange<f32>(p, q, i, n, 1, false);
     }
   }
   storeResults(accT, accP, accQ, accD, f64x2.splat(0));
