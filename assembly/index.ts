@@ -263,14 +263,30 @@ function storeResults(t: v128, p: v128, q: v128, d: v128, tLow: v128): void {
 
 const BLOCK_F64: i32 = 32; // elements per validity check (a multiple of 4)
 
-// Σ T, Σ p, Σ q, Σ (p − q) over n doubles at p, q (q scaled by `scale`); returns status bits.
-export function klF64(p: usize, q: usize, n: i32, scale: f64): i32 {
-  return sumsF64(p, q, n, scale, false);
+// Σ T, Σ p, Σ q, Σ (p − q) over n doubles at p, q; returns status bits.
+export function klF64(p: usize, q: usize, n: i32): i32 {
+  return sumsF64(p, q, n, 1, false, false);
+}
+
+// klF64 with every q multiplied by `scale` first (the rare rescaling pass).
+export function klScaledF64(p: usize, q: usize, n: i32, scale: f64): i32 {
+  return sumsF64(p, q, n, scale, true, false);
 }
 
 // Σ p·ln(p/q) in place of Σ T (the unnormalised divergence), otherwise as klF64.
 export function plainF64(p: usize, q: usize, n: i32): i32 {
-  return sumsF64(p, q, n, 1, true);
+  return sumsF64(p, q, n, 1, false, true);
+}
+
+// q·c where the caller rescales q (`scaled`), q otherwise.
+// @ts-ignore: decorator
+@inline function scaleQ(q: v128, c: v128, scaled: bool): v128 {
+  return scaled ? f64x2.mul(q, c) : q;
+}
+// Lanes outside `valid` become 1.0 (f64 lanes; orZero serves both widths).
+// @ts-ignore: decorator
+@inline function orOne64(x: v128, valid: v128, masked: bool): v128 {
+  return masked ? v128.bitselect(x, f64x2.splat(1), valid) : x;
 }
 
 // The sums of one block, left in globals (one store per block is cheap; six vectors
@@ -286,26 +302,22 @@ let blockLowest: f64 = 0;
 // turns lanes at or past `count` into p = q = 1, whose term is 0, and masks them out of the
 // plain sums; `plain` sums p·ln(p/q) with compensation instead of T.
 // @ts-ignore: decorator
-@inline function blockF64(pb: usize, qb: usize, count: i32, c: v128, plain: bool, masked: bool): void {
+@inline function blockF64(pb: usize, qb: usize, count: i32, c: v128, scaled: bool, plain: bool, masked: bool): void {
   let t = f64x2.splat(0), tLow = f64x2.splat(0);
   let s = f64x2.splat(0), r = f64x2.splat(0), d = f64x2.splat(0);
   let lo = f64x2.splat(Infinity);
   for (let j = 0; j < count; j += 4) {
-    const at = <usize>j << 3;
-    let p0 = v128.load(pb + at), q0 = f64x2.mul(v128.load(qb + at), c);
-    let p1 = v128.load(pb + at, 16), q1 = f64x2.mul(v128.load(qb + at, 16), c);
+    const pj = pb + (<usize>j << 3), qj = qb + (<usize>j << 3);
     let v0 = i64x2.splat(-1), v1 = i64x2.splat(-1);
     if (masked) {
       v0 = i64x2.lt_s(i64x2.add(i64x2.splat(j), i64x2(0, 1)), i64x2.splat(count));
       v1 = i64x2.lt_s(i64x2.add(i64x2.splat(j), i64x2(2, 3)), i64x2.splat(count));
-      p0 = v128.bitselect(p0, f64x2.splat(1), v0);
-      q0 = v128.bitselect(q0, f64x2.splat(1), v0);
-      p1 = v128.bitselect(p1, f64x2.splat(1), v1);
-      q1 = v128.bitselect(q1, f64x2.splat(1), v1);
     }
-    const e0 = f64x2.sub(p0, q0), e1 = f64x2.sub(p1, q1);
+    // lanes past count read as p = q = 1 (a zero term) here, as 0 in the plain sums below
+    const p0 = orOne64(v128.load(pj), v0, masked), q0 = orOne64(scaleQ(v128.load(qj), c, scaled), v0, masked);
+    const p1 = orOne64(v128.load(pj, 16), v1, masked), q1 = orOne64(scaleQ(v128.load(qj, 16), c, scaled), v1, masked);
     lo = f64x2.pmin(lo, f64x2.pmin(f64x2.pmin(p0, q0), f64x2.pmin(p1, q1)));
-    const x0 = termF64x2(p0, q0, e0, plain), x1 = termF64x2(p1, q1, e1, plain);
+    const x0 = termF64x2(p0, q0, f64x2.sub(p0, q0), plain), x1 = termF64x2(p1, q1, f64x2.sub(p1, q1), plain);
     if (plain) {
       let y = f64x2.add(t, x0);
       tLow = f64x2.add(tLow, twoSumError(t, x0, y));
@@ -316,14 +328,12 @@ let blockLowest: f64 = 0;
     } else {
       t = f64x2.add(t, f64x2.add(x0, x1));
     }
-    if (masked) {
-      s = f64x2.add(s, f64x2.add(v128.and(p0, v0), v128.and(p1, v1)));
-      r = f64x2.add(r, f64x2.add(v128.and(q0, v0), v128.and(q1, v1)));
-    } else {
-      s = f64x2.add(s, f64x2.add(p0, p1));
-      r = f64x2.add(r, f64x2.add(q0, q1));
-    }
-    d = f64x2.add(d, f64x2.add(e0, e1));
+    // the plain sums from a reload (L1): fewer live vectors across the terms
+    const a0 = orZero(v128.load(pj), v0, masked), b0 = orZero(scaleQ(v128.load(qj), c, scaled), v0, masked);
+    const a1 = orZero(v128.load(pj, 16), v1, masked), b1 = orZero(scaleQ(v128.load(qj, 16), c, scaled), v1, masked);
+    s = f64x2.add(s, f64x2.add(a0, a1));
+    r = f64x2.add(r, f64x2.add(b0, b1));
+    d = f64x2.add(d, f64x2.add(f64x2.sub(a0, b0), f64x2.sub(a1, b1)));
   }
   blockT = t;
   blockTLow = tLow;
@@ -334,7 +344,7 @@ let blockLowest: f64 = 0;
 }
 
 // @ts-ignore: decorator
-@inline function sumsF64(p: usize, q: usize, n: i32, scale: f64, plain: bool): i32 {
+@inline function sumsF64(p: usize, q: usize, n: i32, scale: f64, scaled: bool, plain: bool): i32 {
   resetSums();
   let status = 0;
   let accT = f64x2.splat(0), accTLow = f64x2.splat(0);
@@ -343,8 +353,8 @@ let blockLowest: f64 = 0;
   for (let i = 0; i < n; i += BLOCK_F64) {
     const count = min(BLOCK_F64, n - i);
     const pb = p + (<usize>i << 3), qb = q + (<usize>i << 3);
-    if (count == BLOCK_F64) blockF64(pb, qb, BLOCK_F64, c, plain, false);
-    else blockF64(pb, qb, count, c, plain, true);
+    if (count == BLOCK_F64) blockF64(pb, qb, BLOCK_F64, c, scaled, plain, false);
+    else blockF64(pb, qb, count, c, scaled, plain, true);
     if (trusted(blockT, blockP, blockQ, blockLowest, MIN_NORMAL_F64)) {
       if (plain) {
         const y = f64x2.add(accT, blockT);

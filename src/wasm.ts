@@ -16,7 +16,8 @@ interface KernelExports extends Record<string, unknown> {
   memory: WebAssembly.Memory;
   resultsPtr(): number;
   scratchPtr(): number;
-  klF64(p: number, q: number, n: number, scale: number): number;
+  klF64(p: number, q: number, n: number): number;
+  klScaledF64(p: number, q: number, n: number, scale: number): number;
   plainF64(p: number, q: number, n: number): number;
   klF32(p: number, q: number, n: number): number;
 }
@@ -127,7 +128,7 @@ export class Kernel {
       view.set((q as Float64Array).subarray(from, from + m), qAt);
     }
     const q0 = scratch + CHUNK_BYTES;
-    if (kernel === "f64") return exports.klF64(scratch, q0, m, scale);
+    if (kernel === "f64") return scale === 1 ? exports.klF64(scratch, q0, m) : exports.klScaledF64(scratch, q0, m, scale);
     return kernel === "f32" ? exports.klF32(scratch, q0, m) : exports.plainF64(scratch, q0, m);
   }
 
