@@ -37,6 +37,8 @@ function checkFinite(s: Sums): void {
 /** ln(r) − (r − 1) where r = 1 + u; u comes from Σ(p − q), accurate where r ≈ 1. */
 function log1pMinusX(u: number, r: number): number {
   if (Math.abs(u) > 0.5) return Math.log(r) - r + 1;
+  // the usual case (totals equal to rounding): two series terms, relative error < u²
+  if (Math.abs(u) < 2 ** -20) return u * u * (u / 3 - 0.5);
   // log1p(u) = 2·atanh(s) with s = u/(2 + u), and 2s − u = −2s²/(1 − s): no cancellation
   const s = u / (2 + u);
   return 2 * atanhTail(s, s * s) - (2 * s * s) / (1 - s);

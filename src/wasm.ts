@@ -57,6 +57,7 @@ export class Kernel {
   private readonly scratch: number;
   private readonly results: number;
   private f64!: Float64Array;
+  private readonly out: Sums = { t: 0, p: 0, q: 0, d: 0, invalid: false, qZero: false };
   private f32!: Float32Array;
 
   constructor(exports: KernelExports) {
@@ -89,9 +90,15 @@ export class Kernel {
       // one chunk: no loop state (short inputs are common and per-call cost matters)
       const status = this.run(p, q, 0, n, kernel, scale);
       if (status & STATUS_INVALID) return INVALID;
-      const f64 = this.f64;
-      // [Σ T, Σ p, Σ q, Σ (p − q), compensation of Σ T]
-      return { t: f64[r] + f64[r + 4], p: f64[r + 1], q: f64[r + 2], d: f64[r + 3], invalid: false, qZero: (status & STATUS_Q_ZERO) !== 0 };
+      // [Σ T, Σ p, Σ q, Σ (p − q), compensation of Σ T], into a reused object: callers
+      // read it before the next call, and short inputs should not feed the GC
+      const f64 = this.f64, out = this.out;
+      out.t = f64[r] + f64[r + 4];
+      out.p = f64[r + 1];
+      out.q = f64[r + 2];
+      out.d = f64[r + 3];
+      out.qZero = (status & STATUS_Q_ZERO) !== 0;
+      return out;
     }
     // chunk sums are combined with compensation, as the JS path combines its terms
     const t = new Sum(), sp = new Sum(), sq = new Sum(), sd = new Sum();
@@ -142,6 +149,7 @@ function copyPlain(view: Float64Array | Float32Array, at: number, src: Vector, f
 export async function loadKernel(source: WasmSource): Promise<Kernel> {
   let resolved: unknown = await source;
   if (typeof resolved === "string" || resolved instanceof URL) resolved = await fetch(resolved);
-  const { exports } = await instantiate<KernelExports>(resolved as WebAssembly.Module, {});
-  return new Kernel(exports as unknown as KernelExports);
+  const { instance } = await instantiate<KernelExports>(resolved as WebAssembly.Module, {});
+  // the raw exports: the loader's wrappers add a rest-argument call to every kernel call
+  return new Kernel(instance.exports as unknown as KernelExports);
 }
