@@ -485,28 +485,19 @@ export function klF32(p: usize, q: usize, n: i32): i32 {
   resetSums();
   let status = 0;
   let accT = f64x2.splat(0), accP = f64x2.splat(0), accQ = f64x2.splat(0), accD = f64x2.splat(0);
-  let i = 0;
-  for (; i + BLOCK_F32 <= n; i += BLOCK_F32) {
-    blockF32(p + (<usize>i << 2), q + (<usize>i << 2), BLOCK_F32, false);
+  for (let i = 0; i < n; i += BLOCK_F32) {
+    const count = min(BLOCK_F32, n - i);
+    const pb = p + (<usize>i << 2), qb = q + (<usize>i << 2);
+    if (count == BLOCK_F32) blockF32(pb, qb, BLOCK_F32, false);
+    else blockF32(pb, qb, count, true);
     if (trusted(blockT, blockP, blockQ, blockLowest, MIN_NORMAL_F32)) {
       accT = f64x2.add(accT, blockT);
       accP = f64x2.add(accP, blockP);
       accQ = f64x2.add(accQ, blockQ);
       accD = f64x2.add(accD, blockD);
     } else {
-      status |= scalarRange<f32>(p, q, i, i + BLOCK_F32, 1, false);
+      status |= scalarRange<f32>(p, q, i, i + count, 1, false);
       if (status & STATUS_INVALID) return status;
-    }
-  }
-  if (i < n) {
-    blockF32(p + (<usize>i << 2), q + (<usize>i << 2), n - i, true);
-    if (trusted(blockT, blockP, blockQ, blockLowest, MIN_NORMAL_F32)) {
-      accT = f64x2.add(accT, blockT);
-      accP = f64x2.add(accP, blockP);
-      accQ = f64x2.add(accQ, blockQ);
-      accD = f64x2.add(accD, blockD);
-    } else {
-      status |= scalarRange<f32>(p, q, i, n, 1, false);
     }
   }
   storeResults(accT, accP, accQ, accD, f64x2.splat(0));
