@@ -2,13 +2,14 @@
 //
 // Every kernel sums, over i, the non-negative "generalised" term
 //     T(p, q) = p·ln(p/q) − p + q          (0 when p = q, never cancels to garbage)
-// plus Σp, Σq and Σ(p − q). The wrapper turns those three sums into KL with or without
-// normalisation (see src/compose.ts). Writing the term through s = (p − q)/(p + q) as
+// and also Σp, Σq and Σ(p − q); src/compose.ts turns those sums into the normalised KL.
+// (plainF64 sums p·ln(p/q) itself instead of T, for the unnormalised divergence.)
+// Near p = q, with s = (p − q)/(p + q), the term is evaluated as
 //     T = (p + q)·(s² + (1 + s)·(atanh(s) − s))
-// keeps full relative accuracy when p ≈ q, where a plain p·ln(p/q) loses most digits.
-// When p/q is far from 1 the direct form p·ln(p/q) − (p − q) is well conditioned, and
-// ln(p/q) = k·ln2 + 2·atanh(t) comes from the exponent difference k and the mantissas,
-// without forming p/q. Both branches share one division and one polynomial.
+// which keeps full relative accuracy where a plain p·ln(p/q) loses most digits. Far from
+// p = q the direct form p·ln(p/q) − (p − q) is well conditioned, and ln(p/q) = k·ln2 +
+// 2·atanh(t), t = (p − q')/(p + q'), with q' = q moved into p's binade and k the exponent
+// difference: p/q is never formed. Both branches share one division and one polynomial.
 //
 // Blocks whose values are all positive normal finite numbers take the SIMD path; any
 // other block (zeros, subnormals, invalid values) is redone by the scalar path, which is
