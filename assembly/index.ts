@@ -23,6 +23,7 @@ const RESULTS: usize = memory.data(40, 16);
 // Status bits returned by the kernels.
 const STATUS_INVALID: i32 = 1; // a negative, NaN or infinite value: the wrapper finds which
 const STATUS_Q_ZERO: i32 = 2; // some q = 0 under p > 0: the sum is +Infinity by definition
+const STATUS_LOSSY: i32 = 4; // a rescaled q under p > 0 became subnormal and lost bits
 
 export function resultsPtr(): usize {
   return RESULTS;
@@ -157,6 +158,7 @@ let sumD: f64 = 0;
     // !(x >= 0) also catches NaN; x == Infinity catches the rest
     if (!(pi >= 0) || !(qi >= 0) || pi == Infinity || qi == Infinity) return status | STATUS_INVALID;
     // the +Infinity term is reported, not summed, so an overflow stays distinguishable
+    if (pi > 0 && qi < MIN_NORMAL_F64 && scale != 1) status |= STATUS_LOSSY;
     if (qi == 0 && pi > 0) status |= STATUS_Q_ZERO;
     else if (plain) {
       // the plain sum may cancel: compensated (Neumaier) addition

@@ -1,6 +1,6 @@
 // From the kernels' sums to the divergence: one place, shared by both backends.
 import { KLRangeError } from "./errors.js";
-import { atanhTail, type Sums } from "./reference.js";
+import { log1pMinusX, type Sums } from "./reference.js";
 
 /** KL of the normalised pair p/Σp against q/Σq. */
 export function normalizedKL(s: Sums): number {
@@ -32,14 +32,4 @@ function checkFinite(s: Sums): void {
   if (!Number.isFinite(s.t + s.p + s.q)) {
     throw new KLRangeError("KL_OVERFLOW", "a sum exceeds the double range; scale the inputs down");
   }
-}
-
-/** ln(r) − (r − 1) where r = 1 + u; u comes from Σ(p − q), accurate where r ≈ 1. */
-function log1pMinusX(u: number, r: number): number {
-  if (Math.abs(u) > 0.5) return Math.log(r) - r + 1;
-  // the usual case (totals equal to rounding): two series terms, relative error < u²
-  if (Math.abs(u) < 2 ** -20) return u * u * (u / 3 - 0.5);
-  // log1p(u) = 2·atanh(s) with s = u/(2 + u), and 2s − u = −2s²/(1 − s): no cancellation
-  const s = u / (2 + u);
-  return 2 * atanhTail(s, s * s) - (2 * s * s) / (1 - s);
 }

@@ -96,14 +96,18 @@ export function kl(p: Vector, q: Vector, options?: KLOptions): number {
   const f32 = p instanceof Float32Array && q instanceof Float32Array;
   const s = sums(p, q, f32 ? "f32" : "f64");
   let result = normalizedKL(s);
-  if (result === Infinity) return Infinity;
-  if (s.p < TINY_TOTAL || s.q < TINY_TOTAL) {
+  if (s.qZero) return Infinity;
+  if (!(result < Infinity) || !(s.p > TINY_TOTAL && s.q > TINY_TOTAL)) {
+    // totals too far apart for T/P or Q/P to exist as doubles, or subnormal totals
     result = exactNormalizedKL(p, q);
   } else if (cancels(s, result, f32 ? 4 : 16)) {
     // Same shapes, different totals: put q on p's scale and sum again in f64; where the
-    // divergence is so small that rounding q·(P/Q) would show, fold the scale in exactly.
-    result = normalizedKL(sums(p, q, "f64", s.p / s.q));
-    if (result < 1e-5) result = exactNormalizedKL(p, q);
+    // divergence is so small that rounding q·(P/Q) would show, or where the rescale pushed
+    // a q under p > 0 into the subnormal range, take the exact path.
+    const c = s.p / s.q;
+    const again = c > 2 ** -900 && c < 2 ** 900 ? sums(p, q, "f64", c) : null;
+    const rescaled = again === null || again.lossy ? NaN : normalizedKL(again);
+    result = rescaled >= 1e-5 && rescaled < Infinity ? rescaled : exactNormalizedKL(p, q);
   }
   return Math.max(result, 0) * scale;
 }

@@ -16,9 +16,11 @@ export interface Sums {
   invalid: boolean;
   /** true when some qᵢ = 0 under pᵢ > 0: the divergence is +Infinity (t omits those terms) */
   qZero: boolean;
+  /** true when a rescaled c·qᵢ under pᵢ > 0 fell below the normal range and lost bits */
+  lossy: boolean;
 }
 
-export const INVALID: Sums = { t: NaN, p: NaN, q: NaN, d: NaN, invalid: true, qZero: false };
+export const INVALID: Sums = { t: NaN, p: NaN, q: NaN, d: NaN, invalid: true, qZero: false, lossy: false };
 
 const MIN_NORMAL = 2.2250738585072014e-308;
 
@@ -96,65 +98,95 @@ export class Sum {
  */
 export function sumsJS(p: Vector, q: Vector, scale: number, plain: boolean): Sums {
   const t = new Sum(), sp = new Sum(), sq = new Sum(), sd = new Sum();
-  let qZero = false;
+  let qZero = false, lossy = false;
   for (let i = 0; i < p.length; i++) {
     const pi = p[i];
     const qi = q[i] * scale;
     // !(x >= 0) also catches NaN
     if (!(pi >= 0) || !(qi >= 0) || pi === Infinity || qi === Infinity) return INVALID;
+    if (pi > 0 && qi < MIN_NORMAL && scale !== 1) lossy = true;
     if (qi === 0 && pi > 0) qZero = true;
     else t.add(plain ? plainTerm(pi, qi) : term(pi, qi));
     sp.add(pi);
     sq.add(qi);
     sd.add(pi - qi);
   }
-  return { t: t.value, p: sp.value, q: sq.value, d: sd.value, invalid: false, qZero };
+  return { t: t.value, p: sp.value, q: sq.value, d: sd.value, invalid: false, qZero, lossy };
 }
 
 /**
- * KL of p/P against q/Q for valid input with totals P, Q > 0, the rescaling folded into
- * every term: T(p/P, q/Q) = T(p·Q, q·P)/(P·Q), with p·Q and q·P kept exactly as
- * double-doubles, so (pQ − qP) is exact even where p/P and q/Q agree to 15 digits and a
- * rounded rescale would swamp the divergence. Slow; used when totals differ and the
- * divergence is tiny, and when the totals are so small that the terms would be subnormal.
+ * ln(r) − (r − 1) for r = 1 + u > 0, the correction that turns Σ T of the raw inputs into
+ * the normalised KL; u is passed separately because, computed from Σ(p − q), it is exact
+ * where r ≈ 1 and Q/P − 1 would not be.
+ */
+export function log1pMinusX(u: number, r: number): number {
+  if (Math.abs(u) > 0.5) return Math.log(r) - r + 1;
+  // totals equal to rounding (the usual case): the series, relative error below u⁴
+  if (Math.abs(u) < 2 ** -20) return u * u * (u * (1 / 3 - u * (0.25 - u * 0.2)) - 0.5);
+  // log1p(u) = 2·atanh(s) with s = u/(2 + u), and 2s − u = −2s²/(1 − s): no cancellation
+  const s = u / (2 + u);
+  return 2 * atanhTail(s, s * s) - (2 * s * s) / (1 - s);
+}
+
+/**
+ * The normalised KL of valid input (no qᵢ = 0 under pᵢ > 0; totals > 0) computed from
+ * p/P and q/Q held as double-doubles, so p/P − q/Q is exact even where the two agree to
+ * 15 digits, and without ever forming P/Q, P·Q or pᵢ/qᵢ (which can overflow or flush to 0
+ * when the totals or elements are far apart). Slow and exact: the path for what the
+ * kernels cannot do to full accuracy (totals that differ while the divergence is tiny,
+ * extreme totals, subnormal totals).
  */
 export function exactNormalizedKL(p: Vector, q: Vector): number {
-  // Totals to full precision: an error δ in them leaves an error of order δ² in the result,
-  // which matters at KL ~ 1e-12 when δ is a float32 sum's 1e-7.
   const sp = new Sum(), sq = new Sum();
   for (let i = 0; i < p.length; i++) {
     sp.add(p[i]);
     sq.add(q[i]);
   }
-  let P = sp.value, Q = sq.value;
-  // power-of-two scales (exact) bring the totals near 1, out of subnormal range; each is
-  // applied as two factors since 2^k alone overflows for totals below 2^-1023
-  const pk = -Math.round(Math.log2(P)), qk = -Math.round(Math.log2(Q));
-  const p1 = 2 ** (pk >> 1), p2 = 2 ** (pk - (pk >> 1));
-  const q1 = 2 ** (qk >> 1), q2 = 2 ** (qk - (qk >> 1));
-  P = P * p1 * p2;
-  Q = Q * q1 * q2;
-  const sum = new Sum();
+  // Totals into [2^-500, 2^500] by powers of two (exact upwards; downwards only elements
+  // below 2^-574 of their total can lose bits, and they cannot show in the result).
+  const [p1, p2] = powerOfTwoScale(sp.value), [q1, q2] = powerOfTwoScale(sq.value);
+  const P = sp.value * p1 * p2, Q = sq.value * q1 * q2;
+  const logQP = logRatio(Q, P);
+  const g = new Sum(), np = new Sum(), nq = new Sum(), nd = new Sum();
   for (let i = 0; i < p.length; i++) {
-    const pi = p[i] * p1 * p2;
-    const qi = q[i] * q1 * q2;
-    if (pi === 0) {
-      sum.add(qi / Q);
-      continue;
-    }
-    const a = pi * Q, aLo = twoProductError(pi, Q, a);
-    const b = qi * P, bLo = twoProductError(qi, P, b);
+    const pi = p[i] * p1 * p2, qi = q[i] * q1 * q2;
+    // p/P and q/Q as hi + lo
+    const a = pi / P, aLo = divisionError(pi, P, a);
+    const b = qi / Q, bLo = divisionError(qi, Q, b);
+    np.add(a);
+    np.add(aLo);
+    nq.add(b);
+    nq.add(bLo);
     const d = a - b + (aLo - bLo); // a − b is exact where it matters (a, b within 2×)
-    const total = a + b;
-    if (Math.abs(d) * 3 <= total) {
-      const s = d / (total + (aLo + bLo));
+    nd.add(d);
+    if (pi === 0) {
+      g.add(b + bLo); // T(0, q) = q
+    } else if (a >= MIN_NORMAL && b >= MIN_NORMAL && Math.abs(d) * 3 <= a + b) {
+      const total = a + b + (aLo + bLo);
+      const s = d / total;
       const u = s * s;
-      sum.add((pi / P + qi / Q) * (u + (1 + s) * atanhTail(s, u)));
+      g.add(total * (u + (1 + s) * atanhTail(s, u)));
     } else {
-      sum.add(term(pi / P, qi / Q));
+      // far from p = q: ln(a/b) from the raw values, and b may have flushed to 0 unharmed
+      g.add(a * (logRatio(pi, qi) + logQP) - d);
     }
   }
-  return sum.value;
+  // Σ of the normalised values is 1 only to rounding: fold that in as the kernels do
+  const total = np.value;
+  return g.value / total + log1pMinusX(-nd.value / total, nq.value / total);
+}
+
+/** Two powers of two whose product brings x into [2^-500, 2^500] (1, 1 when it is). */
+function powerOfTwoScale(x: number): [number, number] {
+  if (x >= 2 ** -500 && x <= 2 ** 500) return [1, 1];
+  const k = -Math.round(Math.log2(x)); // up to ±1074: split, since 2^k alone can overflow
+  return [2 ** (k >> 1), 2 ** (k - (k >> 1))];
+}
+
+/** (x − y·quotient)/y, the part of x/y that the rounded quotient misses. */
+function divisionError(x: number, y: number, quotient: number): number {
+  const product = quotient * y;
+  return (x - product - twoProductError(quotient, y, product)) / y;
 }
 
 /** The rounding error of a·b = product, exactly (Dekker's product, no FMA needed). */

@@ -30,6 +30,7 @@ export type KernelKind = "f64" | "f32" | "plain";
 
 const STATUS_INVALID = 1;
 const STATUS_Q_ZERO = 2;
+const STATUS_LOSSY = 4;
 
 // Bytes per input per chunk: both chunks stay in L1/L2 between the copy and the kernel.
 const CHUNK_BYTES = 32 * 1024;
@@ -57,7 +58,7 @@ export class Kernel {
   private readonly scratch: number;
   private readonly results: number;
   private f64!: Float64Array;
-  private readonly out: Sums = { t: 0, p: 0, q: 0, d: 0, invalid: false, qZero: false };
+  private readonly out: Sums = { t: 0, p: 0, q: 0, d: 0, invalid: false, qZero: false, lossy: false };
   private f32!: Float32Array;
 
   constructor(exports: KernelExports) {
@@ -98,22 +99,24 @@ export class Kernel {
       out.q = f64[r + 2];
       out.d = f64[r + 3];
       out.qZero = (status & STATUS_Q_ZERO) !== 0;
+      out.lossy = (status & STATUS_LOSSY) !== 0;
       return out;
     }
     // chunk sums are combined with compensation, as the JS path combines its terms
     const t = new Sum(), sp = new Sum(), sq = new Sum(), sd = new Sum();
-    let qZero = false;
+    let qZero = false, lossy = false;
     for (let i = 0; i < n; i += chunk) {
       const status = this.run(p, q, i, Math.min(chunk, n - i), kernel, scale);
       if (status & STATUS_INVALID) return INVALID;
       if (status & STATUS_Q_ZERO) qZero = true;
+      if (status & STATUS_LOSSY) lossy = true;
       t.add(this.f64[r]);
       t.add(this.f64[r + 4]);
       sp.add(this.f64[r + 1]);
       sq.add(this.f64[r + 2]);
       sd.add(this.f64[r + 3]);
     }
-    return { t: t.value, p: sp.value, q: sq.value, d: sd.value, invalid: false, qZero };
+    return { t: t.value, p: sp.value, q: sq.value, d: sd.value, invalid: false, qZero, lossy };
   }
 
   /** Copies elements [from, from + m) into the scratch area and runs the kernel on them. */
