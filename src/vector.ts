@@ -29,7 +29,10 @@ export function resolveOptions(options: KLOptions | undefined): ResolvedOptions 
     throw new KLTypeError("KL_BAD_OPTION", `options.normalize must be a boolean, got ${describe(normalize)}`);
   }
   if (base === undefined || base === Math.E) return normalize ? DEFAULTS : { normalize, scale: 1 };
-  if (typeof base !== "number" || !(base > 0) || base === 1 || base === Infinity) {
+  if (typeof base !== "number") {
+    throw new KLTypeError("KL_BAD_OPTION", `options.base must be a number, got ${describe(base)}`);
+  }
+  if (!(base > 0) || base === 1 || base === Infinity) {
     throw new KLRangeError("KL_BAD_OPTION", `options.base must be a finite number > 0 and ≠ 1, got ${describe(base)}`);
   }
   return { normalize, scale: 1 / Math.log(base) };
@@ -75,7 +78,7 @@ function checkElement(x: number, name: string, i: number): void {
 }
 
 function describe(x: unknown): string {
-  if (x === null) return "null";
+  if (x === null || x === undefined) return String(x);
   if (Array.isArray(x)) return "an array";
   if (typeof x === "object") return (x as object).constructor?.name ?? "an object";
   if (typeof x === "string") return JSON.stringify(x.length > 20 ? x.slice(0, 20) + "…" : x);

@@ -390,7 +390,7 @@ for (const backendName of BACKENDS) {
         ["base: NaN", { base: NaN }, "range", /options\.base .*NaN$/],
         ["base: Infinity", { base: Infinity }, "range", /options\.base .*\bInfinity$/],
         ["base: -Infinity", { base: -Infinity }, "range", /options\.base .*-Infinity$/],
-        ["base: \"2\"", { base: "2" }, "range", /options\.base .*"2"$/],
+        ["base: \"2\"", { base: "2" }, "type", /options\.base must be a number, got "2"$/],
         ["options = 5", 5, "type", /options must be an object.*5/],
         ["options = null", null, "type", /options must be an object.*null/],
         ["options = \"base 2\"", "base 2", "type", /options must be an object.*"base 2"/],
