@@ -71,7 +71,8 @@ for (const Type of [Float32Array, Float64Array]) {
 useBackend(backendName);
 
 const fmt = (x) => (x >= 1e9 ? (x / 1e9).toFixed(2) + " G" : x >= 1e6 ? (x / 1e6).toFixed(1) + " M" : (x / 1e3).toFixed(0) + " k");
-const cpu = `${cpus()[0]?.model ?? "unknown CPU"} @ ${cpus()[0]?.speed ?? "?"} MHz`;
+const mhz = cpus()[0]?.speed; // 0 where the VM hides it
+const cpu = `${cpus()[0]?.model ?? "unknown CPU"}${mhz ? ` @ ${mhz} MHz` : ""}`;
 const lines = [
   `Machine: ${cpu}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB; Node ${process.version}; ${new Date().toISOString().slice(0, 10)}.`,
   `Inputs: independent Dirichlet(1) vectors. Rates are elements/s from the median sample; ratios are against the plain loop \`s += p[i]*Math.log(p[i]/q[i])\`, measured in the same run. \`kl\` includes validation and copying into wasm memory.`,
