@@ -97,19 +97,31 @@ export class Sum {
  * Σ (pᵢ − scale·qᵢ), in plain JS.
  */
 export function sumsJS(p: Vector, q: Vector, scale: number, plain: boolean): Sums {
+  // Blocks of 32 are summed plainly and then added with compensation, as the kernels do:
+  // ≤ 32 ulps of a block's (non-negative) sum. A plain sum can cancel, so its terms get
+  // compensation each.
   const t = new Sum(), sp = new Sum(), sq = new Sum(), sd = new Sum();
   let qZero = false, lossy = false;
-  for (let i = 0; i < p.length; i++) {
-    const pi = p[i];
-    const qi = q[i] * scale;
-    // !(x >= 0) also catches NaN
-    if (!(pi >= 0) || !(qi >= 0) || pi === Infinity || qi === Infinity) return INVALID;
-    if (pi > 0 && qi < MIN_NORMAL && scale !== 1) lossy = true;
-    if (qi === 0 && pi > 0) qZero = true;
-    else t.add(plain ? plainTerm(pi, qi) : term(pi, qi));
-    sp.add(pi);
-    sq.add(qi);
-    sd.add(pi - qi);
+  for (let start = 0; start < p.length; start += 32) {
+    const end = Math.min(start + 32, p.length);
+    let bt = 0, bp = 0, bq = 0, bd = 0;
+    for (let i = start; i < end; i++) {
+      const pi = p[i];
+      const qi = q[i] * scale;
+      // !(x >= 0) also catches NaN
+      if (!(pi >= 0) || !(qi >= 0) || pi === Infinity || qi === Infinity) return INVALID;
+      if (pi > 0 && qi < MIN_NORMAL && scale !== 1) lossy = true;
+      if (qi === 0 && pi > 0) qZero = true;
+      else if (plain) t.add(plainTerm(pi, qi));
+      else bt += term(pi, qi);
+      bp += pi;
+      bq += qi;
+      bd += pi - qi;
+    }
+    t.add(bt);
+    sp.add(bp);
+    sq.add(bq);
+    sd.add(bd);
   }
   return { t: t.value, p: sp.value, q: sq.value, d: sd.value, invalid: false, qZero, lossy };
 }
