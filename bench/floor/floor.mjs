@@ -1,7 +1,7 @@
 // npm run bench:floor: nanoseconds per element, kernels only (inputs already in wasm memory,
 // 4096 doubles or 8192 floats, positive, in cache), in one run: the package's kernels, the
 // stripped floor of bench/floor/stripped.ts, the plain JS loop, and a TypedArray copy of
-// both inputs (what kl() adds per element for marshalling). Medians of 7 rounds.
+// both inputs (what kl() adds per element for marshalling). Medians of 15 rounds.
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { cpus } from "node:os";
@@ -29,13 +29,13 @@ function plain(p, q) {
 }
 function nsPerElement(fn, n) {
   const rounds = [];
-  for (let r = 0; r < 7; r++) {
+  for (let r = 0; r < 15; r++) {
     const reps = 400;
     const t = performance.now();
     for (let i = 0; i < reps; i++) fn();
     rounds.push(((performance.now() - t) * 1e6) / (reps * n));
   }
-  return rounds.sort((a, b) => a - b)[3];
+  return rounds.sort((a, b) => a - b)[7];
 }
 
 const rows = [];
@@ -58,7 +58,7 @@ for (const [name, Type, n, full, stripped] of [
   };
   rows.push(row);
 }
-console.log(`${cpus()[0]?.model ?? "unknown CPU"}, Node ${process.version}: ns per element (median of 7)`);
+console.log(`${cpus()[0]?.model ?? "unknown CPU"}, Node ${process.version}: ns per element (median of 15)`);
 console.table(rows.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, typeof v === "number" ? +v.toFixed(2) : v]))));
 for (const r of rows) {
   const plainNs = r["plain JS loop"];
