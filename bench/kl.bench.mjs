@@ -1,9 +1,13 @@
 // npm run bench: elements/second of kl() on the SIMD kernel (marshalling included), on the
 // JS fallback, and of the plain loop a user would write, all in this one run. Prints a
-// Markdown table and writes it to bench/RESULTS.md with the machine named.
+// Markdown table and writes it to bench/RESULTS.md with the machine named. Each row (type,
+// n) runs in a process of its own, so the JIT state one size leaves cannot skew the next;
+// within a row the three are measured side by side.
 import { Bench } from "tinybench";
 import { cpus, totalmem } from "node:os";
 import { readFileSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
 import { init, kl, useBackend } from "../dist/index.js";
 
 const SIZES = (process.env.KL_BENCH_SIZES ?? "16,100,1000,10000,100000,1000000,10000000").split(",").map(Number);
@@ -42,34 +46,46 @@ const backendName = await init();
 if (backendName !== "wasm-simd") console.warn(`warning: init() selected "${backendName}"; the wasm rows measure the fallback`);
 
 let sink = 0;
+async function measureRow(Type, n) {
+  const p = dirichlet(n, 12345 + n, Type);
+  const q = dirichlet(n, 67890 + n, Type);
+  // small inputs: repeat inside one sample so the timer resolves it
+  const reps = Math.max(1, Math.round(20000 / n));
+  const plainLoop = Type === Float32Array ? plainLoop32 : plainLoop64;
+  const bench = new Bench({ time: TIME_MS, warmupTime: 100, iterations: 5 });
+  bench.add("kl wasm-simd", () => {
+    useBackend("wasm-simd");
+    for (let r = 0; r < reps; r++) sink += kl(p, q);
+  });
+  bench.add("kl js fallback", () => {
+    useBackend("js");
+    for (let r = 0; r < reps; r++) sink += kl(p, q);
+  });
+  bench.add("plain loop", () => {
+    for (let r = 0; r < reps; r++) sink += plainLoop(p, q);
+  });
+  await bench.run();
+  return { type: Type.name, n, ...Object.fromEntries(bench.tasks.map((t) => [t.name, (n * reps) / (t.result.latency.p50 / 1000)])) };
+}
+
+if (process.env.KL_BENCH_ROW) {
+  // child: one row, as JSON on stdout
+  const [type, n] = process.env.KL_BENCH_ROW.split(":");
+  console.log(JSON.stringify(await measureRow(type === "Float32Array" ? Float32Array : Float64Array, Number(n))));
+  process.exit(0);
+}
+
 const rows = [];
-for (const Type of [Float32Array, Float64Array]) {
+for (const type of ["Float32Array", "Float64Array"]) {
   for (const n of SIZES) {
-    const p = dirichlet(n, 12345 + n, Type);
-    const q = dirichlet(n, 67890 + n, Type);
-    // small inputs: repeat inside one sample so the timer resolves it
-    const reps = Math.max(1, Math.round(20000 / n));
-    const bench = new Bench({ time: TIME_MS, warmupTime: 100, iterations: 5 });
-    bench.add("kl wasm-simd", () => {
-      useBackend("wasm-simd");
-      for (let r = 0; r < reps; r++) sink += kl(p, q);
+    const out = execFileSync(process.execPath, [fileURLToPath(import.meta.url)], {
+      env: { ...process.env, KL_BENCH_ROW: `${type}:${n}` },
+      encoding: "utf8",
     });
-    bench.add("kl js fallback", () => {
-      useBackend("js");
-      for (let r = 0; r < reps; r++) sink += kl(p, q);
-    });
-    const plainLoop = Type === Float32Array ? plainLoop32 : plainLoop64;
-    bench.add("plain loop", () => {
-      for (let r = 0; r < reps; r++) sink += plainLoop(p, q);
-    });
-    await bench.run();
-    const rate = Object.fromEntries(bench.tasks.map((t) => [t.name, (n * reps) / (t.result.latency.p50 / 1000)]));
-    rows.push({ type: Type.name, n, ...rate });
-    process.stderr.write(`${Type.name} n=${n} done\n`);
+    rows.push(JSON.parse(out.trim().split("\n").pop()));
+    process.stderr.write(`${type} n=${n} done\n`);
   }
 }
-useBackend(backendName);
-
 const fmt = (x) => (x >= 1e9 ? (x / 1e9).toFixed(2) + " G" : x >= 1e6 ? (x / 1e6).toFixed(1) + " M" : (x / 1e3).toFixed(0) + " k");
 const mhz = cpus()[0]?.speed; // 0 where the VM hides it
 const cpu = `${cpus()[0]?.model ?? "unknown CPU"}${mhz ? ` @ ${mhz} MHz` : ""}`;
