@@ -131,7 +131,7 @@ function plainTerm(p: f64, q: f64): f64 {
   return p * logRatio(p, q);
 }
 
-// ln(p/q) for positive finite p, q with p/q outside [1/2, 2]
+// ln(p/q) for positive finite p, q (the far branch: p/q outside [1/2, 2])
 function logRatio(p: f64, q: f64): f64 {
   const r = p / q;
   // p/q can overflow or lose bits when subnormal; ln p − ln q is then the accurate route
@@ -144,9 +144,8 @@ let sumP: f64 = 0;
 let sumQ: f64 = 0;
 let sumD: f64 = 0;
 
-// Adds elements [from, to) to the scalar sums (of plainTerm instead of term when `plain`);
-// q is multiplied by `scale` first.
-// `load` reads element i of either type as f64.
+// Adds elements [from, to) of type T (f32 or f64, widened) to the scalar sums (of
+// plainTerm instead of term when `plain`); q is multiplied by `scale` first.
 // @ts-ignore: decorator
 @inline function scalarRange<T>(p: usize, q: usize, from: i32, to: i32, scale: f64, plain: bool): i32 {
   let status = 0;
@@ -155,8 +154,8 @@ let sumD: f64 = 0;
     const qi = <f64>load<T>(q + (<usize>i << alignof<T>())) * scale;
     // !(x >= 0) also catches NaN; x == Infinity catches the rest
     if (!(pi >= 0) || !(qi >= 0) || pi == Infinity || qi == Infinity) return status | STATUS_INVALID;
-    // the +Infinity term is reported, not summed, so an overflow stays distinguishable
     if (pi > 0 && qi < MIN_NORMAL_F64 && scale != 1) status |= STATUS_LOSSY;
+    // the +Infinity term is reported, not summed, so an overflow stays distinguishable
     if (qi == 0 && pi > 0) status |= STATUS_Q_ZERO;
     else if (plain) {
       // the plain sum may cancel: compensated (Neumaier) addition
