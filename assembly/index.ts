@@ -160,7 +160,7 @@ let sumD: f64 = 0;
     else if (plain) {
       // the plain sum may cancel: compensated (Neumaier) addition
       const x = plainTerm(pi, qi), y = sumT + x;
-      sumTLow += Math.abs(sumT) >= Math.abs(x) ? sumT - y + x : x - y + sumT;
+      sumTLow += additionError(sumT, x, y);
       sumT = y;
     } else sumT += term(pi, qi);
     sumP += pi;
@@ -168,6 +168,12 @@ let sumD: f64 = 0;
     sumD += pi - qi;
   }
   return status;
+}
+
+// The rounding error of y = a + b (Neumaier's ordering: exact for any magnitudes).
+// @ts-ignore: decorator
+@inline function additionError(a: f64, b: f64, y: f64): f64 {
+  return Math.abs(a) >= Math.abs(b) ? a - y + b : b - y + a;
 }
 
 function resetSums(): void {
@@ -186,7 +192,7 @@ function storeResults(t: v128, p: v128, q: v128, d: v128, tLow: v128): void {
   for (let k = 0; k < 2; k++) {
     const x = k == 0 ? f64x2.extract_lane(t, 0) : f64x2.extract_lane(t, 1);
     const y = hi + x;
-    lo += Math.abs(hi) >= Math.abs(x) ? hi - y + x : x - y + hi;
+    lo += additionError(hi, x, y);
     hi = y;
   }
   store<f64>(RESULTS, hi);

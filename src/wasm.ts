@@ -58,8 +58,8 @@ export class Kernel {
   private readonly scratch: number;
   private readonly results: number;
   private f64!: Float64Array;
-  private readonly out: Sums = { t: 0, p: 0, q: 0, d: 0, invalid: false, qZero: false, lossy: false };
   private f32!: Float32Array;
+  private readonly out: Sums = { t: 0, p: 0, q: 0, d: 0, invalid: false, qZero: false, lossy: false };
 
   constructor(exports: KernelExports) {
     this.exports = exports;
@@ -141,7 +141,6 @@ export class Kernel {
     if (kernel === "f64") return scale === 1 ? exports.klF64(scratch, q0, m) : exports.klScaledF64(scratch, q0, m, scale);
     return kernel === "f32" ? exports.klF32(scratch, q0, m) : exports.plainF64(scratch, q0, m);
   }
-
 }
 
 function copyPlain(view: Float64Array | Float32Array, at: number, src: Vector, from: number, m: number): void {
