@@ -9,6 +9,8 @@ export type KLErrorCode =
   | "KL_EMPTY" // zero-length input
   | "KL_ZERO_SUM" // normalising a vector whose sum is 0
   | "KL_OVERFLOW" // a sum or term exceeds the f64 range
+  | "KL_BAD_SHAPE" // a length is not a multiple of options.dim, or row counts disagree
+  | "KL_BAD_VARIANCE" // a Gaussian variance is ≤ 0
   | "KL_BAD_OPTION"; // an option has an invalid value
 
 /** Invalid values: negative, NaN, infinite, mismatched lengths, empty, zero sum. */

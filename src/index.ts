@@ -2,12 +2,18 @@
 import { cancels, normalizedKL, plainKL } from "./compose.js";
 import { KLRangeError, KLTypeError, type KLErrorCode } from "./errors.js";
 import { exactNormalizedKL, sumsJS, type Sums } from "./reference.js";
+import { RowEvaluator } from "./measures.js";
+import { resolve, type BatchOptions, type InputKind, type ScoreOptions, type ScoreResult, type Smoothing } from "./options.js";
+import {
+  checkFinite, checkMeasure, checkSide, exactRow, finish, gaussianRows, pairRows, rowOf, rowValues, side, smoothRow, termsRow,
+  type MeasureName, type Side,
+} from "./score.js";
 import { checkPair, resolveOptions, throwInvalidElement, type KLOptions, type Vector } from "./vector.js";
 import { loadKernel, simdSupported, type Kernel, type KernelKind, type WasmSource } from "./wasm.js";
 import wasmBase64 from "../build/kl-wasm.js";
 
 export { KLRangeError, KLTypeError };
-export type { KLErrorCode, KLOptions, Vector, WasmSource };
+export type { BatchOptions, InputKind, KLErrorCode, KLOptions, MeasureName, ScoreOptions, ScoreResult, Smoothing, Vector, WasmSource };
 
 /** Which implementation runs: the SIMD kernel or the plain-JS fallback. */
 export type Backend = "wasm-simd" | "js";
@@ -88,7 +94,19 @@ const TINY_TOTAL = 2 ** -900;
  *
  * Synchronous; runs on the SIMD kernel once `init()` has resolved, on plain JS before.
  */
-export function kl(p: Vector, q: Vector, options?: KLOptions): number {
+export function kl<O extends ScoreOptions>(p: Vector, q: Vector, options?: O): ScoreResult<O> {
+  if (options === undefined || isCoreOptions(options)) return klCore(p, q, options) as ScoreResult<O>;
+  return run("kl", p, q, options) as ScoreResult<O>;
+}
+
+/** Options that only the single-pair kernel path needs (the common, fastest case). */
+function isCoreOptions(options: ScoreOptions): boolean {
+  if (typeof options !== "object" || options === null) return true; // klCore reports it
+  for (const key in options) if (key !== "normalize" && key !== "base") return false;
+  return true;
+}
+
+function klCore(p: Vector, q: Vector, options?: KLOptions): number {
   const { normalize, scale } = resolveOptions(options);
   checkPair(p, q);
   if (!normalize) return plainKL(sums(p, q, "plain")) * scale;
@@ -110,4 +128,212 @@ export function kl(p: Vector, q: Vector, options?: KLOptions): number {
     result = rescaled >= 1e-5 && rescaled < Infinity ? rescaled : exactNormalizedKL(p, q);
   }
   return Math.max(result, 0) * scale;
+}
+
+// ---------------------------------------------------------------------------------------
+// The scoring API: every measure takes the same options (see ScoreOptions). Without
+// `options.dim` p and q are single distributions and the result is a number; with it they
+// are row-major matrices (either may be one row, broadcast) and the result is one value per
+// row, or their "sum" / "mean" (the mean over rows: torch's "batchmean").
+
+function run(measure: MeasureName, p: unknown, q: unknown, options: ScoreOptions | undefined, normalizeDefault = true): number | Float64Array {
+  const o = resolve(options, normalizeDefault);
+  if ((options as { k?: unknown } | undefined)?.k !== undefined) {
+    throw new KLRangeError("KL_BAD_OPTION", "options.k is an option of topK only");
+  }
+  const ps = side(p, "p", o.inputP, o.dim);
+  const qs = measure === "entropy" ? null : side(q, "q", o.inputQ, o.dim);
+  const values = rowValues(measure, ps, qs, o, null);
+  return finish(measure, values, o, o.dim === null);
+}
+
+/** Shannon entropy H(P) = −Σ pᵢ·ln pᵢ. */
+export function entropy<O extends ScoreOptions>(p: Vector, options?: O): ScoreResult<O> {
+  return run("entropy", p, undefined, options) as ScoreResult<O>;
+}
+
+/** Cross-entropy H(P, Q) = −Σ pᵢ·ln qᵢ = H(P) + D(P‖Q); +Infinity where qᵢ = 0 under pᵢ > 0. */
+export function crossEntropy<O extends ScoreOptions>(p: Vector, q: Vector, options?: O): ScoreResult<O> {
+  return run("crossEntropy", p, q, options) as ScoreResult<O>;
+}
+
+/**
+ * Jensen–Shannon divergence ½·D(P‖M) + ½·D(Q‖M), M = (P + Q)/2: symmetric, always finite,
+ * in [0, ln 2] (in [0, 1] with base 2); never NaN or negative, even for near-identical inputs.
+ */
+export function jsDivergence<O extends ScoreOptions>(p: Vector, q: Vector, options?: O): ScoreResult<O> {
+  return run("jsDivergence", p, q, options) as ScoreResult<O>;
+}
+
+/** Jensen–Shannon distance √(jsDivergence): a metric; SciPy's `jensenshannon`. */
+export function jsDistance<O extends ScoreOptions>(p: Vector, q: Vector, options?: O): ScoreResult<O> {
+  return run("jsDistance", p, q, options) as ScoreResult<O>;
+}
+
+/** Jeffreys divergence Σ (pᵢ − qᵢ)·ln(pᵢ/qᵢ) = D(P‖Q) + D(Q‖P) (symmetric KL). */
+export function jeffreys<O extends ScoreOptions>(p: Vector, q: Vector, options?: O): ScoreResult<O> {
+  return run("jeffreys", p, q, options) as ScoreResult<O>;
+}
+
+/**
+ * Population stability index Σ (aᵢ − eᵢ)·ln(aᵢ/eᵢ) of actual against expected bin shares —
+ * the same number as `jeffreys`. Customary reading: < 0.1 stable, 0.1–0.25 a moderate
+ * shift, > 0.25 a major shift. Empty bins make it +Infinity unless smoothed, e.g.
+ * `{ smoothing: { mode: "replace-zeros", epsilon: 1e-4 } }`.
+ */
+export function psi<O extends ScoreOptions>(actual: Vector, expected: Vector, options?: O): ScoreResult<O> {
+  return run("psi", actual, expected, options) as ScoreResult<O>;
+}
+
+/**
+ * Generalised KL Σ pᵢ·ln(pᵢ/qᵢ) − pᵢ + qᵢ for unnormalised measures (SciPy's `kl_div`,
+ * summed). `normalize` defaults to false here; with it, the result is `kl`.
+ */
+export function generalizedKL<O extends ScoreOptions>(p: Vector, q: Vector, options?: O): ScoreResult<O> {
+  return run("generalizedKL", p, q, options, false) as ScoreResult<O>;
+}
+
+/** Hellinger distance √(½·Σ (√pᵢ − √qᵢ)²), in [0, 1]. No logarithm: `base` does not apply. */
+export function hellinger<O extends ScoreOptions>(p: Vector, q: Vector, options?: O): ScoreResult<O> {
+  return run("hellinger", p, q, options) as ScoreResult<O>;
+}
+
+/** Total variation distance ½·Σ |pᵢ − qᵢ|, in [0, 1]. No logarithm: `base` does not apply. */
+export function totalVariation<O extends ScoreOptions>(p: Vector, q: Vector, options?: O): ScoreResult<O> {
+  return run("totalVariation", p, q, options) as ScoreResult<O>;
+}
+
+/** Any measure by name, e.g. from a configuration: `score("psi", actual, expected, opts)`. */
+export function score<O extends ScoreOptions>(measure: MeasureName, p: Vector, q: Vector | null, options?: O): ScoreResult<O> {
+  checkMeasure(measure);
+  if (measure === "kl") return kl(p, q as Vector, options);
+  return run(measure, p, q, options, measure !== "generalizedKL") as ScoreResult<O>;
+}
+
+/**
+ * KL between diagonal Gaussians N(mean1, var1) and N(mean2, var2) (variances, not standard
+ * deviations), as in a VAE's loss against the prior N(0, 1). Options: base, dim (each of
+ * the four may be a single broadcast row), reduction, weights.
+ */
+export function gaussianKL<O extends ScoreOptions>(mean1: Vector, var1: Vector, mean2: Vector, var2: Vector, options?: O): ScoreResult<O> {
+  const o = resolve(options);
+  const sides = [side(mean1, "mean1", "probabilities", o.dim), side(var1, "var1", "probabilities", o.dim),
+    side(mean2, "mean2", "probabilities", o.dim), side(var2, "var2", "probabilities", o.dim)] as const;
+  return finish("kl", gaussianRows(...sides), o, o.dim === null) as ScoreResult<O>;
+}
+
+/**
+ * The terms aᵢ·ln(aᵢ/bᵢ) of D(P‖Q) (normalised unless `normalize: false`), for plots and
+ * explanations: their sum is `kl(p, q)`; a term is negative where qᵢ > pᵢ. With `dim`, a
+ * flat matrix of the same shape as the larger input.
+ */
+export function klTerms(p: Vector, q: Vector, options?: ScoreOptions): Float64Array {
+  const o = resolve(options);
+  if (o.reduction !== "none" || o.weights !== null) throw new KLRangeError("KL_BAD_OPTION", "klTerms returns every term: options.reduction and options.weights do not apply");
+  const ps = side(p, "p", o.inputP, o.dim), qs = side(q, "q", o.inputQ, o.dim);
+  const rows = pairRows(ps.shape, qs.shape);
+  checkSide(ps);
+  checkSide(qs);
+  const dim = ps.shape.dim;
+  const out = new Float64Array(rows * dim);
+  const normalize = o.smoothing !== null ? o.normalize && o.smoothing.mode !== "clip" : o.normalize;
+  for (let r = 0; r < rows; r++) {
+    let rp = rowOf(ps, r, o), rq = rowOf(qs, r, o);
+    if (o.smoothing !== null) {
+      rp = smoothRow(rp, o, ps, r);
+      rq = smoothRow(rq, o, qs, r);
+    }
+    termsRow(rp, rq, normalize, out, r * dim);
+  }
+  if (o.scale !== 1) for (let i = 0; i < out.length; i++) out[i] *= o.scale;
+  return out;
+}
+
+/**
+ * Every row of `a` against every row of `b`: an a-rows × b-rows matrix, row-major
+ * (`[i·n + j]` = measure(aᵢ, bⱼ)). Needs `options.dim`; reduction and weights do not apply.
+ */
+export function pairwise(measure: MeasureName, a: Vector, b: Vector, options: BatchOptions): Float64Array {
+  const { o, A, B } = matrixPair(measure, a, b, options);
+  const out = new Float64Array(A.shape.rows * B.shape.rows);
+  const each = pairEvaluator(measure, A, B, o);
+  for (let i = 0; i < A.shape.rows; i++) each(i, out, i * B.shape.rows);
+  return out;
+}
+
+/** The k best matches of each query among the candidates. */
+export interface TopK {
+  /** queries × k candidate row indices, best (smallest divergence) first; ties: lower index */
+  indices: Int32Array;
+  /** the matching divergences */
+  scores: Float64Array;
+}
+
+/**
+ * For each query row, the `k` candidate rows with the smallest divergence (nearest first),
+ * without materialising the full matrix. Needs `options.dim` and `options.k`.
+ */
+export function topK(measure: MeasureName, queries: Vector, candidates: Vector, options: BatchOptions & { k: number }): TopK {
+  const k = (options as { k?: unknown } | undefined)?.k;
+  const { k: _k, ...rest } = (options ?? {}) as BatchOptions & { k?: number };
+  const { o, A, B } = matrixPair(measure, queries, candidates, rest as BatchOptions, ["queries", "candidates"]);
+  const n = B.shape.rows;
+  if (typeof k !== "number" || !Number.isInteger(k) || k < 1 || k > n) {
+    throw new KLRangeError("KL_BAD_OPTION", `options.k must be an integer in [1, ${n}] (the candidate rows), got ${String(k)}`);
+  }
+  const m = A.shape.rows;
+  const indices = new Int32Array(m * k), scores = new Float64Array(m * k);
+  const row = new Float64Array(n);
+  const order = new Int32Array(n);
+  const each = pairEvaluator(measure, A, B, o);
+  for (let i = 0; i < m; i++) {
+    each(i, row, 0);
+    for (let j = 0; j < n; j++) order[j] = j;
+    // partial selection: k passes of the smallest remaining (k is small), ties to lower index
+    for (let t = 0; t < k; t++) {
+      let best = t;
+      for (let j = t + 1; j < n; j++) {
+        const a = row[order[j]], b = row[order[best]];
+        if (a < b || (a === b && order[j] < order[best]) || (Number.isNaN(b) && !Number.isNaN(a))) best = j;
+      }
+      const swap = order[t];
+      order[t] = order[best];
+      order[best] = swap;
+      indices[i * k + t] = order[t];
+      scores[i * k + t] = row[order[t]];
+    }
+  }
+  return { indices, scores };
+}
+
+function matrixPair(measure: MeasureName, a: unknown, b: unknown, options: BatchOptions | undefined, names = ["a", "b"]) {
+  checkMeasure(measure);
+  if (measure === "entropy") throw new KLRangeError("KL_BAD_OPTION", "entropy has one argument: pairwise and topK need a two-sided measure");
+  const o = resolve(options, measure !== "generalizedKL");
+  if (o.dim === null) throw new KLRangeError("KL_BAD_OPTION", "options.dim (the row length) is required");
+  if (o.reduction !== "none" || o.weights !== null) throw new KLRangeError("KL_BAD_OPTION", "options.reduction and options.weights do not apply here");
+  const A = side(a, names[0], o.inputP, o.dim), B = side(b, names[1], o.inputQ, o.dim);
+  checkSide(A);
+  checkSide(B);
+  return { o, A, B };
+}
+
+/** Fills one query row's scores against every candidate (rows prepared once). */
+function pairEvaluator(measure: MeasureName, A: Side, B: Side, o: ReturnType<typeof resolve>) {
+  const evaluator = new RowEvaluator(A.shape.dim);
+  const scale = measure === "hellinger" || measure === "totalVariation" ? 1 : o.scale;
+  const root = measure === "jsDistance" || measure === "hellinger";
+  return (i: number, out: Float64Array, at0: number): void => {
+    for (let j = 0; j < B.shape.rows; j++) {
+      const v = exactRow(evaluator, measure, rowSide(A, i), rowSide(B, j), 0, o) * scale;
+      out[at0 + j] = root ? Math.sqrt(v) : v;
+    }
+  };
+}
+
+/** Row r of a matrix side as a one-row side (for pair loops). */
+function rowSide(s: Side, r: number): Side {
+  const dim = s.shape.dim;
+  const v = ArrayBuffer.isView(s.v) ? (s.v as Float64Array).subarray(r * dim, (r + 1) * dim) : s.v.slice(r * dim, (r + 1) * dim);
+  return { v, name: s.name, shape: { rows: 1, dim }, kind: s.kind };
 }

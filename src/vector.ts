@@ -40,15 +40,15 @@ export function resolveOptions(options: KLOptions | undefined): ResolvedOptions 
 
 /** Checks the argument shapes; element values are checked by the kernels. */
 export function checkPair(p: unknown, q: unknown): void {
-  checkVector(p, "p");
-  checkVector(q, "q");
+  checkVectorType(p, "p");
+  checkVectorType(q, "q");
   if (p.length !== q.length) {
     throw new KLRangeError("KL_LENGTH_MISMATCH", `p and q must have the same length, got ${p.length} and ${q.length}`);
   }
   if (p.length === 0) throw new KLRangeError("KL_EMPTY", "p and q are empty");
 }
 
-function checkVector(v: unknown, name: string): asserts v is Vector {
+export function checkVectorType(v: unknown, name: string): asserts v is Vector {
   if (v instanceof Float64Array || v instanceof Float32Array) return;
   if (!Array.isArray(v)) {
     throw new KLTypeError("KL_NOT_ARRAY", `${name} must be a Float32Array, Float64Array or array of numbers, got ${describe(v)}`);
@@ -77,7 +77,7 @@ function checkElement(x: number, name: string, i: number): void {
   throw new KLRangeError("KL_NEGATIVE", `${at} is ${x}; values must be ≥ 0`);
 }
 
-function describe(x: unknown): string {
+export function describe(x: unknown): string {
   if (x === null || x === undefined) return String(x);
   if (Array.isArray(x)) return "an array";
   if (typeof x === "object") return (x as object).constructor?.name ?? "an object";

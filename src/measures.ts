@@ -1,0 +1,363 @@
+// The exact row evaluation of every measure, in plain JS: the fallback where WebAssembly
+// SIMD is missing, the path the kernels hand back the rows they cannot do to full accuracy,
+// and the readable specification of the semantics.
+//
+// Each element pair is reduced to m = (a + b)/2, s = (a − b)/(a + b) ∈ [−1, 1] and
+// L = ln(a/b), where a, b are the (normalised) probabilities. Every measure is a sum of
+// functions of those three, chosen so that no term cancels: near a = b (|s| ≤ 1/3) the terms
+// come from s alone through series, and s itself is exact to rounding because a − b is
+// computed from double-double values (probabilities) or from the log-ratio (log inputs).
+import { atanhTail, exactNormalizedKL, plainTerm, Sum, term } from "./reference.js";
+import type { Vector } from "./vector.js";
+
+/** The measures of two distributions (entropy takes one). */
+export type Measure =
+  | "kl"
+  | "crossEntropy"
+  | "jsDivergence"
+  | "jsDistance"
+  | "jeffreys"
+  | "psi"
+  | "generalizedKL"
+  | "hellinger"
+  | "totalVariation";
+
+/** One row of a side, already checked, in the probability domain or the log domain. */
+export interface Row {
+  v: Vector;
+  off: number;
+  n: number;
+  /** null: probabilities; otherwise ln(prob) = (vᵢ − max)·invT − logS */
+  log: { max: number; invT: number; logS: number } | null;
+}
+
+const MIN_NORMAL = 2.2250738585072014e-308;
+
+/** ln(x/y) for positive finite x, y, accurate where x/y would overflow or flush. */
+export function logRatio(x: number, y: number): number {
+  const r = x / y;
+  return r === Infinity || r < MIN_NORMAL ? Math.log(x) - Math.log(y) : Math.log(r);
+}
+
+/** Two powers of two whose product brings x into [2^-500, 2^500] (1, 1 when it is). */
+function powerOfTwoScale(x: number): [number, number] {
+  if (x >= 2 ** -500 && x <= 2 ** 500) return [1, 1];
+  const k = -Math.round(Math.log2(x)); // up to ±1074: split, since 2^k alone can overflow
+  return [2 ** (k >> 1), 2 ** (k - (k >> 1))];
+}
+
+/** The rounding error of a·b = product, exactly (Dekker's product, no FMA needed). */
+function twoProductError(a: number, b: number, product: number): number {
+  const SPLIT = 134217729; // 2^27 + 1
+  let c = SPLIT * a;
+  const aHi = c - (c - a), aLo = a - aHi;
+  c = SPLIT * b;
+  const bHi = c - (c - b), bLo = b - bHi;
+  return aHi * bHi - product + aHi * bLo + aLo * bHi + aLo * bLo;
+}
+
+/**
+ * A side's probabilities as double-doubles hi + lo (exactly vᵢ/Σv to ~2^-106 when
+ * normalising), plus the raw scaled value and the total for logs of extreme ratios.
+ */
+class Probabilities {
+  hi: Float64Array;
+  lo: Float64Array;
+  raw: Float64Array;
+  /** ln of the total the raw values are divided by (0 when not normalising) */
+  logTotal = 0;
+  total = 1;
+  totalLo = 0;
+  constructor(n: number) {
+    this.hi = new Float64Array(n);
+    this.lo = new Float64Array(n);
+    this.raw = new Float64Array(n);
+  }
+
+  fill(row: Row, normalize: boolean): void {
+    const { v, off, n } = row;
+    const { hi, lo, raw } = this;
+    if (row.log !== null) {
+      // already normalised by the log-sum-exp (or raw log-probabilities)
+      const { max, invT, logS } = row.log;
+      for (let i = 0; i < n; i++) raw[i] = hi[i] = Math.exp((v[off + i] - max) * invT - logS);
+      lo.fill(0, 0, n);
+      this.total = 1;
+      this.totalLo = 0;
+      this.logTotal = 0;
+      return;
+    }
+    if (!normalize) {
+      for (let i = 0; i < n; i++) raw[i] = hi[i] = v[off + i];
+      lo.fill(0, 0, n);
+      this.total = 1;
+      this.totalLo = 0;
+      this.logTotal = 0;
+      return;
+    }
+    const sum = new Sum();
+    for (let i = 0; i < n; i++) sum.add(v[off + i]);
+    // totals into [2^-500, 2^500] by powers of two, so no quotient or product overflows
+    const [s1, s2] = powerOfTwoScale(sum.value);
+    const sum2 = new Sum();
+    for (let i = 0; i < n; i++) sum2.add((raw[i] = v[off + i] * s1 * s2));
+    const T = sum2.hi, TLo = sum2.lo;
+    const total = T + TLo;
+    for (let i = 0; i < n; i++) {
+      const x = raw[i];
+      const a = x / total;
+      const product = a * total;
+      // (x − a·T − a·TLo)/T: the part of x/(T + TLo) the rounded quotient misses
+      hi[i] = a;
+      lo[i] = (x - product - twoProductError(a, total, product) - a * (T - total + TLo)) / total;
+    }
+    this.total = total;
+    this.totalLo = T - total + TLo;
+    this.logTotal = Math.log(total);
+  }
+}
+
+/** Per-element values of a pair, the input of every term function. */
+interface Pair {
+  a: number;
+  b: number;
+  m: number;
+  s: number;
+  /** ln(a/b): ±Infinity when one side is 0 */
+  L: number;
+  near: boolean;
+  /** atanh(s) − s where near */
+  tail: number;
+}
+
+/**
+ * Evaluates a two-sided measure over one row pair, exactly to rounding. Returns the value in
+ * nats before any square root (jsDistance and hellinger return the squared quantity:
+ * the caller takes the root after reductions that need it).
+ */
+export class RowEvaluator {
+  private pa: Probabilities;
+  private pb: Probabilities;
+  constructor(n: number) {
+    this.pa = new Probabilities(n);
+    this.pb = new Probabilities(n);
+  }
+
+  measure(measure: Measure, p: Row, q: Row, normalize: boolean): number {
+    switch (measure) {
+      case "kl":
+        return this.kl(p, q, normalize);
+      case "generalizedKL":
+        return normalize ? this.kl(p, q, true) : this.generalizedKL(p, q);
+      case "crossEntropy": {
+        const k = this.kl(p, q, normalize);
+        return k === Infinity ? Infinity : this.entropy(p, normalize) + k;
+      }
+      default:
+        return this.pairSum(measure, p, q, normalize);
+    }
+  }
+
+  /** −Σ a·ln a. */
+  entropy(p: Row, normalize: boolean): number {
+    const { v, off, n } = p;
+    const sum = new Sum();
+    if (p.log !== null) {
+      const { max, invT, logS } = p.log;
+      for (let i = 0; i < n; i++) {
+        const lp = (v[off + i] - max) * invT - logS;
+        if (lp !== -Infinity) sum.add(-Math.exp(lp) * lp);
+      }
+      return sum.value;
+    }
+    if (!normalize) {
+      for (let i = 0; i < n; i++) {
+        const x = v[off + i];
+        if (x > 0) sum.add(-x * Math.log(x));
+      }
+      return sum.value;
+    }
+    const a = this.pa;
+    a.fill(p, true);
+    const T = a.total, TLo = a.totalLo;
+    for (let i = 0; i < n; i++) {
+      const x = a.raw[i];
+      if (x === 0) continue;
+      // ln(T/x) with T held as T + TLo: near x = T through log1p of an exact difference
+      const logInv = x * 2 >= T ? Math.log1p((T - x + TLo) / x) : logRatio(T, x) + TLo / T;
+      sum.add((a.hi[i] + a.lo[i]) * logInv);
+    }
+    return sum.value;
+  }
+
+  private kl(p: Row, q: Row, normalize: boolean): number {
+    if (p.log === null && q.log === null) {
+      if (normalize) {
+        if (hasZeroUnderMass(p, q)) return Infinity;
+        return Math.max(exactNormalizedKL(slice(p), slice(q)), 0);
+      }
+      const sum = new Sum();
+      for (let i = 0; i < p.n; i++) sum.add(plainTerm(p.v[p.off + i], q.v[q.off + i]));
+      return sum.value;
+    }
+    if (p.log !== null && q.log !== null) return this.logKL(p, q, normalize);
+    // one side in the log domain: both as probabilities
+    const sum = new Sum();
+    this.pa.fill(p, normalize);
+    this.pb.fill(q, normalize);
+    const A = this.pa.hi, B = this.pb.hi;
+    for (let i = 0; i < p.n; i++) sum.add(term(A[i], B[i]));
+    if (normalize) return Math.max(sum.value, 0);
+    for (let i = 0; i < p.n; i++) sum.add(A[i] - B[i]); // Σ T + Σ(a − b) = Σ a·ln(a/b)
+    return sum.value;
+  }
+
+  /** Σ a·(d + e^(−d) − 1) over d = ln a − ln b: KL when both sides sum to 1. */
+  private logKL(p: Row, q: Row, normalize: boolean): number {
+    const sum = new Sum();
+    const plain = !normalize && p.log!.invT === 1 && p.log!.logS === 0 && q.log!.logS === 0;
+    for (let i = 0; i < p.n; i++) {
+      const { la, d } = logPair(p, q, i);
+      if (la === -Infinity) continue;
+      if (d === Infinity) return Infinity;
+      const a = Math.exp(la);
+      if (plain) sum.add(a * d);
+      else sum.add(d < -1 ? a * (d - 1) + Math.exp(la - d) : a * dPlusExpm1(d));
+    }
+    return sum.value;
+  }
+
+  private generalizedKL(p: Row, q: Row): number {
+    const sum = new Sum();
+    if (p.log !== null && q.log !== null) {
+      for (let i = 0; i < p.n; i++) {
+        const { la, d } = logPair(p, q, i);
+        if (la === -Infinity) {
+          sum.add(Math.exp(la - d));
+          continue;
+        }
+        if (d === Infinity) return Infinity;
+        sum.add(d < -1 ? Math.exp(la) * (d - 1) + Math.exp(la - d) : Math.exp(la) * dPlusExpm1(d));
+      }
+      return sum.value;
+    }
+    this.pa.fill(p, false);
+    this.pb.fill(q, false);
+    for (let i = 0; i < p.n; i++) sum.add(term(this.pa.hi[i], this.pb.hi[i]));
+    return sum.value;
+  }
+
+  /** Σ over elements of the symmetric measures, from (m, s, L). */
+  private pairSum(measure: Measure, p: Row, q: Row, normalize: boolean): number {
+    const sum = new Sum();
+    const e: Pair = { a: 0, b: 0, m: 0, s: 0, L: 0, near: false, tail: 0 };
+    const logs = p.log !== null && q.log !== null;
+    if (!logs) {
+      this.pa.fill(p, normalize);
+      this.pb.fill(q, normalize);
+    }
+    for (let i = 0; i < p.n; i++) {
+      if (logs) {
+        const { la, lb, d } = logPair(p, q, i);
+        if (la === -Infinity && lb === -Infinity) continue;
+        e.a = Math.exp(la);
+        e.b = Math.exp(lb);
+        e.s = d === Infinity ? 1 : d === -Infinity ? -1 : Math.tanh(d / 2);
+        e.m = (e.a + e.b) / 2;
+        e.L = d;
+      } else if (!this.pairAt(i, e)) {
+        continue;
+      }
+      e.near = Math.abs(e.s) <= 1 / 3;
+      if (e.near) e.tail = atanhTail(e.s, e.s * e.s);
+      const t = termOf(measure, e);
+      if (t === Infinity) return Infinity;
+      sum.add(t);
+    }
+    return Math.max(sum.value, 0);
+  }
+
+  /** (m, s, L) of element i from the filled probabilities; false when both are 0. */
+  private pairAt(i: number, e: Pair): boolean {
+    const A = this.pa, B = this.pb;
+    const a = A.hi[i], b = B.hi[i];
+    if (A.raw[i] === 0 && B.raw[i] === 0) return false;
+    const total = a + b + (A.lo[i] + B.lo[i]);
+    const diff = a - b + (A.lo[i] - B.lo[i]); // a − b is exact where a, b are within 2×
+    e.a = a;
+    e.b = b;
+    e.m = total / 2;
+    e.s = diff / total;
+    if (A.raw[i] === 0) e.L = -Infinity;
+    else if (B.raw[i] === 0) e.L = Infinity;
+    else if (Math.abs(e.s) <= 1 / 3) e.L = NaN; // not needed: near terms use s
+    else e.L = logRatio(A.raw[i], B.raw[i]) + (B.logTotal - A.logTotal);
+    return true;
+  }
+}
+
+/** A measure's term from the element values (NaN L means near, where s decides). */
+function termOf(measure: Measure, e: Pair): number {
+  const { m, s } = e;
+  switch (measure) {
+    case "totalVariation":
+      return m * Math.abs(s);
+    case "hellinger":
+      // ½(√a − √b)² = m·s²/(1 + √(1 − s²)), no cancellation
+      return (m * s * s) / (1 + Math.sqrt((1 - s) * (1 + s)));
+    case "jeffreys":
+    case "psi": {
+      if (e.a === 0 || e.b === 0) return Infinity;
+      const L = e.near ? 2 * (s + e.tail) : e.L;
+      return 2 * m * s * L;
+    }
+    case "jsDivergence":
+    case "jsDistance": {
+      if (e.near) {
+        // ½·m·[(1+s)ln(1+s) + (1−s)ln(1−s)] = m·[s²(1−s²)/(2−s²) + s·tail(s) − tail(x)],
+        // x = s²/(2 − s²), from ln(1 − s²) = −2·atanh(x)
+        const u = s * s;
+        const x = u / (2 - u);
+        return m * ((u * (1 - u)) / (2 - u) + s * e.tail - atanhTail(x, x * x));
+      }
+      const { a, b } = e;
+      const total = a + b;
+      return 0.5 * ((a > 0 ? a * logRatio(2 * a, total) : 0) + (b > 0 ? b * logRatio(2 * b, total) : 0));
+    }
+    default:
+      throw new Error(`kl-simd internal error: no term for ${measure}`);
+  }
+}
+
+/** ln a, ln b and d = ln a − ln b of element i, d from the difference of the raw inputs. */
+function logPair(p: Row, q: Row, i: number): { la: number; lb: number; d: number } {
+  const x = p.v[p.off + i], y = q.v[q.off + i];
+  const P = p.log!, Q = q.log!;
+  const la = (x - P.max) * P.invT - P.logS;
+  const lb = (y - Q.max) * Q.invT - Q.logS;
+  let d: number;
+  if (la === -Infinity || lb === -Infinity) d = la - lb;
+  else if (P.invT === Q.invT) d = (x - y - (P.max - Q.max)) * P.invT - (P.logS - Q.logS);
+  else d = la - lb;
+  return { la, lb, d };
+}
+
+/** d + e^(−d) − 1 ≥ 0 with full relative accuracy (the series below |d| = 1/2). */
+export function dPlusExpm1(d: number): number {
+  if (Math.abs(d) > 0.5) return d + Math.expm1(-d);
+  // Σ_{k≥2} x^k / k! with x = −d, by Horner to k = 17 (0.5^18/18! < 1e-21)
+  const x = -d;
+  let r = 1;
+  for (let k = 17; k >= 3; k--) r = 1 + (x * r) / k;
+  return ((x * x) / 2) * r;
+}
+
+function hasZeroUnderMass(p: Row, q: Row): boolean {
+  for (let i = 0; i < p.n; i++) if (p.v[p.off + i] > 0 && q.v[q.off + i] === 0) return true;
+  return false;
+}
+
+function slice(r: Row): Vector {
+  if (r.off === 0 && r.n === r.v.length) return r.v;
+  return ArrayBuffer.isView(r.v) ? (r.v as Float64Array).subarray(r.off, r.off + r.n) : r.v.slice(r.off, r.off + r.n);
+}

@@ -1,0 +1,128 @@
+// The one options shape of the scoring functions, checked and resolved once per call.
+import { KLRangeError, KLTypeError } from "./errors.js";
+import { describe, type Vector } from "./vector.js";
+
+/** How a side's numbers are to be read. */
+export type InputKind = "probabilities" | "log-probabilities" | "logits";
+
+/** Opt-in smoothing, applied to each side after it is turned into probabilities. */
+export interface Smoothing {
+  /**
+   * "clip": clip to [ε, 1], not renormalised (Keras/tfjs `KLDivergence`);
+   * "replace-zeros": zeros become ε, then renormalise (drift tools' empty bins);
+   * "additive": add ε to every element, then renormalise (Laplace).
+   */
+  mode: "clip" | "replace-zeros" | "additive";
+  epsilon: number;
+}
+
+/** Options shared by every scoring function. */
+export interface ScoreOptions {
+  /** Divide p and q by their sums first (default true; `generalizedKL`: false). */
+  normalize?: boolean;
+  /** Logarithm base (default e: nats; 2 gives bits). Measures without logarithms ignore it. */
+  base?: number;
+  /** Probabilities (default), log-probabilities or logits, for both sides or each. */
+  input?: InputKind | { p?: InputKind; q?: InputKind };
+  /** Softmax temperature for logits: softmax(z / T); > 0, default 1. */
+  temperature?: number;
+  /** Off by default: exact semantics (+Infinity where q is 0 under p's mass). */
+  smoothing?: Smoothing;
+  /** Row length: p and q are row-major matrices, either may be a single broadcast row. */
+  dim?: number;
+  /** With `dim`: "none" (default, one result per row), "sum" or "mean" (over rows). */
+  reduction?: "none" | "sum" | "mean";
+  /** With `dim`: one weight ≥ 0 per row (0 drops a row: a mask). */
+  weights?: Vector;
+}
+
+/** Options of a batch call: `dim` is set. */
+export type BatchOptions = ScoreOptions & { dim: number };
+
+/** What a call returns: a number for one pair or a reduction, per-row results otherwise. */
+export type ScoreResult<O> = O extends { dim: number }
+  ? O extends { reduction: "sum" | "mean" } ? number : Float64Array
+  : number;
+
+export interface Resolved {
+  normalize: boolean;
+  /** 1 / ln(base) */
+  scale: number;
+  inputP: InputKind;
+  inputQ: InputKind;
+  invT: number;
+  smoothing: Smoothing | null;
+  dim: number | null;
+  reduction: "none" | "sum" | "mean";
+  weights: Vector | null;
+}
+
+const KINDS: readonly string[] = ["probabilities", "log-probabilities", "logits"];
+const MODES: readonly string[] = ["clip", "replace-zeros", "additive"];
+const REDUCTIONS: readonly string[] = ["none", "sum", "mean"];
+const KNOWN = new Set(["normalize", "base", "input", "temperature", "smoothing", "dim", "reduction", "weights", "k"]);
+
+function bad(message: string): never {
+  throw new KLRangeError("KL_BAD_OPTION", `options.${message}`);
+}
+
+function badType(message: string): never {
+  throw new KLTypeError("KL_BAD_OPTION", `options.${message}`);
+}
+
+export function resolve(options: ScoreOptions | undefined, normalizeDefault = true): Resolved {
+  const o = (options ?? {}) as Record<string, unknown>;
+  if (typeof o !== "object" || o === null) {
+    throw new KLTypeError("KL_BAD_OPTION", `options must be an object, got ${describe(options)}`);
+  }
+  for (const key of Object.keys(o)) {
+    if (!KNOWN.has(key)) bad(`${key} is not an option (known: ${[...KNOWN].join(", ")})`);
+  }
+  const { normalize = normalizeDefault, base, input = "probabilities", temperature = 1, smoothing, dim, reduction, weights } = o;
+  if (typeof normalize !== "boolean") badType(`normalize must be a boolean, got ${describe(normalize)}`);
+  let scale = 1;
+  if (base !== undefined && base !== Math.E) {
+    if (typeof base !== "number") badType(`base must be a number, got ${describe(base)}`);
+    if (!(base > 0) || base === 1 || base === Infinity) bad(`base must be a finite number > 0 and ≠ 1, got ${describe(base)}`);
+    scale = 1 / Math.log(base);
+  }
+  let inputP: unknown = input, inputQ: unknown = input;
+  if (typeof input === "object" && input !== null) {
+    ({ p: inputP = "probabilities", q: inputQ = "probabilities" } = input as { p?: unknown; q?: unknown });
+  }
+  for (const [side, kind] of [["p", inputP], ["q", inputQ]] as const) {
+    if (typeof kind !== "string" || !KINDS.includes(kind)) {
+      bad(`input${typeof input === "object" ? "." + side : ""} must be "probabilities", "log-probabilities" or "logits", got ${describe(kind)}`);
+    }
+  }
+  if (typeof temperature !== "number") badType(`temperature must be a number, got ${describe(temperature)}`);
+  if (!(temperature > 0) || temperature === Infinity) bad(`temperature must be a finite number > 0, got ${describe(temperature)}`);
+  let smooth: Smoothing | null = null;
+  if (smoothing !== undefined) {
+    if (typeof smoothing !== "object" || smoothing === null) badType(`smoothing must be { mode, epsilon }, got ${describe(smoothing)}`);
+    const { mode, epsilon } = smoothing as { mode?: unknown; epsilon?: unknown };
+    if (typeof mode !== "string" || !MODES.includes(mode)) bad(`smoothing.mode must be "clip", "replace-zeros" or "additive", got ${describe(mode)}`);
+    if (typeof epsilon !== "number" || !(epsilon > 0) || !(epsilon < 1)) bad(`smoothing.epsilon must be a number in (0, 1), got ${describe(epsilon)}`);
+    smooth = { mode: mode as Smoothing["mode"], epsilon };
+  }
+  if (dim !== undefined && (typeof dim !== "number" || !Number.isInteger(dim) || dim < 1)) {
+    bad(`dim must be a positive integer, got ${describe(dim)}`);
+  }
+  if (reduction !== undefined && (typeof reduction !== "string" || !REDUCTIONS.includes(reduction))) {
+    bad(`reduction must be "none", "sum" or "mean", got ${describe(reduction)}`);
+  }
+  if ((reduction !== undefined || weights !== undefined) && dim === undefined) {
+    bad(`${reduction !== undefined ? "reduction" : "weights"} needs options.dim (the row length of a batch)`);
+  }
+  return {
+    normalize,
+    scale,
+    inputP: inputP as InputKind,
+    inputQ: inputQ as InputKind,
+    invT: 1 / temperature,
+    smoothing: smooth,
+    dim: (dim as number | undefined) ?? null,
+    reduction: (reduction as Resolved["reduction"] | undefined) ?? "none",
+    weights: (weights as Vector | undefined) ?? null,
+  };
+}

@@ -1,0 +1,332 @@
+// The scoring engine: shapes (single pairs, batches with a broadcast row, pairwise, top-k),
+// input checks with row/column in the message, input kinds, smoothing and reductions.
+// Rows go to the SIMD kernels through `fast` when they can; everything else, and every row
+// a kernel hands back, is evaluated exactly by src/measures.ts.
+import { KLRangeError } from "./errors.js";
+import { RowEvaluator, logRatio, type Measure, type Row } from "./measures.js";
+import { type InputKind, type Resolved } from "./options.js";
+import { Sum, log1pMinusX } from "./reference.js";
+import { checkVectorType, type Vector } from "./vector.js";
+
+/** Every measure name `score`, `pairwise` and `topK` accept. */
+export type MeasureName = Measure | "entropy";
+
+const MEASURES: readonly string[] = [
+  "kl", "crossEntropy", "jsDivergence", "jsDistance", "jeffreys", "psi", "generalizedKL", "hellinger", "totalVariation", "entropy",
+];
+
+export function checkMeasure(measure: unknown): asserts measure is MeasureName {
+  if (typeof measure !== "string" || !MEASURES.includes(measure)) {
+    throw new KLRangeError("KL_BAD_OPTION", `measure must be one of ${MEASURES.join(", ")}, got ${JSON.stringify(measure)}`);
+  }
+}
+
+/** Measures with a logarithm (the others ignore `base`). */
+function usesBase(measure: MeasureName): boolean {
+  return measure !== "hellinger" && measure !== "totalVariation";
+}
+
+/** A row-major matrix argument: `rows` rows of `dim`; rows = 1 broadcasts. */
+export interface Shape {
+  rows: number;
+  dim: number;
+}
+
+export function shapeOf(v: Vector, name: string, dim: number | null): Shape {
+  if (v.length === 0) throw new KLRangeError("KL_EMPTY", `${name} is empty`);
+  if (dim === null) return { rows: 1, dim: v.length };
+  if (v.length % dim !== 0) {
+    throw new KLRangeError("KL_BAD_SHAPE", `${name}.length ${v.length} is not a multiple of options.dim ${dim}`);
+  }
+  return { rows: v.length / dim, dim };
+}
+
+/** The rows a pair of matrices produces: equal row counts, or one side a single row. */
+export function pairRows(p: Shape, q: Shape, names = ["p", "q"]): number {
+  if (p.dim !== q.dim) {
+    throw new KLRangeError("KL_LENGTH_MISMATCH", `${names[0]} and ${names[1]} must have the same length, got ${p.dim} and ${q.dim}`);
+  }
+  if (p.rows !== q.rows && p.rows !== 1 && q.rows !== 1) {
+    throw new KLRangeError("KL_BAD_SHAPE", `${names[0]} has ${p.rows} rows and ${names[1]} has ${q.rows}: they must match, or one must be a single row`);
+  }
+  return Math.max(p.rows, q.rows);
+}
+
+/** Where element i of `name` sits, for messages: "p[37] (row 2, column 5)". */
+export function at(name: string, i: number, dim: number | null): string {
+  return dim === null ? `${name}[${i}]` : `${name}[${i}] (row ${Math.floor(i / dim)}, column ${i % dim})`;
+}
+
+/** Checks a whole side for its input kind; throws naming the first bad element. */
+export function checkValues(v: Vector, name: string, kind: InputKind, dim: number | null): void {
+  for (let i = 0; i < v.length; i++) {
+    const x = v[i];
+    if (kind === "probabilities" ? x >= 0 && x !== Infinity : x < Infinity) continue;
+    const where = at(name, i, dim);
+    if (Number.isNaN(x)) throw new KLRangeError("KL_NAN", `${where} is NaN`);
+    if (kind !== "probabilities") throw new KLRangeError("KL_INFINITE", `${where} is ${x}; ${kind} must be < Infinity (−Infinity means probability 0)`);
+    if (x === Infinity || x === -Infinity) throw new KLRangeError("KL_INFINITE", `${where} is ${x}; values must be finite`);
+    throw new KLRangeError("KL_NEGATIVE", `${where} is ${x}; values must be ≥ 0`);
+  }
+}
+
+/** A checked side of a call. */
+export interface Side {
+  v: Vector;
+  name: string;
+  shape: Shape;
+  kind: InputKind;
+}
+
+/** Type and shape only: values are checked by the kernels, or by `checkSide` before JS runs. */
+export function side(v: unknown, name: string, kind: InputKind, dim: number | null): Side {
+  checkVectorType(v, name);
+  const shape = shapeOf(v, name, dim);
+  return { v, name, shape, kind };
+}
+
+export function checkSide(s: Side): void {
+  checkValues(s.v, s.name, s.kind, s.shape.rows === 1 ? null : s.shape.dim);
+}
+
+/** Means of Gaussians: any finite number. */
+export function checkFinite(s: Side): void {
+  for (let i = 0; i < s.v.length; i++) {
+    const x = s.v[i];
+    if (Number.isFinite(x)) continue;
+    const where = at(s.name, i, s.shape.rows === 1 ? null : s.shape.dim);
+    throw new KLRangeError(Number.isNaN(x) ? "KL_NAN" : "KL_INFINITE", `${where} is ${x}; values must be finite`);
+  }
+}
+
+/**
+ * Row r of a side as the evaluator reads it. Log kinds get their log-sum-exp here:
+ * ln(prob) = (vᵢ − max)·invT − ln Σ exp((vⱼ − max)·invT), so no exponential overflows.
+ */
+export function rowOf(s: Side, r: number, o: Resolved): Row {
+  const dim = s.shape.dim;
+  const off = s.shape.rows === 1 ? 0 : r * dim;
+  const row: Row = { v: s.v, off, n: dim, log: null };
+  if (s.kind === "probabilities") {
+    if (o.normalize && o.smoothing === null) zeroSumCheck(s, row, r);
+    return row;
+  }
+  const invT = s.kind === "logits" ? o.invT : 1;
+  if (s.kind === "log-probabilities" && !o.normalize) {
+    row.log = { max: 0, invT: 1, logS: 0 };
+    return row;
+  }
+  let max = -Infinity;
+  for (let i = 0; i < dim; i++) if (s.v[off + i] > max) max = s.v[off + i];
+  if (max === -Infinity) {
+    const what = s.kind === "logits" ? "logit" : "log-probability";
+    throw new KLRangeError("KL_ZERO_SUM", `${rowName(s, r)} has no finite ${what}: every element is -Infinity`);
+  }
+  const sum = new Sum();
+  for (let i = 0; i < dim; i++) sum.add(Math.exp((s.v[off + i] - max) * invT));
+  row.log = { max, invT, logS: Math.log(sum.value) };
+  return row;
+}
+
+function rowName(s: Side, r: number): string {
+  return s.shape.rows === 1 && r === 0 ? s.name : `${s.name} row ${r}`;
+}
+
+function zeroSumCheck(s: Side, row: Row, r: number): void {
+  for (let i = 0; i < row.n; i++) if (s.v[row.off + i] !== 0) return;
+  throw new KLRangeError("KL_ZERO_SUM", `${s.shape.rows === 1 ? s.name : `${s.name} row ${r}`} sums to 0 and cannot be normalised`);
+}
+
+/** A side's row as probabilities with the smoothing applied (a new array). */
+export function smoothRow(row: Row, o: Resolved, s: Side, r: number): Row {
+  const { mode, epsilon } = o.smoothing!;
+  const n = row.n;
+  const out = new Float64Array(n);
+  if (row.log !== null) {
+    const { max, invT, logS } = row.log;
+    for (let i = 0; i < n; i++) out[i] = Math.exp((row.v[row.off + i] - max) * invT - logS);
+  } else {
+    const sum = new Sum();
+    for (let i = 0; i < n; i++) sum.add(row.v[row.off + i]);
+    const total = o.normalize ? sum.value : 1;
+    if (total === 0) throw new KLRangeError("KL_ZERO_SUM", `${rowName(s, r)} sums to 0 and cannot be normalised`);
+    for (let i = 0; i < n; i++) out[i] = row.v[row.off + i] / total;
+  }
+  for (let i = 0; i < n; i++) {
+    if (mode === "clip") out[i] = Math.min(Math.max(out[i], epsilon), 1);
+    else if (mode === "additive") out[i] += epsilon;
+    else if (out[i] === 0) out[i] = epsilon;
+  }
+  return { v: out, off: 0, n, log: null };
+}
+
+/** Kernels for whole batches: return per-row values (nats, before roots) or null. */
+export type FastPath = (measure: MeasureName, p: Side, q: Side | null, rows: number, o: Resolved) => Float64Array | null;
+
+/** Per-row values in nats (squared for jsDistance and hellinger) of a batch. */
+export function rowValues(measure: MeasureName, p: Side, q: Side | null, o: Resolved, fast: FastPath | null): Float64Array {
+  const rows = q === null ? p.shape.rows : pairRows(p.shape, q.shape);
+  const fromKernel = fast?.(measure, p, q, rows, o) ?? null;
+  if (fromKernel !== null) return fromKernel;
+  checkSide(p);
+  if (q !== null) checkSide(q);
+  const out = new Float64Array(rows);
+  const evaluator = new RowEvaluator(p.shape.dim);
+  for (let r = 0; r < rows; r++) out[r] = exactRow(evaluator, measure, p, q, r, o);
+  return out;
+}
+
+/** One row, exactly (the JS path). */
+export function exactRow(evaluator: RowEvaluator, measure: MeasureName, p: Side, q: Side | null, r: number, o: Resolved): number {
+  const smoothing = o.smoothing !== null;
+  // clip leaves the values unnormalised (Keras); the other modes renormalise
+  const normalize = smoothing ? o.normalize && o.smoothing!.mode !== "clip" : o.normalize;
+  let rp = rowOf(p, r, o);
+  if (smoothing) rp = smoothRow(rp, o, p, r);
+  if (measure === "entropy") return evaluator.entropy(rp, normalize);
+  let rq = rowOf(q!, r, o);
+  if (smoothing) rq = smoothRow(rq, o, q!, r);
+  return evaluator.measure(measure, rp, rq, normalize);
+}
+
+/** From per-row values to what the caller asked for: roots, base, weights, reduction. */
+export function finish(measure: MeasureName, values: Float64Array, o: Resolved, single: boolean): number | Float64Array {
+  const scale = usesBase(measure) ? o.scale : 1;
+  const root = measure === "jsDistance" || measure === "hellinger";
+  for (let r = 0; r < values.length; r++) {
+    const v = values[r] * scale;
+    values[r] = root ? Math.sqrt(v) : v;
+  }
+  if (single) return values[0];
+  const w = o.weights;
+  if (w !== null) checkWeights(w, values.length);
+  if (o.reduction === "none") {
+    if (w !== null) for (let r = 0; r < values.length; r++) values[r] = w[r] === 0 ? 0 : values[r] * w[r];
+    return values;
+  }
+  const sum = new Sum(), weight = new Sum();
+  for (let r = 0; r < values.length; r++) {
+    const wr = w === null ? 1 : w[r];
+    if (wr === 0) continue; // a masked row counts as nothing, even when it is Infinity
+    sum.add(values[r] * wr);
+    weight.add(wr);
+  }
+  if (o.reduction === "sum") return sum.value;
+  if (weight.value === 0) throw new KLRangeError("KL_ZERO_SUM", "options.weights are all 0: the mean is undefined");
+  return sum.value / weight.value;
+}
+
+function checkWeights(w: Vector, rows: number): void {
+  checkVectorType(w, "options.weights");
+  if (w.length !== rows) {
+    throw new KLRangeError("KL_BAD_SHAPE", `options.weights has ${w.length} entries for ${rows} rows`);
+  }
+  checkValues(w, "options.weights", "probabilities", null);
+}
+
+/**
+ * KL between diagonal Gaussians, per dimension ½[(μ₁ − μ₂)²/σ₂² − (ln r − (r − 1))] with
+ * r = σ₁²/σ₂²: the bracket is ≥ 0 and computed from r − 1 = (σ₁² − σ₂²)/σ₂², exact where
+ * the variances agree to many digits.
+ */
+export function gaussianRows(m1: Side, v1: Side, m2: Side, v2: Side): Float64Array {
+  const rows1 = pairRows(m1.shape, v1.shape, ["mean1", "var1"]);
+  const rows2 = pairRows(m2.shape, v2.shape, ["mean2", "var2"]);
+  const rows = pairRows({ rows: rows1, dim: m1.shape.dim }, { rows: rows2, dim: m2.shape.dim }, ["mean1", "mean2"]);
+  for (const s of [m1, m2]) checkFinite(s);
+  for (const s of [v1, v2]) {
+    checkFinite(s);
+    for (let i = 0; i < s.v.length; i++) {
+      if (s.v[i] <= 0) throw new KLRangeError("KL_BAD_VARIANCE", `${at(s.name, i, s.shape.rows === 1 ? null : s.shape.dim)} is ${s.v[i]}; variances must be > 0`);
+    }
+  }
+  const dim = m1.shape.dim;
+  const out = new Float64Array(rows);
+  const offset = (s: Side, r: number): number => (s.shape.rows === 1 ? 0 : r * dim);
+  for (let r = 0; r < rows; r++) {
+    const a = offset(m1, r), b = offset(v1, r), c = offset(m2, r), e = offset(v2, r);
+    const sum = new Sum();
+    for (let i = 0; i < dim; i++) {
+      const s1 = v1.v[b + i], s2 = v2.v[e + i];
+      const dm = m1.v[a + i] - m2.v[c + i];
+      const u = (s1 - s2) / s2;
+      const ratio = s1 / s2;
+      // ln r − (r − 1), with ln r from the raw variances where r over/underflows
+      const logTerm = ratio === Infinity || ratio < 2.2250738585072014e-308 ? logRatio(s1, s2) - u : log1pMinusX(u, ratio);
+      sum.add(0.5 * ((dm / s2) * dm - logTerm));
+    }
+    out[r] = sum.value;
+  }
+  return out;
+}
+
+/** Per-element a·ln(a/b) of one row, into out at off (exact path). */
+export function termsRow(p: Row, q: Row, normalize: boolean, out: Float64Array, at0: number): void {
+  const n = p.n;
+  if (p.log !== null || q.log !== null) {
+    const A = probs(p, normalize), B = probs(q, normalize);
+    for (let i = 0; i < n; i++) {
+      const a = A[i], b = B[i];
+      if (a === 0) out[at0 + i] = 0;
+      else if (b === 0) out[at0 + i] = Infinity;
+      else if (p.log !== null && q.log !== null) {
+        const x = p.v[p.off + i], y = q.v[q.off + i];
+        const d = p.log.invT === q.log.invT
+          ? (x - y - (p.log.max - q.log.max)) * p.log.invT - (p.log.logS - q.log.logS)
+          : (x - p.log.max) * p.log.invT - p.log.logS - ((y - q.log.max) * q.log.invT - q.log.logS);
+        out[at0 + i] = a * d;
+      } else out[at0 + i] = a * logRatio(a, b);
+    }
+    return;
+  }
+  const P = total(p, normalize), Q = total(q, normalize);
+  const logQP = normalize ? logRatio(Q, P) : 0;
+  for (let i = 0; i < n; i++) {
+    const x = p.v[p.off + i], y = q.v[q.off + i];
+    if (x === 0) out[at0 + i] = 0;
+    else if (y === 0) out[at0 + i] = Infinity;
+    else {
+      const a = normalize ? x / P : x;
+      // ln(a/b) = ln(x/y) + ln(Q/P); near x/y = Q/P the sum cancels, so use the exact
+      // difference x·Q − y·P there
+      const L = logRatio(x, y) + logQP;
+      out[at0 + i] = a * (Math.abs(L) < 0.5 ? nearLog(x, y, P, Q, normalize) : L);
+    }
+  }
+}
+
+function nearLog(x: number, y: number, P: number, Q: number, normalize: boolean): number {
+  if (!normalize) return Math.log1p((x - y) / y);
+  // (x·Q − y·P)/(y·P) with both products split exactly (values are in range here)
+  const xq = x * Q, yp = y * P;
+  const diff = xq - yp + (twoProd(x, Q, xq) - twoProd(y, P, yp));
+  return Math.log1p(diff / yp);
+}
+
+function twoProd(a: number, b: number, product: number): number {
+  const SPLIT = 134217729;
+  let c = SPLIT * a;
+  const aHi = c - (c - a), aLo = a - aHi;
+  c = SPLIT * b;
+  const bHi = c - (c - b), bLo = b - bHi;
+  return aHi * bHi - product + aHi * bLo + aLo * bHi + aLo * bLo;
+}
+
+function total(r: Row, normalize: boolean): number {
+  if (!normalize) return 1;
+  const sum = new Sum();
+  for (let i = 0; i < r.n; i++) sum.add(r.v[r.off + i]);
+  return sum.value;
+}
+
+function probs(r: Row, normalize: boolean): Float64Array {
+  const out = new Float64Array(r.n);
+  if (r.log !== null) {
+    const { max, invT, logS } = r.log;
+    for (let i = 0; i < r.n; i++) out[i] = Math.exp((r.v[r.off + i] - max) * invT - logS);
+    return out;
+  }
+  const t = total(r, normalize);
+  for (let i = 0; i < r.n; i++) out[i] = r.v[r.off + i] / t;
+  return out;
+}
