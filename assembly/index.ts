@@ -224,20 +224,9 @@ function storeResults(t: v128, p: v128, q: v128, d: v128, tLow: v128): void {
 // ---------------------------------------------------------------------------------------
 // f64x2 path
 
+// atanh(x) − x = x³·h(x²) lane-wise for |x| ≤ 1/3, given u = x² (Estrin: short chains)
 // @ts-ignore: decorator
-@inline function termF64x2(p: v128, q: v128, d: v128, plain: bool): v128 {
-  const a = f64x2.add(p, q);
-  // |s| ≤ 1/3 ⇔ 3|p − q| ≤ p + q: decide the branch before dividing (adds, not constants:
-  // every v128 constant costs instructions in the loop)
-  const ad = f64x2.abs(d);
-  const near = f64x2.le(f64x2.add(f64x2.add(ad, ad), ad), a);
-  // far lanes: q' is q moved into p's binade, so p/q' ∈ (1/2, 2) and ln(p/q) = k·ln2 +
-  // 2·atanh((p − q')/(p + q')) with k the exponent difference (inputs are positive normal)
-  const qq = v128.bitselect(q, v128.or(v128.and(q, mask(0)), v128.andnot(p, mask(0))), near);
-  const k = i64x2.sub(i64x2.shr_u(p, 52), i64x2.shr_u(q, 52));
-  const kf = f64x2.convert_low_i32x4_s(v128.shuffle<i32>(k, k, 0, 2, 0, 2));
-  const x = f64x2.div(f64x2.sub(p, qq), f64x2.add(p, qq));
-  const u = f64x2.mul(x, x);
+@inline function atanhTailF64x2(x: v128, u: v128): v128 {
   const u2 = f64x2.mul(u, u);
   const u4 = f64x2.mul(u2, u2);
   const h = f64x2.add(
@@ -256,7 +245,24 @@ function storeResults(t: v128, p: v128, q: v128, d: v128, tLow: v128): void {
       u4,
     ),
   );
-  const tail = f64x2.mul(f64x2.mul(x, u), h); // atanh(x) − x
+  return f64x2.mul(f64x2.mul(x, u), h);
+}
+
+// @ts-ignore: decorator
+@inline function termF64x2(p: v128, q: v128, d: v128, plain: bool): v128 {
+  const a = f64x2.add(p, q);
+  // |s| ≤ 1/3 ⇔ 3|p − q| ≤ p + q: decide the branch before dividing (adds, not constants:
+  // every v128 constant costs instructions in the loop)
+  const ad = f64x2.abs(d);
+  const near = f64x2.le(f64x2.add(f64x2.add(ad, ad), ad), a);
+  // far lanes: q' is q moved into p's binade, so p/q' ∈ (1/2, 2) and ln(p/q) = k·ln2 +
+  // 2·atanh((p − q')/(p + q')) with k the exponent difference (inputs are positive normal)
+  const qq = v128.bitselect(q, v128.or(v128.and(q, mask(0)), v128.andnot(p, mask(0))), near);
+  const k = i64x2.sub(i64x2.shr_u(p, 52), i64x2.shr_u(q, 52));
+  const kf = f64x2.convert_low_i32x4_s(v128.shuffle<i32>(k, k, 0, 2, 0, 2));
+  const x = f64x2.div(f64x2.sub(p, qq), f64x2.add(p, qq));
+  const u = f64x2.mul(x, x);
+  const tail = atanhTailF64x2(x, u);
   // near: (p + q)·(x² + (1 + x)·tail)
   const tNear = f64x2.mul(a, f64x2.add(u, f64x2.add(tail, f64x2.mul(x, tail))));
   // far: p·(k·ln2 + 2·atanh(x)) − (p − q)
@@ -512,4 +518,206 @@ export function klF32(p: usize, q: usize, n: i32): i32 {
   }
   storeResults(accT, accP, accQ, accD, f64x2.splat(0));
   return status;
+}
+
+// ---------------------------------------------------------------------------------------
+// Batches: many rows per call, row-major with `dim` elements per row; a row step of 0
+// repeats one row against every row of the other side (broadcast).
+
+const KL_ROW_BYTES: usize = 48; // [Σ T, Σ p, Σ q, Σ (p − q), low part of Σ T, status]
+
+// The KL sums of every row (kind 0: Σ T on f64, 1: Σ p·ln(p/q) on f64, 2: Σ T on f32),
+// each as `resultsPtr` would hold them after one call; returns the OR of the rows' status
+// bits and stops at the first row with an invalid value (the wrapper finds it).
+export function klRows(kind: i32, p: usize, q: usize, rows: i32, dim: i32, pStep: i32, qStep: i32, out: usize): i32 {
+  const shift: usize = kind == 2 ? 2 : 3;
+  let all = 0;
+  for (let r = 0; r < rows; r++) {
+    const pr = p + ((<usize>r * <usize>pStep) << shift), qr = q + ((<usize>r * <usize>qStep) << shift);
+    const status = kind == 2 ? klF32(pr, qr, dim) : sumsF64(pr, qr, dim, 1, false, kind == 1);
+    const o = out + <usize>r * KL_ROW_BYTES;
+    memory.copy(o, RESULTS, 40);
+    store<f64>(o, <f64>status, 40);
+    all |= status;
+    if (status & STATUS_INVALID) break;
+  }
+  return all;
+}
+
+// A row with a zero total, or a probability that is subnormal after normalising: the
+// wrapper evaluates it on the exact path.
+const STATUS_RAGGED: i32 = 8;
+const PAIR_ROW_BYTES: usize = 24; // [Σ term, Σ |a − b|, status]
+
+// Constants of the pair kernel, loaded from memory (see VEC64).
+const VECPAIR: usize = memory.data<f64>([
+  0.5, 0.5, 1, 1, 2, 2, 1.4142135623730951, 1.4142135623730951, LN2, LN2,
+], 16);
+
+// @ts-ignore: decorator
+@inline function vpair(i: i32): v128 {
+  return v128.load(VECPAIR + (<usize>i << 4));
+}
+
+// ln x for positive normal x: x = 2^k·m with m ∈ [√½, √2), ln x = k·ln2 + 2·atanh(f),
+// f = (m − 1)/(m + 1), |f| ≤ 0.172. `near` lanes instead get atanh(x) − x of `alt`
+// (one polynomial for both); the caller selects.
+// @ts-ignore: decorator
+@inline function mantissaAtanh(x: v128): v128 {
+  // m ∈ [1, 2) from the mantissa bits with a zero exponent, halved when above √2
+  let m = v128.or(v128.and(x, mask(0)), vpair(1));
+  const big = f64x2.gt(m, vpair(3));
+  m = v128.bitselect(f64x2.mul(m, vpair(0)), m, big);
+  return f64x2.div(f64x2.sub(m, vpair(1)), f64x2.add(m, vpair(1)));
+}
+
+// k of x = 2^k·m as above (biased exponent − 1023, + 1 where m was halved), as f64 lanes.
+// @ts-ignore: decorator
+@inline function exponentOf(x: v128): v128 {
+  const m = v128.or(v128.and(x, mask(0)), vpair(1));
+  const big = f64x2.gt(m, vpair(3));
+  const e = i64x2.sub(i64x2.sub(i64x2.shr_u(x, 52), i64x2.splat(1023)), big);
+  return f64x2.convert_low_i32x4_s(v128.shuffle<i32>(e, e, 0, 2, 0, 2));
+}
+
+// One vector of a normalised pair: a, b ≥ 0 (a + b > 0 on live lanes; lanes with a = b = 0
+// return 0). measure 0: ½|a − b|; 1: ½(√a − √b)²; 2: the Jensen–Shannon term.
+// @ts-ignore: decorator
+@inline function pairTerm(measure: i32, a: v128, b: v128): v128 {
+  const total = f64x2.add(a, b);
+  const diff = f64x2.sub(a, b);
+  const live = f64x2.gt(total, f64x2.splat(0));
+  if (measure == 0) return f64x2.mul(f64x2.abs(diff), vpair(0));
+  if (measure == 1) {
+    // ½(√a − √b)² = m·s²/(1 + √(1 − s²)), m = (a + b)/2, s = (a − b)/(a + b)
+    const s = f64x2.div(diff, total);
+    const w = f64x2.mul(f64x2.sub(vpair(1), s), f64x2.add(vpair(1), s));
+    const h = f64x2.div(f64x2.mul(f64x2.mul(total, vpair(0)), f64x2.mul(s, s)), f64x2.add(vpair(1), f64x2.sqrt(w)));
+    return v128.and(h, live);
+  }
+  // Jensen–Shannon: ½·m·g(s), g(s) = (1+s)ln(1+s) + (1−s)ln(1−s) = s·ln(a/b) + ln(1 − s²).
+  // Near (|s| ≤ 1/3): g/2 = s²(1−s²)/(2−s²) + s·(atanh(s) − s) − (atanh(x) − x) with
+  // x = s²/(2 − s²), since ln(1 − s²) = −2·atanh(x): no cancellation at all.
+  // Far: ln(a/b) through b moved into a's binade, ln(1 − s²) = ln((2 − r)·r) with
+  // r = 2b/(a + b) = 1 − s computed directly (it is tiny where s → 1).
+  const ad = f64x2.abs(diff);
+  const near = f64x2.le(f64x2.add(f64x2.add(ad, ad), ad), total);
+  const bb = v128.bitselect(b, v128.or(v128.and(b, mask(0)), v128.andnot(a, mask(0))), near);
+  const x1 = f64x2.div(f64x2.sub(a, bb), f64x2.add(a, bb)); // s on near lanes
+  const u1 = f64x2.mul(x1, x1);
+  const tail1 = atanhTailF64x2(x1, u1);
+  const r = f64x2.div(f64x2.add(b, b), total);
+  const w = f64x2.mul(f64x2.sub(vpair(2), r), r);
+  const x2 = v128.bitselect(f64x2.div(u1, f64x2.sub(vpair(2), u1)), mantissaAtanh(w), near);
+  const tail2 = atanhTailF64x2(x2, f64x2.mul(x2, x2));
+  const m = f64x2.mul(total, vpair(0));
+  const gNear = f64x2.sub(
+    f64x2.add(f64x2.div(f64x2.mul(u1, f64x2.sub(vpair(1), u1)), f64x2.sub(vpair(2), u1)), f64x2.mul(x1, tail1)),
+    tail2,
+  );
+  const k1 = i64x2.sub(i64x2.shr_u(a, 52), i64x2.shr_u(b, 52));
+  const k1f = f64x2.convert_low_i32x4_s(v128.shuffle<i32>(k1, k1, 0, 2, 0, 2));
+  const y1 = f64x2.add(x1, tail1), y2 = f64x2.add(x2, tail2);
+  const logAB = f64x2.add(f64x2.mul(k1f, vpair(4)), f64x2.add(y1, y1));
+  const logW = f64x2.add(f64x2.mul(exponentOf(w), vpair(4)), f64x2.add(y2, y2));
+  const s = f64x2.sub(vpair(1), r);
+  const gFar = f64x2.mul(f64x2.add(f64x2.mul(s, logAB), logW), vpair(0));
+  // one side 0: the term is m·ln 2; both 0: nothing
+  const oneZero = v128.or(f64x2.eq(a, f64x2.splat(0)), f64x2.eq(b, f64x2.splat(0)));
+  const t = f64x2.mul(m, v128.bitselect(gNear, gFar, near));
+  return v128.and(v128.bitselect(f64x2.mul(m, vpair(4)), t, oneZero), live);
+}
+
+// Σ p, Σ q and the smallest element over n doubles, into RESULTS[0..2] (pass 1 of a pair).
+// @ts-ignore: decorator
+@inline function pairTotalsAt(p: usize, q: usize, n: i32): void {
+  const whole = n & ~1;
+  let sp = f64x2.splat(0), sq = f64x2.splat(0), lo = f64x2.splat(Infinity);
+  for (let i = 0; i < whole; i += 2) {
+    const a = v128.load(p + (<usize>i << 3)), b = v128.load(q + (<usize>i << 3));
+    sp = f64x2.add(sp, a);
+    sq = f64x2.add(sq, b);
+    lo = f64x2.pmin(lo, f64x2.pmin(a, b));
+  }
+  let P = f64x2.extract_lane(sp, 0) + f64x2.extract_lane(sp, 1);
+  let Q = f64x2.extract_lane(sq, 0) + f64x2.extract_lane(sq, 1);
+  let lowest = Math.min(f64x2.extract_lane(lo, 0), f64x2.extract_lane(lo, 1));
+  if (whole < n) {
+    const a = load<f64>(p + (<usize>whole << 3)), b = load<f64>(q + (<usize>whole << 3));
+    P += a;
+    Q += b;
+    lowest = Math.min(lowest, Math.min(a, b));
+  }
+  store<f64>(RESULTS, P);
+  store<f64>(RESULTS, Q, 8);
+  store<f64>(RESULTS, lowest, 16);
+}
+
+export function pairTotals(p: usize, q: usize, n: i32): void {
+  pairTotalsAt(p, q, n);
+}
+
+// Σ pairTerm(p·ia, q·ib), Σ |p·ia − q·ib| and the smallest non-zero scaled value over n
+// doubles, into RESULTS[0..2] (pass 2 of a pair, once the totals are known).
+// @ts-ignore: decorator
+@inline function pairSumsAt(measure: i32, p: usize, q: usize, n: i32, ia: f64, ib: f64): void {
+  const whole = n & ~1;
+  const va = f64x2.splat(ia), vb = f64x2.splat(ib);
+  let sum = f64x2.splat(0), tv = f64x2.splat(0), least = f64x2.splat(Infinity);
+  for (let i = 0; i < n; i += 2) {
+    let a: v128, b: v128;
+    if (i < whole) {
+      a = f64x2.mul(v128.load(p + (<usize>i << 3)), va);
+      b = f64x2.mul(v128.load(q + (<usize>i << 3)), vb);
+    } else {
+      // the odd last element, paired with a = b = 0 (which adds nothing)
+      a = f64x2.replace_lane(f64x2.splat(0), 0, load<f64>(p + (<usize>i << 3)) * ia);
+      b = f64x2.replace_lane(f64x2.splat(0), 0, load<f64>(q + (<usize>i << 3)) * ib);
+    }
+    sum = f64x2.add(sum, pairTerm(measure, a, b));
+    tv = f64x2.add(tv, f64x2.abs(f64x2.sub(a, b)));
+    // below the normal range the logs go wrong: the wrapper redoes such rows exactly
+    const inf = f64x2.splat(Infinity);
+    least = f64x2.pmin(least, f64x2.pmin(
+      v128.bitselect(inf, a, f64x2.eq(a, f64x2.splat(0))),
+      v128.bitselect(inf, b, f64x2.eq(b, f64x2.splat(0))),
+    ));
+  }
+  store<f64>(RESULTS, f64x2.extract_lane(sum, 0) + f64x2.extract_lane(sum, 1));
+  store<f64>(RESULTS, f64x2.extract_lane(tv, 0) + f64x2.extract_lane(tv, 1), 8);
+  store<f64>(RESULTS, Math.min(f64x2.extract_lane(least, 0), f64x2.extract_lane(least, 1)), 16);
+}
+
+export function pairSums(measure: i32, p: usize, q: usize, n: i32, ia: f64, ib: f64): void {
+  if (measure == 0) pairSumsAt(0, p, q, n, ia, ib);
+  else if (measure == 1) pairSumsAt(1, p, q, n, ia, ib);
+  else pairSumsAt(2, p, q, n, ia, ib);
+}
+
+// Per row: P = Σ p, Q = Σ q, then Σ pairTerm(p/P, q/Q) and Σ |p/P − q/Q| into out;
+// returns the OR of the status bits (stops at an invalid row).
+export function pairRows(measure: i32, p: usize, q: usize, rows: i32, dim: i32, pStep: i32, qStep: i32, out: usize): i32 {
+  let all = 0;
+  for (let r = 0; r < rows; r++) {
+    const pr = p + ((<usize>r * <usize>pStep) << 3), qr = q + ((<usize>r * <usize>qStep) << 3);
+    pairTotalsAt(pr, qr, dim);
+    const P = load<f64>(RESULTS), Q = load<f64>(RESULTS, 8), lowest = load<f64>(RESULTS, 16);
+    let status = 0;
+    const o = out + <usize>r * PAIR_ROW_BYTES;
+    if (!(lowest >= 0) || P - P != 0 || Q - Q != 0) status = STATUS_INVALID;
+    else if (!(P >= 1e-290 && P <= 1e290 && Q >= 1e-290 && Q <= 1e290)) status = STATUS_RAGGED; // 1/P, 1/Q in range
+    else {
+      // one loop per measure, so the measure is a constant inside it
+      if (measure == 0) pairSumsAt(0, pr, qr, dim, 1 / P, 1 / Q);
+      else if (measure == 1) pairSumsAt(1, pr, qr, dim, 1 / P, 1 / Q);
+      else pairSumsAt(2, pr, qr, dim, 1 / P, 1 / Q);
+      if (load<f64>(RESULTS, 16) < MIN_NORMAL_F64) status = STATUS_RAGGED;
+      store<f64>(o, load<f64>(RESULTS));
+      store<f64>(o, load<f64>(RESULTS, 8), 8);
+    }
+    store<f64>(o, <f64>status, 16);
+    all |= status;
+    if (status & STATUS_INVALID) break;
+  }
+  return all;
 }

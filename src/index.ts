@@ -5,11 +5,14 @@ import { exactNormalizedKL, sumsJS, type Sums } from "./reference.js";
 import { RowEvaluator } from "./measures.js";
 import { resolve, type BatchOptions, type InputKind, type ScoreOptions, type ScoreResult, type Smoothing } from "./options.js";
 import {
-  checkFinite, checkMeasure, checkSide, exactRow, finish, gaussianRows, pairRows, rowOf, rowValues, side, smoothRow, termsRow,
+  checkMeasure, checkSide, exactRow, finish, gaussianRows, pairRows, rowOf, rowValues, side, smoothRow, termsRow,
   type MeasureName, type Side,
 } from "./score.js";
 import { checkPair, resolveOptions, throwInvalidElement, type KLOptions, type Vector } from "./vector.js";
-import { loadKernel, simdSupported, type Kernel, type KernelKind, type WasmSource } from "./wasm.js";
+import {
+  KL_ROW, loadKernel, PAIR_MEASURE, PAIR_ROW, simdSupported, STATUS_INVALID, STATUS_Q_ZERO, STATUS_RAGGED,
+  type Batch, type Kernel, type KernelKind, type WasmSource,
+} from "./wasm.js";
 import wasmBase64 from "../build/kl-wasm.js";
 
 export { KLRangeError, KLTypeError };
@@ -143,7 +146,7 @@ function run(measure: MeasureName, p: unknown, q: unknown, options: ScoreOptions
   }
   const ps = side(p, "p", o.inputP, o.dim);
   const qs = measure === "entropy" ? null : side(q, "q", o.inputQ, o.dim);
-  const values = rowValues(measure, ps, qs, o, null);
+  const values = rowValues(measure, ps, qs, o, fastRows);
   return finish(measure, values, o, o.dim === null);
 }
 
@@ -318,14 +321,14 @@ function matrixPair(measure: MeasureName, a: unknown, b: unknown, options: Batch
   return { o, A, B };
 }
 
-/** Fills one query row's scores against every candidate (rows prepared once). */
+/** Fills one query row's scores against every candidate: one batch of the query row broadcast. */
 function pairEvaluator(measure: MeasureName, A: Side, B: Side, o: ReturnType<typeof resolve>) {
-  const evaluator = new RowEvaluator(A.shape.dim);
   const scale = measure === "hellinger" || measure === "totalVariation" ? 1 : o.scale;
   const root = measure === "jsDistance" || measure === "hellinger";
   return (i: number, out: Float64Array, at0: number): void => {
-    for (let j = 0; j < B.shape.rows; j++) {
-      const v = exactRow(evaluator, measure, rowSide(A, i), rowSide(B, j), 0, o) * scale;
+    const values = rowValues(measure, rowSide(A, i), B, o, fastRows);
+    for (let j = 0; j < values.length; j++) {
+      const v = values[j] * scale;
       out[at0 + j] = root ? Math.sqrt(v) : v;
     }
   };
@@ -336,4 +339,126 @@ function rowSide(s: Side, r: number): Side {
   const dim = s.shape.dim;
   const v = ArrayBuffer.isView(s.v) ? (s.v as Float64Array).subarray(r * dim, (r + 1) * dim) : s.v.slice(r * dim, (r + 1) * dim);
   return { v, name: s.name, shape: { rows: 1, dim }, kind: s.kind };
+}
+
+// ---------------------------------------------------------------------------------------
+// The SIMD path of a batch: one kernel call per chunk of rows. Rows whose kernel sums
+// cannot give the result to full accuracy come back as NaN and are redone exactly.
+
+const fastRows = (measure: MeasureName, p: Side, q: Side | null, rows: number, o: ReturnType<typeof resolve>): Float64Array | null => {
+  if (active !== "wasm-simd" || kernel === null || o.smoothing !== null) return null;
+  if (p.kind !== "probabilities" || (q !== null && q.kind !== "probabilities")) return null;
+  const k = kernel;
+  const dim = p.shape.dim;
+  const batch = (a: Side, b: Side): Batch => ({ p: a.v, q: b.v, rows, dim, pRows: a.shape.rows, qRows: b.shape.rows });
+  const f32 = p.v instanceof Float32Array && q?.v instanceof Float32Array;
+  const fail = (): never => {
+    checkSide(p);
+    if (q !== null) checkSide(q);
+    throw new Error("kl-simd internal error: invalid input flagged but not found");
+  };
+  // KL of every row (normalised or plain), NaN where the exact path must decide
+  const klOf = (a: Side, b: Side, plainKind: KernelKind | null): Float64Array => {
+    const { values, status } = k.klRowSums(batch(a, b), plainKind ?? (f32 && a.v instanceof Float32Array && b.v instanceof Float32Array ? "f32" : "f64"));
+    if (status & STATUS_INVALID) fail();
+    const out = new Float64Array(rows);
+    for (let r = 0; r < rows; r++) out[r] = rowKL(values, r * KL_ROW, plainKind !== null, f32);
+    return out;
+  };
+  let values: Float64Array;
+  switch (measure) {
+    case "kl":
+      values = klOf(p, q!, o.normalize ? null : "plain");
+      break;
+    case "generalizedKL":
+      values = o.normalize ? klOf(p, q!, null) : generalized(k.klRowSums(batch(p, q!), "f64"), rows, fail);
+      break;
+    case "jeffreys":
+    case "psi": {
+      if (!o.normalize) return null;
+      values = klOf(p, q!, null);
+      const back = klOf(q!, p, null);
+      for (let r = 0; r < rows; r++) values[r] += back[r];
+      break;
+    }
+    case "entropy":
+    case "crossEntropy": {
+      const ones: Side = { v: onesRow(dim), name: "uniform", shape: { rows: 1, dim }, kind: "probabilities" };
+      // H(p) = ln n − D(p‖uniform) (plain: −Σ p·ln p); kept only where it does not cancel
+      const toUniform = klOf(p, ones, o.normalize ? null : "plain");
+      values = new Float64Array(rows);
+      for (let r = 0; r < rows; r++) {
+        const h = o.normalize ? Math.log(dim) - toUniform[r] : -toUniform[r];
+        values[r] = o.normalize && !(h >= 0.05 * Math.log(dim)) ? NaN : h;
+      }
+      if (measure === "crossEntropy") {
+        const d = klOf(p, q!, o.normalize ? null : "plain");
+        for (let r = 0; r < rows; r++) values[r] = d[r] === Infinity && !Number.isNaN(values[r]) ? Infinity : values[r] + d[r];
+      }
+      break;
+    }
+    default: {
+      if (!o.normalize) return null;
+      const id = PAIR_MEASURE[measure === "jsDistance" ? "jsDivergence" : (measure as keyof typeof PAIR_MEASURE)];
+      const { values: sums, status } = k.pairRowSums(batch(p, q!), id);
+      if (status & STATUS_INVALID) fail();
+      values = new Float64Array(rows);
+      for (let r = 0; r < rows; r++) {
+        const at = r * PAIR_ROW;
+        // rounding of p/P and q/Q moves each term by ~ε·|a − b|: trusted while the
+        // distributions differ by more than that can show (TV ≥ 1e-3)
+        const ragged = (sums[at + 2] & STATUS_RAGGED) !== 0 || !(sums[at + 1] >= 2e-3);
+        values[r] = ragged ? NaN : Math.max(sums[at], 0);
+      }
+    }
+  }
+  // the rows the kernels could not settle: exactly, in JS
+  let evaluator: RowEvaluator | null = null;
+  for (let r = 0; r < rows; r++) {
+    if (!Number.isNaN(values[r])) continue;
+    evaluator ??= new RowEvaluator(dim);
+    checkRow(p, r);
+    if (q !== null) checkRow(q, r);
+    values[r] = exactRow(evaluator, measure, p, q, r, o);
+  }
+  return values;
+};
+
+/** Checks the values of row r of a side (before the exact path reads them). */
+function checkRow(s: Side, r: number): void {
+  const dim = s.shape.dim, at = s.shape.rows === 1 ? 0 : r * dim;
+  const row = ArrayBuffer.isView(s.v) ? (s.v as Float64Array).subarray(at, at + dim) : s.v.slice(at, at + dim);
+  try {
+    checkSide({ ...s, v: row, shape: { rows: 1, dim } });
+  } catch {
+    checkSide(s); // the message with the flat index, row and column
+  }
+}
+
+/** One row's KL from the kernel's sums (see klCore), NaN where the exact path must decide. */
+function rowKL(v: Float64Array, at: number, plain: boolean, f32: boolean): number {
+  const status = v[at + 5];
+  const s: Sums = { t: v[at] + v[at + 4], p: v[at + 1], q: v[at + 2], d: v[at + 3], invalid: false, qZero: (status & STATUS_Q_ZERO) !== 0, lossy: false };
+  if (plain) return s.qZero ? Infinity : Number.isFinite(s.t + s.p + s.q) ? s.t : NaN;
+  if (!(s.p > TINY_TOTAL && s.q > TINY_TOTAL) || !Number.isFinite(s.t + s.p + s.q)) return NaN;
+  if (s.qZero) return Infinity;
+  const result = normalizedKL(s);
+  return !(result < Infinity) || cancels(s, result, f32 ? 4 : 16) ? NaN : Math.max(result, 0);
+}
+
+function generalized(r: { values: Float64Array; status: number }, rows: number, fail: () => never): Float64Array {
+  if (r.status & STATUS_INVALID) fail();
+  const out = new Float64Array(rows);
+  for (let i = 0; i < rows; i++) {
+    const at = i * KL_ROW;
+    const t = r.values[at] + r.values[at + 4];
+    out[i] = (r.values[at + 5] & STATUS_Q_ZERO) !== 0 ? Infinity : Number.isFinite(t) ? t : NaN;
+  }
+  return out;
+}
+
+let ones: Float64Array = new Float64Array(0);
+function onesRow(dim: number): Float64Array {
+  if (ones.length !== dim) ones = new Float64Array(dim).fill(1);
+  return ones;
 }

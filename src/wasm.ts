@@ -20,7 +20,30 @@ interface KernelExports extends Record<string, unknown> {
   klScaledF64(p: number, q: number, n: number, scale: number): number;
   plainF64(p: number, q: number, n: number): number;
   klF32(p: number, q: number, n: number): number;
+  klRows(kind: number, p: number, q: number, rows: number, dim: number, pStep: number, qStep: number, out: number): number;
+  pairRows(measure: number, p: number, q: number, rows: number, dim: number, pStep: number, qStep: number, out: number): number;
+  pairTotals(p: number, q: number, n: number): void;
+  pairSums(measure: number, p: number, q: number, n: number, ia: number, ib: number): void;
 }
+
+/** The symmetric measures of the pair kernel, by its numbering. */
+export const PAIR_MEASURE = { totalVariation: 0, hellinger: 1, jsDivergence: 2 } as const;
+
+/** A batch for the row kernels: `rows` results, each side one row (broadcast) or all. */
+export interface Batch {
+  p: Vector;
+  q: Vector;
+  rows: number;
+  dim: number;
+  pRows: number;
+  qRows: number;
+}
+
+/** Doubles per row of klRows ([Σ T, Σ p, Σ q, Σ (p − q), low part, status]) and pairRows. */
+export const KL_ROW = 6;
+export const PAIR_ROW = 3;
+// Row results per call: the output area after the two input chunks holds this many.
+const MAX_ROWS = 512;
 
 /**
  * "f64": Σ T on doubles, with q scaled; "f32": the same on two Float32Arrays (scale 1);
@@ -28,9 +51,11 @@ interface KernelExports extends Record<string, unknown> {
  */
 export type KernelKind = "f64" | "f32" | "plain";
 
-const STATUS_INVALID = 1;
-const STATUS_Q_ZERO = 2;
+export const STATUS_INVALID = 1;
+export const STATUS_Q_ZERO = 2;
+const MIN_NORMAL = 2.2250738585072014e-308;
 const STATUS_LOSSY = 4;
+export const STATUS_RAGGED = 8;
 
 // Bytes per input per chunk: both chunks stay in L1/L2 between the copy and the kernel.
 const CHUNK_BYTES = 32 * 1024;
@@ -57,6 +82,7 @@ export class Kernel {
   private readonly exports: KernelExports;
   private readonly scratch: number;
   private readonly results: number;
+  private readonly rowsAt: number;
   private f64!: Float64Array;
   private f32!: Float32Array;
   private readonly out: Sums = { t: 0, p: 0, q: 0, d: 0, invalid: false, qZero: false, lossy: false };
@@ -65,8 +91,10 @@ export class Kernel {
     this.exports = exports;
     this.scratch = exports.scratchPtr();
     this.results = exports.resultsPtr();
-    // the last vector of a partial block may read up to 16 bytes past the q chunk
-    const needed = this.scratch + 2 * CHUNK_BYTES + 64;
+    // the last vector of a partial block may read up to 16 bytes past the q chunk; the row
+    // results of a batch call follow
+    this.rowsAt = this.scratch + 2 * CHUNK_BYTES + 64;
+    const needed = this.rowsAt + MAX_ROWS * KL_ROW * 8;
     const have = exports.memory.buffer.byteLength;
     if (have < needed) exports.memory.grow(Math.ceil((needed - have) / 65536)); // once, at start-up
     this.views();
@@ -119,6 +147,113 @@ export class Kernel {
     return { t: t.value, p: sp.value, q: sq.value, d: sd.value, invalid: false, qZero, lossy };
   }
 
+  /**
+   * The KL sums of every row of a batch, rows × KL_ROW doubles; `status` ORs the rows' bits
+   * (on STATUS_INVALID the values are incomplete: the caller finds the element).
+   */
+  klRowSums(b: Batch, kernel: KernelKind): { values: Float64Array; status: number } {
+    const values = new Float64Array(b.rows * KL_ROW);
+    const useF32 = kernel === "f32";
+    const chunk = useF32 ? CHUNK_F32 : CHUNK_F64;
+    if (b.dim > chunk) {
+      // long rows: each streams through the scratch area on its own
+      let status = 0;
+      for (let r = 0; r < b.rows; r++) {
+        const s = this.sums(rowOf(b.p, b.pRows, r, b.dim), rowOf(b.q, b.qRows, r, b.dim), kernel, 1);
+        const bits = (s.invalid ? STATUS_INVALID : 0) | (s.qZero ? STATUS_Q_ZERO : 0);
+        values.set([s.t, s.p, s.q, s.d, 0, bits], r * KL_ROW);
+        status |= bits;
+        if (s.invalid) break;
+      }
+      return { values, status };
+    }
+    const kind = useF32 ? 2 : kernel === "plain" ? 1 : 0;
+    return this.batched(b, useF32, KL_ROW, (p, q, rows, pStep, qStep, out) => this.exports.klRows(kind, p, q, rows, b.dim, pStep, qStep, out));
+  }
+
+  /** Per row of a batch [Σ term, Σ |a − b|, status] of a symmetric measure (f64). */
+  pairRowSums(b: Batch, measure: number): { values: Float64Array; status: number } {
+    if (b.dim <= CHUNK_F64) {
+      return this.batched(b, false, PAIR_ROW, (p, q, rows, pStep, qStep, out) => this.exports.pairRows(measure, p, q, rows, b.dim, pStep, qStep, out));
+    }
+    this.views();
+    const values = new Float64Array(b.rows * PAIR_ROW);
+    let status = 0;
+    const r0 = this.results >> 3;
+    for (let r = 0; r < b.rows; r++) {
+      const p = rowOf(b.p, b.pRows, r, b.dim), q = rowOf(b.q, b.qRows, r, b.dim);
+      // pass 1: totals and the smallest element; pass 2: the sums with the totals known
+      const P = new Sum(), Q = new Sum();
+      let lowest = Infinity;
+      for (let i = 0; i < b.dim; i += CHUNK_F64) {
+        const m = Math.min(CHUNK_F64, b.dim - i);
+        this.load(p, q, i, m, false);
+        this.exports.pairTotals(this.scratch, this.scratch + CHUNK_BYTES, m);
+        P.add(this.f64[r0]);
+        Q.add(this.f64[r0 + 1]);
+        lowest = Math.min(lowest, this.f64[r0 + 2]);
+      }
+      let bits = 0;
+      if (!(lowest >= 0) || !Number.isFinite(P.value + Q.value)) bits = STATUS_INVALID;
+      else if (!(P.value >= 1e-290 && P.value <= 1e290 && Q.value >= 1e-290 && Q.value <= 1e290)) bits = STATUS_RAGGED;
+      const sum = new Sum(), tv = new Sum();
+      for (let i = 0; bits === 0 && i < b.dim; i += CHUNK_F64) {
+        const m = Math.min(CHUNK_F64, b.dim - i);
+        this.load(p, q, i, m, false);
+        this.exports.pairSums(measure, this.scratch, this.scratch + CHUNK_BYTES, m, 1 / P.value, 1 / Q.value);
+        sum.add(this.f64[r0]);
+        tv.add(this.f64[r0 + 1]);
+        if (this.f64[r0 + 2] < MIN_NORMAL) bits = STATUS_RAGGED;
+      }
+      values[r * PAIR_ROW] = sum.value;
+      values[r * PAIR_ROW + 1] = tv.value;
+      values[r * PAIR_ROW + 2] = bits;
+      status |= bits;
+      if (bits & STATUS_INVALID) break;
+    }
+    return { values, status };
+  }
+
+  /**
+   * Streams whole rows through the scratch area, as many per call as fit (a broadcast row is
+   * copied once), and collects `width` doubles of results per row.
+   */
+  private batched(
+    b: Batch,
+    useF32: boolean,
+    width: number,
+    call: (p: number, q: number, rows: number, pStep: number, qStep: number, out: number) => number,
+  ): { values: Float64Array; status: number } {
+    this.views();
+    const view = useF32 ? this.f32 : this.f64;
+    const shift = useF32 ? 2 : 3;
+    const chunk = CHUNK_BYTES >> shift;
+    const perCall = Math.min(MAX_ROWS, Math.floor(chunk / b.dim));
+    const values = new Float64Array(b.rows * width);
+    const pAt = this.scratch >> shift, qAt = (this.scratch + CHUNK_BYTES) >> shift;
+    if (b.pRows === 1) copyRows(view, pAt, b.p, 0, b.dim);
+    if (b.qRows === 1) copyRows(view, qAt, b.q, 0, b.dim);
+    let status = 0;
+    for (let r = 0; r < b.rows; r += perCall) {
+      const rows = Math.min(perCall, b.rows - r);
+      if (b.pRows !== 1) copyRows(view, pAt, b.p, r * b.dim, rows * b.dim);
+      if (b.qRows !== 1) copyRows(view, qAt, b.q, r * b.dim, rows * b.dim);
+      const pStep = b.pRows === 1 ? 0 : b.dim, qStep = b.qRows === 1 ? 0 : b.dim;
+      status |= call(this.scratch, this.scratch + CHUNK_BYTES, rows, pStep, qStep, this.rowsAt);
+      values.set(this.f64.subarray(this.rowsAt >> 3, (this.rowsAt >> 3) + rows * width), r * width);
+      if (status & STATUS_INVALID) break;
+    }
+    return { values, status };
+  }
+
+  /** Copies elements [from, from + m) of p and q into the two input chunks. */
+  private load(p: Vector, q: Vector, from: number, m: number, useF32: boolean): void {
+    const view = useF32 ? this.f32 : this.f64;
+    const shift = useF32 ? 2 : 3;
+    copyRows(view, this.scratch >> shift, p, from, m);
+    copyRows(view, (this.scratch + CHUNK_BYTES) >> shift, q, from, m);
+  }
+
   /** Copies elements [from, from + m) into the scratch area and runs the kernel on them. */
   private run(p: Vector, q: Vector, from: number, m: number, kernel: KernelKind, scale: number): number {
     const { exports, scratch } = this;
@@ -141,6 +276,18 @@ export class Kernel {
     if (kernel === "f64") return scale === 1 ? exports.klF64(scratch, q0, m) : exports.klScaledF64(scratch, q0, m, scale);
     return kernel === "f32" ? exports.klF32(scratch, q0, m) : exports.plainF64(scratch, q0, m);
   }
+}
+
+/** Row r of a side with `rows` rows (1: the broadcast row) as a vector of its own. */
+function rowOf(v: Vector, rows: number, r: number, dim: number): Vector {
+  const at = rows === 1 ? 0 : r * dim;
+  if (at === 0 && v.length === dim) return v;
+  return ArrayBuffer.isView(v) ? (v as Float64Array).subarray(at, at + dim) : v.slice(at, at + dim);
+}
+
+function copyRows(view: Float64Array | Float32Array, at: number, src: Vector, from: number, m: number): void {
+  if (ArrayBuffer.isView(src)) view.set((src as Float64Array).subarray(from, from + m), at);
+  else copyPlain(view, at, src, from, m);
 }
 
 function copyPlain(view: Float64Array | Float32Array, at: number, src: Vector, from: number, m: number): void {
