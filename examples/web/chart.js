@@ -167,11 +167,16 @@ export function createBarChart(svg, { name, className, width: WIDTH = 560 }) {
  * A diverging bar chart of contributions (positive up, negative down, ∞ as a full bar with
  * its sign written on it).
  */
-export function createContributionChart(svg, { width: WIDTH = 1100 } = {}) {
-  svg.setAttribute("viewBox", `0 0 ${WIDTH} ${HEIGHT}`);
+export function createContributionChart(svg) {
   svg.classList.add("chart", "contributions");
-  return {
+  let last = [];
+  // Drawn at the width it has on screen, so its text stays the size of the other charts' text.
+  new ResizeObserver(() => chart.show(last)).observe(svg);
+  const chart = {
     show(contributions) {
+      last = contributions;
+      const WIDTH = Math.max(320, Math.round(svg.clientWidth) || 1100);
+      svg.setAttribute("viewBox", `0 0 ${WIDTH} ${HEIGHT}`);
       svg.replaceChildren();
       const finite = contributions.filter(Number.isFinite).map(Math.abs);
       const extent = niceCeil(Math.max(...finite, 0) * 1.1 || 1);
@@ -199,4 +204,5 @@ export function createContributionChart(svg, { width: WIDTH = 1100 } = {}) {
       });
     },
   };
+  return chart;
 }
