@@ -29,8 +29,8 @@ export async function launch(extraArgs = []) {
 export { startServer };
 
 /** Opens `url` in a fresh context; `problems` fills with anything that went wrong on the page. */
-export async function openPage(browser, url, { viewport = { width: 1280, height: 900 } } = {}) {
-  const context = await browser.newContext({ viewport });
+export async function openPage(browser, url, { viewport = { width: 1280, height: 900 }, hasTouch = false } = {}) {
+  const context = await browser.newContext({ viewport, hasTouch });
   const page = await context.newPage();
   const problems = [];
   const consoleErrors = [];

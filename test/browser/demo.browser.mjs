@@ -1,7 +1,8 @@
 // The demo page (examples/web) in Chromium, used as a person would: it loads without console
 // errors on the SIMD backend, shows the right divergences for its example, after pasting new
-// numbers, after dragging a bar, after a key press and after loading a CSV, runs its benchmark,
-// and leaves a screenshot in test/browser/artifacts/demo.png.
+// numbers, after dragging a bar with the mouse and with a finger, after a key press and after
+// loading a CSV, shows the same on the JS fallback under a strict CSP, runs its benchmark, and
+// leaves a screenshot in test/browser/artifacts/demo.png.
 import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
 import { after, before, test } from "node:test";
@@ -13,6 +14,7 @@ const EXPECTED = {
   example: { klPQ: 0.07553531665385668, klQP: 0.0912356090772381, js: 0.020256897933378502, psi: 0.16677092573109478 },
   pasted: { klPQ: 0.45643481914678363, klQP: 0.45643481914678363, js: 0.10644013528622315, psi: 0.9128696382935673 },
   dragged: { klPQ: 0.3745689956317603, klQP: 0.4283120251413155, js: 0.09283958486128138, psi: 0.8028810207730759 },
+  touched: { klPQ: 0.1747645389759377, klQP: 0.24150279986671375, js: 0.049112376068575755, psi: 0.41626733884265144 },
   csv: { klPQ: 0.26264062120617, klQP: Infinity, js: 0.07467648058236959, psi: Infinity },
 };
 const REL = 1e-12;
@@ -90,6 +92,35 @@ test("dragging a bar of P from 2 to 3.5", async () => {
   noProblems();
 });
 
+test("touch: dragging a bar of Q with a finger", async () => {
+  // a touch-screen context of its own, narrow (charts stacked), set to P 1, 3.5, 3, 4 and Q 4, 3, 2, 1
+  const touch = await openPage(browser, `${server.origin}/examples/web/`, { viewport: { width: 820, height: 1000 }, hasTouch: true });
+  const { page } = touch;
+  try {
+    await page.waitForSelector("body[data-ready]", { timeout: 30_000 });
+    await page.fill("#text-p", "1, 3.5, 3, 4");
+    await page.fill("#text-q", "4, 3, 2, 1");
+    const bin = page.locator("#chart-q .bin").nth(3);
+    await bin.scrollIntoViewIfNeeded();
+    const max = Number(await bin.getAttribute("aria-valuemax"));
+    const column = await bin.locator(".hit").boundingBox();
+    const x = column.x + column.width / 2;
+    const yFor = (v) => column.y + column.height * (1 - v / max);
+    const cdp = await page.context().newCDPSession(page);
+    const touchAt = (type, y) => cdp.send("Input.dispatchTouchEvent", { type, touchPoints: type === "touchEnd" ? [] : [{ x, y }] });
+    await touchAt("touchStart", yFor(1));
+    for (const v of [1.5, 2.5, 3.2, 3]) await touchAt("touchMove", yFor(v));
+    await touchAt("touchEnd");
+    assert.equal(await bin.getAttribute("data-value"), "3");
+    assert.equal(await page.inputValue("#text-q"), "4, 3, 2, 3");
+    await assertShows(page, EXPECTED.touched);
+    assert.deepEqual(touch.problems, []);
+    assert.deepEqual(touch.consoleErrors, []);
+  } finally {
+    await touch.close();
+  }
+});
+
 test("keyboard: a focused bar moves by 1/100 of the axis; bits are nats / ln 2", async () => {
   const { page } = session;
   const bin = page.locator("#chart-q .bin").nth(0);
@@ -117,6 +148,20 @@ test("a CSV with a header and columns p, q; a zero in Q gives D(Q‖P) = ∞", a
   await assertShows(page, EXPECTED.csv);
   assert.equal(await page.textContent("#kl-qp"), "∞");
   noProblems();
+});
+
+test("under a CSP without 'wasm-unsafe-eval' the page runs on js, with the same numbers", async () => {
+  const strict = await openPage(browser, `${server.origin}/csp-strict/examples/web/`);
+  try {
+    await strict.page.waitForSelector("body[data-ready]", { timeout: 30_000 });
+    assert.equal(await strict.page.textContent("#backend"), "js");
+    await assertShows(strict.page, EXPECTED.example);
+    assert.deepEqual(strict.problems, []);
+    const unexpected = strict.consoleErrors.filter((t) => !/Refused to compile or instantiate WebAssembly module/.test(t));
+    assert.deepEqual(unexpected, []);
+  } finally {
+    await strict.close();
+  }
 });
 
 test("benchmark button, then a screenshot", async () => {
