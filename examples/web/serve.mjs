@@ -1,0 +1,13 @@
+// npm run demo:web: serves the demo page (and the built package it imports) on 127.0.0.1
+// and prints its address. PORT picks the port (default 8080; a free one if that is taken).
+import { startServer } from "../../scripts/static-server.mjs";
+
+const wanted = Number(process.env.PORT ?? 8080);
+let server;
+try {
+  server = await startServer({ port: wanted });
+} catch (error) {
+  if (error.code !== "EADDRINUSE") throw error;
+  server = await startServer({ port: 0 });
+}
+console.log(`kl-simd demo: ${server.origin}/examples/web/  (Ctrl+C stops it)`);
