@@ -524,20 +524,42 @@ export function klF32(p: usize, q: usize, n: i32): i32 {
 // Batches: many rows per call, row-major with `dim` elements per row; a row step of 0
 // repeats one row against every row of the other side (broadcast).
 
-const KL_ROW_BYTES: usize = 48; // [Σ T, Σ p, Σ q, Σ (p − q), low part of Σ T, status]
+const KL_ROW_BYTES: usize = 16; // [divergence or NaN, status]
+const TINY_TOTAL: f64 = 1.1830521861667747e-271; // 2^-900: smaller totals make the terms subnormal
 
-// The KL sums of every row (kind 0: Σ T on f64, 1: Σ p·ln(p/q) on f64, 2: Σ T on f32),
-// each as `resultsPtr` would hold them after one call; returns the OR of the rows' status
-// bits and stops at the first row with an invalid value (the wrapper finds it).
+// ln(r) − (r − 1) for r = 1 + u > 0 (src/reference.ts log1pMinusX, the same steps).
+function log1pMinusX(u: f64, r: f64): f64 {
+  if (Math.abs(u) > 0.5) return Math.log(r) - r + 1;
+  if (Math.abs(u) < 9.5367431640625e-7 /* 2^-20 */) return u * u * (u * (1.0 / 3 - u * (0.25 - u * 0.2)) - 0.5);
+  const s = u / (2 + u);
+  return 2 * atanhTail(s, s * s) - (2 * s * s) / (1 - s);
+}
+
+// The divergence of every row (kind 0: normalised, f64; 1: Σ p·ln(p/q), f64; 2: normalised,
+// f32; 3: Σ T itself, the generalised KL, f64), composed from the row's sums as src/compose.ts does: T/P + ln(Q/P) − (Q/P − 1).
+// A row whose sums cannot settle it to full accuracy (totals out of range, or the
+// correction cancelling T/P more than `limit` times) gets NaN: the wrapper redoes it
+// exactly. Returns the OR of the rows' status bits, stopping at the first invalid row.
 export function klRows(kind: i32, p: usize, q: usize, rows: i32, dim: i32, pStep: i32, qStep: i32, out: usize): i32 {
   const shift: usize = kind == 2 ? 2 : 3;
+  const limit: f64 = kind == 2 ? 4 : 16;
   let all = 0;
   for (let r = 0; r < rows; r++) {
     const pr = p + ((<usize>r * <usize>pStep) << shift), qr = q + ((<usize>r * <usize>qStep) << shift);
     const status = kind == 2 ? klF32(pr, qr, dim) : sumsF64(pr, qr, dim, 1, false, kind == 1);
+    const t = load<f64>(RESULTS) + load<f64>(RESULTS, 32);
+    const P = load<f64>(RESULTS, 8), Q = load<f64>(RESULTS, 16), d = load<f64>(RESULTS, 24);
+    let value: f64 = NaN;
+    if (status & STATUS_Q_ZERO) value = Infinity;
+    else if (t + P + Q - (t + P + Q) != 0) value = NaN; // a sum overflowed
+    else if (kind == 1 || kind == 3) value = t;
+    else if (P > TINY_TOTAL && Q > TINY_TOTAL) {
+      const result = t / P + log1pMinusX(-d / P, Q / P);
+      if (result < Infinity && !(t / P > limit * result)) value = Math.max(result, 0);
+    }
     const o = out + <usize>r * KL_ROW_BYTES;
-    memory.copy(o, RESULTS, 40);
-    store<f64>(o, <f64>status, 40);
+    store<f64>(o, value);
+    store<f64>(o, <f64>status, 8);
     all |= status;
     if (status & STATUS_INVALID) break;
   }

@@ -10,7 +10,7 @@ import {
 } from "./score.js";
 import { checkPair, resolveOptions, throwInvalidElement, type KLOptions, type Vector } from "./vector.js";
 import {
-  KL_ROW, loadKernel, PAIR_MEASURE, PAIR_ROW, simdSupported, STATUS_INVALID, STATUS_Q_ZERO, STATUS_RAGGED,
+  KL_ROW, loadKernel, PAIR_MEASURE, PAIR_ROW, simdSupported, STATUS_INVALID, STATUS_RAGGED,
   type Batch, type Kernel, type KernelKind, type WasmSource,
 } from "./wasm.js";
 import wasmBase64 from "../build/kl-wasm.js";
@@ -358,11 +358,11 @@ const fastRows = (measure: MeasureName, p: Side, q: Side | null, rows: number, o
     throw new Error("kl-simd internal error: invalid input flagged but not found");
   };
   // KL of every row (normalised or plain), NaN where the exact path must decide
-  const klOf = (a: Side, b: Side, plainKind: KernelKind | null): Float64Array => {
+  const klOf = (a: Side, b: Side, plainKind: KernelKind | "generalized" | null): Float64Array => {
     const { values, status } = k.klRowSums(batch(a, b), plainKind ?? (f32 && a.v instanceof Float32Array && b.v instanceof Float32Array ? "f32" : "f64"));
     if (status & STATUS_INVALID) fail();
     const out = new Float64Array(rows);
-    for (let r = 0; r < rows; r++) out[r] = rowKL(values, r * KL_ROW, plainKind !== null, f32);
+    for (let r = 0; r < rows; r++) out[r] = values[r * KL_ROW];
     return out;
   };
   let values: Float64Array;
@@ -371,7 +371,7 @@ const fastRows = (measure: MeasureName, p: Side, q: Side | null, rows: number, o
       values = klOf(p, q!, o.normalize ? null : "plain");
       break;
     case "generalizedKL":
-      values = o.normalize ? klOf(p, q!, null) : generalized(k.klRowSums(batch(p, q!), "f64"), rows, fail);
+      values = klOf(p, q!, o.normalize ? null : "generalized");
       break;
     case "jeffreys":
     case "psi": {
@@ -433,28 +433,6 @@ function checkRow(s: Side, r: number): void {
   } catch {
     checkSide(s); // the message with the flat index, row and column
   }
-}
-
-/** One row's KL from the kernel's sums (see klCore), NaN where the exact path must decide. */
-function rowKL(v: Float64Array, at: number, plain: boolean, f32: boolean): number {
-  const status = v[at + 5];
-  const s: Sums = { t: v[at] + v[at + 4], p: v[at + 1], q: v[at + 2], d: v[at + 3], invalid: false, qZero: (status & STATUS_Q_ZERO) !== 0, lossy: false };
-  if (plain) return s.qZero ? Infinity : Number.isFinite(s.t + s.p + s.q) ? s.t : NaN;
-  if (!(s.p > TINY_TOTAL && s.q > TINY_TOTAL) || !Number.isFinite(s.t + s.p + s.q)) return NaN;
-  if (s.qZero) return Infinity;
-  const result = normalizedKL(s);
-  return !(result < Infinity) || cancels(s, result, f32 ? 4 : 16) ? NaN : Math.max(result, 0);
-}
-
-function generalized(r: { values: Float64Array; status: number }, rows: number, fail: () => never): Float64Array {
-  if (r.status & STATUS_INVALID) fail();
-  const out = new Float64Array(rows);
-  for (let i = 0; i < rows; i++) {
-    const at = i * KL_ROW;
-    const t = r.values[at] + r.values[at + 4];
-    out[i] = (r.values[at + 5] & STATUS_Q_ZERO) !== 0 ? Infinity : Number.isFinite(t) ? t : NaN;
-  }
-  return out;
 }
 
 let ones: Float64Array = new Float64Array(0);

@@ -1,5 +1,6 @@
 // Loading the SIMD module and streaming inputs through its fixed scratch area.
 import { instantiate } from "@assemblyscript/loader";
+import { cancels, normalizedKL } from "./compose.js";
 import { INVALID, Sum, type Sums } from "./reference.js";
 import type { Vector } from "./vector.js";
 
@@ -39,8 +40,8 @@ export interface Batch {
   qRows: number;
 }
 
-/** Doubles per row of klRows ([Σ T, Σ p, Σ q, Σ (p − q), low part, status]) and pairRows. */
-export const KL_ROW = 6;
+/** Doubles per row of klRows ([divergence or NaN, status]) and pairRows. */
+export const KL_ROW = 2;
 export const PAIR_ROW = 3;
 // Row results per call: the output area after the two input chunks holds this many.
 const MAX_ROWS = 512;
@@ -148,10 +149,11 @@ export class Kernel {
   }
 
   /**
-   * The KL sums of every row of a batch, rows × KL_ROW doubles; `status` ORs the rows' bits
-   * (on STATUS_INVALID the values are incomplete: the caller finds the element).
+   * The KL of every row of a batch, rows × KL_ROW doubles (NaN: the exact path decides);
+   * `status` ORs the rows' bits (on STATUS_INVALID the values are incomplete: the caller
+   * finds the element).
    */
-  klRowSums(b: Batch, kernel: KernelKind): { values: Float64Array; status: number } {
+  klRowSums(b: Batch, kernel: KernelKind | "generalized"): { values: Float64Array; status: number } {
     const values = new Float64Array(b.rows * KL_ROW);
     const useF32 = kernel === "f32";
     const chunk = useF32 ? CHUNK_F32 : CHUNK_F64;
@@ -159,15 +161,16 @@ export class Kernel {
       // long rows: each streams through the scratch area on its own
       let status = 0;
       for (let r = 0; r < b.rows; r++) {
-        const s = this.sums(rowOf(b.p, b.pRows, r, b.dim), rowOf(b.q, b.qRows, r, b.dim), kernel, 1);
+        const s = this.sums(rowOf(b.p, b.pRows, r, b.dim), rowOf(b.q, b.qRows, r, b.dim), kernel === "generalized" ? "f64" : kernel, 1);
         const bits = (s.invalid ? STATUS_INVALID : 0) | (s.qZero ? STATUS_Q_ZERO : 0);
-        values.set([s.t, s.p, s.q, s.d, 0, bits], r * KL_ROW);
+        values[r * KL_ROW] = composeKL(s, kernel);
+        values[r * KL_ROW + 1] = bits;
         status |= bits;
         if (s.invalid) break;
       }
       return { values, status };
     }
-    const kind = useF32 ? 2 : kernel === "plain" ? 1 : 0;
+    const kind = useF32 ? 2 : kernel === "plain" ? 1 : kernel === "generalized" ? 3 : 0;
     return this.batched(b, useF32, KL_ROW, (p, q, rows, pStep, qStep, out) => this.exports.klRows(kind, p, q, rows, b.dim, pStep, qStep, out));
   }
 
@@ -276,6 +279,16 @@ export class Kernel {
     if (kernel === "f64") return scale === 1 ? exports.klF64(scratch, q0, m) : exports.klScaledF64(scratch, q0, m, scale);
     return kernel === "f32" ? exports.klF32(scratch, q0, m) : exports.plainF64(scratch, q0, m);
   }
+}
+
+/** A long row's KL from its streamed sums, as the klRows kernel composes it (NaN: redo). */
+function composeKL(s: Sums, kernel: KernelKind | "generalized"): number {
+  if (s.qZero) return Infinity;
+  if (!Number.isFinite(s.t + s.p + s.q)) return NaN;
+  if (kernel === "plain" || kernel === "generalized") return s.t;
+  if (!(s.p > 2 ** -900 && s.q > 2 ** -900)) return NaN;
+  const result = normalizedKL(s);
+  return result < Infinity && !cancels(s, result, kernel === "f32" ? 4 : 16) ? Math.max(result, 0) : NaN;
 }
 
 /** Row r of a side with `rows` rows (1: the broadcast row) as a vector of its own. */

@@ -1,0 +1,182 @@
+// The scoring API's workloads (issue 3): batches of drift histograms, long rows, pairwise
+// matrices and LLM logits, each against the plain JS loop doing the same work, in this one
+// run. Each workload runs in a process of its own (as in kl.bench.mjs). Prints a Markdown
+// table; `npm run bench` writes it to bench/RESULTS.md and the README.
+import { Bench } from "tinybench";
+import { execFileSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { init, jsDivergence, kl, pairwise, psi, useBackend } from "../dist/index.js";
+
+const TIME_MS = Number(process.env.KL_BENCH_TIME ?? 400);
+
+// Deterministic positive values (xorshift32 → exponential variates): unnormalised histograms.
+function values(n, seed, Type = Float64Array) {
+  let x = seed >>> 0 || 1;
+  const v = new Type(n);
+  for (let i = 0; i < n; i++) {
+    x ^= x << 13; x ^= x >>> 17; x ^= x << 5;
+    v[i] = -Math.log(((x >>> 0) + 1) / 4294967297);
+  }
+  return v;
+}
+
+// Logits ~ N(0, 3) by Box–Muller on the same generator.
+function logits(n, seed) {
+  const u = values(2 * n, seed);
+  const v = new Float32Array(n);
+  for (let i = 0; i < n; i++) v[i] = 3 * Math.sqrt(2 * u[2 * i]) * Math.cos(2 * Math.PI * Math.exp(-u[2 * i + 1]));
+  return v;
+}
+
+// ----- the plain loops a user would write for the same results (normalising each row) -----
+
+function rowTotals(p, q, at, dim) {
+  let P = 0, Q = 0;
+  for (let i = 0; i < dim; i++) {
+    P += p[at + i];
+    Q += q[at + i];
+  }
+  return [P, Q];
+}
+
+function loopKL(p, q, dim, out) {
+  for (let r = 0, rows = out.length; r < rows; r++) {
+    const at = r * dim;
+    const [P, Q] = rowTotals(p, q, at, dim);
+    let s = 0;
+    for (let i = 0; i < dim; i++) {
+      const a = p[at + i] / P, b = q[at + i] / Q;
+      if (a > 0) s += a * Math.log(a / b);
+    }
+    out[r] = s;
+  }
+}
+
+function loopJS(p, q, dim, out) {
+  for (let r = 0, rows = out.length; r < rows; r++) {
+    const at = r * dim;
+    const [P, Q] = rowTotals(p, q, at, dim);
+    let s = 0;
+    for (let i = 0; i < dim; i++) {
+      const a = p[at + i] / P, b = q[at + i] / Q, m = (a + b) / 2;
+      if (a > 0) s += 0.5 * a * Math.log(a / m);
+      if (b > 0) s += 0.5 * b * Math.log(b / m);
+    }
+    out[r] = s;
+  }
+}
+
+function loopPSI(p, q, dim, out) {
+  for (let r = 0, rows = out.length; r < rows; r++) {
+    const at = r * dim;
+    const [P, Q] = rowTotals(p, q, at, dim);
+    let s = 0;
+    for (let i = 0; i < dim; i++) {
+      const a = p[at + i] / P, b = q[at + i] / Q;
+      s += (a - b) * Math.log(a / b);
+    }
+    out[r] = s;
+  }
+}
+
+function loopPairwise(a, b, dim, out) {
+  const m = a.length / dim, n = b.length / dim;
+  const totals = (v, rows) => Float64Array.from({ length: rows }, (_, r) => v.subarray(r * dim, (r + 1) * dim).reduce((x, y) => x + y, 0));
+  const A = totals(a, m), B = totals(b, n);
+  for (let i = 0; i < m; i++) {
+    for (let j = 0; j < n; j++) {
+      let s = 0;
+      for (let k = 0; k < dim; k++) {
+        const x = a[i * dim + k] / A[i], y = b[j * dim + k] / B[j];
+        if (x > 0) s += x * Math.log(x / y);
+      }
+      out[i * n + j] = s;
+    }
+  }
+}
+
+/** Max-subtracted log-softmax of both rows, then Σ p·(log p − log q). */
+function loopLogits(a, b, dim, out) {
+  for (let r = 0, rows = out.length; r < rows; r++) {
+    const at = r * dim;
+    let ma = -Infinity, mb = -Infinity;
+    for (let i = 0; i < dim; i++) {
+      if (a[at + i] > ma) ma = a[at + i];
+      if (b[at + i] > mb) mb = b[at + i];
+    }
+    let sa = 0, sb = 0;
+    for (let i = 0; i < dim; i++) {
+      sa += Math.exp(a[at + i] - ma);
+      sb += Math.exp(b[at + i] - mb);
+    }
+    const la = ma + Math.log(sa), lb = mb + Math.log(sb);
+    let s = 0;
+    for (let i = 0; i < dim; i++) {
+      const lp = a[at + i] - la, lq = b[at + i] - lb;
+      s += Math.exp(lp) * (lp - lq);
+    }
+    out[r] = s;
+  }
+}
+
+// ----- the workloads -----
+
+const WORKLOADS = {
+  "kl rows 1e5 × 16": { rows: 1e5, dim: 16, run: (p, q, dim) => kl(p, q, { dim }), loop: loopKL },
+  "kl rows 1e5 × 16 (Float32Array)": { rows: 1e5, dim: 16, f32: true, run: (p, q, dim) => kl(p, q, { dim }), loop: loopKL },
+  "jsDivergence rows 1e5 × 16": { rows: 1e5, dim: 16, run: (p, q, dim) => jsDivergence(p, q, { dim }), loop: loopJS },
+  "psi rows 1e5 × 16": { rows: 1e5, dim: 16, run: (p, q, dim) => psi(p, q, { dim }), loop: loopPSI },
+  "kl rows 1e4 × 1024": { rows: 1e4, dim: 1024, run: (p, q, dim) => kl(p, q, { dim }), loop: loopKL },
+  "kl single vector 1e6 (reference)": { rows: 1, dim: 1e6, run: (p, q) => kl(p, q), loop: loopKL },
+  "kl pairwise 1000 × 1000 × 64": { rows: 1000, cols: 1000, dim: 64, run: (a, b, dim) => pairwise("kl", a, b, { dim }), loop: loopPairwise },
+  "kl logits 64 × 131072": { rows: 64, dim: 131072, logits: true, run: (a, b, dim) => kl(a, b, { dim, input: "logits" }), loop: loopLogits },
+};
+
+async function measure(name) {
+  const w = WORKLOADS[name];
+  const Type = w.f32 || w.logits ? Float32Array : Float64Array;
+  const make = (rows, seed) => (w.logits ? logits(rows * w.dim, seed) : values(rows * w.dim, seed, Type));
+  const p = make(w.rows, 1234), q = make(w.cols ?? w.rows, 5678);
+  const out = new Float64Array(w.rows * (w.cols ?? 1));
+  const elements = w.rows * (w.cols ?? 1) * w.dim;
+  let sink = 0;
+  const bench = new Bench({ time: TIME_MS, warmupTime: 100, iterations: 3 });
+  bench.add("wasm-simd", () => {
+    useBackend("wasm-simd");
+    const r = w.run(p, q, w.dim);
+    sink += typeof r === "number" ? r : r[0];
+  });
+  bench.add("plain loop", () => {
+    w.loop(p, q, w.dim, out);
+    sink += out[0];
+  });
+  await bench.run();
+  const rate = Object.fromEntries(bench.tasks.map((t) => [t.name, elements / (t.result.latency.p50 / 1000)]));
+  return { name, elements, ...rate, sink };
+}
+
+const fmt = (x) => (x >= 1e9 ? (x / 1e9).toFixed(2) + " G" : x >= 1e6 ? (x / 1e6).toFixed(1) + " M" : (x / 1e3).toFixed(0) + " k");
+
+if (process.env.KL_BENCH_WORKLOAD) {
+  if ((await init()) !== "wasm-simd") console.warn("warning: init() did not select wasm-simd");
+  console.log(JSON.stringify(await measure(process.env.KL_BENCH_WORKLOAD)));
+  process.exit(0);
+}
+
+const only = process.env.KL_BENCH_ONLY;
+const results = [];
+for (const name of Object.keys(WORKLOADS)) {
+  if (only && !name.includes(only)) continue;
+  const out = execFileSync(process.execPath, [fileURLToPath(import.meta.url)], {
+    env: { ...process.env, KL_BENCH_WORKLOAD: name },
+    encoding: "utf8",
+  });
+  results.push(JSON.parse(out.trim().split("\n").pop()));
+  process.stderr.write(`${name} done\n`);
+}
+const lines = [
+  "| workload | elements | kl-simd | plain JS loop | kl-simd ÷ loop |",
+  "|---|---:|---:|---:|---:|",
+  ...results.map((r) => `| ${r.name} | ${r.elements.toExponential(2)} | ${fmt(r["wasm-simd"])}/s | ${fmt(r["plain loop"])}/s | **${(r["wasm-simd"] / r["plain loop"]).toFixed(2)}×** |`),
+];
+console.log(lines.join("\n"));
