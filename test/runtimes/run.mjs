@@ -7,12 +7,13 @@ import { execFileSync, spawn } from "node:child_process";
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
 import { consumer, pack } from "../package/pack.mjs";
 
 const here = (file) => new URL(file, import.meta.url);
-const bin = (name) => join(here("node_modules/.bin/").pathname, name);
+const bin = (name) => fileURLToPath(here(`node_modules/.bin/${name}`));
 const MODES = ["simd", "no-simd", "no-wasm"];
 const EXPECTED = { simd: "wasm-simd", "no-simd": "js", "no-wasm": "js" };
 // Fixtures up to 8193 elements: every tail, several blocks, and more than one 32 KiB chunk
@@ -38,7 +39,8 @@ function runCli(runtime, mode, dir) {
   const out = execFileSync(runtime.cmd, [...runtime.args, ...(flags.args ?? []), "main.mjs", mode], {
     cwd: dir,
     encoding: "utf8",
-    env: { ...process.env, ...flags.env, NO_COLOR: "1" },
+    // no update checks or telemetry: this machine reaches no network
+    env: { ...process.env, ...flags.env, NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1", DO_NOT_TRACK: "1" },
     timeout: 60_000,
   });
   return JSON.parse(out.trim().split("\n").pop());
