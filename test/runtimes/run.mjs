@@ -25,12 +25,12 @@ for (const name of ["node", "deno", "bun", "workerd"]) {
 }
 const version = (cmd, args = ["--version"]) => execFileSync(cmd, args, { encoding: "utf8" }).split("\n")[0].trim();
 
-// Node, Deno and Bun run main.mjs; `simd`, `noSimd` are how each turns wasm SIMD off.
+// Node, Deno and Bun run main.mjs; `noSimd`: the flags or environment that turn wasm SIMD off.
 const cli = [
   { name: `Node ${process.version}`, cmd: process.execPath, args: [], noSimd: { args: ["--no-enable-sse4-1"] } },
   { name: `Node ${version(bin("node"))}`, cmd: bin("node"), args: [], noSimd: { args: ["--no-enable-sse4-1"] } },
   { name: `Deno ${version(bin("deno")).split(" ")[1]}`, cmd: bin("deno"), args: ["run"], noSimd: { args: ["--v8-flags=--no-enable-sse4-1"] } },
-  // JavaScriptCore's option; SIMD stays on with any other value
+  // JavaScriptCore's option: with it, WebAssembly.validate rejects init()'s SIMD probe module
   { name: `Bun ${version(bin("bun"))}`, cmd: bin("bun"), args: [], noSimd: { env: { BUN_JSC_useWasmSIMD: "0" } } },
 ];
 
