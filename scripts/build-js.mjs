@@ -1,21 +1,45 @@
-// Bundles src/ into dist/ (ESM, zero runtime dependencies: the loader and the wasm bytes
-// are inlined), emits the .d.ts files and copies the raw .wasm for users who compile it.
+// Bundles src/ into dist/ (ESM, zero runtime dependencies: the loader is inlined), emits the
+// .d.ts files and copies the raw .wasm. Two entries, the same code but for where init() finds
+// the kernel by default (src/default-wasm*.ts):
+//   dist/index.js    the module's bytes inline (Node, Deno, Bun, browsers, bundlers)
+//   dist/workerd.js  `import … from "./kl.wasm"` (Cloudflare Workers compile no bytes at run time)
 import { build } from "esbuild";
-import { copyFileSync, mkdirSync, rmSync } from "node:fs";
+import { copyFileSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { execFileSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
 
-rmSync("dist", { recursive: true, force: true });
-mkdirSync("dist");
-await build({
+const options = {
   entryPoints: ["src/index.ts"],
-  outfile: "dist/index.js",
   bundle: true,
   format: "esm",
   platform: "neutral",
   target: "es2022",
   minify: false,
   legalComments: "inline",
-});
+};
+
+// Puts src/default-wasm.workerd.ts where src/index.ts imports ./default-wasm.js, and leaves
+// its import of the .wasm file for the Worker's bundler (wrangler) or workerd to resolve.
+const workerdSource = {
+  name: "workerd-default-wasm",
+  setup(build) {
+    build.onResolve({ filter: /^\.\/default-wasm\.js$/ }, () => ({
+      path: fileURLToPath(new URL("../src/default-wasm.workerd.ts", import.meta.url)),
+    }));
+    build.onResolve({ filter: /^\.\/kl\.wasm$/ }, (args) => ({ path: args.path, external: true }));
+  },
+};
+
+rmSync("dist", { recursive: true, force: true });
+mkdirSync("dist");
+await build({ ...options, outfile: "dist/index.js" });
+await build({ ...options, outfile: "dist/workerd.js", plugins: [workerdSource] });
 copyFileSync("build/kl.wasm", "dist/kl.wasm");
+// the type of `import module from "kl-simd/kl.wasm"` where Workers and wasm-aware bundlers import it
+writeFileSync(
+  "dist/kl.wasm.d.ts",
+  "// A compiled WebAssembly.Module, as Cloudflare Workers (wrangler, workerd) import a .wasm file.\n" +
+    "declare const kernelModule: WebAssembly.Module;\nexport default kernelModule;\n",
+);
 execFileSync("npx", ["tsc", "-p", "tsconfig.build.json"], { stdio: "inherit" });
-console.log("dist/: index.js, index.d.ts, kl.wasm");
+console.log("dist/: index.js, workerd.js, index.d.ts, kl.wasm, kl.wasm.d.ts");

@@ -13,7 +13,7 @@ import {
   KL_ROW, loadKernel, PAIR_MEASURE, PAIR_ROW, simdSupported, STATUS_INVALID, STATUS_RAGGED,
   type Batch, type Kernel, type KernelKind, type WasmSource,
 } from "./wasm.js";
-import wasmBase64 from "../build/kl-wasm.js";
+import defaultWasm from "./default-wasm.js";
 
 export { KLRangeError, KLTypeError };
 export type { BatchOptions, InputKind, KLErrorCode, KLOptions, MeasureName, ScoreOptions, ScoreResult, Smoothing, Vector, WasmSource };
@@ -43,19 +43,12 @@ export function init(source?: WasmSource): Promise<Backend> {
 async function start(source: WasmSource | undefined): Promise<Backend> {
   if (!simdSupported()) return (active = "js");
   try {
-    kernel = await loadKernel(source ?? decodeBase64(wasmBase64));
+    kernel = await loadKernel(source ?? defaultWasm());
   } catch (error) {
     if (source !== undefined) throw error;
     return (active = "js");
   }
   return (active = "wasm-simd");
-}
-
-function decodeBase64(text: string): Uint8Array {
-  const binary = atob(text);
-  const bytes = new Uint8Array(binary.length);
-  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
-  return bytes;
 }
 
 /** The backend the next call will use. */

@@ -1,0 +1,13 @@
+// The kernel that init() loads when given no source, in the default entry: the module's bytes
+// carried inline as base64, so Node, Deno, Bun, browsers and bundlers need no file access or
+// fetch. The workerd entry is built with src/default-wasm.workerd.ts in this file's place
+// (scripts/build-js.mjs), so it does not carry these bytes.
+import wasmBase64 from "../build/kl-wasm.js";
+import type { WasmSource } from "./wasm.js";
+
+export default function defaultWasm(): WasmSource {
+  const binary = atob(wasmBase64);
+  const bytes = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+  return bytes;
+}
