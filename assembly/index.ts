@@ -603,7 +603,8 @@ const VECPAIR: usize = memory.data<f64>([
 }
 
 // One vector of a normalised pair: a, b ≥ 0 (a + b > 0 on live lanes; lanes with a = b = 0
-// return 0). measure 0: ½|a − b|; 1: ½(√a − √b)²; 2: the Jensen–Shannon term.
+// return 0). measure 0: ½|a − b|; 1: ½(√a − √b)²; 2: the Jensen–Shannon term; 3: the
+// Jeffreys term (a − b)·ln(a/b), +Infinity where exactly one of a, b is 0.
 // @ts-ignore: decorator
 @inline function pairTerm(measure: i32, a: v128, b: v128): v128 {
   const total = f64x2.add(a, b);
@@ -616,6 +617,22 @@ const VECPAIR: usize = memory.data<f64>([
     const w = f64x2.mul(f64x2.sub(vpair(1), s), f64x2.add(vpair(1), s));
     const h = f64x2.div(f64x2.mul(f64x2.mul(total, vpair(0)), f64x2.mul(s, s)), f64x2.add(vpair(1), f64x2.sqrt(w)));
     return v128.and(h, live);
+  }
+  if (measure == 3) {
+    // ln(a/b) = k·ln2 + 2·atanh(x), x = (a − b′)/(a + b′) with b′ = b moved into a's binade
+    // (near a = b, b′ = b and x = s); the product with a − b never cancels
+    const ad = f64x2.abs(diff);
+    const near = f64x2.le(f64x2.add(f64x2.add(ad, ad), ad), total);
+    const bb = v128.bitselect(b, v128.or(v128.and(b, mask(0)), v128.andnot(a, mask(0))), near);
+    const x = f64x2.div(f64x2.sub(a, bb), f64x2.add(a, bb));
+    const y = f64x2.add(x, atanhTailF64x2(x, f64x2.mul(x, x)));
+    // the exponent difference counts only where b was moved (far lanes)
+    const k = v128.andnot(i64x2.sub(i64x2.shr_u(a, 52), i64x2.shr_u(b, 52)), near);
+    const kf = f64x2.convert_low_i32x4_s(v128.shuffle<i32>(k, k, 0, 2, 0, 2));
+    const logAB = f64x2.add(f64x2.mul(kf, vpair(4)), f64x2.add(y, y));
+    const oneZero = v128.or(f64x2.eq(a, f64x2.splat(0)), f64x2.eq(b, f64x2.splat(0)));
+    const t = v128.bitselect(f64x2.splat(Infinity), f64x2.mul(diff, logAB), oneZero);
+    return v128.and(t, live);
   }
   // Jensen–Shannon: ½·m·g(s), g(s) = (1+s)ln(1+s) + (1−s)ln(1−s) = s·ln(a/b) + ln(1 − s²).
   // Near (|s| ≤ 1/3): g/2 = s²(1−s²)/(2−s²) + s·(atanh(s) − s) − (atanh(x) − x) with
@@ -713,7 +730,8 @@ export function pairTotals(p: usize, q: usize, n: i32): void {
 export function pairSums(measure: i32, p: usize, q: usize, n: i32, ia: f64, ib: f64): void {
   if (measure == 0) pairSumsAt(0, p, q, n, ia, ib);
   else if (measure == 1) pairSumsAt(1, p, q, n, ia, ib);
-  else pairSumsAt(2, p, q, n, ia, ib);
+  else if (measure == 2) pairSumsAt(2, p, q, n, ia, ib);
+  else pairSumsAt(3, p, q, n, ia, ib);
 }
 
 // Per row: P = Σ p, Q = Σ q, then Σ pairTerm(p/P, q/Q) and Σ |p/P − q/Q| into out;
@@ -732,7 +750,8 @@ export function pairRows(measure: i32, p: usize, q: usize, rows: i32, dim: i32, 
       // one loop per measure, so the measure is a constant inside it
       if (measure == 0) pairSumsAt(0, pr, qr, dim, 1 / P, 1 / Q);
       else if (measure == 1) pairSumsAt(1, pr, qr, dim, 1 / P, 1 / Q);
-      else pairSumsAt(2, pr, qr, dim, 1 / P, 1 / Q);
+      else if (measure == 2) pairSumsAt(2, pr, qr, dim, 1 / P, 1 / Q);
+      else pairSumsAt(3, pr, qr, dim, 1 / P, 1 / Q);
       if (load<f64>(RESULTS, 16) < MIN_NORMAL_F64) status = STATUS_RAGGED;
       store<f64>(o, load<f64>(RESULTS));
       store<f64>(o, load<f64>(RESULTS, 8), 8);

@@ -366,14 +366,6 @@ const fastRows = (measure: MeasureName, p: Side, q: Side | null, rows: number, o
     case "generalizedKL":
       values = klOf(p, q!, o.normalize ? null : "generalized");
       break;
-    case "jeffreys":
-    case "psi": {
-      if (!o.normalize) return null;
-      values = klOf(p, q!, null);
-      const back = klOf(q!, p, null);
-      for (let r = 0; r < rows; r++) values[r] += back[r];
-      break;
-    }
     case "entropy":
     case "crossEntropy": {
       const ones: Side = { v: onesRow(dim), name: "uniform", shape: { rows: 1, dim }, kind: "probabilities" };

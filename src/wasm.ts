@@ -28,7 +28,7 @@ interface KernelExports extends Record<string, unknown> {
 }
 
 /** The symmetric measures of the pair kernel, by its numbering. */
-export const PAIR_MEASURE = { totalVariation: 0, hellinger: 1, jsDivergence: 2 } as const;
+export const PAIR_MEASURE = { totalVariation: 0, hellinger: 1, jsDivergence: 2, jeffreys: 3, psi: 3 } as const;
 
 /** A batch for the row kernels: `rows` results, each side one row (broadcast) or all. */
 export interface Batch {
