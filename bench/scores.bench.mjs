@@ -30,19 +30,14 @@ function logits(n, seed) {
 
 // ----- the plain loops a user would write for the same results (normalising each row) -----
 
-function rowTotals(p, q, at, dim) {
-  let P = 0, Q = 0;
-  for (let i = 0; i < dim; i++) {
-    P += p[at + i];
-    Q += q[at + i];
-  }
-  return [P, Q];
-}
-
 function loopKL(p, q, dim, out) {
   for (let r = 0, rows = out.length; r < rows; r++) {
     const at = r * dim;
-    const [P, Q] = rowTotals(p, q, at, dim);
+    let P = 0, Q = 0;
+    for (let i = 0; i < dim; i++) {
+      P += p[at + i];
+      Q += q[at + i];
+    }
     let s = 0;
     for (let i = 0; i < dim; i++) {
       const a = p[at + i] / P, b = q[at + i] / Q;
@@ -55,7 +50,11 @@ function loopKL(p, q, dim, out) {
 function loopJS(p, q, dim, out) {
   for (let r = 0, rows = out.length; r < rows; r++) {
     const at = r * dim;
-    const [P, Q] = rowTotals(p, q, at, dim);
+    let P = 0, Q = 0;
+    for (let i = 0; i < dim; i++) {
+      P += p[at + i];
+      Q += q[at + i];
+    }
     let s = 0;
     for (let i = 0; i < dim; i++) {
       const a = p[at + i] / P, b = q[at + i] / Q, m = (a + b) / 2;
@@ -69,7 +68,11 @@ function loopJS(p, q, dim, out) {
 function loopPSI(p, q, dim, out) {
   for (let r = 0, rows = out.length; r < rows; r++) {
     const at = r * dim;
-    const [P, Q] = rowTotals(p, q, at, dim);
+    let P = 0, Q = 0;
+    for (let i = 0; i < dim; i++) {
+      P += p[at + i];
+      Q += q[at + i];
+    }
     let s = 0;
     for (let i = 0; i < dim; i++) {
       const a = p[at + i] / P, b = q[at + i] / Q;
