@@ -556,6 +556,15 @@ export function klRows(kind: i32, p: usize, q: usize, rows: i32, dim: i32, pStep
     else if (P > TINY_TOTAL && Q > TINY_TOTAL) {
       const result = t / P + log1pMinusX(-d / P, Q / P);
       if (result < Infinity && !(t / P > limit * result)) value = Math.max(result, 0);
+      else if (kind == 0 && P / Q > TINY_TOTAL && P / Q < 1 / TINY_TOTAL) {
+        // same shapes, different totals (counts of different sample sizes): q rescaled by
+        // P/Q and summed again, trusted where that rounding cannot show (as klCore does)
+        const again = sumsF64(pr, qr, dim, P / Q, true, false);
+        const t2 = load<f64>(RESULTS) + load<f64>(RESULTS, 32);
+        const P2 = load<f64>(RESULTS, 8), Q2 = load<f64>(RESULTS, 16), d2 = load<f64>(RESULTS, 24);
+        const rescaled = t2 / P2 + log1pMinusX(-d2 / P2, Q2 / P2);
+        if (!(again & STATUS_LOSSY) && rescaled >= 1e-5 && rescaled < Infinity) value = rescaled;
+      }
     }
     const o = out + <usize>r * KL_ROW_BYTES;
     store<f64>(o, value);
