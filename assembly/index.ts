@@ -771,3 +771,66 @@ export function pairRows(measure: i32, p: usize, q: usize, rows: i32, dim: i32, 
   }
   return all;
 }
+
+// The terms a·ln(a/b) of n elements, a = p·ia, b = q·ib, into out: 0 where a = 0,
+// +Infinity where b = 0 < a, and NaN where a and b agree to better than 1/1024 relative
+// (there the rounding of p·ia and q·ib would show in the term: the wrapper redoes those
+// elements exactly). Far elements take ln(a/b) = k·ln2 + 2·atanh(x) as in termF64x2.
+// @ts-ignore: decorator
+@inline function klTermsAt(p: usize, q: usize, n: i32, ia: f64, ib: f64, out: usize): void {
+  const va = f64x2.splat(ia), vb = f64x2.splat(ib);
+  const whole = n & ~1;
+  for (let i = 0; i < whole; i += 2) {
+    const a = f64x2.mul(v128.load(p + (<usize>i << 3)), va);
+    const b = f64x2.mul(v128.load(q + (<usize>i << 3)), vb);
+    const diff = f64x2.sub(a, b), total = f64x2.add(a, b);
+    const ad = f64x2.abs(diff);
+    const near = f64x2.le(f64x2.add(f64x2.add(ad, ad), ad), total);
+    const bb = v128.bitselect(b, v128.or(v128.and(b, mask(0)), v128.andnot(a, mask(0))), near);
+    const x = f64x2.div(f64x2.sub(a, bb), f64x2.add(a, bb));
+    const y = f64x2.add(x, atanhTailF64x2(x, f64x2.mul(x, x)));
+    const k = v128.andnot(i64x2.sub(i64x2.shr_u(a, 52), i64x2.shr_u(b, 52)), near);
+    const kf = f64x2.convert_low_i32x4_s(v128.shuffle<i32>(k, k, 0, 2, 0, 2));
+    let t = f64x2.mul(a, f64x2.add(f64x2.mul(kf, vpair(4)), f64x2.add(y, y)));
+    // too close to call here (1024·|a − b| < a + b), or subnormal a or b: NaN
+    const tooClose = f64x2.lt(f64x2.mul(ad, f64x2.splat(1024)), total);
+    const tiny = v128.or(f64x2.lt(a, f64x2.splat(MIN_NORMAL_F64)), f64x2.lt(b, f64x2.splat(MIN_NORMAL_F64)));
+    t = v128.bitselect(f64x2.splat(NaN), t, v128.or(tooClose, tiny));
+    t = v128.bitselect(f64x2.splat(Infinity), t, f64x2.eq(b, f64x2.splat(0)));
+    t = v128.bitselect(f64x2.splat(0), t, f64x2.eq(a, f64x2.splat(0)));
+    v128.store(out + (<usize>i << 3), t);
+  }
+  if (whole < n) {
+    const a = load<f64>(p + (<usize>whole << 3)) * ia, b = load<f64>(q + (<usize>whole << 3)) * ib;
+    let t: f64 = NaN;
+    if (a == 0) t = 0;
+    else if (b == 0) t = Infinity;
+    else if (Math.abs(a - b) * 1024 >= a + b && a >= MIN_NORMAL_F64 && b >= MIN_NORMAL_F64) t = a * logRatio(a, b);
+    store<f64>(out + (<usize>whole << 3), t);
+  }
+}
+
+export function klTermsRange(p: usize, q: usize, n: i32, ia: f64, ib: f64, out: usize): void {
+  klTermsAt(p, q, n, ia, ib, out);
+}
+
+// Per row: the totals, then the terms (see klTermsAt) into out + 8·r·dim; returns the OR of
+// the status bits (STATUS_INVALID stops; STATUS_RAGGED marks totals out of range, whose
+// terms the wrapper computes exactly).
+export function klTermsRows(p: usize, q: usize, rows: i32, dim: i32, pStep: i32, qStep: i32, out: usize): i32 {
+  let all = 0;
+  for (let r = 0; r < rows; r++) {
+    const pr = p + ((<usize>r * <usize>pStep) << 3), qr = q + ((<usize>r * <usize>qStep) << 3);
+    const o = out + ((<usize>r * <usize>dim) << 3);
+    pairTotalsAt(pr, qr, dim);
+    const P = load<f64>(RESULTS), Q = load<f64>(RESULTS, 8), lowest = load<f64>(RESULTS, 16);
+    if (!(lowest >= 0) || P - P != 0 || Q - Q != 0) return all | STATUS_INVALID;
+    if (!(P >= 1e-290 && P <= 1e290 && Q >= 1e-290 && Q <= 1e290)) {
+      for (let i = 0; i < dim; i++) store<f64>(o + (<usize>i << 3), NaN);
+      all |= STATUS_RAGGED;
+      continue;
+    }
+    klTermsAt(pr, qr, dim, 1 / P, 1 / Q, o);
+  }
+  return all;
+}

@@ -6,8 +6,10 @@ import { RowEvaluator } from "./measures.js";
 import { resolve, type BatchOptions, type InputKind, type ScoreOptions, type ScoreResult, type Smoothing } from "./options.js";
 import {
   checkMeasure, checkSide, exactRow, finish, gaussianRows, pairRows, rowOf, rowValues, side, smoothRow, termsRow,
+  exactTerm, total,
   type MeasureName, type Side,
 } from "./score.js";
+import { logRatio } from "./measures.js";
 import { checkPair, resolveOptions, throwInvalidElement, type KLOptions, type Vector } from "./vector.js";
 import {
   KL_ROW, loadKernel, PAIR_MEASURE, PAIR_ROW, simdSupported, STATUS_INVALID, STATUS_RAGGED,
@@ -228,12 +230,34 @@ export function klTerms(p: Vector, q: Vector, options?: ScoreOptions): Float64Ar
   if (o.reduction !== "none" || o.weights !== null) throw new KLRangeError("KL_BAD_OPTION", "klTerms returns every term: options.reduction and options.weights do not apply");
   const ps = side(p, "p", o.inputP, o.dim), qs = side(q, "q", o.inputQ, o.dim);
   const rows = pairRows(ps.shape, qs.shape);
-  checkSide(ps);
-  checkSide(qs);
   const dim = ps.shape.dim;
-  const out = new Float64Array(rows * dim);
+  const fromKernel = fastTerms(ps, qs, rows, o);
+  const out = fromKernel ?? new Float64Array(rows * dim);
+  const fast = fromKernel !== null;
+  if (!fast) {
+    checkSide(ps);
+    checkSide(qs);
+  }
   const normalize = o.smoothing !== null ? o.normalize && o.smoothing.mode !== "clip" : o.normalize;
   for (let r = 0; r < rows; r++) {
+    if (fast) {
+      // only the elements the kernel left (a ≈ b, subnormals, extreme totals), exactly
+      let rp: ReturnType<typeof rowOf> | null = null, P = 0, Q = 0, logQP = 0;
+      for (let i = r * dim; i < (r + 1) * dim; i++) {
+        if (!Number.isNaN(out[i])) continue;
+        if (rp === null) {
+          checkRow(ps, r);
+          checkRow(qs, r);
+          rp = rowOf(ps, r, o); // throws for a zero total, as the exact path does
+          P = total(rp, true);
+          Q = total(rowOf(qs, r, o), true);
+          logQP = logRatio(Q, P);
+        }
+        const j = i - r * dim;
+        out[i] = exactTerm(ps.v[(ps.shape.rows === 1 ? 0 : r * dim) + j], qs.v[(qs.shape.rows === 1 ? 0 : r * dim) + j], P, Q, logQP, true);
+      }
+      continue;
+    }
     let rp = rowOf(ps, r, o), rq = rowOf(qs, r, o);
     if (o.smoothing !== null) {
       rp = smoothRow(rp, o, ps, r);
@@ -408,6 +432,18 @@ const fastRows = (measure: MeasureName, p: Side, q: Side | null, rows: number, o
   }
   return values;
 };
+
+/** klTerms on the kernel: the terms, NaN where the exact path must decide; null: JS only. */
+function fastTerms(p: Side, q: Side, rows: number, o: ReturnType<typeof resolve>): Float64Array | null {
+  if (active !== "wasm-simd" || kernel === null || o.smoothing !== null || !o.normalize) return null;
+  if (p.kind !== "probabilities" || q.kind !== "probabilities") return null;
+  const { values, status } = kernel.klTerms({ p: p.v, q: q.v, rows, dim: p.shape.dim, pRows: p.shape.rows, qRows: q.shape.rows });
+  if (status & STATUS_INVALID) {
+    checkSide(p);
+    checkSide(q);
+  }
+  return values;
+}
 
 /** Checks the values of row r of a side (before the exact path reads them). */
 function checkRow(s: Side, r: number): void {

@@ -281,18 +281,18 @@ export function termsRow(p: Row, q: Row, normalize: boolean, out: Float64Array, 
   }
   const P = total(p, normalize), Q = total(q, normalize);
   const logQP = normalize ? logRatio(Q, P) : 0;
-  for (let i = 0; i < n; i++) {
-    const x = p.v[p.off + i], y = q.v[q.off + i];
-    if (x === 0) out[at0 + i] = 0;
-    else if (y === 0) out[at0 + i] = Infinity;
-    else {
-      const a = normalize ? x / P : x;
-      // ln(a/b) = ln(x/y) + ln(Q/P); near x/y = Q/P the sum cancels, so use the exact
-      // difference x·Q − y·P there
-      const L = logRatio(x, y) + logQP;
-      out[at0 + i] = a * (Math.abs(L) < 0.5 ? nearLog(x, y, P, Q, normalize) : L);
-    }
-  }
+  for (let i = 0; i < n; i++) out[at0 + i] = exactTerm(p.v[p.off + i], q.v[q.off + i], P, Q, logQP, normalize);
+}
+
+/** One term a·ln(a/b) of raw values x, y with totals P, Q (logQP = ln(Q/P)), exactly. */
+export function exactTerm(x: number, y: number, P: number, Q: number, logQP: number, normalize: boolean): number {
+  if (x === 0) return 0;
+  if (y === 0) return Infinity;
+  const a = normalize ? x / P : x;
+  // ln(a/b) = ln(x/y) + ln(Q/P); near x/y = Q/P the sum cancels, so use the exact
+  // difference x·Q − y·P there
+  const L = logRatio(x, y) + logQP;
+  return a * (Math.abs(L) < 0.5 ? nearLog(x, y, P, Q, normalize) : L);
 }
 
 function nearLog(x: number, y: number, P: number, Q: number, normalize: boolean): number {
@@ -312,7 +312,7 @@ function twoProd(a: number, b: number, product: number): number {
   return aHi * bHi - product + aHi * bLo + aLo * bHi + aLo * bLo;
 }
 
-function total(r: Row, normalize: boolean): number {
+export function total(r: Row, normalize: boolean): number {
   if (!normalize) return 1;
   const sum = new Sum();
   for (let i = 0; i < r.n; i++) sum.add(r.v[r.off + i]);

@@ -25,6 +25,8 @@ interface KernelExports extends Record<string, unknown> {
   pairRows(measure: number, p: number, q: number, rows: number, dim: number, pStep: number, qStep: number, out: number): number;
   pairTotals(p: number, q: number, n: number): void;
   pairSums(measure: number, p: number, q: number, n: number, ia: number, ib: number): void;
+  klTermsRows(p: number, q: number, rows: number, dim: number, pStep: number, qStep: number, out: number): number;
+  klTermsRange(p: number, q: number, n: number, ia: number, ib: number, out: number): void;
 }
 
 /** The symmetric measures of the pair kernel, by its numbering. */
@@ -95,7 +97,7 @@ export class Kernel {
     // the last vector of a partial block may read up to 16 bytes past the q chunk; the row
     // results of a batch call follow
     this.rowsAt = this.scratch + 2 * CHUNK_BYTES + 64;
-    const needed = this.rowsAt + MAX_ROWS * KL_ROW * 8;
+    const needed = this.rowsAt + CHUNK_BYTES; // ≥ MAX_ROWS rows of results; a chunk of terms
     const have = exports.memory.buffer.byteLength;
     if (have < needed) exports.memory.grow(Math.ceil((needed - have) / 65536)); // once, at start-up
     this.views();
@@ -215,6 +217,44 @@ export class Kernel {
       if (bits & STATUS_INVALID) break;
     }
     return { values, status };
+  }
+
+  /**
+   * The terms a·ln(a/b) of every row (rows × dim): NaN where the kernel leaves an element to
+   * the exact path (a ≈ b, subnormal values, totals out of range).
+   */
+  klTerms(b: Batch): { values: Float64Array; status: number } {
+    if (b.dim <= CHUNK_F64) {
+      return this.batched(b, false, b.dim, (p, q, rows, pStep, qStep, out) => this.exports.klTermsRows(p, q, rows, b.dim, pStep, qStep, out));
+    }
+    this.views();
+    const values = new Float64Array(b.rows * b.dim);
+    const r0 = this.results >> 3, out = this.rowsAt >> 3;
+    for (let r = 0; r < b.rows; r++) {
+      const p = rowOf(b.p, b.pRows, r, b.dim), q = rowOf(b.q, b.qRows, r, b.dim);
+      const P = new Sum(), Q = new Sum();
+      let lowest = Infinity;
+      for (let i = 0; i < b.dim; i += CHUNK_F64) {
+        const m = Math.min(CHUNK_F64, b.dim - i);
+        this.load(p, q, i, m, false);
+        this.exports.pairTotals(this.scratch, this.scratch + CHUNK_BYTES, m);
+        P.add(this.f64[r0]);
+        Q.add(this.f64[r0 + 1]);
+        lowest = Math.min(lowest, this.f64[r0 + 2]);
+      }
+      if (!(lowest >= 0) || !Number.isFinite(P.value + Q.value)) return { values, status: STATUS_INVALID };
+      if (!(P.value >= 1e-290 && P.value <= 1e290 && Q.value >= 1e-290 && Q.value <= 1e290)) {
+        values.fill(NaN, r * b.dim, (r + 1) * b.dim);
+        continue;
+      }
+      for (let i = 0; i < b.dim; i += CHUNK_F64) {
+        const m = Math.min(CHUNK_F64, b.dim - i);
+        this.load(p, q, i, m, false);
+        this.exports.klTermsRange(this.scratch, this.scratch + CHUNK_BYTES, m, 1 / P.value, 1 / Q.value, this.rowsAt);
+        values.set(this.f64.subarray(out, out + m), r * b.dim + i);
+      }
+    }
+    return { values, status: 0 };
   }
 
   /**
