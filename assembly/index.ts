@@ -513,3 +513,4 @@ export function klF32(p: usize, q: usize, n: i32): i32 {
   storeResults(accT, accP, accQ, accD, f64x2.splat(0));
   return status;
 }
+export * from "./logits";
