@@ -223,12 +223,21 @@ export function logitsSoftmax(x: usize, out: usize, n: i32, max: f64, invT: f64,
 export function logitsKL(a: usize, b: usize, n: i32, ma: f64, mb: f64, invT: f64, la: f64, lb: f64): f64 {
   const vma = f64x2.splat(ma), vmb = f64x2.splat(mb), vt = f64x2.splat(invT);
   const vla = f64x2.splat(la), vlb = f64x2.splat(lb);
-  const dm = f64x2.splat(ma - mb), dl = f64x2.splat(la - lb);
+  // (a − b) − (ma − mb) with both differences' rounding errors put back (TwoSum): exact
+  // differences keep near-identical rows' digits, the error terms shifted rows' (a ≈ 1e4 +
+  // x, b ≈ −3e3 + y, where a − b rounds by ~1e-12)
+  const m = ma - mb;
+  const mv = m - ma;
+  const dm = f64x2.splat(m), em = f64x2.splat(ma - (m - mv) - (mb + mv)), dl = f64x2.splat(la - lb);
   let sumT = f64x2.splat(0), sumPD = sumT, sumP = sumT;
   for (let i = 0; i < n; i += 2) {
     const av = pairAt(a, i, n), bv = pairAt(b, i, n);
     const p = expF64x2(f64x2.sub(f64x2.mul(f64x2.sub(av, vma), vt), vla));
-    const d = f64x2.sub(f64x2.mul(f64x2.sub(f64x2.sub(av, bv), dm), vt), dl);
+    const diff = f64x2.sub(av, bv);
+    const bb = f64x2.sub(diff, av);
+    let err = f64x2.sub(f64x2.sub(av, f64x2.sub(diff, bb)), f64x2.add(bv, bb));
+    err = v128.and(err, f64x2.eq(err, err)); // NaN where a or b = −∞: no correction there
+    const d = f64x2.sub(f64x2.mul(f64x2.add(f64x2.sub(diff, dm), f64x2.sub(err, em)), vt), dl);
     // p·d where p > 0; 0 where p = 0 (there d may be −∞ or NaN, from a = −∞)
     const pd = v128.and(f64x2.mul(p, d), f64x2.ne(p, f64x2.splat(0)));
     const small = f64x2.le(f64x2.abs(d), lv(V_G_SMALL));
