@@ -111,8 +111,10 @@ export function logitsResultsPtr(): usize {
   return f64x2.add(linear(i, x), f64x2.mul(linear(i + 2, x), x2));
 }
 
-// e^x for every x (NaN stays NaN). Max error 1 ulp (see test/logits-kernel.test.ts for the
-// measured figure); subnormal results are rounded once, from e^r.
+// e^x for every x (NaN stays NaN). Max error 1.03 ulps against mpmath over 2^20 points of
+// [−745, 709] (scripts/logits-exp-ulps.py; 90% correctly rounded), 0.74 ulps for subnormal
+// results, which are rounded once, from e^r. e^x rounds to 0 below −745.13 (e^−745 is
+// the smallest subnormal, 5e-324, as Math.exp has it).
 // @ts-ignore: decorator
 @inline function expF64x2(x: v128): v128 {
   // pmax/pmin keep NaN (a comparison with NaN is false) and send −∞ to EXP_MIN
