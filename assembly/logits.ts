@@ -8,6 +8,8 @@
 // with, per element,
 //   d = ((a − b) − (ma − mb))·invT − (la − lb)   = ln p − ln q; a − b is exact when a ≈ b,
 //                                                  so near-identical rows keep every digit of d
+//                                                  (and both differences' rounding errors are
+//                                                  added back, for shifted rows)
 //   p = exp((a − ma)·invT − la)
 //   g(d) = d + e^−d − 1 ≥ 0                       Σ p·g(d) = KL when Σp = Σq = 1: no cancellation
 //
@@ -16,11 +18,14 @@
 // overflow for q ≫ p). The direct form loses at most ~30 ulps of a term at |d| = 1/2.
 //
 // Why Σ p·d as well: la and lb are doubles, so la − lb carries an error δ of up to an ulp of
-// la (~1e-15 for a 32k vocabulary), and Σ p·g(d) then exceeds KL by g(δ) ≈ δ²/2 (~1e-31):
-// that is all of a 1e-20 divergence's last 11 digits. The error is a constant shift of every
-// d, so it is undone exactly: with e = Σ p·g − Σ p·d = Σ p·(e^−d − 1) (the mass that q,
-// as implied by p and d, lacks), KL = Σ p·d + ln(1 + e) = Σ p·g − (e − log1p(e)).
-// logitsFinish applies it; e needs only a few correct digits.
+// la (~1e-15 for a 32k vocabulary), and Σ p·g(d) then exceeds KL by g(δ) ≈ δ²/2 (~1e-31),
+// 1e-11 relative on a 1e-20 divergence (1.3e-7 at worst on the test fixtures). The error is
+// a constant shift of every d, so it is undone exactly: with e = Σ p·g − Σ p·d =
+// Σ p·(e^−d − 1) = Σ q − Σ p (q as implied by p and d), KL = Σ p·d + ln(1 + e) =
+// Σ p·g − (e − log1p(e)). logitsFinish applies it; e needs only a few correct digits.
+//
+// Measured against mpmath (test/logits-kernel.test.ts): ≤ 5.1e-14 relative on every
+// fixture (logits ±1e4, near-identical rows down to KL ~ 1e-21, T = 0.5, 0.7, 1, 2).
 //
 // Zero mass: a = −∞ gives p = 0; its T-form term is q (0 when b = −∞ too: never NaN), which
 // is what keeps Σ p·g equal to the KL. b = −∞ under a finite a gives +Infinity.
