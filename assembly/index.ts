@@ -834,3 +834,5 @@ export function klTermsRows(p: usize, q: usize, rows: i32, dim: i32, pStep: i32,
   }
   return all;
 }
+
+export * from "./logits";
