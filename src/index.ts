@@ -364,8 +364,15 @@ function rowSide(s: Side, r: number): Side {
 
 const fastRows = (measure: MeasureName, p: Side, q: Side | null, rows: number, o: ReturnType<typeof resolve>): Float64Array | null => {
   if (active !== "wasm-simd" || kernel === null || o.smoothing !== null) return null;
-  if (p.kind !== "probabilities" || (q !== null && q.kind !== "probabilities")) return null;
   const k = kernel;
+  if (measure === "kl" && q !== null && p.kind !== "probabilities" && q.kind !== "probabilities") {
+    // two sides of logits (or normalised log-probabilities, the same at T = 1)
+    const invT = (s: Side) => (s.kind === "logits" ? o.invT : o.normalize ? 1 : NaN);
+    if (!(invT(p) === invT(q))) return null;
+    const values = k.logitsKL({ p: p.v, q: q.v, rows, dim: p.shape.dim, pRows: p.shape.rows, qRows: q.shape.rows }, invT(p));
+    return redoRows(values, measure, p, q, o);
+  }
+  if (p.kind !== "probabilities" || (q !== null && q.kind !== "probabilities")) return null;
   const dim = p.shape.dim;
   const batch = (a: Side, b: Side): Batch => ({ p: a.v, q: b.v, rows, dim, pRows: a.shape.rows, qRows: b.shape.rows });
   const f32 = p.v instanceof Float32Array && q?.v instanceof Float32Array;
@@ -421,7 +428,12 @@ const fastRows = (measure: MeasureName, p: Side, q: Side | null, rows: number, o
       }
     }
   }
-  // the rows the kernels could not settle: exactly, in JS
+  return redoRows(values, measure, p, q, o);
+};
+
+/** The rows the kernels could not settle (NaN): checked, then exactly, in JS. */
+function redoRows(values: Float64Array, measure: MeasureName, p: Side, q: Side | null, o: ReturnType<typeof resolve>): Float64Array {
+  const rows = values.length, dim = p.shape.dim;
   let evaluator: RowEvaluator | null = null;
   for (let r = 0; r < rows; r++) {
     if (!Number.isNaN(values[r])) continue;
@@ -431,7 +443,7 @@ const fastRows = (measure: MeasureName, p: Side, q: Side | null, rows: number, o
     values[r] = exactRow(evaluator, measure, p, q, r, o);
   }
   return values;
-};
+}
 
 /** klTerms on the kernel: the terms, NaN where the exact path must decide; null: JS only. */
 function fastTerms(p: Side, q: Side, rows: number, o: ReturnType<typeof resolve>): Float64Array | null {

@@ -27,6 +27,12 @@ interface KernelExports extends Record<string, unknown> {
   pairSums(measure: number, p: number, q: number, n: number, ia: number, ib: number): void;
   klTermsRows(p: number, q: number, rows: number, dim: number, pStep: number, qStep: number, out: number): number;
   klTermsRange(p: number, q: number, n: number, ia: number, ib: number, out: number): void;
+  logitsMax(x: number, n: number): number;
+  logitsSumExp(x: number, n: number, max: number, invT: number): number;
+  logitsKL(a: number, b: number, n: number, ma: number, mb: number, invT: number, la: number, lb: number): number;
+  logitsResultsPtr(): number;
+  logitsFinish(sumTerms: number, sumPD: number): number;
+  logitsKLRows(a: number, b: number, rows: number, dim: number, aStep: number, bStep: number, invT: number, out: number): void;
 }
 
 /** The symmetric measures of the pair kernel, by its numbering. */
@@ -217,6 +223,58 @@ export class Kernel {
       if (bits & STATUS_INVALID) break;
     }
     return { values, status };
+  }
+
+  /**
+   * KL(softmax(a·invT) ‖ softmax(b·invT)) of every row of logits (assembly/logits.ts): NaN
+   * for a row the exact path must decide (invalid values, no finite logit).
+   */
+  logitsKL(b: Batch, invT: number): Float64Array {
+    const ex = this.exports;
+    if (b.dim <= CHUNK_F64) {
+      return this.batched(b, false, 1, (p, q, rows, pStep, qStep, out) => {
+        ex.logitsKLRows(p, q, rows, b.dim, pStep, qStep, invT, out);
+        return 0;
+      }).values;
+    }
+    // long rows (LLM vocabularies): the three passes, each streaming the row by chunks
+    this.views();
+    const values = new Float64Array(b.rows);
+    const qAt = this.scratch + CHUNK_BYTES;
+    const side = (v: Vector) => {
+      let max = -Infinity;
+      for (let i = 0; i < b.dim; i += CHUNK_F64) {
+        const m = Math.min(CHUNK_F64, b.dim - i);
+        copyRows(this.f64, this.scratch >> 3, v, i, m);
+        max = Math.max(max, ex.logitsMax(this.scratch, m)); // NaN stays NaN
+      }
+      if (!Number.isFinite(max)) return { max: NaN, log: NaN };
+      const sum = new Sum();
+      for (let i = 0; i < b.dim; i += CHUNK_F64) {
+        const m = Math.min(CHUNK_F64, b.dim - i);
+        copyRows(this.f64, this.scratch >> 3, v, i, m);
+        sum.add(ex.logitsSumExp(this.scratch, m, max, invT));
+      }
+      return { max, log: Math.log(sum.value) };
+    };
+    const side2 = ex.logitsResultsPtr() >> 3;
+    for (let r = 0; r < b.rows; r++) {
+      const p = rowOf(b.p, b.pRows, r, b.dim), q = rowOf(b.q, b.qRows, r, b.dim);
+      const A = side(p), B = side(q);
+      if (Number.isNaN(A.max + B.max)) {
+        values[r] = NaN;
+        continue;
+      }
+      const terms = new Sum(), pd = new Sum();
+      for (let i = 0; i < b.dim; i += CHUNK_F64) {
+        const m = Math.min(CHUNK_F64, b.dim - i);
+        this.load(p, q, i, m, false);
+        terms.add(ex.logitsKL(this.scratch, qAt, m, A.max, B.max, invT, A.log, B.log));
+        pd.add(this.f64[side2]);
+      }
+      values[r] = ex.logitsFinish(terms.value, pd.value);
+    }
+    return values;
   }
 
   /**
