@@ -304,3 +304,47 @@ export function logitsKLRows(a: usize, b: usize, rows: i32, dim: i32, aStep: i32
     store<f64>(out + (<usize>r << 3), kl);
   }
 }
+
+// ---------------------------------------------------------------------------------------
+// One pass for long rows that differ: per chunk [ma, mb, Σ e_a, Σ e_b, Σ e_a·z, Σ e_a·|z|]
+// with e_a = exp((a − ma)·invT), e_b likewise, z = (a − b)·invT, the chunk's own maxima.
+// The wrapper rescales the chunks onto the rows' maxima (online softmax) and takes
+//   KL = Σ e_a·z / Σ e_a − (ma − mb)·invT − ln(Σ e_a / Σ e_b),
+// which is Σ p·(ln p − ln q) without the T-form: fine where the KL is not small next to
+// the magnitudes summed (the wrapper checks that with Σ e_a·|z|), and half the passes.
+// Otherwise it runs logitsKL (pass 3) with the maxima and sums found here.
+
+const LOGITS_STATS: usize = memory.data(48, 16);
+
+export function logitsStatsPtr(): usize {
+  return LOGITS_STATS;
+}
+
+export function logitsStats(a: usize, b: usize, n: i32, invT: f64): void {
+  const ma = logitsMax(a, n), mb = logitsMax(b, n);
+  store<f64>(LOGITS_STATS, ma);
+  store<f64>(LOGITS_STATS, mb, 8);
+  let sa = f64x2.splat(0), sb = sa, w = sa, abs = sa;
+  // NaN: invalid input (the wrapper finds it); −∞: no mass in this chunk on that side
+  if (ma - ma == 0) {
+    const vma = f64x2.splat(ma), vmb = f64x2.splat(mb - mb == 0 ? mb : 0), vt = f64x2.splat(invT);
+    const bLive = mb - mb == 0;
+    for (let i = 0; i < n; i += 2) {
+      const av = pairAt(a, i, n), bv = pairAt(b, i, n);
+      const ea = expF64x2(f64x2.mul(f64x2.sub(av, vma), vt));
+      if (bLive) sb = f64x2.add(sb, expF64x2(f64x2.mul(f64x2.sub(bv, vmb), vt)));
+      // e_a·z where e_a > 0 (z is NaN or ±∞ where a or b is −∞)
+      const ez = v128.and(f64x2.mul(ea, f64x2.mul(f64x2.sub(av, bv), vt)), f64x2.ne(ea, f64x2.splat(0)));
+      sa = f64x2.add(sa, ea);
+      w = f64x2.add(w, ez);
+      abs = f64x2.add(abs, f64x2.abs(ez));
+    }
+  } else if (mb - mb == 0) {
+    const vmb = f64x2.splat(mb), vt = f64x2.splat(invT);
+    for (let i = 0; i < n; i += 2) sb = f64x2.add(sb, expF64x2(f64x2.mul(f64x2.sub(pairAt(b, i, n), vmb), vt)));
+  }
+  store<f64>(LOGITS_STATS, f64x2.extract_lane(sa, 0) + f64x2.extract_lane(sa, 1), 16);
+  store<f64>(LOGITS_STATS, f64x2.extract_lane(sb, 0) + f64x2.extract_lane(sb, 1), 24);
+  store<f64>(LOGITS_STATS, f64x2.extract_lane(w, 0) + f64x2.extract_lane(w, 1), 32);
+  store<f64>(LOGITS_STATS, f64x2.extract_lane(abs, 0) + f64x2.extract_lane(abs, 1), 40);
+}

@@ -33,6 +33,8 @@ interface KernelExports extends Record<string, unknown> {
   logitsResultsPtr(): number;
   logitsFinish(sumTerms: number, sumPD: number): number;
   logitsKLRows(a: number, b: number, rows: number, dim: number, aStep: number, bStep: number, invT: number, out: number): void;
+  logitsStats(a: number, b: number, n: number, invT: number): void;
+  logitsStatsPtr(): number;
 }
 
 /** The symmetric measures of the pair kernel, by its numbering. */
@@ -237,39 +239,61 @@ export class Kernel {
         return 0;
       }).values;
     }
-    // long rows (LLM vocabularies): the three passes, each streaming the row by chunks
+    // long rows (LLM vocabularies): one streamed pass gives both rows' maxima and sums of
+    // exponentials (rescaled chunk by chunk onto the running maxima) and the direct KL; where
+    // that KL is small next to the magnitudes it sums, a second pass takes the T-form
     this.views();
     const values = new Float64Array(b.rows);
     const qAt = this.scratch + CHUNK_BYTES;
-    const side = (v: Vector) => {
-      let max = -Infinity;
-      for (let i = 0; i < b.dim; i += CHUNK_F64) {
-        const m = Math.min(CHUNK_F64, b.dim - i);
-        copyRows(this.f64, this.scratch >> 3, v, i, m);
-        max = Math.max(max, ex.logitsMax(this.scratch, m)); // NaN stays NaN
-      }
-      if (!Number.isFinite(max)) return { max: NaN, log: NaN };
-      const sum = new Sum();
-      for (let i = 0; i < b.dim; i += CHUNK_F64) {
-        const m = Math.min(CHUNK_F64, b.dim - i);
-        copyRows(this.f64, this.scratch >> 3, v, i, m);
-        sum.add(ex.logitsSumExp(this.scratch, m, max, invT));
-      }
-      return { max, log: Math.log(sum.value) };
-    };
-    const side2 = ex.logitsResultsPtr() >> 3;
+    const stats = ex.logitsStatsPtr() >> 3, side2 = ex.logitsResultsPtr() >> 3;
+    const rescale = (from: number, to: number): number => (from === -Infinity ? 0 : Math.exp((from - to) * invT));
     for (let r = 0; r < b.rows; r++) {
       const p = rowOf(b.p, b.pRows, r, b.dim), q = rowOf(b.q, b.qRows, r, b.dim);
-      const A = side(p), B = side(q);
-      if (Number.isNaN(A.max + B.max)) {
-        values[r] = NaN;
+      let ma = -Infinity, mb = -Infinity, sa = 0, sb = 0, w = 0, abs = 0;
+      for (let i = 0; i < b.dim; i += CHUNK_F64) {
+        const m = Math.min(CHUNK_F64, b.dim - i);
+        this.load(p, q, i, m, false);
+        ex.logitsStats(this.scratch, qAt, m, invT);
+        const f = this.f64;
+        const ca = f[stats], cb = f[stats + 1];
+        if (Number.isNaN(ca) || Number.isNaN(cb)) {
+          ma = NaN;
+          break;
+        }
+        if (ca > ma) {
+          const k = rescale(ma, ca);
+          sa *= k;
+          w *= k;
+          abs *= k;
+          ma = ca;
+        }
+        if (cb > mb) {
+          sb *= rescale(mb, cb);
+          mb = cb;
+        }
+        const ka = rescale(ca, ma), kb = rescale(cb, mb);
+        sa += f[stats + 2] * ka;
+        sb += f[stats + 3] * kb;
+        w += f[stats + 4] * ka;
+        abs += f[stats + 5] * ka;
+      }
+      if (!Number.isFinite(ma) || !Number.isFinite(mb)) {
+        values[r] = NaN; // invalid values or no finite logit: the exact path reports it
+        continue;
+      }
+      const la = Math.log(sa), lb = Math.log(sb);
+      const shift = (ma - mb) * invT + (la - lb);
+      const direct = w / sa - shift;
+      // rounding moves the direct form by a few ulps of the magnitudes it sums
+      if (direct === Infinity || direct >= 0.05 * (abs / sa + Math.abs(shift))) {
+        values[r] = direct;
         continue;
       }
       const terms = new Sum(), pd = new Sum();
       for (let i = 0; i < b.dim; i += CHUNK_F64) {
         const m = Math.min(CHUNK_F64, b.dim - i);
         this.load(p, q, i, m, false);
-        terms.add(ex.logitsKL(this.scratch, qAt, m, A.max, B.max, invT, A.log, B.log));
+        terms.add(ex.logitsKL(this.scratch, qAt, m, ma, mb, invT, la, lb));
         pd.add(this.f64[side2]);
       }
       values[r] = ex.logitsFinish(terms.value, pd.value);
