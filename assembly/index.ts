@@ -621,11 +621,10 @@ const VECPAIR: usize = memory.data<f64>([
   const live = f64x2.gt(total, f64x2.splat(0));
   if (measure == 0) return f64x2.mul(f64x2.abs(diff), vpair(0));
   if (measure == 1) {
-    // ½(√a − √b)² = m·s²/(1 + √(1 − s²)), m = (a + b)/2, s = (a − b)/(a + b)
-    const s = f64x2.div(diff, total);
-    const w = f64x2.mul(f64x2.sub(vpair(1), s), f64x2.add(vpair(1), s));
-    const h = f64x2.div(f64x2.mul(f64x2.mul(total, vpair(0)), f64x2.mul(s, s)), f64x2.add(vpair(1), f64x2.sqrt(w)));
-    return v128.and(h, live);
+    // ½(√a − √b)² = ½(a − b)²/(√a + √b)²: no cancellation near a = b, nor where a ≫ b
+    const r = f64x2.add(f64x2.sqrt(a), f64x2.sqrt(b));
+    const h = f64x2.div(diff, r); // √a − √b
+    return v128.and(f64x2.mul(f64x2.mul(h, h), vpair(0)), live);
   }
   if (measure == 3) {
     // ln(a/b) = k·ln2 + 2·atanh(x), x = (a − b′)/(a + b′) with b′ = b moved into a's binade
@@ -646,16 +645,18 @@ const VECPAIR: usize = memory.data<f64>([
   // Jensen–Shannon: ½·m·g(s), g(s) = (1+s)ln(1+s) + (1−s)ln(1−s) = s·ln(a/b) + ln(1 − s²).
   // Near (|s| ≤ 1/3): g/2 = s²(1−s²)/(2−s²) + s·(atanh(s) − s) − (atanh(x) − x) with
   // x = s²/(2 − s²), since ln(1 − s²) = −2·atanh(x): no cancellation at all.
-  // Far: ln(a/b) through b moved into a's binade, ln(1 − s²) = ln((2 − r)·r) with
-  // r = 2b/(a + b) = 1 − s computed directly (it is tiny where s → 1).
+  // Far: ln(a/b) through b moved into a's binade, ln(1 − s²) = ln((1 + s)(1 − s)) with
+  // both factors divided out directly (one is tiny where |s| → 1).
   const ad = f64x2.abs(diff);
   const near = f64x2.le(f64x2.add(f64x2.add(ad, ad), ad), total);
   const bb = v128.bitselect(b, v128.or(v128.and(b, mask(0)), v128.andnot(a, mask(0))), near);
   const x1 = f64x2.div(f64x2.sub(a, bb), f64x2.add(a, bb)); // s on near lanes
   const u1 = f64x2.mul(x1, x1);
   const tail1 = atanhTailF64x2(x1, u1);
-  const r = f64x2.div(f64x2.add(b, b), total);
-  const w = f64x2.mul(f64x2.sub(vpair(2), r), r);
+  // 1 ± s = 2a/(a + b), 2b/(a + b), each divided out: where one is tiny, 2 − the other
+  // would have lost it
+  const ra = f64x2.div(f64x2.add(a, a), total), rb = f64x2.div(f64x2.add(b, b), total);
+  const w = f64x2.mul(ra, rb);
   const x2 = v128.bitselect(f64x2.div(u1, f64x2.sub(vpair(2), u1)), mantissaAtanh(w), near);
   const tail2 = atanhTailF64x2(x2, f64x2.mul(x2, x2));
   const m = f64x2.mul(total, vpair(0));
@@ -668,7 +669,7 @@ const VECPAIR: usize = memory.data<f64>([
   const y1 = f64x2.add(x1, tail1), y2 = f64x2.add(x2, tail2);
   const logAB = f64x2.add(f64x2.mul(k1f, vpair(4)), f64x2.add(y1, y1));
   const logW = f64x2.add(f64x2.mul(exponentOf(w), vpair(4)), f64x2.add(y2, y2));
-  const s = f64x2.sub(vpair(1), r);
+  const s = v128.bitselect(f64x2.sub(vpair(1), rb), f64x2.sub(ra, vpair(1)), f64x2.le(rb, ra));
   const gFar = f64x2.mul(f64x2.add(f64x2.mul(s, logAB), logW), vpair(0));
   // one side 0: the term is m·ln 2; both 0: nothing
   const oneZero = v128.or(f64x2.eq(a, f64x2.splat(0)), f64x2.eq(b, f64x2.splat(0)));
@@ -713,22 +714,24 @@ export function pairTotals(p: usize, q: usize, n: i32): void {
   const va = f64x2.splat(ia), vb = f64x2.splat(ib);
   let sum = f64x2.splat(0), tv = f64x2.splat(0), least = f64x2.splat(Infinity);
   for (let i = 0; i < n; i += 2) {
-    let a: v128, b: v128;
+    let rawP: v128, rawQ: v128;
     if (i < whole) {
-      a = f64x2.mul(v128.load(p + (<usize>i << 3)), va);
-      b = f64x2.mul(v128.load(q + (<usize>i << 3)), vb);
+      rawP = v128.load(p + (<usize>i << 3));
+      rawQ = v128.load(q + (<usize>i << 3));
     } else {
       // the odd last element, paired with a = b = 0 (which adds nothing)
-      a = f64x2.replace_lane(f64x2.splat(0), 0, load<f64>(p + (<usize>i << 3)) * ia);
-      b = f64x2.replace_lane(f64x2.splat(0), 0, load<f64>(q + (<usize>i << 3)) * ib);
+      rawP = f64x2.replace_lane(f64x2.splat(0), 0, load<f64>(p + (<usize>i << 3)));
+      rawQ = f64x2.replace_lane(f64x2.splat(0), 0, load<f64>(q + (<usize>i << 3)));
     }
+    const a = f64x2.mul(rawP, va), b = f64x2.mul(rawQ, vb);
     sum = f64x2.add(sum, pairTerm(measure, a, b));
     tv = f64x2.add(tv, f64x2.abs(f64x2.sub(a, b)));
-    // below the normal range the logs go wrong: the wrapper redoes such rows exactly
-    const inf = f64x2.splat(Infinity);
+    // below the normal range the logs go wrong: the wrapper redoes such rows exactly (a
+    // positive input that flushed to 0 counts, as 0: only true zeros are left out)
+    const inf = f64x2.splat(Infinity), zero = f64x2.splat(0);
     least = f64x2.pmin(least, f64x2.pmin(
-      v128.bitselect(inf, a, f64x2.eq(a, f64x2.splat(0))),
-      v128.bitselect(inf, b, f64x2.eq(b, f64x2.splat(0))),
+      v128.bitselect(inf, a, f64x2.eq(rawP, zero)),
+      v128.bitselect(inf, b, f64x2.eq(rawQ, zero)),
     ));
   }
   store<f64>(RESULTS, f64x2.extract_lane(sum, 0) + f64x2.extract_lane(sum, 1));
@@ -796,15 +799,16 @@ export function pairRows(measure: i32, p: usize, q: usize, rows: i32, dim: i32, 
     const tooClose = f64x2.lt(f64x2.mul(ad, f64x2.splat(1024)), total);
     const tiny = v128.or(f64x2.lt(a, f64x2.splat(MIN_NORMAL_F64)), f64x2.lt(b, f64x2.splat(MIN_NORMAL_F64)));
     t = v128.bitselect(f64x2.splat(NaN), t, v128.or(tooClose, tiny));
-    t = v128.bitselect(f64x2.splat(Infinity), t, f64x2.eq(b, f64x2.splat(0)));
-    t = v128.bitselect(f64x2.splat(0), t, f64x2.eq(a, f64x2.splat(0)));
+    // zeros by the inputs: a tiny input that flushed to 0 stays NaN (the exact path)
+    t = v128.bitselect(f64x2.splat(Infinity), t, f64x2.eq(v128.load(q + (<usize>i << 3)), f64x2.splat(0)));
+    t = v128.bitselect(f64x2.splat(0), t, f64x2.eq(v128.load(p + (<usize>i << 3)), f64x2.splat(0)));
     v128.store(out + (<usize>i << 3), t);
   }
   if (whole < n) {
     const a = load<f64>(p + (<usize>whole << 3)) * ia, b = load<f64>(q + (<usize>whole << 3)) * ib;
     let t: f64 = NaN;
-    if (a == 0) t = 0;
-    else if (b == 0) t = Infinity;
+    if (load<f64>(p + (<usize>whole << 3)) == 0) t = 0;
+    else if (load<f64>(q + (<usize>whole << 3)) == 0) t = Infinity;
     else if (Math.abs(a - b) * 1024 >= a + b && a >= MIN_NORMAL_F64 && b >= MIN_NORMAL_F64) t = a * logRatio(a, b);
     store<f64>(out + (<usize>whole << 3), t);
   }

@@ -238,7 +238,7 @@ export function klTerms(p: Vector, q: Vector, options?: ScoreOptions): Float64Ar
     checkSide(ps);
     checkSide(qs);
   }
-  const normalize = o.smoothing !== null ? o.normalize && o.smoothing.mode !== "clip" : o.normalize;
+  const normalize = o.smoothing !== null ? o.smoothing.mode !== "clip" : o.normalize;
   for (let r = 0; r < rows; r++) {
     if (fast) {
       // only the elements the kernel left (a ≈ b, subnormals, extreme totals), exactly
@@ -314,7 +314,10 @@ export function topK(measure: MeasureName, queries: Vector, candidates: Vector, 
       let best = t;
       for (let j = t + 1; j < n; j++) {
         const a = row[order[j]], b = row[order[best]];
-        if (a < b || (a === b && order[j] < order[best]) || (Number.isNaN(b) && !Number.isNaN(a))) best = j;
+        // equal to rounding (a few ulps) is a tie, which the lower index wins: candidates
+        // that tie exactly (a row and a scaled copy) may differ in the last bits here
+        const tie = a === b || Math.abs(a - b) <= 4e-15 * Math.max(Math.abs(a), Math.abs(b));
+        if (tie ? order[j] < order[best] : a < b) best = j;
       }
       const swap = order[t];
       order[t] = order[best];
@@ -343,7 +346,11 @@ function pairEvaluator(measure: MeasureName, A: Side, B: Side, o: ReturnType<typ
   const scale = measure === "hellinger" || measure === "totalVariation" ? 1 : o.scale;
   const root = measure === "jsDistance" || measure === "hellinger";
   return (i: number, out: Float64Array, at0: number): void => {
-    const values = rowValues(measure, rowSide(A, i), B, o, fastRows);
+    // the query row as doubles: the f64 kernels for every pair (1e-12, so that ties between
+    // candidates survive as ties; two Float32Arrays would take the 1e-6 f32 kernel)
+    const query = rowSide(A, i);
+    if (query.v instanceof Float32Array) query.v = Float64Array.from(query.v);
+    const values = rowValues(measure, query, B, o, fastRows);
     for (let j = 0; j < values.length; j++) {
       const v = values[j] * scale;
       out[at0 + j] = root ? Math.sqrt(v) : v;

@@ -27,8 +27,11 @@ export interface Row {
   v: Vector;
   off: number;
   n: number;
-  /** null: probabilities; otherwise ln(prob) = (vᵢ − max)·invT − logS */
-  log: { max: number; invT: number; logS: number } | null;
+  /**
+   * null: probabilities; otherwise ln(prob) = (vᵢ − max)·invT − logS, `raw` for
+   * log-probabilities taken as they are (not normalised)
+   */
+  log: { max: number; invT: number; logS: number; raw?: boolean } | null;
 }
 
 const MIN_NORMAL = 2.2250738585072014e-308;
@@ -64,8 +67,10 @@ class Probabilities {
   hi: Float64Array;
   lo: Float64Array;
   raw: Float64Array;
-  /** ln of the total the raw values are divided by (0 when not normalising) */
+  /** ln of the total the values are divided by (0 when not normalising), unscaled */
   logTotal = 0;
+  /** the row last filled (its original values decide zeros and far logarithms) */
+  row: Row | null = null;
   total = 1;
   totalLo = 0;
   constructor(n: number) {
@@ -77,6 +82,7 @@ class Probabilities {
   fill(row: Row, normalize: boolean): void {
     const { v, off, n } = row;
     const { hi, lo, raw } = this;
+    this.row = row;
     if (row.log !== null) {
       // already normalised by the log-sum-exp (or raw log-probabilities)
       const { max, invT, logS } = row.log;
@@ -113,7 +119,7 @@ class Probabilities {
     }
     this.total = total;
     this.totalLo = T - total + TLo;
-    this.logTotal = Math.log(total);
+    this.logTotal = Math.log(total) - Math.log(s1) - Math.log(s2);
   }
 }
 
@@ -121,6 +127,9 @@ class Probabilities {
 interface Pair {
   a: number;
   b: number;
+  /** the inputs are exactly 0 (a, b may also flush to 0 from tiny positive inputs) */
+  zeroA: boolean;
+  zeroB: boolean;
   m: number;
   s: number;
   /** ln(a/b): ±Infinity when one side is 0 */
@@ -144,14 +153,21 @@ export class RowEvaluator {
   }
 
   measure(measure: Measure, p: Row, q: Row, normalize: boolean): number {
+    if (measure === "crossEntropy") {
+      const k = this.measure("kl", p, q, normalize);
+      return k === Infinity ? Infinity : this.entropy(p, normalize) + k;
+    }
+    // one side in the log domain: the other joins it (probabilities that flush to 0 in
+    // double next to the other side's mass must still count as positive)
+    if (p.log === null && q.log !== null) p = logRow(p, normalize);
+    else if (q.log === null && p.log !== null) q = logRow(q, normalize);
     switch (measure) {
       case "kl":
         return this.kl(p, q, normalize);
-      case "generalizedKL":
-        return normalize ? this.kl(p, q, true) : this.generalizedKL(p, q);
-      case "crossEntropy": {
-        const k = this.kl(p, q, normalize);
-        return k === Infinity ? Infinity : this.entropy(p, normalize) + k;
+      case "generalizedKL": {
+        // on two normalised sides (logits always are) it is the KL
+        const normal = (r: Row) => (r.log === null ? normalize : r.log.raw !== true);
+        return normal(p) && normal(q) ? this.kl(p, q, true) : this.generalizedKL(p, q);
       }
       default:
         return this.pairSum(measure, p, q, normalize);
@@ -215,10 +231,13 @@ export class RowEvaluator {
   /** Σ a·(d + e^(−d) − 1) over d = ln a − ln b: KL when both sides sum to 1. */
   private logKL(p: Row, q: Row, normalize: boolean): number {
     const sum = new Sum(), pd = new Sum();
-    const plain = !normalize && p.log!.invT === 1 && p.log!.logS === 0 && q.log!.logS === 0;
+    const plain = p.log!.raw === true || q.log!.raw === true;
     for (let i = 0; i < p.n; i++) {
-      const { la, d } = logPair(p, q, i);
-      if (la === -Infinity) continue;
+      const { la, lb, d } = logPair(p, q, i);
+      if (la === -Infinity) {
+        if (!plain) sum.add(Math.exp(lb)); // the T-form's term at a = 0 is b
+        continue;
+      }
       if (d === Infinity) return Infinity;
       const a = Math.exp(la);
       pd.add(a * d);
@@ -237,9 +256,9 @@ export class RowEvaluator {
     const sum = new Sum();
     if (p.log !== null && q.log !== null) {
       for (let i = 0; i < p.n; i++) {
-        const { la, d } = logPair(p, q, i);
+        const { la, lb, d } = logPair(p, q, i);
         if (la === -Infinity) {
-          sum.add(Math.exp(la - d));
+          sum.add(Math.exp(lb));
           continue;
         }
         if (d === Infinity) return Infinity;
@@ -256,8 +275,9 @@ export class RowEvaluator {
   /** Σ over elements of the symmetric measures, from (m, s, L). */
   private pairSum(measure: Measure, p: Row, q: Row, normalize: boolean): number {
     const sum = new Sum();
-    const e: Pair = { a: 0, b: 0, m: 0, s: 0, L: 0, near: false, tail: 0 };
+    const e: Pair = { a: 0, b: 0, zeroA: false, zeroB: false, m: 0, s: 0, L: 0, near: false, tail: 0 };
     const logs = p.log !== null && q.log !== null;
+    const shift = logs ? logShift(p, q) : 0;
     if (!logs) {
       this.pa.fill(p, normalize);
       this.pb.fill(q, normalize);
@@ -268,9 +288,12 @@ export class RowEvaluator {
         if (la === -Infinity && lb === -Infinity) continue;
         e.a = Math.exp(la);
         e.b = Math.exp(lb);
-        e.s = d === Infinity ? 1 : d === -Infinity ? -1 : Math.tanh(d / 2);
+        e.zeroA = la === -Infinity;
+        e.zeroB = lb === -Infinity;
+        const dd = d - shift; // the log-sum-exp rounding taken out (see logShift)
+        e.s = dd === Infinity ? 1 : dd === -Infinity ? -1 : Math.tanh(dd / 2);
         e.m = (e.a + e.b) / 2;
-        e.L = d;
+        e.L = dd;
       } else if (!this.pairAt(i, e)) {
         continue;
       }
@@ -287,19 +310,37 @@ export class RowEvaluator {
   private pairAt(i: number, e: Pair): boolean {
     const A = this.pa, B = this.pb;
     const a = A.hi[i], b = B.hi[i];
-    if (A.raw[i] === 0 && B.raw[i] === 0) return false;
+    const x = A.row!.v[A.row!.off + i], y = B.row!.v[B.row!.off + i];
+    if (x === 0 && y === 0) return false;
     const total = a + b + (A.lo[i] + B.lo[i]);
     const diff = a - b + (A.lo[i] - B.lo[i]); // a − b is exact where a, b are within 2×
     e.a = a;
     e.b = b;
+    e.zeroA = x === 0;
+    e.zeroB = y === 0;
     e.m = total / 2;
-    e.s = diff / total;
-    if (A.raw[i] === 0) e.L = -Infinity;
-    else if (B.raw[i] === 0) e.L = Infinity;
-    else if (Math.abs(e.s) <= 1 / 3) e.L = NaN; // not needed: near terms use s
-    else e.L = logRatio(A.raw[i], B.raw[i]) + (B.logTotal - A.logTotal);
+    e.s = total === 0 ? 0 : diff / total;
+    if (x === 0) e.L = -Infinity;
+    else if (y === 0) e.L = Infinity;
+    else if (Math.abs(e.s) <= 1 / 3 && total > 0) e.L = NaN; // not needed: near terms use s
+    else e.L = logRatio(x, y) + (B.logTotal - A.logTotal); // from the inputs: a or b may have flushed to 0
+    // both flushed to 0 (far below the normal range next to their totals): only Jeffreys
+    // (a·ln(a/b) terms) could still see them, and they are below the double range there
+    if (total === 0) return false;
     return true;
   }
+}
+
+/** A row of probabilities as log-probabilities: ln v − ln Σv (ln v when not normalising). */
+function logRow(r: Row, normalize: boolean): Row {
+  const logs = new Float64Array(r.n);
+  const sum = new Sum();
+  for (let i = 0; i < r.n; i++) {
+    const x = r.v[r.off + i];
+    logs[i] = x > 0 ? Math.log(x) : -Infinity;
+    sum.add(x);
+  }
+  return { v: logs, off: 0, n: r.n, log: { max: 0, invT: 1, logS: normalize ? Math.log(sum.value) : 0, raw: !normalize } };
 }
 
 /** A measure's term from the element values (NaN L means near, where s decides). */
@@ -308,12 +349,15 @@ function termOf(measure: Measure, e: Pair): number {
   switch (measure) {
     case "totalVariation":
       return m * Math.abs(s);
-    case "hellinger":
-      // ½(√a − √b)² = m·s²/(1 + √(1 − s²)), no cancellation
-      return (m * s * s) / (1 + Math.sqrt((1 - s) * (1 + s)));
+    case "hellinger": {
+      // ½(√a − √b)² = ½(a − b)²/(√a + √b)², with a − b = 2·m·s exact: no cancellation
+      const r = Math.sqrt(e.a) + Math.sqrt(e.b);
+      const h = (2 * m * s) / r; // √a − √b, without overflow for huge raw values
+      return r === 0 ? 0 : 0.5 * h * h; // r = 0: both flushed to 0
+    }
     case "jeffreys":
     case "psi": {
-      if (e.a === 0 || e.b === 0) return Infinity;
+      if (e.zeroA || e.zeroB) return Infinity;
       const L = e.near ? 2 * (s + e.tail) : e.L;
       return 2 * m * s * L;
     }
@@ -346,6 +390,34 @@ function logPair(p: Row, q: Row, i: number): { la: number; lb: number; d: number
   else if (P.invT === Q.invT) d = (x - y - (P.max - Q.max)) * P.invT - (P.logS - Q.logS);
   else d = la - lb;
   return { la, lb, d };
+}
+
+/**
+ * The common rounding δ of ln a − ln b over a row of two log inputs (their log-sum-exps are
+ * doubles): with the implied b' = a·e^(−d), Σ b' = e^(−δ)·Σ b, so δ = ln(Σ a / Σ b') for
+ * normalised sides. Measures that are not smooth at a = b (total variation) or that compare
+ * a and b directly need d − δ; 0 where either side is not normalised.
+ */
+function logShift(p: Row, q: Row): number {
+  if (p.log!.raw === true || q.log!.raw === true) return 0;
+  // Σ a − Σ b' = −Σ a·expm1(−d), exact per element; b at a = 0 counts in Σ b' as itself
+  const diff = new Sum(), sb = new Sum();
+  for (let i = 0; i < p.n; i++) {
+    const { la, lb, d } = logPair(p, q, i);
+    if (la === -Infinity) {
+      const b = Math.exp(lb);
+      diff.add(-b);
+      sb.add(b);
+    } else if (d === Infinity) {
+      diff.add(Math.exp(la));
+    } else {
+      const a = Math.exp(la);
+      diff.add(-a * Math.expm1(-d));
+      sb.add(a * Math.exp(-d));
+    }
+  }
+  if (!(sb.value > 0)) return 0;
+  return Math.log1p(diff.value / sb.value);
 }
 
 /** d + e^(−d) − 1 ≥ 0 with full relative accuracy (the series below |d| = 1/2). */

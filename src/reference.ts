@@ -88,7 +88,8 @@ export class Sum {
     this.hi = s;
   }
   get value(): number {
-    return this.hi + this.lo;
+    // an infinite term leaves NaN in the compensation (∞ − ∞): the sum is that infinity
+    return Number.isFinite(this.hi) ? this.hi + this.lo : this.hi;
   }
 }
 
@@ -159,6 +160,8 @@ export function exactNormalizedKL(p: Vector, q: Vector): number {
   const [p1, p2] = powerOfTwoScale(sp.value), [q1, q2] = powerOfTwoScale(sq.value);
   const P = sp.value * p1 * p2, Q = sq.value * q1 * q2;
   const logQP = logRatio(Q, P);
+  // ln(Q/P) of the unscaled totals, for logs taken from the unscaled values
+  const logQPraw = logQP - Math.log(q1) - Math.log(q2) + Math.log(p1) + Math.log(p2);
   const g = new Sum(), np = new Sum(), nq = new Sum(), nd = new Sum();
   for (let i = 0; i < p.length; i++) {
     const pi = p[i] * p1 * p2, qi = q[i] * q1 * q2;
@@ -180,7 +183,9 @@ export function exactNormalizedKL(p: Vector, q: Vector): number {
       g.add(total * (u + (1 + s) * atanhTail(s, u)));
     } else {
       // far from p = q: ln(a/b) from the raw values, and b may have flushed to 0 unharmed
-      g.add(a * (logRatio(pi, qi) + logQP) - d);
+      // (from the unscaled inputs where the scaling flushed a tiny q towards 0)
+      const L = qi >= MIN_NORMAL ? logRatio(pi, qi) + logQP : logRatio(p[i], q[i]) + logQPraw;
+      g.add(a * L - d);
     }
   }
   // Σ of the normalised values is 1 only to rounding: fold that in as the kernels do

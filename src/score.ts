@@ -113,18 +113,24 @@ export function rowOf(s: Side, r: number, o: Resolved): Row {
   }
   const invT = s.kind === "logits" ? o.invT : 1;
   if (s.kind === "log-probabilities" && !o.normalize) {
-    row.log = { max: 0, invT: 1, logS: 0 };
+    row.log = { max: 0, invT: 1, logS: 0, raw: true };
     return row;
   }
-  let max = -Infinity;
-  for (let i = 0; i < dim; i++) if (s.v[off + i] > max) max = s.v[off + i];
+  let max = -Infinity, top = 0;
+  for (let i = 0; i < dim; i++) {
+    if (s.v[off + i] > max) {
+      max = s.v[off + i];
+      top = i;
+    }
+  }
   if (max === -Infinity) {
     const what = s.kind === "logits" ? "logit" : "log-probability";
     throw new KLRangeError("KL_ZERO_SUM", `${rowName(s, r)} has no finite ${what}: every element is -Infinity`);
   }
-  const sum = new Sum();
-  for (let i = 0; i < dim; i++) sum.add(Math.exp((s.v[off + i] - max) * invT));
-  row.log = { max, invT, logS: Math.log(sum.value) };
+  // ln Σ = ln(1 + Σ of the others): log1p keeps the digits of a nearly one-hot row
+  const others = new Sum();
+  for (let i = 0; i < dim; i++) if (i !== top) others.add(Math.exp((s.v[off + i] - max) * invT));
+  row.log = { max, invT, logS: Math.log1p(others.value) };
   return row;
 }
 
@@ -179,8 +185,8 @@ export function rowValues(measure: MeasureName, p: Side, q: Side | null, o: Reso
 /** One row, exactly (the JS path). */
 export function exactRow(evaluator: RowEvaluator, measure: MeasureName, p: Side, q: Side | null, r: number, o: Resolved): number {
   const smoothing = o.smoothing !== null;
-  // clip leaves the values unnormalised (Keras); the other modes renormalise
-  const normalize = smoothing ? o.normalize && o.smoothing!.mode !== "clip" : o.normalize;
+  // clip leaves the values unnormalised (Keras); the other modes always renormalise
+  const normalize = smoothing ? o.smoothing!.mode !== "clip" : o.normalize;
   let rp = rowOf(p, r, o);
   if (smoothing) rp = smoothRow(rp, o, p, r);
   if (measure === "entropy") return evaluator.entropy(rp, normalize);
@@ -264,18 +270,22 @@ export function gaussianRows(m1: Side, v1: Side, m2: Side, v2: Side): Float64Arr
 export function termsRow(p: Row, q: Row, normalize: boolean, out: Float64Array, at0: number): void {
   const n = p.n;
   if (p.log !== null || q.log !== null) {
-    const A = probs(p, normalize), B = probs(q, normalize);
+    const A = probs(p, normalize);
+    const zero = (r: Row, i: number) => (r.log === null ? r.v[r.off + i] === 0 : r.v[r.off + i] === -Infinity);
     for (let i = 0; i < n; i++) {
-      const a = A[i], b = B[i];
-      if (a === 0) out[at0 + i] = 0;
-      else if (b === 0) out[at0 + i] = Infinity;
+      const a = A[i];
+      if (zero(p, i)) out[at0 + i] = 0;
+      else if (zero(q, i)) out[at0 + i] = Infinity;
       else if (p.log !== null && q.log !== null) {
         const x = p.v[p.off + i], y = q.v[q.off + i];
         const d = p.log.invT === q.log.invT
           ? (x - y - (p.log.max - q.log.max)) * p.log.invT - (p.log.logS - q.log.logS)
           : (x - p.log.max) * p.log.invT - p.log.logS - ((y - q.log.max) * q.log.invT - q.log.logS);
         out[at0 + i] = a * d;
-      } else out[at0 + i] = a * logRatio(a, b);
+      } else {
+        // one side in the log domain: ln a − ln b from logs (a or b may flush to 0 in double)
+        out[at0 + i] = a * (logOf(p, i, normalize) - logOf(q, i, normalize));
+      }
     }
     return;
   }
@@ -289,10 +299,29 @@ export function exactTerm(x: number, y: number, P: number, Q: number, logQP: num
   if (x === 0) return 0;
   if (y === 0) return Infinity;
   const a = normalize ? x / P : x;
-  // ln(a/b) = ln(x/y) + ln(Q/P); near x/y = Q/P the sum cancels, so use the exact
-  // difference x·Q − y·P there
+  // ln(a/b) = ln(x/y) + ln(Q/P), from the inputs (a or b may flush to 0 in double); near
+  // x/y = Q/P that sum cancels, so there use the exact difference x·Q − y·P
   const L = logRatio(x, y) + logQP;
-  return a * (Math.abs(L) < 0.5 ? nearLog(x, y, P, Q, normalize) : L);
+  if (Math.abs(L) >= 0.5) return a * L;
+  if (normalize && !(P > 2 ** -500 && P < 2 ** 500 && Q > 2 ** -500 && Q < 2 ** 500)) {
+    // totals far from 1: scale each side by a power of two, so x·Q and y·P exist
+    const kp = -Math.round(Math.log2(P)), kq = -Math.round(Math.log2(Q));
+    const P2 = pow2(P, kp), Q2 = pow2(Q, kq);
+    return a * nearLog(pow2(x, kp), pow2(y, kq), P2, Q2, true);
+  }
+  return a * nearLog(x, y, P, Q, normalize);
+}
+
+/** ln of element i's probability (normalised when asked), for either kind of row. */
+function logOf(r: Row, i: number, normalize: boolean): number {
+  const x = r.v[r.off + i];
+  if (r.log !== null) return (x - r.log.max) * r.log.invT - r.log.logS;
+  return Math.log(x) - (normalize ? Math.log(total(r, true)) : 0);
+}
+
+/** x·2^k for |k| up to ~2100, in two steps (2^k alone can overflow). */
+function pow2(x: number, k: number): number {
+  return x * 2 ** (k >> 1) * 2 ** (k - (k >> 1));
 }
 
 function nearLog(x: number, y: number, P: number, Q: number, normalize: boolean): number {
