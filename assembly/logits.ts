@@ -348,3 +348,38 @@ export function logitsStats(a: usize, b: usize, n: i32, invT: f64): void {
   store<f64>(LOGITS_STATS, f64x2.extract_lane(w, 0) + f64x2.extract_lane(w, 1), 32);
   store<f64>(LOGITS_STATS, f64x2.extract_lane(abs, 0) + f64x2.extract_lane(abs, 1), 40);
 }
+
+// ---------------------------------------------------------------------------------------
+// Rows of logits (or log-probabilities, invT = 1) into probabilities, in place, so that the
+// probability kernels (pairRows) can take them: softmax((x − max)·invT) per row of `dim`
+// contiguous doubles. flags[r] (f64): 1 for a row without a finite element or with NaN or
+// +Infinity, 2 where a finite input's probability fell below the normal range (the
+// probability kernels would treat it as 0 or lose its digits); 0 otherwise. The wrapper
+// takes flagged rows to the exact path.
+export function softmaxRows(x: usize, rows: i32, dim: i32, invT: f64, flags: usize): void {
+  for (let r = 0; r < rows; r++) {
+    const row = x + ((<usize>r * <usize>dim) << 3);
+    const max = logitsMax(row, dim);
+    let flag: f64 = 0;
+    if (max - max != 0) {
+      // zeros: the pair kernel then reports the row as ragged (zero total) and goes on,
+      // where an invalid value would stop it; the wrapper redoes the row and reports it
+      flag = 1;
+      memory.fill(row, 0, <usize>dim << 3);
+    } else {
+      const l = Math.log(logitsSumExp(row, dim, max, invT));
+      const vm = f64x2.splat(max), vt = f64x2.splat(invT), vl = f64x2.splat(l);
+      let lost = f64x2.splat(0);
+      for (let i = 0; i < dim; i += 2) {
+        const v = pairAt(row, i, dim);
+        const e = expF64x2(f64x2.sub(f64x2.mul(f64x2.sub(v, vm), vt), vl));
+        // a finite input whose probability is below the normal range
+        lost = v128.or(lost, v128.and(f64x2.lt(e, f64x2.splat(2.2250738585072014e-308)), f64x2.ne(v, f64x2.splat(-Infinity))));
+        if (i + 1 < dim) v128.store(row + (<usize>i << 3), e);
+        else store<f64>(row + (<usize>i << 3), f64x2.extract_lane(e, 0));
+      }
+      if (v128.any_true(lost)) flag = 2;
+    }
+    store<f64>(flags + (<usize>r << 3), flag);
+  }
+}

@@ -379,8 +379,19 @@ const fastRows = (measure: MeasureName, p: Side, q: Side | null, rows: number, o
     const values = k.logitsKL({ p: p.v, q: q.v, rows, dim: p.shape.dim, pRows: p.shape.rows, qRows: q.shape.rows }, invT(p));
     return redoRows(values, measure, p, q, o);
   }
-  if (p.kind !== "probabilities" || (q !== null && q.kind !== "probabilities")) return null;
   const dim = p.shape.dim;
+  const pairId = (PAIR_MEASURE as Record<string, number>)[measure === "jsDistance" ? "jsDivergence" : measure];
+  if (q !== null && pairId !== undefined && (p.kind !== "probabilities" || q.kind !== "probabilities")) {
+    // logits / log-probabilities of the symmetric measures: made probabilities in the
+    // scratch area by the kernel, then the pair kernel; raw log-probabilities stay in JS
+    const invT = (s: Side) => (s.kind === "logits" ? o.invT : s.kind === "log-probabilities" ? (o.normalize ? 1 : NaN) : null);
+    const ip = invT(p), iq = invT(q);
+    if (Number.isNaN(ip) || Number.isNaN(iq) || !o.normalize) return null;
+    const r = k.pairRowSumsLogits({ p: p.v, q: q.v, rows, dim, pRows: p.shape.rows, qRows: q.shape.rows }, pairId, ip, iq);
+    if (r === null) return null;
+    return redoRows(pairValues(r.values, rows, r.flagged), measure, p, q, o);
+  }
+  if (p.kind !== "probabilities" || (q !== null && q.kind !== "probabilities")) return null;
   const batch = (a: Side, b: Side): Batch => ({ p: a.v, q: b.v, rows, dim, pRows: a.shape.rows, qRows: b.shape.rows });
   const f32 = p.v instanceof Float32Array && q?.v instanceof Float32Array;
   const fail = (): never => {
@@ -425,14 +436,7 @@ const fastRows = (measure: MeasureName, p: Side, q: Side | null, rows: number, o
       const id = PAIR_MEASURE[measure === "jsDistance" ? "jsDivergence" : (measure as keyof typeof PAIR_MEASURE)];
       const { values: sums, status } = k.pairRowSums(batch(p, q!), id);
       if (status & STATUS_INVALID) fail();
-      values = new Float64Array(rows);
-      for (let r = 0; r < rows; r++) {
-        const at = r * PAIR_ROW;
-        // rounding of p/P and q/Q moves each term by ~ε·|a − b|: trusted while the
-        // distributions differ by more than that can show (TV ≥ 1e-3)
-        const ragged = (sums[at + 2] & STATUS_RAGGED) !== 0 || !(sums[at + 1] >= 2e-3);
-        values[r] = ragged ? NaN : Math.max(sums[at], 0);
-      }
+      values = pairValues(sums, rows, null);
     }
   }
   return redoRows(values, measure, p, q, o);
@@ -460,6 +464,22 @@ function fastTerms(p: Side, q: Side, rows: number, o: ReturnType<typeof resolve>
   if (status & STATUS_INVALID) {
     checkSide(p);
     checkSide(q);
+  }
+  return values;
+}
+
+/**
+ * Per-row results of the pair kernel, NaN for the exact path: rounding of p/P and q/Q moves
+ * each term by ~ε·|a − b|, so a row is trusted while its distributions differ by more than
+ * that can show (TV ≥ 1e-3), and not when ragged (subnormal or flushed probabilities) or
+ * flagged (invalid logits).
+ */
+function pairValues(sums: Float64Array, rows: number, flagged: Uint8Array | null): Float64Array {
+  const values = new Float64Array(rows);
+  for (let r = 0; r < rows; r++) {
+    const at = r * PAIR_ROW;
+    const ragged = (sums[at + 2] & (STATUS_RAGGED | STATUS_INVALID)) !== 0 || !(sums[at + 1] >= 2e-3) || flagged?.[r] === 1;
+    values[r] = ragged ? NaN : Math.max(sums[at], 0);
   }
   return values;
 }

@@ -34,6 +34,7 @@ interface KernelExports extends Record<string, unknown> {
   logitsFinish(sumTerms: number, sumPD: number): number;
   logitsKLRows(a: number, b: number, rows: number, dim: number, aStep: number, bStep: number, invT: number, out: number): void;
   logitsStats(a: number, b: number, n: number, invT: number): void;
+  softmaxRows(x: number, rows: number, dim: number, invT: number, flags: number): void;
   logitsStatsPtr(): number;
 }
 
@@ -337,6 +338,37 @@ export class Kernel {
       }
     }
     return { values, status: 0 };
+  }
+
+  /**
+   * pairRowSums where either side holds logits (invT given: 1 for log-probabilities): those
+   * rows become probabilities in the scratch area first (softmaxRows), one call per chunk.
+   * `flagged` marks rows the exact path must take (no finite logit, invalid values, or a
+   * probability below the normal range). null for rows longer than a chunk.
+   */
+  pairRowSumsLogits(b: Batch, measure: number, invP: number | null, invQ: number | null): { values: Float64Array; status: number; flagged: Uint8Array } | null {
+    if (b.dim > CHUNK_F64) return null;
+    const ex = this.exports;
+    const flagged = new Uint8Array(b.rows);
+    const flagsAt = [this.rowsAt + 16384, this.rowsAt + 20480]; // after ≤ 512 rows of results
+    let next = 0;
+    let broadcastFlag = [0, 0];
+    const convert = (side: 0 | 1, at: number, rows: number, broadcast: boolean, invT: number | null, first: boolean): void => {
+      if (invT === null || (broadcast && !first)) return;
+      ex.softmaxRows(at, broadcast ? 1 : rows, b.dim, invT, flagsAt[side]);
+      const f = this.f64, base = flagsAt[side] >> 3;
+      if (broadcast) broadcastFlag[side] = f[base];
+      else for (let i = 0; i < rows; i++) if (f[base + i] !== 0) flagged[next + i] = 1;
+    };
+    const result = this.batched(b, false, PAIR_ROW, (p, q, rows, pStep, qStep, out) => {
+      convert(0, p, rows, b.pRows === 1, invP, next === 0);
+      convert(1, q, rows, b.qRows === 1, invQ, next === 0);
+      const status = ex.pairRows(measure, p, q, rows, b.dim, pStep, qStep, out);
+      next += rows;
+      return status;
+    });
+    if (broadcastFlag[0] !== 0 || broadcastFlag[1] !== 0) flagged.fill(1);
+    return { ...result, flagged };
   }
 
   /**
