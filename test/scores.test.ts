@@ -18,7 +18,7 @@
 //
 // The second part checks the typed errors: class, code, and a message naming the argument,
 // the index (and row / column in batches) and the value.
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   crossEntropy,
@@ -348,6 +348,8 @@ afterAll(() => {
     `score oracle: ${cases.length} cases (${[...counts].map(([k, v]) => `${k}: ${v}`).join(", ")}); init() selected ${selected}`,
   );
   console.table(rows);
+  // KL_WORST_JSON=path keeps the table for the README's accuracy section
+  if (process.env.KL_WORST_JSON) writeFileSync(process.env.KL_WORST_JSON, JSON.stringify(rows, null, 1));
   if (failures.length > 0) console.log(`score oracle failures (${failures.length}):\n  ${failures.slice(0, 200).join("\n  ")}`);
 });
 
