@@ -380,20 +380,20 @@ const fastRows = (measure: MeasureName, p: Side, q: Side | null, rows: number, o
     return redoRows(values, measure, p, q, o);
   }
   const dim = p.shape.dim;
-  const pairId = (PAIR_MEASURE as Record<string, number>)[measure === "jsDistance" ? "jsDivergence" : measure];
-  if (q !== null && pairId !== undefined && (p.kind !== "probabilities" || q.kind !== "probabilities")) {
-    // logits / log-probabilities of the symmetric measures: made probabilities in the
-    // scratch area by the kernel, then the pair kernel; raw log-probabilities stay in JS
-    const invT = (s: Side) => (s.kind === "logits" ? o.invT : s.kind === "log-probabilities" ? (o.normalize ? 1 : NaN) : null);
-    const ip = invT(p), iq = invT(q);
-    if (Number.isNaN(ip) || Number.isNaN(iq) || !o.normalize) return null;
-    const r = k.pairRowSumsLogits({ p: p.v, q: q.v, rows, dim, pRows: p.shape.rows, qRows: q.shape.rows }, pairId, ip, iq);
-    if (r === null) return null;
-    return redoRows(pairValues(r.values, rows, r.flagged), measure, p, q, o);
-  }
-  if (p.kind !== "probabilities" || (q !== null && q.kind !== "probabilities")) return null;
-  const batch = (a: Side, b: Side): Batch => ({ p: a.v, q: b.v, rows, dim, pRows: a.shape.rows, qRows: b.shape.rows });
-  const f32 = p.v instanceof Float32Array && q?.v instanceof Float32Array;
+  // logits / normalised log-probabilities: the kernels make rows probabilities in the
+  // scratch area (softmaxRows) before the probability kernels; raw log-probabilities, and
+  // rows longer than a chunk, stay on the exact path
+  const invT = (s: Side | null): number | null => (s === null || s.kind === "probabilities" ? null : s.kind === "logits" ? o.invT : o.normalize ? 1 : NaN);
+  const invP = invT(p), invQ = invT(q);
+  const converted = invP !== null || invQ !== null;
+  if (converted && (Number.isNaN(invP) || Number.isNaN(invQ) || !o.normalize || dim > 4096)) return null;
+
+  const flagged = new Uint8Array(rows);
+  const batch = (a: Side, b: Side): Batch => ({
+    p: a.v, q: b.v, rows, dim, pRows: a.shape.rows, qRows: b.shape.rows,
+    invP: a === p ? invP : a === q ? invQ : null, invQ: b === q ? invQ : b === p ? invP : null, flagged,
+  });
+  const f32 = !converted && p.v instanceof Float32Array && q?.v instanceof Float32Array;
   const fail = (): never => {
     checkSide(p);
     if (q !== null) checkSide(q);
@@ -437,6 +437,14 @@ const fastRows = (measure: MeasureName, p: Side, q: Side | null, rows: number, o
       const { values: sums, status } = k.pairRowSums(batch(p, q!), id);
       if (status & STATUS_INVALID) fail();
       values = pairValues(sums, rows, null);
+      break;
+    }
+  }
+  if (converted) {
+    for (let r = 0; r < rows; r++) {
+      // probabilities made from logits carry an ulp each: a KL so small that it could show
+      // (≤ 1e-6 of mixed inputs) goes to the exact path too
+      if (flagged[r] === 1 || (measure === "kl" && values[r] < 1e-6)) values[r] = NaN;
     }
   }
   return redoRows(values, measure, p, q, o);

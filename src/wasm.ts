@@ -49,6 +49,15 @@ export interface Batch {
   dim: number;
   pRows: number;
   qRows: number;
+  /**
+   * Sides holding logits (1/T; 1 for normalised log-probabilities): their rows are made
+   * probabilities in the scratch area first (softmaxRows; rows up to a chunk long), and
+   * `flagged` marks rows the exact path must take (no finite logit, NaN/+Infinity, or a
+   * probability below the normal range).
+   */
+  invP?: number | null;
+  invQ?: number | null;
+  flagged?: Uint8Array;
 }
 
 /** Doubles per row of klRows ([divergence or NaN, status]) and pairRows. */
@@ -341,37 +350,6 @@ export class Kernel {
   }
 
   /**
-   * pairRowSums where either side holds logits (invT given: 1 for log-probabilities): those
-   * rows become probabilities in the scratch area first (softmaxRows), one call per chunk.
-   * `flagged` marks rows the exact path must take (no finite logit, invalid values, or a
-   * probability below the normal range). null for rows longer than a chunk.
-   */
-  pairRowSumsLogits(b: Batch, measure: number, invP: number | null, invQ: number | null): { values: Float64Array; status: number; flagged: Uint8Array } | null {
-    if (b.dim > CHUNK_F64) return null;
-    const ex = this.exports;
-    const flagged = new Uint8Array(b.rows);
-    const flagsAt = [this.rowsAt + 16384, this.rowsAt + 20480]; // after ≤ 512 rows of results
-    let next = 0;
-    let broadcastFlag = [0, 0];
-    const convert = (side: 0 | 1, at: number, rows: number, broadcast: boolean, invT: number | null, first: boolean): void => {
-      if (invT === null || (broadcast && !first)) return;
-      ex.softmaxRows(at, broadcast ? 1 : rows, b.dim, invT, flagsAt[side]);
-      const f = this.f64, base = flagsAt[side] >> 3;
-      if (broadcast) broadcastFlag[side] = f[base];
-      else for (let i = 0; i < rows; i++) if (f[base + i] !== 0) flagged[next + i] = 1;
-    };
-    const result = this.batched(b, false, PAIR_ROW, (p, q, rows, pStep, qStep, out) => {
-      convert(0, p, rows, b.pRows === 1, invP, next === 0);
-      convert(1, q, rows, b.qRows === 1, invQ, next === 0);
-      const status = ex.pairRows(measure, p, q, rows, b.dim, pStep, qStep, out);
-      next += rows;
-      return status;
-    });
-    if (broadcastFlag[0] !== 0 || broadcastFlag[1] !== 0) flagged.fill(1);
-    return { ...result, flagged };
-  }
-
-  /**
    * Streams whole rows through the scratch area, as many per call as fit (a broadcast row is
    * copied once), and collects `width` doubles of results per row.
    */
@@ -391,10 +369,30 @@ export class Kernel {
     if (b.pRows === 1) copyRows(view, pAt, b.p, 0, b.dim);
     if (b.qRows === 1) copyRows(view, qAt, b.q, 0, b.dim);
     let status = 0;
+    const flagsAt = this.rowsAt + 16384; // after ≤ MAX_ROWS rows of results
+    const convert = (at: number, invT: number | null | undefined, rows: number, broadcast: boolean, r: number): void => {
+      if (invT === null || invT === undefined) return;
+      this.exports.softmaxRows(at, broadcast ? 1 : rows, b.dim, invT, flagsAt);
+      const f = this.f64, base = flagsAt >> 3;
+      const flagged = (b.flagged ??= new Uint8Array(b.rows));
+      if (broadcast) {
+        if (f[base] !== 0) flagged.fill(1);
+      } else {
+        for (let i = 0; i < rows; i++) if (f[base + i] !== 0) flagged[r + i] = 1;
+      }
+    };
+    if (b.pRows === 1) convert(this.scratch, b.invP, 1, true, 0);
+    if (b.qRows === 1) convert(this.scratch + CHUNK_BYTES, b.invQ, 1, true, 0);
     for (let r = 0; r < b.rows; r += perCall) {
       const rows = Math.min(perCall, b.rows - r);
-      if (b.pRows !== 1) copyRows(view, pAt, b.p, r * b.dim, rows * b.dim);
-      if (b.qRows !== 1) copyRows(view, qAt, b.q, r * b.dim, rows * b.dim);
+      if (b.pRows !== 1) {
+        copyRows(view, pAt, b.p, r * b.dim, rows * b.dim);
+        convert(this.scratch, b.invP, rows, false, r);
+      }
+      if (b.qRows !== 1) {
+        copyRows(view, qAt, b.q, r * b.dim, rows * b.dim);
+        convert(this.scratch + CHUNK_BYTES, b.invQ, rows, false, r);
+      }
       const pStep = b.pRows === 1 ? 0 : b.dim, qStep = b.qRows === 1 ? 0 : b.dim;
       status |= call(this.scratch, this.scratch + CHUNK_BYTES, rows, pStep, qStep, this.rowsAt);
       values.set(this.f64.subarray(this.rowsAt >> 3, (this.rowsAt >> 3) + rows * width), r * width);
