@@ -592,16 +592,13 @@ const VECPAIR: usize = memory.data<f64>([
   return v128.load(VECPAIR + (<usize>i << 4));
 }
 
-// ln x for positive normal x: x = 2^k·m with m ∈ [√½, √2), ln x = k·ln2 + 2·atanh(f),
-// f = (m − 1)/(m + 1), |f| ≤ 0.172. `near` lanes instead get atanh(x) − x of `alt`
-// (one polynomial for both); the caller selects.
+// The mantissa m ∈ [√½, √2) of positive normal x = 2^k·m (ln x = k·ln2 + 2·atanh((m − 1)/(m + 1)),
+// |(m − 1)/(m + 1)| ≤ 0.172).
 // @ts-ignore: decorator
-@inline function mantissaAtanh(x: v128): v128 {
+@inline function mantissaOf(x: v128): v128 {
   // m ∈ [1, 2) from the mantissa bits with a zero exponent, halved when above √2
-  let m = v128.or(v128.and(x, mask(0)), vpair(1));
-  const big = f64x2.gt(m, vpair(3));
-  m = v128.bitselect(f64x2.mul(m, vpair(0)), m, big);
-  return f64x2.div(f64x2.sub(m, vpair(1)), f64x2.add(m, vpair(1)));
+  const m = v128.or(v128.and(x, mask(0)), vpair(1));
+  return v128.bitselect(f64x2.mul(m, vpair(0)), m, f64x2.gt(m, vpair(3)));
 }
 
 // k of x = 2^k·m as above (biased exponent − 1023, + 1 where m was halved), as f64 lanes.
@@ -655,17 +652,22 @@ const VECPAIR: usize = memory.data<f64>([
   const x1 = f64x2.div(f64x2.sub(a, bb), f64x2.add(a, bb)); // s on near lanes
   const u1 = f64x2.mul(x1, x1);
   const tail1 = atanhTailF64x2(x1, u1);
-  // 1 ± s = 2a/(a + b), 2b/(a + b), each divided out: where one is tiny, 2 − the other
+  // 1 ± s = 2a/(a + b), 2b/(a + b), each formed directly: where one is tiny, 2 − the other
   // would have lost it
-  const ra = f64x2.div(f64x2.add(a, a), total), rb = f64x2.div(f64x2.add(b, b), total);
+  const inv = f64x2.div(vpair(2), total);
+  const ra = f64x2.mul(a, inv), rb = f64x2.mul(b, inv);
   const w = f64x2.mul(ra, rb);
-  const x2 = v128.bitselect(f64x2.div(u1, f64x2.sub(vpair(2), u1)), mantissaAtanh(w), near);
+  // one division for the second series argument: x = s²/(2 − s²) near, (m − 1)/(m + 1) of
+  // w's mantissa far
+  const mw = mantissaOf(w);
+  const x2 = f64x2.div(
+    v128.bitselect(u1, f64x2.sub(mw, vpair(1)), near),
+    v128.bitselect(f64x2.sub(vpair(2), u1), f64x2.add(mw, vpair(1)), near),
+  );
   const tail2 = atanhTailF64x2(x2, f64x2.mul(x2, x2));
   const m = f64x2.mul(total, vpair(0));
-  const gNear = f64x2.sub(
-    f64x2.add(f64x2.div(f64x2.mul(u1, f64x2.sub(vpair(1), u1)), f64x2.sub(vpair(2), u1)), f64x2.mul(x1, tail1)),
-    tail2,
-  );
+  // s²(1 − s²)/(2 − s²) = (1 − s²)·x on near lanes
+  const gNear = f64x2.sub(f64x2.add(f64x2.mul(f64x2.sub(vpair(1), u1), x2), f64x2.mul(x1, tail1)), tail2);
   const k1 = i64x2.sub(i64x2.shr_u(a, 52), i64x2.shr_u(b, 52));
   const k1f = f64x2.convert_low_i32x4_s(v128.shuffle<i32>(k1, k1, 0, 2, 0, 2));
   const y1 = f64x2.add(x1, tail1), y2 = f64x2.add(x2, tail2);
@@ -684,24 +686,35 @@ const VECPAIR: usize = memory.data<f64>([
 @inline function pairTotalsAt(p: usize, q: usize, n: i32): void {
   const whole = n & ~1;
   let sp = f64x2.splat(0), sq = f64x2.splat(0), lo = f64x2.splat(Infinity);
+  // the smallest non-zero p and q: scaled by 1/P and 1/Q they must stay normal (pass 2's logs)
+  let lp = f64x2.splat(Infinity), lq = lp;
+  const inf = f64x2.splat(Infinity), zero = f64x2.splat(0);
   for (let i = 0; i < whole; i += 2) {
     const a = v128.load(p + (<usize>i << 3)), b = v128.load(q + (<usize>i << 3));
     sp = f64x2.add(sp, a);
     sq = f64x2.add(sq, b);
     lo = f64x2.pmin(lo, f64x2.pmin(a, b));
+    lp = f64x2.pmin(lp, v128.bitselect(inf, a, f64x2.eq(a, zero)));
+    lq = f64x2.pmin(lq, v128.bitselect(inf, b, f64x2.eq(b, zero)));
   }
   let P = f64x2.extract_lane(sp, 0) + f64x2.extract_lane(sp, 1);
   let Q = f64x2.extract_lane(sq, 0) + f64x2.extract_lane(sq, 1);
   let lowest = Math.min(f64x2.extract_lane(lo, 0), f64x2.extract_lane(lo, 1));
+  let leastP = Math.min(f64x2.extract_lane(lp, 0), f64x2.extract_lane(lp, 1));
+  let leastQ = Math.min(f64x2.extract_lane(lq, 0), f64x2.extract_lane(lq, 1));
   if (whole < n) {
     const a = load<f64>(p + (<usize>whole << 3)), b = load<f64>(q + (<usize>whole << 3));
     P += a;
     Q += b;
     lowest = Math.min(lowest, Math.min(a, b));
+    if (a != 0) leastP = Math.min(leastP, a);
+    if (b != 0) leastQ = Math.min(leastQ, b);
   }
   store<f64>(RESULTS, P);
   store<f64>(RESULTS, Q, 8);
   store<f64>(RESULTS, lowest, 16);
+  store<f64>(RESULTS, leastP, 24);
+  store<f64>(RESULTS, leastQ, 32);
 }
 
 export function pairTotals(p: usize, q: usize, n: i32): void {
@@ -714,7 +727,7 @@ export function pairTotals(p: usize, q: usize, n: i32): void {
 @inline function pairSumsAt(measure: i32, p: usize, q: usize, n: i32, ia: f64, ib: f64): void {
   const whole = n & ~1;
   const va = f64x2.splat(ia), vb = f64x2.splat(ib);
-  let sum = f64x2.splat(0), tv = f64x2.splat(0), least = f64x2.splat(Infinity);
+  let sum = f64x2.splat(0), tv = f64x2.splat(0);
   for (let i = 0; i < n; i += 2) {
     let rawP: v128, rawQ: v128;
     if (i < whole) {
@@ -728,17 +741,9 @@ export function pairTotals(p: usize, q: usize, n: i32): void {
     const a = f64x2.mul(rawP, va), b = f64x2.mul(rawQ, vb);
     sum = f64x2.add(sum, pairTerm(measure, a, b));
     tv = f64x2.add(tv, f64x2.abs(f64x2.sub(a, b)));
-    // below the normal range the logs go wrong: the wrapper redoes such rows exactly (a
-    // positive input that flushed to 0 counts, as 0: only true zeros are left out)
-    const inf = f64x2.splat(Infinity), zero = f64x2.splat(0);
-    least = f64x2.pmin(least, f64x2.pmin(
-      v128.bitselect(inf, a, f64x2.eq(rawP, zero)),
-      v128.bitselect(inf, b, f64x2.eq(rawQ, zero)),
-    ));
   }
   store<f64>(RESULTS, f64x2.extract_lane(sum, 0) + f64x2.extract_lane(sum, 1));
   store<f64>(RESULTS, f64x2.extract_lane(tv, 0) + f64x2.extract_lane(tv, 1), 8);
-  store<f64>(RESULTS, Math.min(f64x2.extract_lane(least, 0), f64x2.extract_lane(least, 1)), 16);
 }
 
 export function pairSums(measure: i32, p: usize, q: usize, n: i32, ia: f64, ib: f64): void {
@@ -760,13 +765,15 @@ export function pairRows(measure: i32, p: usize, q: usize, rows: i32, dim: i32, 
     const o = out + <usize>r * PAIR_ROW_BYTES;
     if (!(lowest >= 0) || P - P != 0 || Q - Q != 0) status = STATUS_INVALID;
     else if (!(P >= 1e-290 && P <= 1e290 && Q >= 1e-290 && Q <= 1e290)) status = STATUS_RAGGED; // 1/P, 1/Q in range
-    else {
+    else if (load<f64>(RESULTS, 24) / P < MIN_NORMAL_F64 * 2 || load<f64>(RESULTS, 32) / Q < MIN_NORMAL_F64 * 2) {
+      // a probability below the normal range (or flushed to 0): the logs would go wrong
+      status = STATUS_RAGGED;
+    } else {
       // one loop per measure, so the measure is a constant inside it
       if (measure == 0) pairSumsAt(0, pr, qr, dim, 1 / P, 1 / Q);
       else if (measure == 1) pairSumsAt(1, pr, qr, dim, 1 / P, 1 / Q);
       else if (measure == 2) pairSumsAt(2, pr, qr, dim, 1 / P, 1 / Q);
       else pairSumsAt(3, pr, qr, dim, 1 / P, 1 / Q);
-      if (load<f64>(RESULTS, 16) < MIN_NORMAL_F64) status = STATUS_RAGGED;
       store<f64>(o, load<f64>(RESULTS));
       store<f64>(o, load<f64>(RESULTS, 8), 8);
     }

@@ -207,7 +207,7 @@ export class Kernel {
       const p = rowOf(b.p, b.pRows, r, b.dim), q = rowOf(b.q, b.qRows, r, b.dim);
       // pass 1: totals and the smallest element; pass 2: the sums with the totals known
       const P = new Sum(), Q = new Sum();
-      let lowest = Infinity;
+      let lowest = Infinity, leastP = Infinity, leastQ = Infinity;
       for (let i = 0; i < b.dim; i += CHUNK_F64) {
         const m = Math.min(CHUNK_F64, b.dim - i);
         this.load(p, q, i, m, false);
@@ -215,10 +215,13 @@ export class Kernel {
         P.add(this.f64[r0]);
         Q.add(this.f64[r0 + 1]);
         lowest = Math.min(lowest, this.f64[r0 + 2]);
+        leastP = Math.min(leastP, this.f64[r0 + 3]);
+        leastQ = Math.min(leastQ, this.f64[r0 + 4]);
       }
       let bits = 0;
       if (!(lowest >= 0) || !Number.isFinite(P.value + Q.value)) bits = STATUS_INVALID;
       else if (!(P.value >= 1e-290 && P.value <= 1e290 && Q.value >= 1e-290 && Q.value <= 1e290)) bits = STATUS_RAGGED;
+      else if (leastP / P.value < 2 * MIN_NORMAL || leastQ / Q.value < 2 * MIN_NORMAL) bits = STATUS_RAGGED;
       const sum = new Sum(), tv = new Sum();
       for (let i = 0; bits === 0 && i < b.dim; i += CHUNK_F64) {
         const m = Math.min(CHUNK_F64, b.dim - i);
@@ -226,7 +229,6 @@ export class Kernel {
         this.exports.pairSums(measure, this.scratch, this.scratch + CHUNK_BYTES, m, 1 / P.value, 1 / Q.value);
         sum.add(this.f64[r0]);
         tv.add(this.f64[r0 + 1]);
-        if (this.f64[r0 + 2] < MIN_NORMAL) bits = STATUS_RAGGED;
       }
       values[r * PAIR_ROW] = sum.value;
       values[r * PAIR_ROW + 1] = tv.value;
