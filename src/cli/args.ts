@@ -296,9 +296,9 @@ Examples:
   $ printf '0.2,0.8\\n0.5,0.5\\n0.9,0.1\\n' > rows.csv
   $ kl-simd score rows.csv --ref-values 0.5,0.5
   row,kl
-  0,0.19274475702175753
+  0,0.19274475702175745
   1,0
-  2,0.3680642071684971
+  2,0.3680642071684972
   $ kl-simd score rows.csv --ref-values 0.5,0.5 --reduction mean
   rows,kl_mean
   3,0.18693632139675154
@@ -347,10 +347,10 @@ Examples:
   $ printf '0.5,0.5\\n0.9,0.1\\n0.25,0.75\\n' > candidates.csv
   $ kl-simd topk queries.csv --candidates candidates.csv --k 2
   query,rank,index,score
-  0,1,2,0.007067455102040612
-  0,2,0,0.19274475702175753
+  0,1,2,0.007002106647214985
+  0,2,0,0.19274475702175745
   1,1,0,0
-  1,2,2,0.14384103622589045
+  1,2,2,0.1438410362258904
   $ kl-simd topk queries.npy --candidates docs.npy --k 10 --measure js -o nearest.npy
     (writes nearest.npy: int32 indices, queries × K, and nearest.scores.npy: float64 scores)
 

@@ -1,5 +1,5 @@
 // Decimal numbers parsed straight from the bytes of a text file, without making a string.
-// Fast path (Clinger): at most 15 significant digits and a decimal exponent within ±22 make the
+// Fast path (Clinger): at most 15 significant digits (16 below 9e15) and a decimal exponent within ±22 make the
 // value m·10^e or m/10^e with m and 10^|e| exact doubles, so one IEEE operation rounds it
 // correctly. Anything longer (numpy's "%.18e", 17-digit reprs) is handed to Number() on the
 // token: the same correctly rounded double, just slower. The grammar is checked here first, so
@@ -22,46 +22,31 @@ export function parseNumber(b: Uint8Array, i: number, end: number): number {
   let negative = false;
   if (i < end && (b[i] === MINUS || b[i] === PLUS)) negative = b[i++] === MINUS;
   if (i < end && (b[i] | 0x20) >= 0x61) return parseWord(b, i, end, negative);
-  let m = 0, significant = 0, zeros = 0, exponent = 0, digits = 0, slow = false;
+  // m collects digits while it stays below 9e14, so m·10 + 9 < 2^53 is exact; a dropped digit
+  // that is not 0 means more precision than the fast path keeps
+  let m = 0, exponent = 0, digits = 0, slow = false;
   for (; i < end; i++) {
     const d = b[i] - ZERO;
     if (d < 0 || d > 9) break;
     digits++;
-    if (d === 0) {
-      if (significant > 0) zeros++; // leading zeros count for nothing
-      continue;
+    if (m < 9e14) m = m * 10 + d;
+    else {
+      exponent++;
+      if (d !== 0) slow = true;
     }
-    if (significant + zeros + 1 > 15) {
-      slow = true;
-      continue;
-    }
-    m = significant === 0 ? d : m * POW10[zeros + 1] + d;
-    significant += significant === 0 ? 1 : zeros + 1;
-    zeros = 0;
   }
-  let integerZeros = zeros; // "1000": trailing zeros of the integer part, not yet in m
   if (i < end && b[i] === DOT) {
-    i++;
-    for (; i < end; i++) {
+    for (i++; i < end; i++) {
       const d = b[i] - ZERO;
       if (d < 0 || d > 9) break;
       digits++;
-      if (d === 0) {
-        zeros++;
-        continue;
-      }
-      if (significant > 0 && significant + zeros + 1 > 15) {
-        slow = true;
-        continue;
-      }
-      m = significant === 0 ? d : m * POW10[zeros + 1] + d;
-      significant += significant === 0 ? 1 : zeros + 1;
-      exponent -= zeros - integerZeros + 1; // the fraction places this digit used up
-      zeros = integerZeros = 0;
+      if (m < 9e14) {
+        m = m * 10 + d;
+        exponent--;
+      } else if (d !== 0) slow = true;
     }
   }
   if (digits === 0) return -1;
-  exponent += integerZeros;
   if (i < end && (b[i] | 0x20) === 0x65) {
     let j = i + 1, sign = 1, e = 0;
     if (j < end && (b[j] === MINUS || b[j] === PLUS)) sign = b[j++] === MINUS ? -1 : 1;

@@ -461,7 +461,9 @@ class TextReader implements RowReader {
     let end = start;
     while (end < e && b[end] !== this.delimiter && b[end] !== COMMA && b[end] !== 0x5d && b[end] !== TAB && b[end] !== SPACE) end++;
     const token = this.buf.toString("utf8", start, end);
-    return new RowProblem(start, token === "" ? "empty field: expected a number" : `${JSON.stringify(token)} is not a number`, true);
+    // only a word makes a first line a header: "p1,p2" is one, "0.2," is a row with an empty field
+    const word = /[a-z_]/i.test(token);
+    return new RowProblem(start, token === "" ? "empty field: expected a number" : `${JSON.stringify(token)} is not a number`, word);
   }
 
   private check(v: number, start: number, end: number): void {

@@ -139,8 +139,9 @@ async function score(args: Args, io: Io, scoring: Scoring, timing: Timing, skips
   return { rows, dim: reader.dim ?? 0, bytes: reader.bytesRead() + (other?.bytesRead() ?? 0) };
 }
 
-/** True for the library's own errors (bad values, shapes, options). */
-const isLibraryError = (e: unknown): e is Error => e instanceof KLRangeError || e instanceof KLTypeError;
+/** True for the library's errors about values and shapes; a bad option is the command line's (exit 2). */
+const isLibraryError = (e: unknown): e is Error =>
+  (e instanceof KLRangeError || e instanceof KLTypeError) && e.code !== "KL_BAD_OPTION";
 
 /**
  * Scores a block with one call. If the library rejects it, each row is scored alone to find
