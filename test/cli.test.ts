@@ -294,6 +294,12 @@ describe("bad input: file:line:column, exit codes, --on-error skip", () => {
     const values = readNpy(readFileSync(file("skipped.npy"))).values;
     expect(values.length).toBe(3); // one value per input row: NaN where skipped
     expect(values[1]).toBeNaN();
+    // --against: a row bad in either file is left out
+    writeFileSync(file("left.csv"), "0.2,0.8\n0.5,0.5\n0.9,0.1\n");
+    writeFileSync(file("right.csv"), "0.5,0.5\n0.5,y\n0.5,0.5\n");
+    const pair = cli(["score", "left.csv", "--against", "right.csv", "--on-error", "skip"]);
+    expect(pair.stdout.trim().split("\n").map((l) => l.split(",")[0])).toEqual(["row", "0", "2"]);
+    expect(pair.stderr).toMatch(/skipped 1 bad row \(the first: right\.csv:2:5: "y" is not a number\)/);
     // a bad reference is never skipped
     const badRef = cli(["score", "mixed.csv", "--ref-values", "0,0", "--on-error", "skip"]);
     expect(badRef.status).toBe(1);

@@ -104,6 +104,12 @@ async function score(args: Args, io: Io, scoring: Scoring, timing: Timing, skips
         if (b === null || b.rows !== a.rows) throw new CliError(`${other.name} has fewer rows than ${reader.name}: it ends after ${formatCount(rows + (b?.rows ?? 0))}`);
         if (other.dim !== d) throw new CliError(`rows of ${reader.name} have ${d} values, rows of ${other.name} have ${other.dim}`);
       }
+      if (b?.bad) {
+        // a row bad in either file is left out
+        const bad = a.bad ?? new Uint8Array(a.rows);
+        for (let r = 0; r < a.rows; r++) bad[r] |= b.bad[r];
+        a.bad = bad;
+      }
       const q = ref?.values ?? b?.values ?? null;
       t = performance.now();
       const { values, bad } = scoreBlock(args, scoring, a, q, d, reader, other, ref?.name ?? null, skips);
