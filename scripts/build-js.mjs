@@ -3,8 +3,9 @@
 // the kernel by default (src/default-wasm*.ts):
 //   dist/index.js    the module's bytes inline (Node, Deno, Bun, browsers, bundlers)
 //   dist/workerd.js  `import … from "./kl.wasm"` (Cloudflare Workers compile no bytes at run time)
+// and the command line, dist/cli.js (package "bin"), which imports the library from ./index.js.
 import { build } from "esbuild";
-import { copyFileSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { execFileSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 
@@ -34,6 +35,24 @@ rmSync("dist", { recursive: true, force: true });
 mkdirSync("dist");
 await build({ ...options, outfile: "dist/index.js" });
 await build({ ...options, outfile: "dist/workerd.js", plugins: [workerdSource] });
+// the CLI's own code only: its imports of the library (../index.js) stay imports of ./index.js
+const cliUsesLibrary = {
+  name: "cli-uses-library",
+  setup(build) {
+    build.onResolve({ filter: /^\.\.\/index\.js$/ }, () => ({ path: "./index.js", external: true }));
+  },
+};
+const { version } = JSON.parse(readFileSync("package.json", "utf8"));
+await build({
+  ...options,
+  entryPoints: ["src/cli/main.ts"],
+  outfile: "dist/cli.js",
+  platform: "node",
+  banner: { js: "#!/usr/bin/env node" },
+  define: { KL_SIMD_VERSION: JSON.stringify(version) },
+  plugins: [cliUsesLibrary],
+});
+chmodSync("dist/cli.js", 0o755);
 copyFileSync("build/kl.wasm", "dist/kl.wasm");
 // the type of `import module from "kl-simd/kl.wasm"` where Workers and wasm-aware bundlers import it
 writeFileSync(
@@ -42,4 +61,4 @@ writeFileSync(
     "declare const kernelModule: WebAssembly.Module;\nexport default kernelModule;\n",
 );
 execFileSync("npx", ["tsc", "-p", "tsconfig.build.json"], { stdio: "inherit" });
-console.log("dist/: index.js, workerd.js, index.d.ts, kl.wasm, kl.wasm.d.ts");
+console.log("dist/: index.js, workerd.js, cli.js, index.d.ts, kl.wasm, kl.wasm.d.ts");

@@ -41,7 +41,7 @@ const read = (file) => readFileSync(join(installed, file));
 const js = files.filter((f) => /\.(c|m)?js$/.test(f));
 
 check("the tarball holds the entries, their types, kl.wasm, README and LICENSE", () => {
-  const wanted = ["package.json", "README.md", "LICENSE", "dist/index.js", "dist/workerd.js", "dist/index.d.ts", "dist/kl.wasm", "dist/kl.wasm.d.ts"];
+  const wanted = ["package.json", "README.md", "LICENSE", "dist/index.js", "dist/workerd.js", "dist/cli.js", "dist/index.d.ts", "dist/kl.wasm", "dist/kl.wasm.d.ts"];
   const missing = wanted.filter((f) => !files.includes(f));
   assert(missing.length === 0, `missing: ${missing.join(", ")}`);
   const stray = files.filter((f) => !/^(package\.json|README\.md|LICENSE|dist\/.+\.(js|d\.ts|wasm))$/.test(f));
@@ -120,6 +120,16 @@ check("Node imports it by name: known answer, SIMD backend, typed errors", () =>
   assert(Math.abs(out.value / 0.08717669357238884 - 1) < 1e-15, `kl = ${out.value}`);
   assert(out.code === "KL_LENGTH_MISMATCH", `error code ${out.code}`);
   return `${out.value}, ${out.selected}`;
+});
+
+check("the kl-simd command: bin dist/cli.js, installed in node_modules/.bin, answers", () => {
+  assert(manifest.bin?.["kl-simd"] === "dist/cli.js", `bin: ${JSON.stringify(manifest.bin)}`);
+  assert(read("dist/cli.js").toString("utf8").startsWith("#!/usr/bin/env node\n"), "dist/cli.js lacks its #! line");
+  const out = execFileSync(join(app, "node_modules", ".bin", "kl-simd"), ["score", "-", "--ref-values", "0.7,0.3"], { cwd: app, encoding: "utf8", input: "0.5,0.5\n" });
+  // the same pair as above: kl([0.5, 0.5], [0.7, 0.3])
+  const value = Number(out.trim().split("\n")[1].split(",")[1]);
+  assert(Math.abs(value / 0.08717669357238884 - 1) < 1e-15, out);
+  return out.trim().split("\n").join(" | ");
 });
 
 check("conditions: default → dist/index.js, workerd → dist/workerd.js, kl-simd/kl.wasm → dist/kl.wasm", () => {

@@ -1,0 +1,374 @@
+// Command-line arguments: node:util parseArgs, then checked and turned into library options.
+import { parseArgs } from "node:util";
+import type { InputKind, MeasureName, ScoreOptions, Smoothing } from "../index.js";
+import { usage } from "./errors.js";
+import { FORMATS, type Format } from "./readers.js";
+import { OUTPUT_FORMATS, type OutputFormat } from "./writers.js";
+
+export type Command = "score" | "topk";
+
+export interface Args {
+  command: Command;
+  input: string;
+  ref: string | null;
+  refValues: string | null;
+  against: string | null;
+  candidates: string | null;
+  k: number;
+  measure: MeasureName;
+  format: Format | null;
+  dim: number | null;
+  header: boolean | null;
+  field: string | null;
+  output: string | null;
+  outputFormat: OutputFormat | null;
+  options: ScoreOptions;
+  inputP: InputKind;
+  inputQ: InputKind;
+  reduction: "none" | "sum" | "mean";
+  onError: "fail" | "skip";
+  blockRows: number;
+  threads: number;
+  quiet: boolean;
+  stats: boolean;
+}
+
+/** Measure names on the command line: the API's names and kebab-case aliases. */
+export const MEASURES: Record<string, MeasureName> = {
+  kl: "kl",
+  entropy: "entropy",
+  "cross-entropy": "crossEntropy",
+  crossEntropy: "crossEntropy",
+  js: "jsDivergence",
+  "js-divergence": "jsDivergence",
+  jsDivergence: "jsDivergence",
+  "js-distance": "jsDistance",
+  jsDistance: "jsDistance",
+  jeffreys: "jeffreys",
+  psi: "psi",
+  "generalized-kl": "generalizedKL",
+  generalizedKL: "generalizedKL",
+  hellinger: "hellinger",
+  tv: "totalVariation",
+  "total-variation": "totalVariation",
+  totalVariation: "totalVariation",
+};
+
+const KINDS: readonly InputKind[] = ["probabilities", "log-probabilities", "logits"];
+
+const OPTIONS = {
+  ref: { type: "string" },
+  "ref-values": { type: "string" },
+  against: { type: "string" },
+  candidates: { type: "string" },
+  k: { type: "string" },
+  measure: { type: "string", short: "m" },
+  format: { type: "string", short: "f" },
+  dim: { type: "string" },
+  header: { type: "boolean" },
+  "no-header": { type: "boolean" },
+  field: { type: "string" },
+  output: { type: "string", short: "o" },
+  "output-format": { type: "string" },
+  normalize: { type: "boolean" },
+  "no-normalize": { type: "boolean" },
+  base: { type: "string" },
+  input: { type: "string" },
+  "input-p": { type: "string" },
+  "input-q": { type: "string" },
+  temperature: { type: "string" },
+  smoothing: { type: "string" },
+  reduction: { type: "string" },
+  "on-error": { type: "string" },
+  "block-rows": { type: "string" },
+  threads: { type: "string" },
+  quiet: { type: "boolean", short: "q" },
+  stats: { type: "boolean" },
+  help: { type: "boolean", short: "h" },
+  version: { type: "boolean" },
+} as const;
+
+/** What the command line asked for: a run, a help text, or the version. */
+export type Parsed = { kind: "run"; args: Args } | { kind: "help"; text: string } | { kind: "version" };
+
+export function parse(argv: string[]): Parsed {
+  let values: Record<string, string | boolean | undefined>, positionals: string[];
+  try {
+    ({ values, positionals } = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true }));
+  } catch (error) {
+    throw usage(`${(error as Error).message.split("\n")[0]}\nRun kl-simd --help for the options.`);
+  }
+  if (values.version) return { kind: "version" };
+  const [first, ...rest] = positionals;
+  if (first === "help") return { kind: "help", text: helpFor(rest[0]) };
+  if (first === undefined) {
+    if (values.help) return { kind: "help", text: HELP };
+    throw usage(`no command: say kl-simd score … or kl-simd topk …\n\n${HELP}`);
+  }
+  if (first !== "score" && first !== "topk") throw usage(`unknown command "${first}" (the commands are score and topk; see kl-simd --help)`);
+  const command: Command = first;
+  if (values.help) return { kind: "help", text: helpFor(command) };
+  if (rest.length > 1) throw usage(`one input file, got ${rest.length}: ${rest.join(" ")}`);
+  const input = rest[0] ?? null;
+  if (input === null) throw usage(`${command}: name the input file, or - for standard input (kl-simd ${command} --help)`);
+
+  const str = (name: string): string | null => (values[name] as string | undefined) ?? null;
+  const int = (name: string, min: number): number | null => {
+    const s = str(name);
+    if (s === null) return null;
+    const n = Number(s);
+    if (!Number.isInteger(n) || n < min) throw usage(`--${name} must be an integer ≥ ${min}, got ${JSON.stringify(s)}`);
+    return n;
+  };
+  const num = (name: string): number | undefined => {
+    const s = str(name);
+    if (s === null) return undefined;
+    const n = Number(s);
+    if (s.trim() === "" || Number.isNaN(n)) throw usage(`--${name} must be a number, got ${JSON.stringify(s)}`);
+    return n;
+  };
+  const oneOf = <T extends string>(name: string, allowed: readonly T[]): T | null => {
+    const s = str(name);
+    if (s !== null && !allowed.includes(s as T)) throw usage(`--${name} must be one of ${allowed.join(", ")}, got ${JSON.stringify(s)}`);
+    return s as T | null;
+  };
+  const flag = (name: string): boolean | null => {
+    if (values[name] && values[`no-${name}`]) throw usage(`--${name} and --no-${name} contradict each other`);
+    return values[name] ? true : values[`no-${name}`] ? false : null;
+  };
+
+  const measureName = str("measure") ?? "kl";
+  const measure = MEASURES[measureName];
+  if (measure === undefined) {
+    throw usage(`--measure ${JSON.stringify(measureName)} is not a measure; one of: ${Object.keys(MEASURES).filter((m) => !/[A-Z]/.test(m)).join(", ")}`);
+  }
+  const ref = str("ref"), refValues = str("ref-values"), against = str("against"), candidates = str("candidates");
+  if (command === "score") {
+    const given = [ref, refValues, against].filter((x) => x !== null).length;
+    if (measure === "entropy" ? given > 0 : given !== 1) {
+      throw usage(measure === "entropy"
+        ? "entropy has one argument: no --ref, --ref-values or --against"
+        : "say what to score against: one of --ref FILE, --ref-values 0.2,0.3,… or --against FILE (see kl-simd score --help)");
+    }
+    if (candidates !== null || str("k") !== null) throw usage("--candidates and --k belong to topk");
+  } else {
+    if (candidates === null) throw usage("topk needs --candidates FILE (see kl-simd topk --help)");
+    if (given(ref, refValues, against)) throw usage("--ref, --ref-values and --against belong to score");
+    if (measure === "entropy") throw usage("topk needs a two-sided measure, not entropy");
+  }
+
+  const input_ = oneOf("input", KINDS) ?? "probabilities";
+  const inputP = oneOf("input-p", KINDS) ?? input_;
+  const inputQ = oneOf("input-q", KINDS) ?? input_;
+  const options: ScoreOptions = {};
+  const normalize = flag("normalize");
+  if (normalize !== null) options.normalize = normalize;
+  const base = num("base");
+  if (base !== undefined) options.base = base;
+  const temperature = num("temperature");
+  if (temperature !== undefined) options.temperature = temperature;
+  if (inputP !== "probabilities" || inputQ !== "probabilities") options.input = { p: inputP, q: inputQ };
+  const smoothing = str("smoothing");
+  if (smoothing !== null) options.smoothing = parseSmoothing(smoothing);
+  const reduction = oneOf("reduction", ["none", "sum", "mean"] as const) ?? "none";
+  if (reduction !== "none" && command === "topk") throw usage("--reduction belongs to score");
+
+  return {
+    kind: "run",
+    args: {
+      command,
+      input,
+      ref,
+      refValues,
+      against,
+      candidates,
+      k: int("k", 1) ?? 5,
+      measure,
+      format: oneOf("format", FORMATS),
+      dim: int("dim", 1),
+      header: flag("header"),
+      field: str("field"),
+      output: str("output"),
+      outputFormat: oneOf("output-format", OUTPUT_FORMATS),
+      options,
+      inputP,
+      inputQ,
+      reduction,
+      onError: oneOf("on-error", ["fail", "skip"] as const) ?? "fail",
+      blockRows: int("block-rows", 1) ?? 4096,
+      threads: int("threads", 1) ?? 1,
+      quiet: values.quiet === true,
+      stats: values.stats === true,
+    },
+  };
+}
+
+const given = (...xs: (string | null)[]) => xs.some((x) => x !== null);
+
+function parseSmoothing(text: string): Smoothing {
+  const m = /^(clip|replace-zeros|additive):(.+)$/.exec(text);
+  const epsilon = m === null ? NaN : Number(m[2]);
+  if (m === null || !(epsilon > 0 && epsilon < 1)) {
+    throw usage(`--smoothing must be MODE:EPSILON with MODE clip, replace-zeros or additive and 0 < EPSILON < 1, e.g. replace-zeros:1e-4; got ${JSON.stringify(text)}`);
+  }
+  return { mode: m[1] as Smoothing["mode"], epsilon };
+}
+
+function helpFor(command: string | undefined): string {
+  if (command === "score") return SCORE_HELP;
+  if (command === "topk") return TOPK_HELP;
+  return HELP;
+}
+
+const INPUTS = `Input formats (by extension, or --format; "-" reads standard input and sniffs the format):
+  .csv             comma-, tab- or blank-separated numbers, one row a line; a first line
+                   with words is a header and skipped (--header / --no-header to say so);
+                   blank lines and lines starting with # are skipped
+  .tsv             tab-separated
+  .ndjson .jsonl   one JSON array a line, or objects with the row in a field (--field probs)
+  .npy             NumPy float32 or float64, 2-D (rows × values) or 1-D (one row), C order
+  --format f32|f64 raw little-endian floats, no header; needs --dim (values per row)`;
+
+const DISTRIBUTION = `How values are read (the same options as the library's ScoreOptions):
+  --input KIND          probabilities (default), log-probabilities or logits, both sides
+  --input-p KIND        ... only the rows (p); --input-q KIND: only the reference/other side (q)
+  --temperature T       logits: softmax(z / T) (default 1)
+  --normalize           divide each row by its sum first (the default; generalized-kl: off)
+  --no-normalize        take the values as they are
+  --base B              logarithm base (default e: nats; 2: bits)
+  --smoothing MODE:EPS  clip, replace-zeros or additive, e.g. --smoothing replace-zeros:1e-4`;
+
+const RUNNING = `Output and running:
+  -o, --output FILE     write the results there (default: standard output)
+  --output-format FMT   csv (default), ndjson or npy (default from the --output extension)
+  --on-error MODE       fail (default): stop at the first bad row, exit code 1;
+                        skip: leave bad rows out and report how many on stderr at the end
+  --block-rows N        rows scored per library call (default 4096; memory ≈ N × values × 8 B)
+  --threads N           scoring threads (the in-process scorer for now: see README)
+  -q, --quiet           no progress bar (it shows only when stderr is a terminal anyway)
+  --stats               print rows, rows/s, MB/s and where the time went to stderr
+  -h, --help            this help`;
+
+const MEASURE_LIST = `Measures (--measure, default kl):
+  kl               D(P‖Q) = Σ p·ln(p/q)            (scipy.stats.entropy(p, q))
+  cross-entropy    −Σ p·ln q
+  js               Jensen–Shannon divergence        js-distance: its square root
+  jeffreys, psi    Σ (p − q)·ln(p/q)               (population stability index)
+  generalized-kl   Σ p·ln(p/q) − p + q, unnormalised (scipy.special.kl_div(p, q).sum())
+  hellinger, tv    Hellinger and total variation distances
+  entropy          −Σ p·ln p of each row (no reference)`;
+
+export const HELP = `kl-simd — KL divergence and related measures of every row of a file, on the command line
+
+Usage:
+  kl-simd score FILE (--ref REF | --ref-values V,V,… | --against FILE2) [options]
+  kl-simd topk QUERIES --candidates FILE --k K [options]
+  kl-simd help score | help topk | --version
+
+  score  each row of FILE against one reference distribution (--ref, --ref-values), or
+         row i of FILE against row i of FILE2 (--against); one result per row
+  topk   for each query row, the K candidate rows with the smallest divergence
+
+Examples:
+  kl-simd score counts.csv --ref-values 0.25,0.25,0.5
+  kl-simd score batch.npy --ref baseline.npy --measure js --base 2 -o scores.npy
+  kl-simd score student.ndjson --against teacher.ndjson --field logits --input logits --temperature 2
+  python make_rows.py | kl-simd score - --ref ref.csv --reduction mean
+  kl-simd topk queries.csv --candidates docs.npy --k 3 --measure js
+
+${MEASURE_LIST}
+
+Run kl-simd score --help or kl-simd topk --help for every option.
+Exit codes: 0 done, 1 bad data (file:line:column: what), 2 bad command line.
+`;
+
+export const SCORE_HELP = `kl-simd score — one result per row of FILE
+
+Usage:
+  kl-simd score FILE --ref REF [options]            every row against the one row of REF
+  kl-simd score FILE --ref-values 0.2,0.3,0.5       ... against these values
+  kl-simd score FILE --against FILE2 [options]      row i of FILE against row i of FILE2
+  kl-simd score FILE --measure entropy              the entropy of each row
+FILE may be - (standard input). Rows are streamed in blocks: files of any size run in
+bounded memory.
+
+Examples:
+  $ printf '0.2,0.8\\n0.5,0.5\\n0.9,0.1\\n' > rows.csv
+  $ kl-simd score rows.csv --ref-values 0.5,0.5
+  row,kl
+  0,0.19274475702175745
+  1,0
+  2,0.3680642071684972
+  $ kl-simd score rows.csv --ref-values 0.5,0.5 --reduction mean
+  rows,kl_mean
+  3,0.18693632139675154
+  $ kl-simd score rows.csv --ref-values 0.5,0.5 --measure js-distance --base 2 --output-format ndjson
+  $ kl-simd score big.npy --ref ref.npy -o scores.npy --stats
+  $ kl-simd score psi-bins.csv --ref expected.csv --measure psi --smoothing replace-zeros:1e-4
+  $ kl-simd score raw.f32 --format f32 --dim 16 --ref-values=-1,0,… --input logits
+    (a value list that starts with "-" needs the = form)
+
+What to score against:
+  --ref FILE            a file holding one row (any input format)
+  --ref-values LIST     the reference as comma-separated numbers
+  --against FILE2       a second file with as many rows as FILE, scored row by row
+  -m, --measure NAME    see below (default kl)
+  --reduction R         none (default: one result per row), sum or mean over the rows
+
+Reading:
+  -f, --format FMT      csv, tsv, ndjson, npy, f32 or f64 (default: from the extension)
+  --dim N               values per row (required for f32/f64; checked for the others)
+  --header, --no-header whether the CSV's first line is a header (default: detected)
+  --field NAME          NDJSON objects: the field that holds the row
+
+${INPUTS}
+
+${DISTRIBUTION}
+
+${MEASURE_LIST}
+
+${RUNNING}
+
+Output: CSV "row,<measure>" (row = 0-based data row of FILE), NDJSON {"row":…,"<measure>":…}
+(an infinite result is the string "Infinity"), or .npy: 1-D float64, one value per row.
+Errors name the place: rows.csv:3:5: "abc" is not a number; binary input: the row, element
+and byte offset. With --on-error skip, bad rows are left out (NaN in .npy output).
+`;
+
+export const TOPK_HELP = `kl-simd topk — the K nearest candidate rows of each query row
+
+Usage:
+  kl-simd topk QUERIES --candidates FILE [--k K] [options]
+"Nearest" is the smallest divergence measure(query, candidate) (default kl: D(query‖candidate)).
+QUERIES (or - for standard input) is streamed in blocks; the candidates are held in memory.
+
+Examples:
+  $ printf '0.2,0.8\\n0.5,0.5\\n' > queries.csv
+  $ printf '0.5,0.5\\n0.9,0.1\\n0.25,0.75\\n' > candidates.csv
+  $ kl-simd topk queries.csv --candidates candidates.csv --k 2
+  query,rank,index,score
+  0,1,2,0.007002106647214985
+  0,2,0,0.19274475702175745
+  1,1,0,0
+  1,2,2,0.1438410362258904
+  $ kl-simd topk queries.npy --candidates docs.npy --k 10 --measure js -o nearest.npy
+    (writes nearest.npy: int32 indices, queries × K, and nearest.scores.npy: float64 scores)
+
+Options:
+  --candidates FILE     the rows to search (any input format)
+  --k K                 how many per query (default 5; at most the number of candidates)
+  -m, --measure NAME    any measure but entropy (default kl)
+  -f, --format FMT      the queries' format (default: from the extension); --dim, --header,
+                        --field as for score
+
+${INPUTS}
+
+${DISTRIBUTION}
+
+${MEASURE_LIST}
+
+${RUNNING}
+
+Output: CSV "query,rank,index,score" (K lines a query, nearest first; ties: lower index),
+NDJSON {"query":…,"indices":[…],"scores":[…]}, or two .npy files (see above).
+`;

@@ -1,0 +1,280 @@
+// The two commands: score (every row against a reference, or row by row against a second
+// file) and topk. Both loop: read a block of rows, score it with one library call, write it.
+import { KLRangeError, KLTypeError, type BatchOptions, type InputKind } from "../index.js";
+import type { Args } from "./args.js";
+import { CliError } from "./errors.js";
+import { Progress, formatCount, type ProgressStream } from "./progress.js";
+import { firstInvalid, isBinary, openReader, valueProblem, type Block, type RowReader, type Skips, type Values } from "./readers.js";
+import { inProcess, type Scoring } from "./scoring.js";
+import { memorySource, openSource } from "./sources.js";
+import { openSink, outputFormatOf, scoreWriter, topKWriter, type Sink } from "./writers.js";
+
+export interface Io {
+  stdin: NodeJS.ReadableStream;
+  stdout: NodeJS.WritableStream;
+  stderr: ProgressStream;
+  scoring?: Scoring;
+}
+
+/** Time spent per stage (ms), for --stats. */
+interface Timing {
+  read: number;
+  score: number;
+  write: number;
+}
+
+export async function run(args: Args, io: Io): Promise<void> {
+  const started = performance.now();
+  const timing: Timing = { read: 0, score: 0, write: 0 };
+  const skips: Skips | null = args.onError === "skip" ? { count: 0, first: null } : null;
+  const scoring = io.scoring ?? inProcess;
+  const summary = args.command === "score" ? await score(args, io, scoring, timing, skips) : await topk(args, io, scoring, timing, skips);
+  if (skips !== null && skips.count > 0) {
+    io.stderr.write(`kl-simd: skipped ${formatCount(skips.count)} bad row${skips.count === 1 ? "" : "s"} (the first: ${skips.first})\n`);
+  }
+  if (args.stats) io.stderr.write(stats(summary, timing, performance.now() - started, scoring.name));
+}
+
+interface Summary {
+  rows: number;
+  dim: number;
+  bytes: number;
+}
+
+function stats({ rows, dim, bytes }: Summary, t: Timing, total: number, scorer: string): string {
+  const s = total / 1000;
+  const pct = (ms: number) => `${(ms / 1000).toFixed(3)} s (${((100 * ms) / total).toFixed(0)}%)`;
+  const rss = process.resourceUsage().maxRSS / 1024; // kB → MB
+  return (
+    `kl-simd: ${formatCount(rows)} rows × ${dim} in ${s.toFixed(3)} s: ${formatCount(rows / s)} rows/s, ` +
+    `${(bytes / 1e6 / s).toFixed(1)} MB/s of input (${(bytes / 1e6).toFixed(1)} MB)\n` +
+    `kl-simd: read + parse ${pct(t.read)}, score ${pct(t.score)} [${scorer}], write ${pct(t.write)}; max RSS ${rss.toFixed(0)} MB\n`
+  );
+}
+
+function readerOptions(args: Args, kind: InputKind, skips: Skips | null, format = args.format, dim = args.dim) {
+  return { format, dim, kind, header: args.header, field: args.field, skips, blockRows: args.blockRows };
+}
+
+/** The one row of --ref or --ref-values, as a typed array of its own. */
+async function reference(args: Args, io: Io, scoring: Scoring): Promise<{ values: Values; name: string }> {
+  const source = args.refValues !== null
+    ? memorySource("--ref-values", new TextEncoder().encode(args.refValues))
+    : openSource(args.ref!, io.stdin);
+  const options = readerOptions(args, args.inputQ, null, args.refValues !== null ? "csv" : null);
+  if (args.refValues !== null) options.header = false;
+  const reader = await openReader(source, { ...options, blockRows: 2 });
+  const block = await reader.next(2);
+  reader.close();
+  if (block === null) throw new CliError(`${source.name}: no values`);
+  if (block.rows !== 1) throw new CliError(`${source.name}: the reference must be one row; it has more`);
+  const values = block.values.slice();
+  try {
+    // what the library would say of it (a zero sum, no finite logit), said of the reference
+    scoring.score(args.measure, values, values, { ...args.options, input: { p: args.inputQ, q: args.inputQ }, dim: values.length });
+  } catch (error) {
+    if (!isLibraryError(error)) throw error;
+    throw new CliError(`${source.name}: ${explain(error.message)}`);
+  }
+  return { values, name: source.name };
+}
+
+async function score(args: Args, io: Io, scoring: Scoring, timing: Timing, skips: Skips | null): Promise<Summary> {
+  const ref = args.ref !== null || args.refValues !== null ? await reference(args, io, scoring) : null;
+  const dim = ref?.values.length ?? args.dim;
+  const reader = await openReader(openSource(args.input, io.stdin), readerOptions(args, args.inputP, skips, args.format, dim));
+  const other = args.against !== null ? await openReader(openSource(args.against, io.stdin), readerOptions(args, args.inputQ, skips, null, dim)) : null;
+  const format = args.outputFormat ?? outputFormatOf(args.output);
+  const sink = openSink(args.output, io.stdout);
+  const writer = scoreWriter(sink, format, args.measure, args.reduction === "none" ? reader.rowCount : null);
+  const progress = Progress.for(io.stderr, args.quiet, reader.size);
+  let rows = 0, sum = 0, compensation = 0, counted = 0;
+  try {
+    for (;;) {
+      let t = performance.now();
+      const a = await reader.next(args.blockRows);
+      const b = other === null ? null : await other.next(args.blockRows);
+      timing.read += performance.now() - t;
+      if (a === null) {
+        if (b !== null) throw new CliError(`${other!.name} has more rows than ${reader.name} (${formatCount(rows)})`);
+        break;
+      }
+      const d = reader.dim!;
+      if (other !== null) {
+        if (b === null || b.rows !== a.rows) throw new CliError(`${other.name} has fewer rows than ${reader.name}: it ends after ${formatCount(rows + (b?.rows ?? 0))}`);
+        if (other.dim !== d) throw new CliError(`rows of ${reader.name} have ${d} values, rows of ${other.name} have ${other.dim}`);
+      }
+      if (b?.bad) {
+        // a row bad in either file is left out
+        const bad = a.bad ?? new Uint8Array(a.rows);
+        for (let r = 0; r < a.rows; r++) bad[r] |= b.bad[r];
+        a.bad = bad;
+      }
+      const q = ref?.values ?? b?.values ?? null;
+      t = performance.now();
+      const { values, bad } = scoreBlock(args, scoring, a, q, d, reader, other, ref?.name ?? null, skips);
+      timing.score += performance.now() - t;
+      t = performance.now();
+      if (args.reduction === "none") {
+        await writer.rows(values, a.rows, a.first, bad);
+      } else {
+        for (let r = 0; r < a.rows; r++) {
+          if (bad !== null && bad[r]) continue;
+          // Neumaier's compensated sum: the mean of 1e7 rows to the last digits
+          const v = values[r], s = sum + v;
+          compensation += Math.abs(sum) >= Math.abs(v) ? sum - s + v : v - s + sum;
+          sum = s;
+          counted++;
+        }
+      }
+      timing.write += performance.now() - t;
+      rows += a.rows;
+      progress.update(rows, reader.bytesRead() + (other?.bytesRead() ?? 0));
+    }
+    if (args.reduction !== "none") {
+      const total = sum + compensation;
+      await writer.reduced(args.reduction, args.reduction === "sum" ? total : counted === 0 ? NaN : total / counted, counted);
+    }
+    await writer.finish();
+  } finally {
+    progress.done();
+    reader.close();
+    other?.close();
+    sink.close();
+  }
+  return { rows, dim: reader.dim ?? 0, bytes: reader.bytesRead() + (other?.bytesRead() ?? 0) };
+}
+
+/** True for the library's errors about values and shapes; a bad option is the command line's (exit 2). */
+const isLibraryError = (e: unknown): e is Error =>
+  (e instanceof KLRangeError || e instanceof KLTypeError) && e.code !== "KL_BAD_OPTION";
+
+/**
+ * Scores a block with one call. If the library rejects it, each row is scored alone to find
+ * the bad ones: the first is reported with its place (file:line, or row and byte offset), or
+ * with --on-error skip every bad row is marked and left out.
+ */
+function scoreBlock(
+  args: Args, scoring: Scoring, block: Block, q: Values | null, dim: number,
+  reader: RowReader, other: RowReader | null, refName: string | null, skips: Skips | null,
+): { values: Float64Array; bad: Uint8Array | null } {
+  const rows = block.rows;
+  const p = block.values;
+  const options: BatchOptions = { ...args.options, dim };
+  try {
+    return { values: scoring.score(args.measure, p, q, options), bad: block.bad };
+  } catch (error) {
+    if (!isLibraryError(error)) throw error;
+  }
+  const values = new Float64Array(rows);
+  const bad = block.bad ?? new Uint8Array(rows);
+  for (let r = 0; r < rows; r++) {
+    if (bad[r]) continue;
+    const pr = p.subarray(r * dim, (r + 1) * dim);
+    const qr = q === null ? null : q.length === dim ? q : q.subarray(r * dim, (r + 1) * dim);
+    try {
+      values[r] = scoring.score(args.measure, pr, qr, options)[0];
+    } catch (error) {
+      if (!isLibraryError(error)) throw error;
+      const onQ = /^q\b/.test(error.message);
+      if (onQ && refName !== null) throw new CliError(`${refName}: ${explain(error.message)}`);
+      const message = placeOf(onQ ? other! : reader, r, onQ ? qr! : pr, onQ ? args.inputQ : args.inputP, error.message);
+      if (skips === null) throw new CliError(message);
+      skips.count++;
+      skips.first ??= message;
+      bad[r] = 1;
+      values[r] = NaN;
+    }
+  }
+  return { values, bad };
+}
+
+/** "file: row 3, element 5 (byte offset 1064): -1 is negative; …" or "file:7: the row sums to 0 …". */
+function placeOf(reader: RowReader, r: number, row: Values, kind: InputKind, message: string): string {
+  if (isBinary(reader)) {
+    const column = firstInvalid(row, 0, row.length, kind);
+    if (column >= 0) return `${reader.whereElement(r, column)}: ${valueProblem(row[column], String(row[column]), kind)}`;
+  }
+  return `${reader.where(r)}: ${explain(message)}`;
+}
+
+/** The library's message about a one-row call ("p sums to 0 …"), said of "the row". */
+function explain(message: string): string {
+  return message.replace(/^[pq](?=[\s[])/, "the row").replace(/^(queries|candidates)(?=[\s[])/, "the row");
+}
+
+async function topk(args: Args, io: Io, scoring: Scoring, timing: Timing, skips: Skips | null): Promise<Summary> {
+  const candidates = await loadCandidates(args, io, scoring);
+  const dim = candidates.dim;
+  const n = candidates.values.length / dim;
+  if (args.k > n) throw new CliError(`--k ${args.k} is more than the ${n} candidate rows`, 2);
+  const reader = await openReader(openSource(args.input, io.stdin), readerOptions(args, args.inputP, skips, args.format, dim));
+  const format = args.outputFormat ?? outputFormatOf(args.output);
+  const sink = openSink(args.output, io.stdout);
+  let scoresSink: Sink | null = null;
+  if (format === "npy" && args.output !== null && args.output !== "-") scoresSink = openSink(args.output.replace(/(\.npy)?$/i, ".scores.npy"));
+  const writer = topKWriter(sink, scoresSink, format, args.k, reader.rowCount);
+  const progress = Progress.for(io.stderr, args.quiet, reader.size);
+  const options = { ...args.options, dim, k: args.k };
+  let rows = 0;
+  try {
+    for (;;) {
+      let t = performance.now();
+      const block = await reader.next(args.blockRows);
+      timing.read += performance.now() - t;
+      if (block === null) break;
+      t = performance.now();
+      let result;
+      let bad = block.bad;
+      try {
+        result = scoring.topK(args.measure, block.values, candidates.values, options);
+      } catch (error) {
+        if (!isLibraryError(error)) throw error;
+        // find the bad query rows (the candidates were checked when loaded)
+        const found = scoreBlock(args, scoring, block, candidates.values.subarray(0, dim), dim, reader, null, null, skips);
+        bad = found.bad;
+        for (let r = 0; r < block.rows; r++) if (bad![r]) block.values.fill(1, r * dim, (r + 1) * dim);
+        result = scoring.topK(args.measure, block.values, candidates.values, options);
+      }
+      timing.score += performance.now() - t;
+      t = performance.now();
+      await writer.rows(result.indices, result.scores, block.rows, block.first, bad);
+      timing.write += performance.now() - t;
+      rows += block.rows;
+      progress.update(rows, reader.bytesRead());
+    }
+    await writer.finish();
+  } finally {
+    progress.done();
+    reader.close();
+    sink.close();
+    scoresSink?.close();
+  }
+  return { rows, dim, bytes: reader.bytesRead() };
+}
+
+/** Every candidate row in one typed array, each block checked as it comes (so errors have places). */
+async function loadCandidates(args: Args, io: Io, scoring: Scoring): Promise<{ values: Values; dim: number }> {
+  const reader = await openReader(openSource(args.candidates!, io.stdin), readerOptions(args, args.inputQ, null, null));
+  let values: Values | null = null;
+  let length = 0;
+  const check: Args = { ...args, inputP: args.inputQ, options: { ...args.options, input: { p: args.inputQ, q: args.inputQ } } };
+  try {
+    for (let block = await reader.next(args.blockRows); block !== null; block = await reader.next(args.blockRows)) {
+      const dim = reader.dim!;
+      scoreBlock(check, scoring, block, block.values.subarray(0, dim), dim, reader, null, null, null);
+      const need = length + block.values.length;
+      if (values === null || need > values.length) {
+        const bigger: Values = block.values instanceof Float32Array ? new Float32Array(Math.max(need, 2 * length)) : new Float64Array(Math.max(need, 2 * length));
+        if (values !== null) bigger.set(values.subarray(0, length));
+        values = bigger;
+      }
+      values.set(block.values, length);
+      length = need;
+    }
+  } finally {
+    reader.close();
+  }
+  if (values === null) throw new CliError(`${args.candidates}: no candidate rows`);
+  return { values: values.subarray(0, length), dim: reader.dim! };
+}

@@ -1,0 +1,33 @@
+// The one place the command line calls the library: a block of rows is scored by a single
+// call. Injectable, so a multi-threaded scorer (--threads) can take the in-process one's place
+// without the readers, writers or error handling knowing.
+import { score, topK, type BatchOptions, type MeasureName, type TopK } from "../index.js";
+import type { Values } from "./readers.js";
+
+/** Scores every row of p (rows × dim) against q (one row, broadcast, or rows × dim). */
+export type BlockScorer = (measure: MeasureName, p: Values, q: Values | null, options: BatchOptions) => Float64Array;
+
+/** The k nearest candidates of every query row. */
+export type BlockTopK = (measure: MeasureName, queries: Values, candidates: Values, options: BatchOptions & { k: number }) => TopK;
+
+export interface Scoring {
+  score: BlockScorer;
+  topK: BlockTopK;
+  /** what runs, for --stats: "in-process" */
+  readonly name: string;
+}
+
+export const inProcess: Scoring = {
+  score: (measure, p, q, options) => score(measure, p, q, options) as Float64Array,
+  topK: (measure, queries, candidates, options) => topK(measure, queries, candidates, options),
+  name: "in-process",
+};
+
+/**
+ * The scorer for --threads N. There is no multi-threaded library call yet, so every N runs
+ * in-process; wiring one in (a scoreParallel-like call) is a change to this function alone.
+ */
+export function scoringFor(threads: number): Scoring {
+  void threads;
+  return inProcess;
+}

@@ -1,0 +1,93 @@
+// Where bytes come from: a file (read synchronously into the caller's buffer, no copy) or
+// standard input (a stream: its chunks are copied into the caller's buffer as they come).
+import { closeSync, fstatSync, openSync, readSync } from "node:fs";
+import { CliError } from "./errors.js";
+
+export interface ByteSource {
+  /** the name used in messages: the path, or "<stdin>" */
+  readonly name: string;
+  /** the size in bytes where it is known (a regular file), else null */
+  readonly size: number | null;
+  /** Fills `into` as far as the input goes; returns the bytes written (0 only at the end). */
+  read(into: Uint8Array): Promise<number>;
+  close(): void;
+}
+
+export function openSource(path: string, stdin: NodeJS.ReadableStream = process.stdin): ByteSource {
+  if (path === "-") return stdinSource(stdin);
+  let fd: number;
+  try {
+    fd = openSync(path, "r");
+  } catch (error) {
+    throw new CliError(`cannot open ${path}: ${(error as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (error as Error).message}`, 2);
+  }
+  const stat = fstatSync(fd);
+  if (stat.isDirectory()) throw new CliError(`${path} is a directory, not a file`, 2);
+  return {
+    name: path,
+    size: stat.isFile() ? stat.size : null,
+    read(into) {
+      let n = 0;
+      while (n < into.length) {
+        const got = readSync(fd, into, n, into.length - n, null);
+        if (got === 0) break;
+        n += got;
+      }
+      return Promise.resolve(n);
+    },
+    close: () => closeSync(fd),
+  };
+}
+
+function stdinSource(stream: NodeJS.ReadableStream): ByteSource {
+  const chunks = stream[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  let pending: Buffer | null = null;
+  let done = false;
+  let size: number | null = null;
+  try {
+    const stat = fstatSync(0);
+    if (stream === process.stdin && stat.isFile()) size = stat.size;
+  } catch {
+    // no descriptor 0 (a test's stream): size unknown
+  }
+  return {
+    name: "<stdin>",
+    size,
+    async read(into) {
+      let n = 0;
+      while (n < into.length) {
+        if (pending === null) {
+          if (done) break;
+          const next = await chunks.next();
+          if (next.done) {
+            done = true;
+            break;
+          }
+          pending = typeof next.value === "string" ? Buffer.from(next.value) : next.value;
+        }
+        const take = Math.min(pending.length, into.length - n);
+        into.set(pending.subarray(0, take), n);
+        n += take;
+        pending = take === pending.length ? null : pending.subarray(take);
+      }
+      return n;
+    },
+    close() {},
+  };
+}
+
+/** Bytes in memory as a source (the --ref-values list). */
+export function memorySource(name: string, bytes: Uint8Array): ByteSource {
+  let at = 0;
+  return {
+    name,
+    size: bytes.length,
+    read(into) {
+      const n = Math.min(into.length, bytes.length - at);
+      into.set(bytes.subarray(at, at + n));
+      at += n;
+      return Promise.resolve(n);
+    },
+    close() {},
+  };
+}

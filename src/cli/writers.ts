@@ -1,0 +1,199 @@
+// Result writers: CSV, NDJSON or .npy, one write per block of rows, to a file or stdout.
+import { once } from "node:events";
+import { closeSync, openSync, writeSync } from "node:fs";
+import { CliError } from "./errors.js";
+import { npyHeader } from "./npy.js";
+
+export type OutputFormat = "csv" | "ndjson" | "npy";
+export const OUTPUT_FORMATS: readonly OutputFormat[] = ["csv", "ndjson", "npy"];
+
+/** Where output bytes go: a file (seekable: an .npy header can be rewritten) or stdout. */
+export interface Sink {
+  readonly name: string;
+  readonly seekable: boolean;
+  write(data: Uint8Array | string): Promise<void>;
+  /** Overwrites bytes at `position` (files only). */
+  patch(data: Uint8Array, position: number): void;
+  close(): void;
+}
+
+export function openSink(path: string | null, stdout: NodeJS.WritableStream = process.stdout): Sink {
+  if (path === null || path === "-") {
+    return {
+      name: "<stdout>",
+      seekable: false,
+      async write(data) {
+        if (!stdout.write(data)) await once(stdout, "drain");
+      },
+      patch() {
+        throw new Error("stdout cannot be rewritten");
+      },
+      close() {},
+    };
+  }
+  let fd: number;
+  try {
+    fd = openSync(path, "w");
+  } catch (error) {
+    throw new CliError(`cannot write ${path}: ${(error as Error).message}`, 2);
+  }
+  return {
+    name: path,
+    seekable: true,
+    write(data) {
+      if (typeof data === "string") writeSync(fd, data);
+      else for (let at = 0; at < data.length; ) at += writeSync(fd, data, at, data.length - at);
+      return Promise.resolve();
+    },
+    patch(data, position) {
+      writeSync(fd, data, 0, data.length, position);
+    },
+    close: () => closeSync(fd),
+  };
+}
+
+/** The output format named by --output-format, else by the output file's extension, else CSV. */
+export function outputFormatOf(path: string | null): OutputFormat {
+  const ext = path === null ? "" : (/\.([a-z0-9]+)$/i.exec(path)?.[1]?.toLowerCase() ?? "");
+  if (ext === "npy") return "npy";
+  if (ext === "ndjson" || ext === "jsonl" || ext === "json") return "ndjson";
+  return "csv";
+}
+
+/** A number as JSON: non-finite values (an infinite KL) as the strings "Infinity", "NaN". */
+const json = (v: number): string => (Number.isFinite(v) ? String(v) : `"${v}"`);
+
+/** Per-row scores: `row,<measure>` CSV, {"row","<measure>"} NDJSON, or a 1-D float64 .npy. */
+export interface ScoreWriter {
+  rows(values: Float64Array, count: number, first: number, bad: Uint8Array | null): Promise<void>;
+  /** one reduced value (--reduction sum|mean) over `rows` rows */
+  reduced(name: string, value: number, rows: number): Promise<void>;
+  finish(): Promise<void>;
+}
+
+export function scoreWriter(sink: Sink, format: OutputFormat, measure: string, expectedRows: number | null): ScoreWriter {
+  let started = false;
+  let written = 0;
+  const start = async (header: () => Uint8Array | string) => {
+    if (!started) await sink.write(header());
+    started = true;
+  };
+  if (format === "npy") {
+    // the row count is patched in at the end; to stdout it must be known before the first byte
+    let fixed: number | null = null;
+    const header = () => {
+      if (!sink.seekable) {
+        if (expectedRows === null) {
+          throw new CliError(".npy output to stdout needs the row count up front (.npy or raw input from a file); write it to a file with --output FILE.npy", 2);
+        }
+        fixed = expectedRows;
+        return npyHeader("<f8", [expectedRows]);
+      }
+      return npyHeader("<f8", [0], 128); // room for any row count
+    };
+    return {
+      async rows(values, count, _first, bad) {
+        await start(header);
+        if (bad !== null) for (let r = 0; r < count; r++) if (bad[r]) values[r] = NaN; // one value per input row
+        await sink.write(new Uint8Array(values.buffer, values.byteOffset, count * 8));
+        written += count;
+      },
+      async reduced(_name, value) {
+        await sink.write(npyHeader("<f8", [1]));
+        await sink.write(new Uint8Array(Float64Array.of(value).buffer));
+        started = true;
+      },
+      async finish() {
+        if (!started) await start(header);
+        if (fixed !== null && fixed !== written) throw new CliError(`wrote ${written} rows to a .npy header that says ${fixed}`);
+        if (sink.seekable && fixed === null && written > 0) sink.patch(npyHeader("<f8", [written], 128), 0);
+      },
+    };
+  }
+  const csv = format === "csv";
+  const header = () => (csv ? `row,${measure}\n` : "");
+  return {
+    async rows(values, count, first, bad) {
+      await start(header);
+      let out = "";
+      for (let r = 0; r < count; r++) {
+        if (bad !== null && bad[r]) continue;
+        const v = values[r];
+        out += csv ? `${first + r},${v}\n` : `{"row":${first + r},"${measure}":${json(v)}}\n`;
+      }
+      await sink.write(out);
+    },
+    async reduced(name, value, rows) {
+      started = true;
+      await sink.write(csv ? `rows,${measure}_${name}\n${rows},${value}\n` : `{"rows":${rows},"measure":"${measure}","${name}":${json(value)}}\n`);
+    },
+    async finish() {
+      if (!started) await start(header);
+    },
+  };
+}
+
+/** Top-k results: long CSV (query,rank,index,score), NDJSON, or two .npy files. */
+export interface TopKWriter {
+  rows(indices: Int32Array, scores: Float64Array, count: number, first: number, bad: Uint8Array | null): Promise<void>;
+  finish(): Promise<void>;
+}
+
+export function topKWriter(sink: Sink, scoresSink: Sink | null, format: OutputFormat, k: number, expectedRows: number | null): TopKWriter {
+  let started = false;
+  let written = 0;
+  if (format === "npy") {
+    if (scoresSink === null) throw new CliError("topk .npy output needs a file: --output FILE.npy (the scores go to FILE.scores.npy)", 2);
+    const headers = (rows: number) => [npyHeader("<i4", [rows, k], 128), npyHeader("<f8", [rows, k], 128)] as const;
+    if (!sink.seekable && expectedRows === null) throw new CliError("topk .npy output needs a file: --output FILE.npy", 2);
+    return {
+      async rows(indices, scores, count, _first, bad) {
+        if (!started) {
+          const [hi, hs] = headers(sink.seekable ? 0 : expectedRows!);
+          await sink.write(hi);
+          await scoresSink.write(hs);
+          started = true;
+        }
+        if (bad !== null) {
+          for (let r = 0; r < count; r++) if (bad[r]) for (let t = 0; t < k; t++) (indices[r * k + t] = -1), (scores[r * k + t] = NaN);
+        }
+        await sink.write(new Uint8Array(indices.buffer, indices.byteOffset, count * k * 4));
+        await scoresSink.write(new Uint8Array(scores.buffer, scores.byteOffset, count * k * 8));
+        written += count;
+      },
+      async finish() {
+        if (!started) await this.rows(new Int32Array(0), new Float64Array(0), 0, 0, null);
+        if (sink.seekable) {
+          const [hi, hs] = headers(written);
+          sink.patch(hi, 0);
+          scoresSink.patch(hs, 0);
+        }
+      },
+    };
+  }
+  const csv = format === "csv";
+  return {
+    async rows(indices, scores, count, first, bad) {
+      if (!started && csv) await sink.write("query,rank,index,score\n");
+      started = true;
+      let out = "";
+      for (let r = 0; r < count; r++) {
+        if (bad !== null && bad[r]) continue;
+        if (csv) {
+          for (let t = 0; t < k; t++) out += `${first + r},${t + 1},${indices[r * k + t]},${scores[r * k + t]}\n`;
+        } else {
+          let is = "", ss = "";
+          for (let t = 0; t < k; t++) {
+            is += (t ? "," : "") + indices[r * k + t];
+            ss += (t ? "," : "") + json(scores[r * k + t]);
+          }
+          out += `{"query":${first + r},"indices":[${is}],"scores":[${ss}]}\n`;
+        }
+      }
+      await sink.write(out);
+    },
+    async finish() {
+      if (!started && csv) await sink.write("query,rank,index,score\n");
+    },
+  };
+}

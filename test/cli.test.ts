@@ -1,0 +1,381 @@
+// The command line as users run it: the built dist/cli.js in a child process, on small files
+// written to a temporary folder. Known answers come from SciPy (hard-coded below, with the
+// expression that produced each), not from the library itself.
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { init, kl } from "../src/index.js";
+import { Progress } from "../src/cli/progress.js";
+
+const CLI = fileURLToPath(new URL("../dist/cli.js", import.meta.url));
+let dir = "";
+const file = (name: string) => join(dir, name);
+
+beforeAll(async () => {
+  await init();
+  dir = mkdtempSync(join(tmpdir(), "kl-simd-cli-"));
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function cli(args: string[], input?: string | Uint8Array) {
+  const r = spawnSync(process.execPath, [CLI, ...args], { cwd: dir, input, maxBuffer: 1 << 28 });
+  return { status: r.status, stdout: r.stdout.toString("utf8"), stderr: r.stderr.toString("utf8"), bytes: r.stdout };
+}
+
+/** The value column of `row,<measure>` CSV output. */
+function column(stdout: string): number[] {
+  const [header, ...lines] = stdout.trim().split("\n");
+  expect(header).toMatch(/^row,/);
+  return lines.map((l) => Number(l.split(",")[1]));
+}
+
+function expectClose(actual: number[], expected: number[], rel = 1e-12) {
+  expect(actual.length).toBe(expected.length);
+  actual.forEach((a, i) => {
+    if (expected[i] === 0) expect(Math.abs(a)).toBeLessThan(1e-15);
+    else expect(Math.abs(a / expected[i] - 1), `element ${i}: ${a} vs ${expected[i]}`).toBeLessThan(rel);
+  });
+}
+
+/** A minimal .npy writer, independent of src/cli/npy.ts. */
+function npy(values: number[][], descr: "<f8" | "<f4"): Buffer {
+  const rows = values.length, dim = values[0].length;
+  const dict = `{'descr': '${descr}', 'fortran_order': False, 'shape': (${rows}, ${dim}), }`;
+  const total = Math.ceil((10 + dict.length + 1) / 64) * 64;
+  const header = Buffer.alloc(total, " ");
+  header.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0]);
+  header.writeUInt16LE(total - 10, 8);
+  header.write(dict, 10, "latin1");
+  header[total - 1] = 10;
+  const data = descr === "<f8" ? new Float64Array(values.flat()) : new Float32Array(values.flat());
+  return Buffer.concat([header, Buffer.from(data.buffer)]);
+}
+
+/** Reads a 1-D or 2-D .npy (float64 or int32) the plain way. */
+function readNpy(bytes: Buffer): { shape: number[]; values: number[] } {
+  expect([...bytes.subarray(0, 6)]).toEqual([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]);
+  const length = bytes.readUInt16LE(8);
+  const header = bytes.subarray(10, 10 + length).toString("latin1");
+  const shape = /'shape': \(([^)]*)\)/.exec(header)![1].split(",").filter((s) => s.trim() !== "").map(Number);
+  const data = bytes.subarray(10 + length);
+  const values = header.includes("'<i4'")
+    ? [...new Int32Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.length))]
+    : [...new Float64Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.length))];
+  return { shape, values };
+}
+
+// P (3 rows) against q; SciPy 1.17.1, numpy 2.4.6
+const P = [[0.1, 0.4, 0.5], [0.3, 0.3, 0.4], [0.8, 0.15, 0.05]];
+const q = [0.25, 0.25, 0.5];
+const Q = [[0.2, 0.2, 0.6], [0.3, 0.3, 0.4], [0.1, 0.1, 0.8]];
+const SCIPY = {
+  // [scipy.stats.entropy(p, q) for p in P]
+  kl: [0.09637237851087874, 0.020135513550688863, 0.7387675496299438],
+  // [scipy.stats.entropy(p, q, base=2) for p in P]
+  klBits: [0.13903595255631887, 0.029049405545331346, 1.065816280220811],
+  // [scipy.spatial.distance.jensenshannon(p, q, 2) for p in P]
+  jsDistanceBits: [0.1911857839011702, 0.08543510262458807, 0.522040125769717],
+  // [scipy.stats.entropy(p) for p in P]
+  entropy: [0.9433483923290393, 1.0888999753452238, 0.6128694524619495],
+  // np.mean([scipy.stats.entropy(p, q) for p in P])
+  klMean: 0.2850918138971705,
+  // [scipy.stats.entropy(p, qq) for p, qq in zip(P, Q)]
+  against: [0.11678337577100627, 0, 1.5857435634481043],
+  // scipy.stats.entropy([1, 2, 3], [2, 2, 2]) and scipy.special.kl_div([1, 2, 3], [2, 2, 2]).sum()
+  countsKL: 0.08720802396075801,
+  countsGeneralizedKL: 0.5232481437645478,
+  // scipy.stats.entropy(softmax(a / 2), softmax(b / 2)), a = [2, 1, 0.1], b = [1.5, 1.2, 0.3]
+  logitsT2: 0.015240761071105217,
+};
+const csv = (rows: number[][], sep = ",") => rows.map((r) => r.join(sep)).join("\n") + "\n";
+
+describe("known answers (SciPy)", () => {
+  it("kl of every row against --ref-values, --ref FILE, in nats and bits", () => {
+    writeFileSync(file("p.csv"), csv(P));
+    writeFileSync(file("q.csv"), csv([q]));
+    expectClose(column(cli(["score", "p.csv", "--ref-values", q.join(",")]).stdout), SCIPY.kl);
+    expectClose(column(cli(["score", "p.csv", "--ref", "q.csv"]).stdout), SCIPY.kl);
+    expectClose(column(cli(["score", "p.csv", "--ref", "q.csv", "--base", "2"]).stdout), SCIPY.klBits);
+  });
+
+  it("other measures, the mean, --against, counts and logits", () => {
+    writeFileSync(file("p.csv"), csv(P));
+    writeFileSync(file("other.csv"), csv(Q));
+    const ref = ["--ref-values", q.join(",")];
+    expectClose(column(cli(["score", "p.csv", ...ref, "--measure", "js-distance", "--base", "2"]).stdout), SCIPY.jsDistanceBits);
+    expectClose(column(cli(["score", "p.csv", "--measure", "entropy"]).stdout), SCIPY.entropy);
+    expect(cli(["score", "p.csv", ...ref, "--reduction", "mean"]).stdout).toMatch(/^rows,kl_mean\n3,0\.28509181389717/);
+    const mean = Number(cli(["score", "p.csv", ...ref, "--reduction", "mean"]).stdout.split("\n")[1].split(",")[1]);
+    expectClose([mean], [SCIPY.klMean]);
+    expectClose(column(cli(["score", "p.csv", "--against", "other.csv"]).stdout), SCIPY.against);
+    writeFileSync(file("counts.csv"), "1,2,3\n");
+    expectClose(column(cli(["score", "counts.csv", "--ref-values", "2,2,2"]).stdout), [SCIPY.countsKL]);
+    expectClose(column(cli(["score", "counts.csv", "--ref-values", "2,2,2", "--measure", "generalized-kl"]).stdout), [SCIPY.countsGeneralizedKL]);
+    writeFileSync(file("logits.ndjson"), '{"id": 1, "logits": [2.0, 1.0, 0.1]}\n');
+    const out = cli(["score", "logits.ndjson", "--field", "logits", "--ref-values", "1.5,1.2,0.3", "--input", "logits", "--temperature", "2"]);
+    expectClose(column(out.stdout), [SCIPY.logitsT2], 1e-13);
+  });
+});
+
+describe("every input format gives the same rows", () => {
+  const expected = SCIPY.kl;
+  const ref = ["--ref-values", q.join(",")];
+  const cases: [string, () => string | Buffer, string[]][] = [
+    ["p.csv", () => csv(P), []],
+    ["p.tsv", () => csv(P, "\t"), []],
+    ["blank-separated.txt", () => csv(P, "  "), []],
+    ["header.csv", () => "a,b,c\n" + csv(P), []],
+    ["crlf-quoted.csv", () => P.map((r) => r.map((x) => `"${x}"`).join(",")).join("\r\n"), []], // no final newline
+    ["comments.csv", () => "# made by hand\n\n" + csv(P), ["--no-header"]],
+    ["arrays.ndjson", () => P.map((r) => JSON.stringify(r)).join("\n") + "\n", []],
+    ["objects.jsonl", () => P.map((r) => JSON.stringify({ probs: r, tag: "x" })).join("\n") + "\n", ["--field", "probs"]],
+    ["p.npy", () => npy(P, "<f8"), []],
+    ["p.f64", () => Buffer.from(new Float64Array(P.flat()).buffer), ["--format", "f64", "--dim", "3"]],
+  ];
+  for (const [name, content, extra] of cases) {
+    it(`${name} ${extra.join(" ")}`, () => {
+      writeFileSync(file(name), content());
+      const out = cli(["score", name, ...ref, ...extra]);
+      expect(out.stderr).toBe("");
+      expectClose(column(out.stdout), expected);
+    });
+  }
+
+  it("float32: .npy <f4 and raw f32 (the float32 values, to float32 accuracy)", () => {
+    writeFileSync(file("p32.npy"), npy(P, "<f4"));
+    writeFileSync(file("p.f32"), Buffer.from(new Float32Array(P.flat()).buffer));
+    expectClose(column(cli(["score", "p32.npy", ...ref]).stdout), expected, 1e-6);
+    expectClose(column(cli(["score", "p.f32", "--format", "f32", "--dim", "3", ...ref]).stdout), expected, 1e-6);
+  });
+
+  it("standard input: CSV, NDJSON and .npy are recognised from their bytes", () => {
+    expectClose(column(cli(["score", "-", ...ref], csv(P)).stdout), expected);
+    expectClose(column(cli(["score", "-", ...ref], P.map((r) => JSON.stringify(r)).join("\n")).stdout), expected);
+    expectClose(column(cli(["score", "-", ...ref], npy(P, "<f8")).stdout), expected);
+    expectClose(column(cli(["score", "-", "--format", "f64", "--dim", "3", ...ref], Buffer.from(new Float64Array(P.flat()).buffer)).stdout), expected);
+  });
+
+  it("numpy reads what it wrote and what the CLI writes (when python3 with numpy is here)", () => {
+    const made = spawnSync("python3", ["-c", `import numpy as np; np.save("np.npy", np.array(${JSON.stringify(P)})); np.savetxt("np.txt", np.array(${JSON.stringify(P)}))`], { cwd: dir });
+    if (made.status !== 0) return; // no numpy: the hand-written .npy cases above still run
+    expectClose(column(cli(["score", "np.npy", ...ref]).stdout), expected);
+    expectClose(column(cli(["score", "np.txt", ...ref]).stdout), expected); // savetxt: "%.18e", blank-separated
+    cli(["score", "np.npy", ...ref, "-o", "out.npy"]);
+    const loaded = spawnSync("python3", ["-c", "import numpy as np; a = np.load('out.npy'); print(a.dtype, a.shape, repr(a.tolist()))"], { cwd: dir });
+    expect(loaded.stdout.toString()).toMatch(/^float64 \(3,\) \[/);
+  });
+
+  it("blocks: many rows in small blocks, a line longer than the read buffer", () => {
+    const rows: number[][] = [];
+    for (let r = 0; r < 5000; r++) rows.push(Array.from({ length: 16 }, (_, j) => ((r * 31 + j * 7) % 97) / 97 + 1e-3 * Math.sqrt(r + j)));
+    const want = kl(new Float64Array(rows.flat()), new Float64Array(16).fill(1), { dim: 16 });
+    const out = cli(["score", "-", "--ref-values", Array(16).fill(1).join(","), "--block-rows", "7"], csv(rows));
+    expectClose(column(out.stdout), [...want], 1e-13); // the CLI runs SIMD; this process may run the JS path (test:no-simd)
+    expect(column(out.stdout).length).toBe(5000);
+    const long = Array.from({ length: 300_000 }, (_, j) => 1 + (j % 10)); // ~0.6–2 MB in one line
+    const other = long.map((x) => 11 - x);
+    const text = (rows: number[][]) => rows.map((r) => r.map((x) => x.toExponential(12)).join(",")).join("\n");
+    writeFileSync(file("long.csv"), text([long, other]));
+    writeFileSync(file("long2.csv"), text([other, long]));
+    const want2 = [kl(new Float64Array(long), new Float64Array(other)), kl(new Float64Array(other), new Float64Array(long))];
+    expectClose(column(cli(["score", "long.csv", "--against", "long2.csv"]).stdout), want2, 1e-13);
+  });
+});
+
+describe("outputs", () => {
+  const ref = ["--ref-values", q.join(",")];
+  it("CSV (default), NDJSON and .npy, to stdout and to files", () => {
+    writeFileSync(file("p.csv"), csv(P));
+    const nd = cli(["score", "p.csv", ...ref, "--output-format", "ndjson"]).stdout.trim().split("\n").map((l) => JSON.parse(l));
+    expect(nd.map((o) => o.row)).toEqual([0, 1, 2]);
+    expectClose(nd.map((o) => o.kl), SCIPY.kl);
+    cli(["score", "p.csv", ...ref, "-o", "out.ndjson"]);
+    expect(readFileSync(file("out.ndjson"), "utf8")).toMatch(/^\{"row":0,"kl":0\.0963723785108787/);
+    cli(["score", "p.csv", ...ref, "-o", "out.npy"]);
+    const a = readNpy(readFileSync(file("out.npy")));
+    expect(a.shape).toEqual([3]);
+    expectClose(a.values, SCIPY.kl);
+    cli(["score", "p.csv", ...ref, "-o", "out.csv"]);
+    expectClose(column(readFileSync(file("out.csv"), "utf8")), SCIPY.kl);
+    writeFileSync(file("p.npy"), npy(P, "<f8"));
+    const piped = readNpy(cli(["score", "p.npy", ...ref, "--output-format", "npy"]).bytes);
+    expect(piped.shape).toEqual([3]);
+    expectClose(piped.values, SCIPY.kl);
+  });
+
+  it(".npy to stdout needs a known row count", () => {
+    writeFileSync(file("p.csv"), csv(P));
+    const out = cli(["score", "p.csv", ...ref, "--output-format", "npy"]);
+    expect(out.status).toBe(2);
+    expect(out.stderr).toMatch(/--output FILE\.npy/);
+  });
+
+  it("an infinite divergence: Infinity in CSV, the string in NDJSON", () => {
+    writeFileSync(file("zero.csv"), "0.5,0.5\n");
+    expect(column(cli(["score", "zero.csv", "--ref-values", "1,0"]).stdout)).toEqual([Infinity]);
+    expect(JSON.parse(cli(["score", "zero.csv", "--ref-values", "1,0", "--output-format", "ndjson"]).stdout).kl).toBe("Infinity");
+  });
+});
+
+describe("topk", () => {
+  it("the k nearest candidates, in CSV, NDJSON and .npy", () => {
+    writeFileSync(file("queries.csv"), "0.2,0.8\n0.5,0.5\n");
+    writeFileSync(file("candidates.csv"), "0.5,0.5\n0.9,0.1\n0.25,0.75\n");
+    const out = cli(["topk", "queries.csv", "--candidates", "candidates.csv", "--k", "2"]);
+    const lines = out.stdout.trim().split("\n");
+    expect(lines[0]).toBe("query,rank,index,score");
+    expect(lines.slice(1).map((l) => l.split(",").slice(0, 3).join(","))).toEqual(["0,1,2", "0,2,0", "1,1,0", "1,2,2"]);
+    // scipy.stats.entropy([0.2, 0.8], [0.25, 0.75]), entropy([0.2, 0.8], [0.5, 0.5]), 0, entropy([0.5, 0.5], [0.25, 0.75])
+    expectClose(lines.slice(1).map((l) => Number(l.split(",")[3])), [0.007002106647214975, 0.19274475702175753, 0, 0.14384103622589045], 1e-14);
+    const nd = JSON.parse(cli(["topk", "queries.csv", "--candidates", "candidates.csv", "--k", "1", "--output-format", "ndjson"]).stdout.split("\n")[0]);
+    expect(nd.query).toBe(0);
+    expect(nd.indices).toEqual([2]);
+    cli(["topk", "queries.csv", "--candidates", "candidates.csv", "--k", "2", "-o", "near.npy"]);
+    const indices = readNpy(readFileSync(file("near.npy"))), scores = readNpy(readFileSync(file("near.scores.npy")));
+    expect(indices.shape).toEqual([2, 2]);
+    expect(indices.values).toEqual([2, 0, 0, 2]);
+    expect(scores.values[2]).toBe(0);
+  });
+
+  it("k larger than the candidates is a usage error", () => {
+    writeFileSync(file("queries.csv"), "0.2,0.8\n");
+    writeFileSync(file("candidates.csv"), "0.5,0.5\n");
+    const out = cli(["topk", "queries.csv", "--candidates", "candidates.csv", "--k", "3"]);
+    expect(out.status).toBe(2);
+    expect(out.stderr).toMatch(/--k 3 is more than the 1 candidate rows/);
+  });
+});
+
+describe("bad input: file:line:column, exit codes, --on-error skip", () => {
+  const ref = ["--ref-values", "0.5,0.5"];
+  const cases: [string, string, RegExp][] = [
+    ["not-a-number", "0.2,0.8\n0.5,x\n", /^kl-simd: not-a-number\.csv:2:5: "x" is not a number$/m],
+    ["negative", "0.2,0.8\n0.5,0.5\n-0.1,1.1\n", /^kl-simd: negative\.csv:3:1: -0\.1 is negative; probabilities must be ≥ 0$/m],
+    ["too-long", "0.2,0.8\n0.1,0.2,0.7\n", /^kl-simd: too-long\.csv:2:9: row has 3 values, expected 2$/m],
+    ["too-short", "0.2,0.8\n1\n", /^kl-simd: too-short\.csv:2:2: row has 1 value, expected 2$/m],
+    ["empty-field", "0.2,\n", /^kl-simd: empty-field\.csv:1:5: empty field: expected a number$/m],
+    ["nan", "0.2,nan\n", /^kl-simd: nan\.csv:1:5: nan is NaN; values must be numbers$/m],
+    ["zero-row", "0.2,0.8\n0,0\n", /^kl-simd: zero-row\.csv:2: the row sums to 0 and cannot be normalised$/m],
+  ];
+  for (const [name, content, message] of cases) {
+    it(name, () => {
+      writeFileSync(file(`${name}.csv`), content);
+      const out = cli(["score", `${name}.csv`, ...ref]);
+      expect(out.status).toBe(1);
+      expect(out.stderr).toMatch(message);
+    });
+  }
+
+  it("binary input: the row, element and byte offset", () => {
+    writeFileSync(file("bad.npy"), npy([[0.2, 0.8], [0.5, 0.5], [-0.1, 1.1]], "<f8"));
+    const out = cli(["score", "bad.npy", ...ref]);
+    expect(out.status).toBe(1);
+    expect(out.stderr).toBe("kl-simd: bad.npy: row 2, element 0 (byte offset 160): -0.1 is negative; probabilities must be ≥ 0\n");
+    writeFileSync(file("partial.f64"), Buffer.from(new Float64Array([0.5, 0.5, 0.2]).buffer));
+    const partial = cli(["score", "partial.f64", "--format", "f64", "--dim", "2", ...ref]);
+    expect(partial.status).toBe(1);
+    expect(partial.stderr).toMatch(/partial\.f64: 8 bytes at byte offset 16 are not a whole row of 2 f64 values/);
+    writeFileSync(file("truncated.npy"), npy([[0.2, 0.8], [0.5, 0.5]], "<f8").subarray(0, 128 + 20));
+    expect(cli(["score", "truncated.npy", ...ref]).stderr).toMatch(/truncated: the header says 2 rows, the data ends after 1 rows and 4 bytes/);
+  });
+
+  it("--on-error skip leaves bad rows out, counts them on stderr, exits 0", () => {
+    writeFileSync(file("mixed.csv"), "0.2,0.8\n0.5,x\n0.1,0.2,0.7\n0.5,0.5\n-1,2\n0,0\n0.9,0.1\n");
+    const out = cli(["score", "mixed.csv", ...ref, "--on-error", "skip"]);
+    expect(out.status).toBe(0);
+    expect(out.stderr).toBe('kl-simd: skipped 4 bad rows (the first: mixed.csv:2:5: "x" is not a number)\n');
+    expect(out.stdout.trim().split("\n").map((l) => l.split(",")[0])).toEqual(["row", "0", "3", "6"]);
+    writeFileSync(file("mixed.npy"), npy([[0.2, 0.8], [-0.1, 1.1], [0.5, 0.5]], "<f8"));
+    const bin = cli(["score", "mixed.npy", ...ref, "--on-error", "skip", "-o", "skipped.npy"]);
+    expect(bin.stderr).toMatch(/skipped 1 bad row \(the first: mixed\.npy: row 1, element 0/);
+    const values = readNpy(readFileSync(file("skipped.npy"))).values;
+    expect(values.length).toBe(3); // one value per input row: NaN where skipped
+    expect(values[1]).toBeNaN();
+    // --against: a row bad in either file is left out
+    writeFileSync(file("left.csv"), "0.2,0.8\n0.5,0.5\n0.9,0.1\n");
+    writeFileSync(file("right.csv"), "0.5,0.5\n0.5,y\n0.5,0.5\n");
+    const pair = cli(["score", "left.csv", "--against", "right.csv", "--on-error", "skip"]);
+    expect(pair.stdout.trim().split("\n").map((l) => l.split(",")[0])).toEqual(["row", "0", "2"]);
+    expect(pair.stderr).toMatch(/skipped 1 bad row \(the first: right\.csv:2:5: "y" is not a number\)/);
+    // a bad reference is never skipped
+    const badRef = cli(["score", "mixed.csv", "--ref-values", "0,0", "--on-error", "skip"]);
+    expect(badRef.status).toBe(1);
+    expect(badRef.stderr).toMatch(/^kl-simd: --ref-values: the row sums to 0/);
+  });
+
+  it("usage errors exit 2 with a hint", () => {
+    writeFileSync(file("p.csv"), csv(P));
+    const cases: [string[], RegExp][] = [
+      [["score", "p.csv"], /say what to score against/],
+      [["score", "p.csv", "--ref-values", "1,1,1", "--measure", "kld"], /--measure "kld" is not a measure; one of: kl, entropy/],
+      [["score", "missing.csv", "--ref-values", "1,1,1"], /cannot open missing\.csv: no such file/],
+      [["score", "p.csv", "--ref-values", "1,1,1", "--bogus"], /Unknown option '--bogus'/],
+      [["score", "p.csv", "--ref-values", "1,1,1", "--smoothing", "zeros"], /--smoothing must be MODE:EPSILON/],
+      [["score", "p.csv", "--ref-values", "1,1,1", "--base", "1"], /options\.base must be a finite number > 0 and ≠ 1/],
+      [["frobnicate"], /unknown command "frobnicate"/],
+      [[], /no command/],
+    ];
+    for (const [args, message] of cases) {
+      const out = cli(args);
+      expect(out.status, args.join(" ")).toBe(2);
+      expect(out.stderr).toMatch(message);
+    }
+  });
+});
+
+describe("help, progress, stats", () => {
+  it("kl-simd --help, score --help, topk --help, help topk", () => {
+    const main = cli(["--help"]);
+    expect(main.status).toBe(0);
+    expect(main.stdout).toMatch(/^kl-simd — /);
+    expect(main.stdout).toMatch(/Examples:\n {2}kl-simd score counts\.csv --ref-values/);
+    const score = cli(["score", "--help"]).stdout;
+    for (const option of ["--ref", "--ref-values", "--against", "--measure", "--format", "--output-format", "--on-error", "--smoothing", "--reduction", "--input-p"]) {
+      expect(score).toContain(option);
+    }
+    expect(cli(["topk", "--help"]).stdout).toMatch(/--candidates FILE/);
+    expect(cli(["help", "topk"]).stdout).toBe(cli(["topk", "--help"]).stdout);
+    expect(cli(["--version"]).stdout).toMatch(/^\d+\.\d+\.\d+\n$/);
+  });
+
+  it("the examples in score --help and topk --help print what they say", () => {
+    writeFileSync(file("rows.csv"), "0.2,0.8\n0.5,0.5\n0.9,0.1\n");
+    writeFileSync(file("queries.csv"), "0.2,0.8\n0.5,0.5\n");
+    writeFileSync(file("candidates.csv"), "0.5,0.5\n0.9,0.1\n0.25,0.75\n");
+    for (const command of ["score", "topk"]) {
+      const help = cli([command, "--help"]).stdout;
+      // each "$ kl-simd …" line that is followed by output lines
+      const examples = [...help.matchAll(/^ {2}\$ kl-simd (.+)\n((?: {2}[^$ ].*\n)+)/gm)];
+      expect(examples.length).toBe(command === "score" ? 2 : 1);
+      for (const m of examples) {
+        const out = cli(m[1].split(" "));
+        expect(out.stdout, m[1]).toBe(m[2].replace(/^ {2}/gm, ""));
+      }
+    }
+  });
+
+  it("no progress output unless stderr is a terminal; the bar when it is", () => {
+    writeFileSync(file("p.csv"), csv(P));
+    expect(cli(["score", "p.csv", "--ref-values", q.join(",")]).stderr).toBe("");
+    const written: string[] = [];
+    let t = 0;
+    const bar = new Progress({ isTTY: true, write: (s: string) => written.push(s) }, true, 1000, () => (t += 500));
+    bar.update(2000, 500);
+    bar.done();
+    expect(written[0]).toMatch(/^\r\[#{12}-{12}\]  50%  2,000 rows {2}[\d,]+ rows\/s/);
+    expect(written[1]).toBe("\r\x1b[K");
+    const quiet: string[] = [];
+    Progress.for({ isTTY: true, write: (s: string) => quiet.push(s) }, true, null).update(1, 1);
+    expect(quiet).toEqual([]);
+  });
+
+  it("--stats prints rows, rows/s, MB/s and the split of the time", () => {
+    writeFileSync(file("p.csv"), csv(P));
+    const out = cli(["score", "p.csv", "--ref-values", q.join(","), "--stats"]);
+    expect(out.stderr).toMatch(/^kl-simd: 3 rows × 3 in [\d.]+ s: [\d,]+ rows\/s, [\d.]+ MB\/s of input/);
+    expect(out.stderr).toMatch(/read \+ parse .*score .*write .*max RSS \d+ MB/);
+  });
+});
