@@ -370,9 +370,9 @@ function rowSide(s: Side, r: number): Side {
 // cannot give the result to full accuracy come back as NaN and are redone exactly.
 
 const fastRows = (measure: MeasureName, p: Side, q: Side | null, rows: number, o: ReturnType<typeof resolve>): Float64Array | null => {
-  if (active !== "wasm-simd" || kernel === null || o.smoothing !== null) return null;
+  if (active !== "wasm-simd" || kernel === null) return null;
   const k = kernel;
-  if (measure === "kl" && q !== null && p.kind !== "probabilities" && q.kind !== "probabilities") {
+  if (measure === "kl" && o.smoothing === null && q !== null && p.kind !== "probabilities" && q.kind !== "probabilities") {
     // two sides of logits (or normalised log-probabilities, the same at T = 1)
     const invT = (s: Side) => (s.kind === "logits" ? o.invT : o.normalize ? 1 : NaN);
     if (!(invT(p) === invT(q))) return null;
@@ -385,13 +385,20 @@ const fastRows = (measure: MeasureName, p: Side, q: Side | null, rows: number, o
   // rows longer than a chunk, stay on the exact path
   const invT = (s: Side | null): number | null => (s === null || s.kind === "probabilities" ? null : s.kind === "logits" ? o.invT : o.normalize ? 1 : NaN);
   const invP = invT(p), invQ = invT(q);
-  const converted = invP !== null || invQ !== null;
-  if (converted && (Number.isNaN(invP) || Number.isNaN(invQ) || !o.normalize || dim > 4096)) return null;
+  // smoothing, too, happens in the scratch area (smoothRows), after which clip leaves the
+  // values unnormalised and the other modes renormalise
+  const smoothing = o.smoothing;
+  const norm = smoothing !== null ? smoothing.mode !== "clip" : o.normalize;
+  const converted = invP !== null || invQ !== null || smoothing !== null;
+  if (converted && (Number.isNaN(invP) || Number.isNaN(invQ) || dim > 4096)) return null;
+  const smooth = smoothing === null ? null : { mode: ["clip", "replace-zeros", "additive"].indexOf(smoothing.mode), epsilon: smoothing.epsilon };
 
   const flagged = new Uint8Array(rows);
+  const real = (s: Side) => s === p || s === q; // not entropy's uniform row
   const batch = (a: Side, b: Side): Batch => ({
     p: a.v, q: b.v, rows, dim, pRows: a.shape.rows, qRows: b.shape.rows,
     invP: a === p ? invP : a === q ? invQ : null, invQ: b === q ? invQ : b === p ? invP : null, flagged,
+    smooth: smooth && { ...smooth, normalizeP: real(a) ? o.normalize : null, normalizeQ: real(b) ? o.normalize : null },
   });
   const f32 = !converted && p.v instanceof Float32Array && q?.v instanceof Float32Array;
   const fail = (): never => {
@@ -410,29 +417,29 @@ const fastRows = (measure: MeasureName, p: Side, q: Side | null, rows: number, o
   let values: Float64Array;
   switch (measure) {
     case "kl":
-      values = klOf(p, q!, o.normalize ? null : "plain");
+      values = klOf(p, q!, norm ? null : "plain");
       break;
     case "generalizedKL":
-      values = klOf(p, q!, o.normalize ? null : "generalized");
+      values = klOf(p, q!, norm ? null : "generalized");
       break;
     case "entropy":
     case "crossEntropy": {
       const ones: Side = { v: onesRow(dim), name: "uniform", shape: { rows: 1, dim }, kind: "probabilities" };
       // H(p) = ln n − D(p‖uniform) (plain: −Σ p·ln p); kept only where it does not cancel
-      const toUniform = klOf(p, ones, o.normalize ? null : "plain");
+      const toUniform = klOf(p, ones, norm ? null : "plain");
       values = new Float64Array(rows);
       for (let r = 0; r < rows; r++) {
-        const h = o.normalize ? Math.log(dim) - toUniform[r] : -toUniform[r];
-        values[r] = o.normalize && !(h >= 0.05 * Math.log(dim)) ? NaN : h;
+        const h = norm ? Math.log(dim) - toUniform[r] : -toUniform[r];
+        values[r] = norm && !(h >= 0.05 * Math.log(dim)) ? NaN : h;
       }
       if (measure === "crossEntropy") {
-        const d = klOf(p, q!, o.normalize ? null : "plain");
+        const d = klOf(p, q!, norm ? null : "plain");
         for (let r = 0; r < rows; r++) values[r] = d[r] === Infinity && !Number.isNaN(values[r]) ? Infinity : values[r] + d[r];
       }
       break;
     }
     default: {
-      if (!o.normalize) return null;
+      if (!norm) return null;
       const id = PAIR_MEASURE[measure === "jsDistance" ? "jsDivergence" : (measure as keyof typeof PAIR_MEASURE)];
       const { values: sums, status } = k.pairRowSums(batch(p, q!), id);
       if (status & STATUS_INVALID) fail();
@@ -444,7 +451,7 @@ const fastRows = (measure: MeasureName, p: Side, q: Side | null, rows: number, o
     for (let r = 0; r < rows; r++) {
       // probabilities made from logits carry an ulp each: a KL so small that it could show
       // (≤ 1e-6 of mixed inputs) goes to the exact path too
-      if (flagged[r] === 1 || (measure === "kl" && values[r] < 1e-6)) values[r] = NaN;
+      if (flagged[r] === 1 || ((measure === "kl" || measure === "generalizedKL") && values[r] < 1e-6)) values[r] = NaN;
     }
   }
   return redoRows(values, measure, p, q, o);

@@ -35,6 +35,7 @@ interface KernelExports extends Record<string, unknown> {
   logitsKLRows(a: number, b: number, rows: number, dim: number, aStep: number, bStep: number, invT: number, out: number): void;
   logitsStats(a: number, b: number, n: number, invT: number): void;
   softmaxRows(x: number, rows: number, dim: number, invT: number, flags: number): void;
+  smoothRows(x: number, rows: number, dim: number, mode: number, eps: number, normalize: boolean, flags: number): void;
   logitsStatsPtr(): number;
 }
 
@@ -58,6 +59,11 @@ export interface Batch {
   invP?: number | null;
   invQ?: number | null;
   flagged?: Uint8Array;
+  /**
+   * Smoothing after that (mode 0 clip, 1 replace-zeros, 2 additive); per side, whether to
+   * normalise first, or null to leave that side alone (entropy's uniform row)
+   */
+  smooth?: { mode: number; epsilon: number; normalizeP: boolean | null; normalizeQ: boolean | null } | null;
 }
 
 /** Doubles per row of klRows ([divergence or NaN, status]) and pairRows. */
@@ -372,9 +378,7 @@ export class Kernel {
     if (b.qRows === 1) copyRows(view, qAt, b.q, 0, b.dim);
     let status = 0;
     const flagsAt = this.rowsAt + 16384; // after ≤ MAX_ROWS rows of results
-    const convert = (at: number, invT: number | null | undefined, rows: number, broadcast: boolean, r: number): void => {
-      if (invT === null || invT === undefined) return;
-      this.exports.softmaxRows(at, broadcast ? 1 : rows, b.dim, invT, flagsAt);
+    const flags = (rows: number, broadcast: boolean, r: number): void => {
       const f = this.f64, base = flagsAt >> 3;
       const flagged = (b.flagged ??= new Uint8Array(b.rows));
       if (broadcast) {
@@ -383,17 +387,31 @@ export class Kernel {
         for (let i = 0; i < rows; i++) if (f[base + i] !== 0) flagged[r + i] = 1;
       }
     };
-    if (b.pRows === 1) convert(this.scratch, b.invP, 1, true, 0);
-    if (b.qRows === 1) convert(this.scratch + CHUNK_BYTES, b.invQ, 1, true, 0);
+    const convert = (at: number, side: "P" | "Q", rows: number, broadcast: boolean, r: number): void => {
+      const invT = side === "P" ? b.invP : b.invQ;
+      const n = broadcast ? 1 : rows;
+      if (invT !== null && invT !== undefined) {
+        this.exports.softmaxRows(at, n, b.dim, invT, flagsAt);
+        flags(rows, broadcast, r);
+      }
+      const normalize = b.smooth ? (side === "P" ? b.smooth.normalizeP : b.smooth.normalizeQ) : null;
+      if (b.smooth && normalize !== null) {
+        // logits are already probabilities that sum to 1
+        this.exports.smoothRows(at, n, b.dim, b.smooth.mode, b.smooth.epsilon, normalize && (invT === null || invT === undefined), flagsAt);
+        flags(rows, broadcast, r);
+      }
+    };
+    if (b.pRows === 1) convert(this.scratch, "P", 1, true, 0);
+    if (b.qRows === 1) convert(this.scratch + CHUNK_BYTES, "Q", 1, true, 0);
     for (let r = 0; r < b.rows; r += perCall) {
       const rows = Math.min(perCall, b.rows - r);
       if (b.pRows !== 1) {
         copyRows(view, pAt, b.p, r * b.dim, rows * b.dim);
-        convert(this.scratch, b.invP, rows, false, r);
+        convert(this.scratch, "P", rows, false, r);
       }
       if (b.qRows !== 1) {
         copyRows(view, qAt, b.q, r * b.dim, rows * b.dim);
-        convert(this.scratch + CHUNK_BYTES, b.invQ, rows, false, r);
+        convert(this.scratch + CHUNK_BYTES, "Q", rows, false, r);
       }
       const pStep = b.pRows === 1 ? 0 : b.dim, qStep = b.qRows === 1 ? 0 : b.dim;
       status |= call(this.scratch, this.scratch + CHUNK_BYTES, rows, pStep, qStep, this.rowsAt);
