@@ -217,7 +217,27 @@ export function gaussianKL<O extends ScoreOptions>(mean1: Vector, var1: Vector, 
   const o = resolve(options);
   const sides = [side(mean1, "mean1", "probabilities", o.dim), side(var1, "var1", "probabilities", o.dim),
     side(mean2, "mean2", "probabilities", o.dim), side(var2, "var2", "probabilities", o.dim)] as const;
-  return finish("kl", gaussianRows(...sides), o, o.dim === null) as ScoreResult<O>;
+  return finish("kl", gaussianValues(sides), o, o.dim === null) as ScoreResult<O>;
+}
+
+/** Per-row Gaussian KL on the kernel; its NaN rows (and any check) on the exact path. */
+function gaussianValues(sides: readonly [Side, Side, Side, Side]): Float64Array {
+  const [m1, v1, m2, v2] = sides;
+  const rows = pairRows(
+    { rows: pairRows(m1.shape, v1.shape, ["mean1", "var1"]), dim: m1.shape.dim },
+    { rows: pairRows(m2.shape, v2.shape, ["mean2", "var2"]), dim: m2.shape.dim },
+    ["mean1", "mean2"],
+  );
+  const fast = active === "wasm-simd" && kernel !== null
+    ? kernel.gaussian([m1.v, v1.v, m2.v, v2.v], sides.map((s) => s.shape.rows), rows, m1.shape.dim)
+    : null;
+  if (fast === null || fast.some(Number.isNaN)) {
+    // the exact path checks every value (and names the bad one) before it computes
+    const exact = gaussianRows(m1, v1, m2, v2);
+    if (fast === null) return exact;
+    for (let r = 0; r < rows; r++) if (Number.isNaN(fast[r])) fast[r] = exact[r];
+  }
+  return fast;
 }
 
 /**

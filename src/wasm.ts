@@ -36,6 +36,7 @@ interface KernelExports extends Record<string, unknown> {
   logitsStats(a: number, b: number, n: number, invT: number): void;
   softmaxRows(x: number, rows: number, dim: number, invT: number, flags: number): void;
   smoothRows(x: number, rows: number, dim: number, mode: number, eps: number, normalize: boolean, flags: number): void;
+  gaussianRows(m1: number, v1: number, m2: number, v2: number, rows: number, dim: number, s1: number, s2: number, s3: number, s4: number, out: number): void;
   logitsStatsPtr(): number;
 }
 
@@ -355,6 +356,31 @@ export class Kernel {
       }
     }
     return { values, status: 0 };
+  }
+
+  /**
+   * KL between diagonal Gaussians per row (see gaussianRows in the kernel): NaN for a row the
+   * exact path must take (a variance ≤ 0 or not finite, subnormal variances). Each argument
+   * holds `rows` rows or one (broadcast); null for rows longer than half a chunk.
+   */
+  gaussian(sides: [Vector, Vector, Vector, Vector], counts: number[], rows: number, dim: number): Float64Array | null {
+    if (2 * dim > CHUNK_F64) return null;
+    this.views();
+    const f = this.f64;
+    const perCall = Math.min(MAX_ROWS, Math.floor(CHUNK_F64 / (2 * dim)));
+    // mean1 and var1 blocks in the first input chunk, mean2 and var2 in the second
+    const at = [this.scratch, this.scratch + perCall * dim * 8, this.scratch + CHUNK_BYTES, this.scratch + CHUNK_BYTES + perCall * dim * 8];
+    const values = new Float64Array(rows);
+    for (let s = 0; s < 4; s++) if (counts[s] === 1) copyRows(f, at[s] >> 3, sides[s], 0, dim);
+    for (let r = 0; r < rows; r += perCall) {
+      const n = Math.min(perCall, rows - r);
+      for (let s = 0; s < 4; s++) if (counts[s] !== 1) copyRows(f, at[s] >> 3, sides[s], r * dim, n * dim);
+      const step = (s: number) => (counts[s] === 1 ? 0 : dim);
+      this.exports.gaussianRows(at[0], at[1], at[2], at[3], n, dim, step(0), step(1), step(2), step(3), this.rowsAt);
+      const out = this.rowsAt >> 3;
+      for (let i = 0; i < n; i++) values[r + i] = f[out + 2 * i + 1] === 0 ? f[out + 2 * i] : NaN;
+    }
+    return values;
   }
 
   /**
