@@ -410,7 +410,9 @@ const fastRows = (measure: MeasureName, p: Side, q: Side | null, rows: number, o
   const smoothing = o.smoothing;
   const norm = smoothing !== null ? smoothing.mode !== "clip" : o.normalize;
   const converted = invP !== null || invQ !== null || smoothing !== null;
-  if (converted && (Number.isNaN(invP) || Number.isNaN(invQ) || dim > 4096)) return null;
+  // rows longer than a chunk: only the pair kernel streams logits (KL has its own path above)
+  const streamsLogits = smoothing === null && q !== null && (PAIR_MEASURE as Record<string, number>)[measure === "jsDistance" ? "jsDivergence" : measure] !== undefined;
+  if (converted && (Number.isNaN(invP) || Number.isNaN(invQ) || (dim > 4096 && !streamsLogits))) return null;
   const smooth = smoothing === null ? null : { mode: ["clip", "replace-zeros", "additive"].indexOf(smoothing.mode), epsilon: smoothing.epsilon };
 
   const flagged = new Uint8Array(rows);

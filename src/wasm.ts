@@ -34,6 +34,7 @@ interface KernelExports extends Record<string, unknown> {
   logitsFinish(sumTerms: number, sumPD: number): number;
   logitsKLRows(a: number, b: number, rows: number, dim: number, aStep: number, bStep: number, invT: number, out: number): void;
   logitsStats(a: number, b: number, n: number, invT: number): void;
+  logitsSoftmax(x: number, out: number, n: number, max: number, invT: number, l: number): void;
   softmaxRows(x: number, rows: number, dim: number, invT: number, flags: number): void;
   smoothRows(x: number, rows: number, dim: number, mode: number, eps: number, normalize: boolean, flags: number): void;
   gaussianRows(m1: number, v1: number, m2: number, v2: number, rows: number, dim: number, s1: number, s2: number, s3: number, s4: number, out: number): void;
@@ -210,14 +211,43 @@ export class Kernel {
     const values = new Float64Array(b.rows * PAIR_ROW);
     let status = 0;
     const r0 = this.results >> 3;
+    // logits (LLM vocabularies): each side's max and log-sum-exp first, then every chunk is
+    // made probabilities in place right after it is copied
+    const ex = this.exports;
+    const softmaxStats = (v: Vector, invT: number | null | undefined): { max: number; log: number } | null => {
+      if (invT === null || invT === undefined) return null;
+      let max = -Infinity;
+      for (let i = 0; i < b.dim; i += CHUNK_F64) {
+        const m = Math.min(CHUNK_F64, b.dim - i);
+        copyRows(this.f64, this.scratch >> 3, v, i, m);
+        max = Math.max(max, ex.logitsMax(this.scratch, m));
+      }
+      const sum = new Sum();
+      for (let i = 0; Number.isFinite(max) && i < b.dim; i += CHUNK_F64) {
+        const m = Math.min(CHUNK_F64, b.dim - i);
+        copyRows(this.f64, this.scratch >> 3, v, i, m);
+        sum.add(ex.logitsSumExp(this.scratch, m, max, invT));
+      }
+      return { max, log: Math.log(sum.value) };
+    };
     for (let r = 0; r < b.rows; r++) {
       const p = rowOf(b.p, b.pRows, r, b.dim), q = rowOf(b.q, b.qRows, r, b.dim);
+      const sp = softmaxStats(p, b.invP), sq = softmaxStats(q, b.invQ);
+      if ((sp !== null && !Number.isFinite(sp.max)) || (sq !== null && !Number.isFinite(sq.max))) {
+        (b.flagged ??= new Uint8Array(b.rows))[r] = 1; // no finite logit, or NaN/+∞: exact path
+        continue;
+      }
+      const load = (i: number, m: number): void => {
+        this.load(p, q, i, m, false);
+        if (sp !== null) ex.logitsSoftmax(this.scratch, this.scratch, m, sp.max, b.invP!, sp.log);
+        if (sq !== null) ex.logitsSoftmax(this.scratch + CHUNK_BYTES, this.scratch + CHUNK_BYTES, m, sq.max, b.invQ!, sq.log);
+      };
       // pass 1: totals and the smallest element; pass 2: the sums with the totals known
       const P = new Sum(), Q = new Sum();
       let lowest = Infinity, leastP = Infinity, leastQ = Infinity;
       for (let i = 0; i < b.dim; i += CHUNK_F64) {
         const m = Math.min(CHUNK_F64, b.dim - i);
-        this.load(p, q, i, m, false);
+        load(i, m);
         this.exports.pairTotals(this.scratch, this.scratch + CHUNK_BYTES, m);
         P.add(this.f64[r0]);
         Q.add(this.f64[r0 + 1]);
@@ -232,7 +262,7 @@ export class Kernel {
       const sum = new Sum(), tv = new Sum();
       for (let i = 0; bits === 0 && i < b.dim; i += CHUNK_F64) {
         const m = Math.min(CHUNK_F64, b.dim - i);
-        this.load(p, q, i, m, false);
+        load(i, m);
         this.exports.pairSums(measure, this.scratch, this.scratch + CHUNK_BYTES, m, 1 / P.value, 1 / Q.value);
         sum.add(this.f64[r0]);
         tv.add(this.f64[r0 + 1]);
