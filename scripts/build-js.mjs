@@ -15,7 +15,9 @@ const options = {
   format: "esm",
   platform: "neutral",
   target: "es2022",
-  minify: false,
+  // whitespace and syntax only: names stay, so stack traces still read
+  minifyWhitespace: true,
+  minifySyntax: true,
   legalComments: "inline",
 };
 

@@ -13,7 +13,7 @@ import { consumer, pack, root } from "./pack.mjs";
 
 // The default entry, gzipped, JS and the inline wasm together (README: "Bundle size").
 // Measured 20,161 bytes; the headroom is for the functions being added.
-const BUDGET_GZIP_BYTES = 40 * 1024; // the core was ~20 KiB; the scoring API (issue 3) adds kernels and code
+const BUDGET_GZIP_BYTES = 44 * 1024; // the core was ~20 KiB; the scoring API (issue 3) added kernels and code
 
 const results = [];
 function check(name, fn) {
