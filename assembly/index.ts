@@ -610,6 +610,20 @@ const VECPAIR: usize = memory.data<f64>([
   return f64x2.convert_low_i32x4_s(v128.shuffle<i32>(e, e, 0, 2, 0, 2));
 }
 
+// ln(a/b) lane-wise for positive normal a, b: k·ln2 + 2·atanh(x), x = (a − b′)/(a + b′) with
+// b′ = b moved into a's binade where a and b are far apart (|a − b|·3 > a + b) and b′ = b
+// near (x = s then, and k = 0): one division, one series, no cancellation.
+// @ts-ignore: decorator
+@inline function logRatioF64x2(a: v128, b: v128, near: v128): v128 {
+  const bb = v128.bitselect(b, v128.or(v128.and(b, mask(0)), v128.andnot(a, mask(0))), near);
+  const x = f64x2.div(f64x2.sub(a, bb), f64x2.add(a, bb));
+  const y = f64x2.add(x, atanhTailF64x2(x, f64x2.mul(x, x)));
+  // the exponent difference counts only where b was moved (far lanes)
+  const k = v128.andnot(i64x2.sub(i64x2.shr_u(a, 52), i64x2.shr_u(b, 52)), near);
+  const kf = f64x2.convert_low_i32x4_s(v128.shuffle<i32>(k, k, 0, 2, 0, 2));
+  return f64x2.add(f64x2.mul(kf, vpair(4)), f64x2.add(y, y));
+}
+
 // One vector of a normalised pair: a, b ≥ 0 (a + b > 0 on live lanes; lanes with a = b = 0
 // return 0). measure 0: ½|a − b|; 1: ½(√a − √b)²; 2: the Jensen–Shannon term; 3: the
 // Jeffreys term (a − b)·ln(a/b), +Infinity where exactly one of a, b is 0.
@@ -626,17 +640,9 @@ const VECPAIR: usize = memory.data<f64>([
     return v128.and(f64x2.mul(f64x2.mul(h, h), vpair(0)), live);
   }
   if (measure == 3) {
-    // ln(a/b) = k·ln2 + 2·atanh(x), x = (a − b′)/(a + b′) with b′ = b moved into a's binade
-    // (near a = b, b′ = b and x = s); the product with a − b never cancels
+    // (a − b)·ln(a/b): the product never cancels
     const ad = f64x2.abs(diff);
-    const near = f64x2.le(f64x2.add(f64x2.add(ad, ad), ad), total);
-    const bb = v128.bitselect(b, v128.or(v128.and(b, mask(0)), v128.andnot(a, mask(0))), near);
-    const x = f64x2.div(f64x2.sub(a, bb), f64x2.add(a, bb));
-    const y = f64x2.add(x, atanhTailF64x2(x, f64x2.mul(x, x)));
-    // the exponent difference counts only where b was moved (far lanes)
-    const k = v128.andnot(i64x2.sub(i64x2.shr_u(a, 52), i64x2.shr_u(b, 52)), near);
-    const kf = f64x2.convert_low_i32x4_s(v128.shuffle<i32>(k, k, 0, 2, 0, 2));
-    const logAB = f64x2.add(f64x2.mul(kf, vpair(4)), f64x2.add(y, y));
+    const logAB = logRatioF64x2(a, b, f64x2.le(f64x2.add(f64x2.add(ad, ad), ad), total));
     const oneZero = v128.or(f64x2.eq(a, f64x2.splat(0)), f64x2.eq(b, f64x2.splat(0)));
     const t = v128.bitselect(f64x2.splat(Infinity), f64x2.mul(diff, logAB), oneZero);
     return v128.and(t, live);
@@ -797,13 +803,7 @@ export function pairRows(measure: i32, p: usize, q: usize, rows: i32, dim: i32, 
     const b = f64x2.mul(v128.load(q + (<usize>i << 3)), vb);
     const diff = f64x2.sub(a, b), total = f64x2.add(a, b);
     const ad = f64x2.abs(diff);
-    const near = f64x2.le(f64x2.add(f64x2.add(ad, ad), ad), total);
-    const bb = v128.bitselect(b, v128.or(v128.and(b, mask(0)), v128.andnot(a, mask(0))), near);
-    const x = f64x2.div(f64x2.sub(a, bb), f64x2.add(a, bb));
-    const y = f64x2.add(x, atanhTailF64x2(x, f64x2.mul(x, x)));
-    const k = v128.andnot(i64x2.sub(i64x2.shr_u(a, 52), i64x2.shr_u(b, 52)), near);
-    const kf = f64x2.convert_low_i32x4_s(v128.shuffle<i32>(k, k, 0, 2, 0, 2));
-    let t = f64x2.mul(a, f64x2.add(f64x2.mul(kf, vpair(4)), f64x2.add(y, y)));
+    let t = f64x2.mul(a, logRatioF64x2(a, b, f64x2.le(f64x2.add(f64x2.add(ad, ad), ad), total)));
     // too close to call here (1024·|a − b| < a + b), or subnormal a or b: NaN
     const tooClose = f64x2.lt(f64x2.mul(ad, f64x2.splat(1024)), total);
     const tiny = v128.or(f64x2.lt(a, f64x2.splat(MIN_NORMAL_F64)), f64x2.lt(b, f64x2.splat(MIN_NORMAL_F64)));

@@ -7,7 +7,7 @@
 // functions of those three, chosen so that no term cancels: near a = b (|s| ≤ 1/3) the terms
 // come from s alone through series, and s itself is exact to rounding because a − b is
 // computed from double-double values (probabilities) or from the log-ratio (log inputs).
-import { atanhTail, exactNormalizedKL, log1pMinusX, plainTerm, Sum, term } from "./reference.js";
+import { atanhTail, exactNormalizedKL, log1pMinusX, plainTerm, powerOfTwoScale, Sum, term, twoProductError } from "./reference.js";
 import type { Vector } from "./vector.js";
 
 /** The measures of two distributions (entropy takes one). */
@@ -40,23 +40,6 @@ const MIN_NORMAL = 2.2250738585072014e-308;
 export function logRatio(x: number, y: number): number {
   const r = x / y;
   return r === Infinity || r < MIN_NORMAL ? Math.log(x) - Math.log(y) : Math.log(r);
-}
-
-/** Two powers of two whose product brings x into [2^-500, 2^500] (1, 1 when it is). */
-function powerOfTwoScale(x: number): [number, number] {
-  if (x >= 2 ** -500 && x <= 2 ** 500) return [1, 1];
-  const k = -Math.round(Math.log2(x)); // up to ±1074: split, since 2^k alone can overflow
-  return [2 ** (k >> 1), 2 ** (k - (k >> 1))];
-}
-
-/** The rounding error of a·b = product, exactly (Dekker's product, no FMA needed). */
-function twoProductError(a: number, b: number, product: number): number {
-  const SPLIT = 134217729; // 2^27 + 1
-  let c = SPLIT * a;
-  const aHi = c - (c - a), aLo = a - aHi;
-  c = SPLIT * b;
-  const bHi = c - (c - b), bLo = b - bHi;
-  return aHi * bHi - product + aHi * bLo + aLo * bHi + aLo * bLo;
 }
 
 /**

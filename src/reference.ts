@@ -194,7 +194,7 @@ export function exactNormalizedKL(p: Vector, q: Vector): number {
 }
 
 /** Two powers of two whose product brings x into [2^-500, 2^500] (1, 1 when it is). */
-function powerOfTwoScale(x: number): [number, number] {
+export function powerOfTwoScale(x: number): [number, number] {
   if (x >= 2 ** -500 && x <= 2 ** 500) return [1, 1];
   const k = -Math.round(Math.log2(x)); // up to ±1074: split, since 2^k alone can overflow
   return [2 ** (k >> 1), 2 ** (k - (k >> 1))];
@@ -207,7 +207,7 @@ function divisionError(x: number, y: number, quotient: number): number {
 }
 
 /** The rounding error of a·b = product, exactly (Dekker's product, no FMA needed). */
-function twoProductError(a: number, b: number, product: number): number {
+export function twoProductError(a: number, b: number, product: number): number {
   const SPLIT = 134217729; // 2^27 + 1
   let c = SPLIT * a;
   const aHi = c - (c - a), aLo = a - aHi;

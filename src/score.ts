@@ -5,7 +5,7 @@
 import { KLRangeError } from "./errors.js";
 import { RowEvaluator, logRatio, type Measure, type Row } from "./measures.js";
 import { type InputKind, type Resolved } from "./options.js";
-import { Sum, log1pMinusX } from "./reference.js";
+import { Sum, log1pMinusX, twoProductError } from "./reference.js";
 import { checkVectorType, type Vector } from "./vector.js";
 
 /** Every measure name `score`, `pairwise` and `topK` accept. */
@@ -328,18 +328,10 @@ function nearLog(x: number, y: number, P: number, Q: number, normalize: boolean)
   if (!normalize) return Math.log1p((x - y) / y);
   // (x·Q − y·P)/(y·P) with both products split exactly (values are in range here)
   const xq = x * Q, yp = y * P;
-  const diff = xq - yp + (twoProd(x, Q, xq) - twoProd(y, P, yp));
+  const diff = xq - yp + (twoProductError(x, Q, xq) - twoProductError(y, P, yp));
   return Math.log1p(diff / yp);
 }
 
-function twoProd(a: number, b: number, product: number): number {
-  const SPLIT = 134217729;
-  let c = SPLIT * a;
-  const aHi = c - (c - a), aLo = a - aHi;
-  c = SPLIT * b;
-  const bHi = c - (c - b), bLo = b - bHi;
-  return aHi * bHi - product + aHi * bLo + aLo * bHi + aLo * bLo;
-}
 
 export function total(r: Row, normalize: boolean): number {
   if (!normalize) return 1;
