@@ -1,32 +1,24 @@
 // npm run bench: elements/second of kl() on the SIMD kernel (marshalling included), on the
-// JS fallback, and of the plain loop a user would write, all in this one run. Prints a
-// Markdown table and writes it to bench/RESULTS.md with the machine named. Each row (type,
-// n) runs in a process of its own, so the JIT state one size leaves cannot skew the next;
-// within a row the three are measured side by side.
+// JS fallback, of the plain loop a user would write, and of the libraries a user would
+// otherwise pick (bench/peers.mjs: ml-distance, mathjs, TensorFlow.js on its wasm and cpu
+// backends), all in this one run. Each row (type, n) runs in a process of its own, so the JIT
+// state one size leaves cannot skew the next; within a row all are measured side by side.
+// Prints Markdown tables and writes bench/RESULTS.md and the README's two tables, with the
+// machine and its load named. Without the libraries (`npm run bench:install`) it measures
+// kl-simd and the loop only, and writes nothing.
 import { Bench } from "tinybench";
-import { cpus, totalmem } from "node:os";
+import { cpus, loadavg, totalmem } from "node:os";
 import { readFileSync, writeFileSync } from "node:fs";
 import { execFileSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { init, kl, useBackend } from "../dist/index.js";
+import { INSTALL_HINT, loadPeers, peerVersions, plainLoop32, plainLoop64 } from "./peers.mjs";
 
 const SIZES = (process.env.KL_BENCH_SIZES ?? "16,100,1000,10000,100000,1000000,10000000").split(",").map(Number);
 const TIME_MS = Number(process.env.KL_BENCH_TIME ?? 400);
-
-/**
- * What a user would write: Σ p·ln(p/q) (already-normalised input, no zero handling). One
- * copy per array type, so each stays monomorphic: the loop's best case.
- */
-function plainLoop32(p, q) {
-  let s = 0;
-  for (let i = 0; i < p.length; i++) s += p[i] * Math.log(p[i] / q[i]);
-  return s;
-}
-function plainLoop64(p, q) {
-  let s = 0;
-  for (let i = 0; i < p.length; i++) s += p[i] * Math.log(p[i] / q[i]);
-  return s;
-}
+// A peer is not measured at a size where one call takes longer than this (predicted from the
+// size below, then checked by one call): mathjs at 10⁷ would take minutes.
+const CAP_MS = 2000;
 
 // Deterministic Dirichlet(1) vectors: normalised exponential variates.
 function dirichlet(n, seed, Type) {
@@ -42,17 +34,16 @@ function dirichlet(n, seed, Type) {
   return new Type(v);
 }
 
-const backendName = await init();
-if (backendName !== "wasm-simd") console.warn(`warning: init() selected "${backendName}"; the wasm rows measure the fallback`);
-
 let sink = 0;
-async function measureRow(Type, n) {
+async function measureRow(Type, n, withPeers, skip) {
+  const backendName = await init();
+  if (backendName !== "wasm-simd") console.warn(`warning: init() selected "${backendName}"; the wasm rows measure the fallback`);
   const p = dirichlet(n, 12345 + n, Type);
   const q = dirichlet(n, 67890 + n, Type);
   // small inputs: repeat inside one sample so the timer resolves it
   const reps = Math.max(1, Math.round(20000 / n));
   const plainLoop = Type === Float32Array ? plainLoop32 : plainLoop64;
-  const bench = new Bench({ time: TIME_MS, warmupTime: 100, iterations: 5 });
+  const bench = new Bench({ time: TIME_MS, warmupTime: 100, warmupIterations: 2, iterations: 5 });
   bench.add("kl wasm-simd", () => {
     useBackend("wasm-simd");
     for (let r = 0; r < reps; r++) sink += kl(p, q);
@@ -64,49 +55,148 @@ async function measureRow(Type, n) {
   bench.add("plain loop", () => {
     for (let r = 0; r < reps; r++) sink += plainLoop(p, q);
   });
+  const skipped = {};
+  if (withPeers) {
+    const { peers } = await loadPeers();
+    for (const peer of peers) {
+      if (skip.includes(peer.name)) {
+        skipped[peer.name] = "predicted";
+        continue;
+      }
+      await peer.prepare();
+      const start = performance.now();
+      sink += peer.kl(p, q);
+      const ms = performance.now() - start;
+      if (ms > CAP_MS) {
+        skipped[peer.name] = Math.round(ms);
+        continue;
+      }
+      bench.add(peer.name, () => {
+        for (let r = 0; r < reps; r++) sink += peer.kl(p, q);
+      }, { beforeAll: peer.prepare });
+    }
+  }
   await bench.run();
-  return { type: Type.name, n, ...Object.fromEntries(bench.tasks.map((t) => [t.name, (n * reps) / (t.result.latency.p50 / 1000)])) };
+  const rates = Object.fromEntries(bench.tasks.map((t) => [t.name, (n * reps) / (t.result.latency.p50 / 1000)]));
+  return { type: Type.name, n, rates, skipped };
 }
 
 if (process.env.KL_BENCH_ROW) {
   // child: one row, as JSON on stdout
   const [type, n] = process.env.KL_BENCH_ROW.split(":");
-  console.log(JSON.stringify(await measureRow(type === "Float32Array" ? Float32Array : Float64Array, Number(n))));
+  const skip = process.env.KL_BENCH_SKIP ? JSON.parse(process.env.KL_BENCH_SKIP) : [];
+  console.log(JSON.stringify(await measureRow(type === "Float32Array" ? Float32Array : Float64Array, Number(n), process.env.KL_BENCH_PEERS === "1", skip)));
   process.exit(0);
 }
 
+const { missing, versions } = peerVersions();
+if (missing) console.error(`${INSTALL_HINT}\n(missing: ${missing.join(", ")}); measuring kl-simd and the plain loop only, writing no files.\n`);
+const loadAtStart = loadavg();
 const rows = [];
 for (const type of ["Float32Array", "Float64Array"]) {
+  const tooSlow = new Set(); // peers whose call at the previous size predicts > CAP_MS here
   for (const n of SIZES) {
     const out = execFileSync(process.execPath, [fileURLToPath(import.meta.url)], {
-      env: { ...process.env, KL_BENCH_ROW: `${type}:${n}` },
+      env: { ...process.env, KL_BENCH_ROW: `${type}:${n}`, KL_BENCH_PEERS: missing ? "0" : "1", KL_BENCH_SKIP: JSON.stringify([...tooSlow]) },
       encoding: "utf8",
+      maxBuffer: 1 << 24,
     });
-    rows.push(JSON.parse(out.trim().split("\n").pop()));
+    const row = JSON.parse(out.trim().split("\n").pop());
+    rows.push(row);
+    for (const name of Object.keys(row.skipped)) tooSlow.add(name);
+    const next = SIZES[SIZES.indexOf(n) + 1];
+    for (const [name, rate] of Object.entries(row.rates)) if (next && (next / rate) * 1000 > CAP_MS) tooSlow.add(name);
     process.stderr.write(`${type} n=${n} done\n`);
   }
 }
-const fmt = (x) => (x >= 1e9 ? (x / 1e9).toFixed(2) + " G" : x >= 1e6 ? (x / 1e6).toFixed(1) + " M" : (x / 1e3).toFixed(0) + " k");
+const loadAtEnd = loadavg();
+
+const KL_NAMES = ["kl wasm-simd", "kl js fallback"];
+const PLAIN = "plain loop";
+const IMPLEMENTATIONS = [...KL_NAMES, PLAIN, ...Object.keys(rows[0].rates).filter((k) => !KL_NAMES.includes(k) && k !== PLAIN)];
+const LABELS = { "kl wasm-simd": "**kl-simd** `kl()`, wasm-simd", "kl js fallback": "**kl-simd** `kl()`, js fallback", [PLAIN]: "plain loop (the baseline)" };
+const label = (name) => LABELS[name] ?? name;
+
+const fmt = (x) => (x >= 1e9 ? (x / 1e9).toFixed(2) + " G" : x >= 1e6 ? (x / 1e6).toFixed(1) + " M" : x >= 1e3 ? (x / 1e3).toFixed(0) + " k" : x.toFixed(0) + " ");
+const ratio = (r, name) => {
+  const x = r.rates[name] / r.rates[PLAIN];
+  return x >= 0.1 ? x.toFixed(2) : x.toPrecision(2);
+};
+const cell = (r, name) => {
+  if (name in r.skipped) return "—¹";
+  if (!(name in r.rates)) return "";
+  return name === PLAIN ? `${fmt(r.rates[name])}/s` : `${fmt(r.rates[name])}/s (${ratio(r, name)}×)`;
+};
+const sizeLabel = (n) => (n >= 1e5 ? `10${String(Math.log10(n)).split("").map((d) => "⁰¹²³⁴⁵⁶⁷⁸⁹"[d]).join("")}` : n.toLocaleString("en-US"));
+
 const mhz = cpus()[0]?.speed; // 0 where the VM hides it
 const cpu = `${cpus()[0]?.model ?? "unknown CPU"}${mhz ? ` @ ${mhz} MHz` : ""}`;
-const lines = [
-  `Machine: ${cpu}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB; Node ${process.version}; ${new Date().toISOString().slice(0, 10)}.`,
-  `Inputs: independent Dirichlet(1) vectors. Rates are elements/s from the median sample; ratios are against the plain loop \`s += p[i]*Math.log(p[i]/q[i])\`, measured in the same run. \`kl\` includes validation and copying into wasm memory.`,
+const machine = `Machine: ${cpu}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB; Node ${process.version}; ${new Date().toISOString().slice(0, 10)}; load average (1 min) ${loadAtStart[0].toFixed(2)} at the start, ${loadAtEnd[0].toFixed(2)} at the end.`;
+const inputs = "Inputs: independent Dirichlet(1) vectors. Rates are elements/s from the median sample.";
+const footnotes = versions
+  ? [
+      `Ratios are against the plain loop \`s += p[i]*Math.log(p[i]/q[i])\` (monomorphic, the loop's best case), measured in the same process. \`kl\` includes validation and copying into wasm memory. ml-distance ${versions["ml-distance"]} \`distance.kullbackLeibler(p, q)\` takes the typed arrays as they are; mathjs ${versions.mathjs} \`kldivergence(Array.from(p), Array.from(q))\` (it takes no typed arrays; the copy is timed). TensorFlow.js ${versions["@tensorflow/tfjs-core"]} on \`tfjs-backend-wasm\` (its SIMD/XNNPACK binary, one thread in Node) and \`tfjs-backend-cpu\`: each call creates both tensors with \`tf.tensor1d\` (a Float64Array is first copied to a Float32Array, since tfjs has no float64: those rows compute in float32), computes the scalar and reads it with \`dataSync()\`, all timed, as a user would; "Σ p·log(p/q)" is \`tf.sum(tf.mul(p, tf.log(tf.div(p, q))))\`, "KL loss (clipped)" is tfjs-layers' Keras loss \`kullbackLeiblerDivergence\` (both inputs clipped to [1e-7, 1]; not exported, taken from \`compile({ loss: "kullbackLeiblerDivergence" })\`).`,
+      `¹ not measured: one call at this size takes more than ${CAP_MS / 1000} s (predicted from the size below, or timed).`,
+    ]
+  : [`Ratios are against the plain loop \`s += p[i]*Math.log(p[i]/q[i])\`, measured in the same run. \`kl\` includes validation and copying into wasm memory.`];
+
+// The full table: every size, both types.
+const full = [
+  machine,
+  inputs,
+  ...footnotes.slice(0, 1),
+  "",
+  `| type | n | ${IMPLEMENTATIONS.map(label).join(" | ")} |`,
+  `|---|---:|${IMPLEMENTATIONS.map(() => "---:").join("|")}|`,
+  ...rows.map((r) => `| ${r.type} | ${r.n.toLocaleString("en-US")} | ${IMPLEMENTATIONS.map((name) => cell(r, name)).join(" | ")} |`),
+  "",
+  ...footnotes.slice(1),
+].join("\n");
+
+// The README's opening table: implementations down, four sizes across, one block per type.
+const COMPACT_SIZES = [16, 1000, 100000, 10000000].filter((n) => SIZES.includes(n));
+const compactBlock = (type) => [
+  `| ${type} | ${COMPACT_SIZES.map((n) => `n = ${sizeLabel(n)}`).join(" | ")} |`,
+  `|---|${COMPACT_SIZES.map(() => "---:").join("|")}|`,
+  ...IMPLEMENTATIONS.map((name) => `| ${label(name)} | ${COMPACT_SIZES.map((n) => cell(rows.find((r) => r.type === type && r.n === n), name)).join(" | ")} |`),
+];
+const compact = [
+  machine,
+  inputs,
+  ...footnotes.slice(0, 1),
+  "",
+  ...compactBlock("Float64Array"),
+  "",
+  ...compactBlock("Float32Array"),
+  "",
+  ...footnotes.slice(1),
+  "Every size is in [bench/RESULTS.md](bench/RESULTS.md).",
+].join("\n");
+
+// The Performance section's table: kl-simd against the loop, every size.
+const klOnly = [
+  machine,
+  inputs + " Ratios are against the plain loop `s += p[i]*Math.log(p[i]/q[i])`, measured in the same run. `kl` includes validation and copying into wasm memory.",
   "",
   "| type | n | kl wasm-simd | kl js fallback | plain loop | wasm ÷ plain | js ÷ plain |",
   "|---|---:|---:|---:|---:|---:|---:|",
   ...rows.map((r) =>
-    `| ${r.type} | ${r.n.toLocaleString("en-US")} | ${fmt(r["kl wasm-simd"])}/s | ${fmt(r["kl js fallback"])}/s | ${fmt(r["plain loop"])}/s | **${(r["kl wasm-simd"] / r["plain loop"]).toFixed(2)}×** | ${(r["kl js fallback"] / r["plain loop"]).toFixed(2)}× |`,
+    `| ${r.type} | ${r.n.toLocaleString("en-US")} | ${fmt(r.rates["kl wasm-simd"])}/s | ${fmt(r.rates["kl js fallback"])}/s | ${fmt(r.rates[PLAIN])}/s | **${ratio(r, "kl wasm-simd")}×** | ${ratio(r, "kl js fallback")}× |`,
   ),
-];
-const table = lines.join("\n");
-console.log(table);
-if (!process.env.KL_BENCH_SIZES) {
-  // a full run is the one to keep: bench/RESULTS.md and the README's copy
-  writeFileSync(new URL("./RESULTS.md", import.meta.url), `# Benchmark results\n\n\`npm run bench\`\n\n${table}\n`);
+].join("\n");
+
+console.log(full);
+if (!process.env.KL_BENCH_SIZES && versions) {
+  // a full run with every peer is the one to keep: bench/RESULTS.md and the README's copies
+  writeFileSync(new URL("./RESULTS.md", import.meta.url), `# Benchmark results\n\n\`npm run bench\` (after \`npm run bench:install\`)\n\n${full}\n`);
   const readmeUrl = new URL("../README.md", import.meta.url);
-  const readme = readFileSync(readmeUrl, "utf8");
-  const marked = /<!-- bench:start -->[\s\S]*<!-- bench:end -->/;
-  if (marked.test(readme)) writeFileSync(readmeUrl, readme.replace(marked, `<!-- bench:start -->\n${table}\n<!-- bench:end -->`));
+  let readme = readFileSync(readmeUrl, "utf8");
+  for (const [marker, table] of [["compare", compact], ["bench", klOnly]]) {
+    const marked = new RegExp(`<!-- ${marker}:start -->[\\s\\S]*<!-- ${marker}:end -->`);
+    if (marked.test(readme)) readme = readme.replace(marked, `<!-- ${marker}:start -->\n${table}\n<!-- ${marker}:end -->`);
+    else console.warn(`warning: README.md has no <!-- ${marker}:start --> … <!-- ${marker}:end --> section`);
+  }
+  writeFileSync(readmeUrl, readme);
+  console.error("wrote bench/RESULTS.md and the README's tables");
 }
 if (sink === 42) console.log(""); // keep the results alive
