@@ -131,26 +131,32 @@ const sizeLabel = (n) => (n >= 1e5 ? `10${String(Math.log10(n)).split("").map((d
 
 const mhz = cpus()[0]?.speed; // 0 where the VM hides it
 const cpu = `${cpus()[0]?.model ?? "unknown CPU"}${mhz ? ` @ ${mhz} MHz` : ""}`;
-const machine = `Machine: ${cpu}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB; Node ${process.version}; ${new Date().toISOString().slice(0, 10)}; load average (1 min) ${loadAtStart[0].toFixed(2)} at the start, ${loadAtEnd[0].toFixed(2)} at the end.`;
-const inputs = "Inputs: independent Dirichlet(1) vectors. Rates are elements/s from the median sample.";
-const footnotes = versions
+const machine = `Machine: ${cpu}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB; Node ${process.version}; ${new Date().toISOString().slice(0, 10)}; load average (1 min) ${loadAtStart[0].toFixed(2)} at the start, ${loadAtEnd[0].toFixed(2)} at the end (the run itself adds about 1).`;
+const inputs = "Inputs: independent Dirichlet(1) vectors; rates from the median sample.";
+const versus = "in brackets the ratio to the plain loop `s += p[i]*Math.log(p[i]/q[i])` (monomorphic, its best case) measured in the same process";
+const how = versions
   ? [
-      `Ratios are against the plain loop \`s += p[i]*Math.log(p[i]/q[i])\` (monomorphic, the loop's best case), measured in the same process. \`kl\` includes validation and copying into wasm memory. ml-distance ${versions["ml-distance"]} \`distance.kullbackLeibler(p, q)\` takes the typed arrays as they are; mathjs ${versions.mathjs} \`kldivergence(Array.from(p), Array.from(q))\` (it takes no typed arrays; the copy is timed). TensorFlow.js ${versions["@tensorflow/tfjs-core"]} on \`tfjs-backend-wasm\` (its SIMD/XNNPACK binary, one thread in Node) and \`tfjs-backend-cpu\`: each call creates both tensors with \`tf.tensor1d\` (a Float64Array is first copied to a Float32Array, since tfjs has no float64: those rows compute in float32), computes the scalar and reads it with \`dataSync()\`, all timed, as a user would; "Σ p·log(p/q)" is \`tf.sum(tf.mul(p, tf.log(tf.div(p, q))))\`, "KL loss (clipped)" is tfjs-layers' Keras loss \`kullbackLeiblerDivergence\` (both inputs clipped to [1e-7, 1]; not exported, taken from \`compile({ loss: "kullbackLeiblerDivergence" })\`).`,
       `¹ not measured: one call at this size takes more than ${CAP_MS / 1000} s (predicted from the size below, or timed).`,
+      "",
+      "How each is called, everything a user's call does inside the timed work:",
+      "",
+      "- **kl-simd** `kl(p, q)`: validation, normalisation and the copy into wasm memory included.",
+      `- **ml-distance** ${versions["ml-distance"]} \`distance.kullbackLeibler(p, q)\`, on the typed arrays as they are.`,
+      `- **mathjs** ${versions.mathjs} \`kldivergence(Array.from(p), Array.from(q))\`: it takes no typed arrays, so the copy is timed.`,
+      `- **TensorFlow.js** ${versions["@tensorflow/tfjs-core"]}, \`tfjs-backend-wasm\` (its SIMD build, \`tfjs-backend-wasm-simd.wasm\`, checked at load; one thread in Node) and \`tfjs-backend-cpu\`: each call makes both tensors with \`tf.tensor1d\`, computes the scalar and reads it with \`dataSync()\`. tfjs has no float64, so a Float64Array is first copied to a Float32Array (timed) and those rows compute in float32. "Σ p·log(p/q)" is \`tf.sum(tf.mul(p, tf.log(tf.div(p, q))))\`; "KL loss (clipped)" is tfjs-layers' Keras loss \`kullbackLeiblerDivergence\`, which clips both inputs to [1e-7, 1] (tfjs-layers does not export it; it is the function \`compile({ loss: "kullbackLeiblerDivergence" })\` installs). tfjs has no KL metric of its own.`,
     ]
-  : [`Ratios are against the plain loop \`s += p[i]*Math.log(p[i]/q[i])\`, measured in the same run. \`kl\` includes validation and copying into wasm memory.`];
+  : [];
 
 // The full table: every size, both types.
 const full = [
   machine,
-  inputs,
-  ...footnotes.slice(0, 1),
+  `Each cell: elements/s, ${versus}. ${inputs}`,
   "",
   `| type | n | ${IMPLEMENTATIONS.map(label).join(" | ")} |`,
   `|---|---:|${IMPLEMENTATIONS.map(() => "---:").join("|")}|`,
   ...rows.map((r) => `| ${r.type} | ${r.n.toLocaleString("en-US")} | ${IMPLEMENTATIONS.map((name) => cell(r, name)).join(" | ")} |`),
   "",
-  ...footnotes.slice(1),
+  ...how,
 ].join("\n");
 
 // The README's opening table: implementations down, four sizes across, one block per type.
@@ -162,21 +168,19 @@ const compactBlock = (type) => [
 ];
 const compact = [
   machine,
-  inputs,
-  ...footnotes.slice(0, 1),
+  `Each cell: elements/s, ${versus}. ${inputs} Every size: [bench/RESULTS.md](bench/RESULTS.md).`,
   "",
   ...compactBlock("Float64Array"),
   "",
   ...compactBlock("Float32Array"),
   "",
-  ...footnotes.slice(1),
-  "Every size is in [bench/RESULTS.md](bench/RESULTS.md).",
+  ...how,
 ].join("\n");
 
 // The Performance section's table: kl-simd against the loop, every size.
 const klOnly = [
   machine,
-  inputs + " Ratios are against the plain loop `s += p[i]*Math.log(p[i]/q[i])`, measured in the same run. `kl` includes validation and copying into wasm memory.",
+  inputs + " Ratios are against the plain loop `s += p[i]*Math.log(p[i]/q[i])`, measured in the same process. `kl` includes validation and copying into wasm memory.",
   "",
   "| type | n | kl wasm-simd | kl js fallback | plain loop | wasm ÷ plain | js ÷ plain |",
   "|---|---:|---:|---:|---:|---:|---:|",
