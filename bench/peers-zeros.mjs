@@ -43,7 +43,7 @@ const rows = [
 const show = (x) => (Number.isNaN(x) ? "NaN" : !Number.isFinite(x) ? (x > 0 ? "∞" : "−∞") : Number(x.toPrecision(7)).toString());
 const right = (x, want) => (Number.isFinite(want) ? Math.abs(x - want) <= 1e-6 * Math.abs(want) : Object.is(x, want));
 const lines = [
-  `| | ${CASES.map((c) => `${c.label}: p = [${c.p}], q = [${c.q}]`).join(" | ")} |`,
+  `| | ${CASES.map((c) => `${c.label}<br>p = [${c.p.join(", ")}], q = [${c.q.join(", ")}]`).join(" | ")} |`,
   `|---|${CASES.map(() => "---:").join("|")}|`,
   `| **scipy.stats.entropy** | ${scipy.values.map((v) => `**${show(v)}**`).join(" | ")} |`,
 ];
