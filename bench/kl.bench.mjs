@@ -15,11 +15,11 @@ import { init, kl, useBackend } from "../dist/index.js";
 import { INSTALL_HINT, loadPeers, peerVersions, plainLoop32, plainLoop64 } from "./peers.mjs";
 
 const SIZES = (process.env.KL_BENCH_SIZES ?? "16,100,1000,10000,100000,1000000,10000000").split(",").map(Number);
-const TIME_MS = Number(process.env.KL_BENCH_TIME ?? 200); // per task and round
-const ROUNDS = 3;
+const TIME_MS = Number(process.env.KL_BENCH_TIME ?? 150); // per task and round
+const ROUNDS = 5;
 // A peer is not measured at a size where one call takes longer than this, nor above it
 // (mathjs at 10⁷ takes seconds a call).
-const CAP_MS = 2000;
+const CAP_MS = Number(process.env.KL_BENCH_CAP_MS ?? 2000);
 
 // Deterministic Dirichlet(1) vectors: normalised exponential variates.
 function dirichlet(n, seed, Type) {
@@ -82,7 +82,7 @@ async function measureRow(Type, n, withPeers, skip) {
   // lands on one round of a few tasks, not on all of one task; the rate is the median round's.
   const latencies = Object.fromEntries(tasks.map((t) => [t.name, []]));
   for (let round = 0; round < ROUNDS; round++) {
-    const bench = new Bench({ time: TIME_MS, warmup: round === 0, warmupTime: 100, warmupIterations: 2, iterations: 5 });
+    const bench = new Bench({ time: TIME_MS, warmup: round === 0, warmupTime: 100, warmupIterations: 2, iterations: 3 });
     for (const { name, run, prepare } of tasks) {
       bench.add(name, () => {
         sink += run();
@@ -125,7 +125,8 @@ const loadAtEnd = loadavg();
 
 const KL_NAMES = ["kl wasm-simd", "kl js fallback"];
 const PLAIN = "plain loop";
-const IMPLEMENTATIONS = [...KL_NAMES, PLAIN, ...Object.keys(rows[0].rates).filter((k) => !KL_NAMES.includes(k) && k !== PLAIN)];
+const PEER_ORDER = versions ? (await loadPeers()).peers.map((peer) => peer.name) : [];
+const IMPLEMENTATIONS = [...KL_NAMES, PLAIN, ...PEER_ORDER];
 const LABELS = { "kl wasm-simd": "**kl-simd** `kl()`, wasm-simd", "kl js fallback": "**kl-simd** `kl()`, js fallback", [PLAIN]: "plain loop (the baseline)" };
 const label = (name) => LABELS[name] ?? name;
 
@@ -146,9 +147,12 @@ const cpu = `${cpus()[0]?.model ?? "unknown CPU"}${mhz ? ` @ ${mhz} MHz` : ""}`;
 const machine = `Machine: ${cpu}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB; Node ${process.version}; ${new Date().toISOString().slice(0, 10)}; load average (1 min) ${loadAtStart[0].toFixed(2)} at the start, ${loadAtEnd[0].toFixed(2)} at the end (the run itself adds about 1).`;
 const inputs = "Inputs: independent Dirichlet(1) vectors; rates from the median sample.";
 const versus = "in brackets the ratio to the plain loop `s += p[i]*Math.log(p[i]/q[i])` (monomorphic, its best case) measured in the same process";
+const skippedList = rows
+  .flatMap((r) => Object.entries(r.skipped).filter(([, ms]) => typeof ms === "number").map(([name, ms]) => `${name}, ${r.type} n = ${r.n.toLocaleString("en-US")}: ${(ms / 1000).toFixed(1)} s`))
+  .join("; ");
 const how = versions
   ? [
-      `¹ not measured: one call took more than ${CAP_MS / 1000} s (the faster of two timed calls).`,
+      `¹ not measured: one call took more than ${CAP_MS / 1000} s (the faster of two timed calls${skippedList ? `: ${skippedList}` : ""}), nor at larger n.`,
       "",
       "How each is called, everything a user's call does inside the timed work:",
       "",
