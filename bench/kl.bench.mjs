@@ -145,7 +145,7 @@ const sizeLabel = (n) => (n >= 1e5 ? `10${String(Math.log10(n)).split("").map((d
 const mhz = cpus()[0]?.speed; // 0 where the VM hides it
 const cpu = `${cpus()[0]?.model ?? "unknown CPU"}${mhz ? ` @ ${mhz} MHz` : ""}`;
 const machine = `Machine: ${cpu}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB; Node ${process.version}; ${new Date().toISOString().slice(0, 10)}; load average (1 min) ${loadAtStart[0].toFixed(2)} at the start, ${loadAtEnd[0].toFixed(2)} at the end (the run itself adds about 1).`;
-const inputs = "Inputs: independent Dirichlet(1) vectors; rates from the median sample.";
+const inputs = `Inputs: independent Dirichlet(1) vectors; a rate is the median of ${ROUNDS} rounds' median samples.`;
 const versus = "in brackets the ratio to the plain loop `s += p[i]*Math.log(p[i]/q[i])` (monomorphic, its best case) measured in the same process";
 const skippedList = rows
   .flatMap((r) => Object.entries(r.skipped).filter(([, ms]) => typeof ms === "number").map(([name, ms]) => `${name}, ${r.type} n = ${r.n.toLocaleString("en-US")}: ${(ms / 1000).toFixed(1)} s`))
