@@ -1,0 +1,253 @@
+// kl-simd/parallel: a batch's rows spread over a pool of worker threads (Node, Deno, Bun).
+//
+// Each worker loads the package once and runs the same score() on chunks of rows, so every
+// row's value is bit for bit the in-process one; weights and reductions are applied here,
+// over all rows in order, by the same code as score(). Rows on a SharedArrayBuffer are read
+// in place; other rows are copied, chunk by chunk, into buffers that are transferred to the
+// worker and back (the caller's arrays are never detached or written).
+/// <reference types="node" />
+import { availableParallelism, cpus } from "node:os";
+import { Worker } from "node:worker_threads";
+import { init, KLRangeError, KLTypeError, score, type BatchOptions, type MeasureName, type ScoreResult, type Vector } from "./index.js";
+import { resolve } from "./options.js";
+import { checkMeasure, finish, pairRows, side, type Side } from "./score.js";
+import type { ChunkReply, ChunkTask } from "./parallel-worker.js";
+
+/** Options of `scoreParallel`: the batch options of `score`, and how to spread the rows. */
+export interface ParallelOptions extends BatchOptions {
+  /** Worker threads to use (default: `os.availableParallelism()`). */
+  threads?: number;
+  /**
+   * Batches of fewer elements (rows × dim) are scored in-process, where a thread would cost
+   * more than it saves (default `PARALLEL_MIN_ELEMENTS`).
+   */
+  minElements?: number;
+}
+
+/** Below this many elements a batch runs in-process (measured: bench/parallel.bench.mjs). */
+export const PARALLEL_MIN_ELEMENTS = 1 << 18;
+
+// Elements of one side per chunk: 2 MiB of doubles, a few ms of kernel time, so messages cost
+// little, while a worker never waits long for its next chunk.
+const CHUNK_ELEMENTS = 1 << 18;
+// Chunks queued at a worker: one running, one copied and waiting.
+const IN_FLIGHT = 2;
+
+/** The thread count used when `options.threads` is not given. */
+export function defaultThreads(): number {
+  return typeof availableParallelism === "function" ? availableParallelism() : Math.max(1, cpus().length);
+}
+
+/**
+ * `score(measure, p, q, options)` with the rows spread over worker threads: the same values
+ * bit for bit (per row, or their "sum"/"mean"/weights), as a promise. Needs `options.dim`
+ * (without it, or below `minElements`, it scores in-process). Errors are the ones `score`
+ * throws, with the same class, code and message (indices into the caller's arrays).
+ */
+export async function scoreParallel<O extends ParallelOptions>(measure: MeasureName, p: Vector, q: Vector | null, options: O): Promise<ScoreResult<O>> {
+  const { threads = defaultThreads(), minElements = PARALLEL_MIN_ELEMENTS, ...rest } = (options ?? {}) as ParallelOptions;
+  const scoreOptions = rest as BatchOptions;
+  if (typeof threads !== "number" || !Number.isInteger(threads) || threads < 1) {
+    throw new KLRangeError("KL_BAD_OPTION", `options.threads must be a positive integer, got ${String(threads)}`);
+  }
+  if (typeof minElements !== "number" || !(minElements >= 0)) {
+    throw new KLRangeError("KL_BAD_OPTION", `options.minElements must be a number ≥ 0, got ${String(minElements)}`);
+  }
+  await init();
+  const inProcess = (): ScoreResult<O> => score(measure, p, q, scoreOptions) as ScoreResult<O>;
+  // types, shapes and options as score() checks them, before any copying
+  checkMeasure(measure);
+  const o = resolve(scoreOptions, measure !== "generalizedKL");
+  if (o.dim === null) return inProcess();
+  const ps = side(p, "p", o.inputP, o.dim);
+  const qs = measure === "entropy" ? null : side(q, "q", o.inputQ, o.dim);
+  const rows = qs === null ? ps.shape.rows : pairRows(ps.shape, qs.shape);
+  if (rows * o.dim < minElements || rows < 2) return inProcess();
+
+  const { reduction: _r, weights: _w, ...perRow } = scoreOptions;
+  const values = await spread(measure, ps, qs, rows, { ...perRow, dim: o.dim }, threads).catch((error: unknown) => {
+    // Report exactly what score() reports: the first invalid element of the whole input, by
+    // the caller's indices (a chunk only knows its own); score() finds it in-process.
+    if (!(error instanceof KLRangeError || error instanceof KLTypeError)) throw error;
+    inProcess();
+    throw error;
+  });
+  // finish() with a measure that has neither a base nor a root only weights and reduces,
+  // in row order, as score() does
+  return finish("totalVariation", values, o, false) as ScoreResult<O>;
+}
+
+/** Per-row values of the whole batch, from chunks of rows on up to `threads` workers. */
+function spread(measure: MeasureName, p: Side, q: Side | null, rows: number, options: BatchOptions, threads: number): Promise<Float64Array> {
+  const dim = p.shape.dim;
+  const rowsPerChunk = Math.max(1, Math.floor(CHUNK_ELEMENTS / dim));
+  const chunks = Math.ceil(rows / rowsPerChunk);
+  const out = new Float64Array(rows);
+  pool.grow(threads);
+  return new Promise((done, fail) => {
+    let left = chunks;
+    const tasks: Task[] = [];
+    const failed = (error: unknown): void => {
+      for (const t of tasks) pool.cancel(t);
+      fail(error);
+    };
+    for (let c = 0; c < chunks; c++) {
+      const from = c * rowsPerChunk, to = Math.min(rows, from + rowsPerChunk);
+      tasks.push({
+        threads,
+        // the copy is made when a worker is about to take the chunk, not before
+        make: (id) => {
+          const task: ChunkTask = { id, measure, p: rowsOf(p, from, to), q: q === null ? null : rowsOf(q, from, to), options };
+          return task;
+        },
+        settle: (reply) => {
+          if ("error" in reply) return failed(rebuild(reply.error));
+          out.set(reply.values, from);
+          if (--left === 0) done(out);
+        },
+        fail: failed,
+      });
+    }
+    pool.enqueue(tasks);
+  });
+}
+
+/** Rows [from, to) of a side (all of a one-row side): a view of shared memory, or a copy. */
+function rowsOf(s: Side, from: number, to: number): Float64Array | Float32Array {
+  const dim = s.shape.dim;
+  const [a, b] = s.shape.rows === 1 ? [0, dim] : [from * dim, to * dim];
+  const v = s.v;
+  if (ArrayBuffer.isView(v) && typeof SharedArrayBuffer === "function" && v.buffer instanceof SharedArrayBuffer) {
+    return (v as Float64Array).subarray(a, b);
+  }
+  const f32 = v instanceof Float32Array;
+  const copy = f32 ? new Float32Array(spare(4 * (b - a)), 0, b - a) : new Float64Array(spare(8 * (b - a)), 0, b - a);
+  if (ArrayBuffer.isView(v)) copy.set((v as Float64Array).subarray(a, b));
+  else for (let i = a; i < b; i++) copy[i - a] = v[i];
+  return copy;
+}
+
+// Chunk buffers come back from the workers and are used again: fresh memory costs a page
+// fault per 4 KiB, which for large batches cost more than the copy itself.
+const SPARE_BYTES = CHUNK_ELEMENTS * 8;
+const spares: ArrayBuffer[] = [];
+function spare(bytes: number): ArrayBuffer {
+  return bytes <= SPARE_BYTES ? (spares.pop() ?? new ArrayBuffer(SPARE_BYTES)) : new ArrayBuffer(bytes);
+}
+function giveBack(buffers: ArrayBuffer[]): void {
+  for (const b of buffers) if (b.byteLength === SPARE_BYTES && spares.length < 16) spares.push(b);
+}
+
+/** A worker's error as the class the package throws (the in-process rerun then replaces it). */
+function rebuild(e: { name: string; code?: string; message: string }): Error {
+  if (e.name === "KLRangeError") return new KLRangeError(e.code as never, e.message);
+  if (e.name === "KLTypeError") return new KLTypeError(e.code as never, e.message);
+  return new Error(`kl-simd/parallel worker: ${e.message}`);
+}
+
+// ---------------------------------------------------------------------------------------
+// The pool: workers started on first use and kept; unref'd while idle, so an idle pool does
+// not keep the process alive. close() ends them.
+
+interface Task {
+  /** the call's thread count: the task runs on one of the first `threads` workers */
+  threads: number;
+  make(id: number): ChunkTask;
+  settle(reply: ChunkReply): void;
+  fail(error: unknown): void;
+}
+
+interface Slot {
+  worker: Worker;
+  running: Map<number, Task>;
+}
+
+class Pool {
+  private slots: Slot[] = [];
+  private queue: Task[] = [];
+  private nextId = 0;
+
+  grow(threads: number): void {
+    while (this.slots.length < threads) this.slots.push(this.start());
+  }
+
+  private start(): Slot {
+    const worker = new Worker(new URL("./parallel-worker.js", import.meta.url));
+    const slot: Slot = { worker, running: new Map() };
+    worker.unref();
+    worker.on("message", (reply: ChunkReply) => {
+      giveBack(reply.inputs);
+      const task = slot.running.get(reply.id);
+      slot.running.delete(reply.id);
+      if (slot.running.size === 0) worker.unref();
+      task?.settle(reply);
+      this.pump();
+    });
+    const lost = (error: unknown): void => {
+      this.slots = this.slots.filter((s) => s !== slot);
+      const tasks = [...slot.running.values()];
+      slot.running.clear();
+      for (const t of tasks) t.fail(error);
+      // chunks still queued need a worker of their own
+      const wanted = Math.max(0, ...this.queue.map((t) => t.threads));
+      if (wanted > 0) {
+        this.grow(wanted);
+        this.pump();
+      }
+    };
+    worker.on("error", lost);
+    worker.on("exit", (code: number) => lost(new Error(`kl-simd/parallel: a worker exited (code ${code})`)));
+    return slot;
+  }
+
+  enqueue(tasks: Task[]): void {
+    this.queue.push(...tasks);
+    this.pump();
+  }
+
+  cancel(task: Task): void {
+    const i = this.queue.indexOf(task);
+    if (i >= 0) this.queue.splice(i, 1);
+  }
+
+  /** Hands queued chunks to workers with room, the least busy first. */
+  private pump(): void {
+    for (;;) {
+      let best = -1;
+      for (let w = 0; w < this.slots.length; w++) {
+        const n = this.slots[w].running.size;
+        if (n < IN_FLIGHT && (best < 0 || n < this.slots[best].running.size) && this.queue.some((t) => t.threads > w)) best = w;
+      }
+      if (best < 0) return;
+      const slot = this.slots[best];
+      const at = this.queue.findIndex((t) => t.threads > best);
+      const [task] = this.queue.splice(at, 1);
+      const id = this.nextId++;
+      const message = task.make(id);
+      const transfer = [message.p.buffer, message.q?.buffer].filter((b): b is ArrayBuffer => b instanceof ArrayBuffer);
+      if (slot.running.size === 0) slot.worker.ref(); // a call in progress keeps the process alive
+      slot.running.set(id, task);
+      slot.worker.postMessage(message, transfer);
+    }
+  }
+
+  async close(): Promise<void> {
+    const slots = this.slots, queued = this.queue;
+    this.slots = [];
+    this.queue = [];
+    const closed = new Error("kl-simd/parallel: the pool was closed");
+    for (const t of queued) t.fail(closed);
+    await Promise.all(slots.map((s) => s.worker.terminate()));
+    spares.length = 0;
+  }
+}
+
+const pool = new Pool();
+
+/**
+ * Ends the pool's workers (calls in progress reject) and frees its buffers; a later
+ * `scoreParallel` starts new ones. Not needed for the process to exit: idle workers are unref'd.
+ */
+export function close(): Promise<void> {
+  return pool.close();
+}
