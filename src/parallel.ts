@@ -80,7 +80,9 @@ export async function scoreParallel<O extends ParallelOptions>(measure: MeasureN
 /** Per-row values of the whole batch, from chunks of rows on up to `threads` workers. */
 function spread(measure: MeasureName, p: Side, q: Side | null, rows: number, options: BatchOptions, threads: number): Promise<Float64Array> {
   const dim = p.shape.dim;
-  const rowsPerChunk = Math.max(1, Math.floor(CHUNK_ELEMENTS / dim));
+  // at most CHUNK_ELEMENTS per side, and at least two chunks a thread, so a thread slowed
+  // by other work hands its share to the others
+  const rowsPerChunk = Math.max(1, Math.min(Math.floor(CHUNK_ELEMENTS / dim), Math.ceil(rows / (2 * threads))));
   const chunks = Math.ceil(rows / rowsPerChunk);
   const out = new Float64Array(rows);
   pool.grow(threads);
