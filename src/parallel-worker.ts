@@ -2,7 +2,7 @@
 // the same score() the caller's thread runs, so every row's value is bit for bit the same.
 /// <reference types="node" />
 import { parentPort } from "node:worker_threads";
-import { init, score, type MeasureName, type ScoreOptions, type Vector } from "./index.js";
+import { backend, init, score, useBackend, type Backend, type MeasureName, type ScoreOptions, type Vector } from "./index.js";
 
 /** One chunk: rows of p and q (a side of one row is broadcast), options without reduction/weights. */
 export interface ChunkTask {
@@ -11,6 +11,8 @@ export interface ChunkTask {
   p: Float64Array | Float32Array;
   q: Float64Array | Float32Array | null;
   options: ScoreOptions & { dim: number };
+  /** the caller's backend (useBackend may have forced "js" there) */
+  backend: Backend;
 }
 
 /** The per-row values, or the error (rebuilt, with the original indices, by the caller's thread). */
@@ -27,6 +29,7 @@ port.on("message", async (task: ChunkTask) => {
   const inputs = [task.p.buffer, task.q?.buffer].filter((b): b is ArrayBuffer => b instanceof ArrayBuffer);
   let reply: ChunkReply;
   try {
+    if (backend() !== task.backend) useBackend(task.backend);
     const values = score(task.measure, task.p, task.q as Vector | null, task.options) as Float64Array;
     reply = { id: task.id, values, inputs };
     port.postMessage(reply, [values.buffer as ArrayBuffer, ...inputs]);

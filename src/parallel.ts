@@ -8,7 +8,7 @@
 /// <reference types="node" />
 import { availableParallelism, cpus } from "node:os";
 import { Worker } from "node:worker_threads";
-import { init, KLRangeError, KLTypeError, score, type BatchOptions, type MeasureName, type ScoreResult, type Vector } from "./index.js";
+import { backend, init, KLRangeError, KLTypeError, score, type BatchOptions, type MeasureName, type ScoreResult, type Vector } from "./index.js";
 import { resolve } from "./options.js";
 import { checkMeasure, finish, pairRows, side, type Side } from "./score.js";
 import type { ChunkReply, ChunkTask } from "./parallel-worker.js";
@@ -85,6 +85,7 @@ function spread(measure: MeasureName, p: Side, q: Side | null, rows: number, opt
   const rowsPerChunk = Math.max(1, Math.min(Math.floor(CHUNK_ELEMENTS / dim), Math.ceil(rows / (2 * threads))));
   const chunks = Math.ceil(rows / rowsPerChunk);
   const out = new Float64Array(rows);
+  const active = backend();
   pool.grow(threads);
   return new Promise((done, fail) => {
     let left = chunks;
@@ -99,7 +100,7 @@ function spread(measure: MeasureName, p: Side, q: Side | null, rows: number, opt
         threads,
         // the copy is made when a worker is about to take the chunk, not before
         make: (id) => {
-          const task: ChunkTask = { id, measure, p: rowsOf(p, from, to), q: q === null ? null : rowsOf(q, from, to), options };
+          const task: ChunkTask = { id, measure, p: rowsOf(p, from, to), q: q === null ? null : rowsOf(q, from, to), options, backend: active };
           return task;
         },
         settle: (reply) => {
@@ -174,7 +175,7 @@ class Pool {
   }
 
   private start(): Slot {
-    const worker = new Worker(new URL("./parallel-worker.js", import.meta.url));
+    const worker = startWorker(new URL("./parallel-worker.js", import.meta.url));
     const slot: Slot = { worker, running: new Map() };
     worker.unref();
     worker.on("message", (reply: ChunkReply) => {
@@ -241,6 +242,28 @@ class Pool {
     for (const t of queued) t.fail(closed);
     await Promise.all(slots.map((s) => s.worker.terminate()));
     spares.length = 0;
+  }
+}
+
+/**
+ * A worker inherits the process's Node options, but one given --input-type (as with
+ * `node --input-type=module -e …`) refuses to run a file: those go, with the -e/-p script.
+ * An explicit list must not hold V8 flags either; they are process-wide, so a worker has
+ * them anyway, and if the list is refused the worker starts with none.
+ */
+function startWorker(url: URL): Worker {
+  const all = process.execArgv;
+  if (!all.some((a) => a.startsWith("--input-type"))) return new Worker(url);
+  const execArgv: string[] = [];
+  for (let i = 0; i < all.length; i++) {
+    if (/^(-e|--eval|-p|--print|-pe|--input-type)$/.test(all[i])) i++; // and its value
+    else if (!/^(--eval|--print|--input-type)=/.test(all[i])) execArgv.push(all[i]);
+  }
+  try {
+    return new Worker(url, { execArgv });
+  } catch (error) {
+    if ((error as { code?: string }).code !== "ERR_WORKER_INVALID_EXEC_ARGV") throw error;
+    return new Worker(url, { execArgv: [] });
   }
 }
 

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { init, KLRangeError, KLTypeError, score, type MeasureName, type Vector } from "../dist/index.js";
+import { backend, init, KLRangeError, KLTypeError, score, useBackend, type MeasureName, type Vector } from "../dist/index.js";
 import { close, PARALLEL_MIN_ELEMENTS, scoreParallel, type ParallelOptions } from "../dist/parallel.js";
 
 await init();
@@ -93,8 +93,9 @@ describe("scoreParallel equals score() bit for bit", () => {
     // a masked row that is +Infinity counts as nothing, as in score()
     const inf = p.slice(), w = new Float64Array(rows).fill(1);
     const qz = q.slice();
-    qz.fill(0, 30 * dim, 31 * dim);
+    for (let i = 30 * dim; i < 31 * dim; i++) if (inf[i] > 0) qz[i] = 0; // q = 0 under p's mass
     w[30] = 0;
+    expect(score("kl", inf, qz, { dim })[30]).toBe(Infinity);
     await compare("kl", inf, qz, { dim, threads: 2, reduction: "mean", weights: w });
   });
 
@@ -137,6 +138,18 @@ describe("scoreParallel equals score() bit for bit", () => {
     expectSame(new Float64Array(p), before[0]);
     expectSame(new Float64Array(q), before[1]);
     expectSame(new Float64Array(sp), before[2]);
+  });
+
+  it("the workers run the caller's backend (useBackend)", async () => {
+    const selected = backend();
+    useBackend("js");
+    try {
+      await compare("kl", p, q, { dim, threads: 2 });
+      await compare("jsDistance", p, q, { dim, threads: 2, reduction: "mean" });
+    } finally {
+      useBackend(selected);
+    }
+    await compare("kl", p, q, { dim, threads: 2 });
   });
 
   it("without dim, or below minElements, it scores in-process (same values)", async () => {
