@@ -53,7 +53,9 @@ export async function scoreParallel<O extends ParallelOptions>(measure: MeasureN
   if (typeof minElements !== "number" || !(minElements >= 0)) {
     throw new KLRangeError("KL_BAD_OPTION", `options.minElements must be a number ≥ 0, got ${String(minElements)}`);
   }
+  const generation = pool.generation;
   await init();
+  if (pool.generation !== generation) throw closedError();
   const inProcess = (): ScoreResult<O> => score(measure, p, q, scoreOptions) as ScoreResult<O>;
   // types, shapes and options as score() checks them, before any copying
   checkMeasure(measure);
@@ -166,6 +168,8 @@ interface Slot {
 }
 
 class Pool {
+  /** counts close() calls: a call that started before one rejects */
+  generation = 0;
   private slots: Slot[] = [];
   private queue: Task[] = [];
   private nextId = 0;
@@ -238,8 +242,8 @@ class Pool {
     const slots = this.slots, queued = this.queue;
     this.slots = [];
     this.queue = [];
-    const closed = new Error("kl-simd/parallel: the pool was closed");
-    for (const t of queued) t.fail(closed);
+    this.generation++;
+    for (const t of queued) t.fail(closedError());
     await Promise.all(slots.map((s) => s.worker.terminate()));
     spares.length = 0;
   }
@@ -266,6 +270,8 @@ function startWorker(url: URL): Worker {
     return new Worker(url, { execArgv: [] });
   }
 }
+
+const closedError = (): Error => new Error("kl-simd/parallel: the pool was closed");
 
 const pool = new Pool();
 

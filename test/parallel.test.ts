@@ -243,6 +243,21 @@ describe("the pool", () => {
     await close(); // closing a closed pool is fine
   });
 
+  it("close() rejects the calls in progress", async () => {
+    const big = values(64 * 20_000, 23), other = values(64 * 20_000, 24);
+    const outcome = (call: Promise<unknown>) => call.then(() => "resolved", (e: Error) => e.message);
+    const started = outcome(scoreParallel("kl", big, other, { dim: 64, threads: 2 }));
+    await close();
+    expect(await started).toBe("kl-simd/parallel: the pool was closed");
+    // chunks already at the workers
+    await scoreParallel("kl", p, q, { dim, threads: 2 }); // the pool is up
+    const running = outcome(scoreParallel("kl", big, other, { dim: 64, threads: 2 }));
+    await new Promise((r) => setTimeout(r, 1));
+    await close();
+    expect(await running).toMatch(/^kl-simd\/parallel: (the pool was closed|a worker exited)/);
+    await compare("kl", p, q, { dim, threads: 2 });
+  });
+
   it("keeps a process alive while a call runs, and lets it exit when idle (no close())", () => {
     const script = `
       import { scoreParallel } from ${JSON.stringify(new URL("../dist/parallel.js", import.meta.url).href)};
