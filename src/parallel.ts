@@ -47,11 +47,10 @@ export function defaultThreads(): number {
 export async function scoreParallel<O extends ParallelOptions>(measure: MeasureName, p: Vector, q: Vector | null, options: O): Promise<ScoreResult<O>> {
   const { threads = defaultThreads(), minElements = PARALLEL_MIN_ELEMENTS, ...rest } = (options ?? {}) as ParallelOptions;
   const scoreOptions = rest as BatchOptions;
-  if (typeof threads !== "number" || !Number.isInteger(threads) || threads < 1) {
-    throw new KLRangeError("KL_BAD_OPTION", `options.threads must be a positive integer, got ${String(threads)}`);
-  }
-  if (typeof minElements !== "number" || !(minElements >= 0)) {
-    throw new KLRangeError("KL_BAD_OPTION", `options.minElements must be a number ≥ 0, got ${String(minElements)}`);
+  for (const [name, value, ok] of [["threads", threads, Number.isInteger(threads) && threads >= 1], ["minElements", minElements, minElements >= 0]] as const) {
+    const wanted = name === "threads" ? "a positive integer" : "a number ≥ 0";
+    if (typeof value !== "number") throw new KLTypeError("KL_BAD_OPTION", `options.${name} must be ${wanted}, got ${typeof value}`);
+    if (!ok) throw new KLRangeError("KL_BAD_OPTION", `options.${name} must be ${wanted}, got ${value}`);
   }
   const generation = pool.generation;
   await init();

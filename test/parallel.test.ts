@@ -218,10 +218,10 @@ describe("errors are score()'s: class, code, and the caller's indices", () => {
     await both("kl", p, q, { dim, threads: 2, weights: new Float64Array(rows - 1) });
     await both("kl", p, q, { dim, threads: 2, weights: new Float64Array(rows).fill(-1) });
     await both("nope" as MeasureName, p, q, { dim, threads: 2 });
-    for (const threads of [0, 1.5, "2"]) {
-      const [type, code] = await failure(() => scoreParallel("kl", p, q, { dim, threads: threads as number }));
-      expect([type, code]).toEqual([KLRangeError, "KL_BAD_OPTION"]);
+    for (const [threads, type] of [[0, KLRangeError], [1.5, KLRangeError], [NaN, KLRangeError], ["2", KLTypeError]] as const) {
+      expect((await failure(() => scoreParallel("kl", p, q, { dim, threads: threads as number }))).slice(0, 2)).toEqual([type, "KL_BAD_OPTION"]);
     }
+    expect((await failure(() => scoreParallel("kl", p, q, { dim, minElements: -1 })))[2]).toBe("options.minElements must be a number ≥ 0, got -1");
   });
 });
 
