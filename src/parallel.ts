@@ -30,6 +30,8 @@ export const PARALLEL_MIN_ELEMENTS = 1 << 18;
 // Elements of one side per chunk: 2 MiB of doubles, a few ms of kernel time, so messages cost
 // little, while a worker never waits long for its next chunk.
 const CHUNK_ELEMENTS = 1 << 18;
+// Chunks a thread of a call whose rows are all on SharedArrayBuffers.
+const IN_PLACE_CHUNKS_PER_THREAD = 4;
 // Chunks queued at a worker: one running, one copied and waiting.
 const IN_FLIGHT = 2;
 
@@ -81,9 +83,13 @@ export async function scoreParallel<O extends ParallelOptions>(measure: MeasureN
 /** Per-row values of the whole batch, from chunks of rows on up to `threads` workers. */
 function spread(measure: MeasureName, p: Side, q: Side | null, rows: number, options: BatchOptions, threads: number): Promise<Float64Array> {
   const dim = p.shape.dim;
-  // at most CHUNK_ELEMENTS per side, and at least two chunks a thread, so a thread slowed
-  // by other work hands its share to the others
-  const rowsPerChunk = Math.max(1, Math.min(Math.floor(CHUNK_ELEMENTS / dim), Math.ceil(rows / (2 * threads))));
+  // Copied rows: at most CHUNK_ELEMENTS a side, so the copies stay in cache and the workers
+  // wait little for them. Rows read in place: fewer, larger chunks (each costs a message).
+  // Either way at least two chunks a thread, so a thread slowed by other work hands its
+  // share to the others.
+  const inPlace = [p, q].every((s) => s === null || s.shape.rows === 1 || isShared(s.v));
+  const most = inPlace ? Math.ceil(rows / (IN_PLACE_CHUNKS_PER_THREAD * threads)) : Math.floor(CHUNK_ELEMENTS / dim);
+  const rowsPerChunk = Math.max(1, Math.min(most, Math.ceil(rows / (2 * threads))));
   const chunks = Math.ceil(rows / rowsPerChunk);
   const out = new Float64Array(rows);
   const active = backend();
@@ -121,14 +127,16 @@ function rowsOf(s: Side, from: number, to: number): Float64Array | Float32Array 
   const dim = s.shape.dim;
   const [a, b] = s.shape.rows === 1 ? [0, dim] : [from * dim, to * dim];
   const v = s.v;
-  if (ArrayBuffer.isView(v) && typeof SharedArrayBuffer === "function" && v.buffer instanceof SharedArrayBuffer) {
-    return (v as Float64Array).subarray(a, b);
-  }
+  if (isShared(v)) return (v as Float64Array).subarray(a, b);
   const f32 = v instanceof Float32Array;
   const copy = f32 ? new Float32Array(spare(4 * (b - a)), 0, b - a) : new Float64Array(spare(8 * (b - a)), 0, b - a);
   if (ArrayBuffer.isView(v)) copy.set((v as Float64Array).subarray(a, b));
   else for (let i = a; i < b; i++) copy[i - a] = v[i];
   return copy;
+}
+
+function isShared(v: Vector): boolean {
+  return ArrayBuffer.isView(v) && typeof SharedArrayBuffer === "function" && v.buffer instanceof SharedArrayBuffer;
 }
 
 // Chunk buffers come back from the workers and are used again: fresh memory costs a page
