@@ -32,7 +32,9 @@ port.on("message", async (task: ChunkTask) => {
     if (backend() !== task.backend) useBackend(task.backend);
     const values = score(task.measure, task.p, task.q as Vector | null, task.options) as Float64Array;
     reply = { id: task.id, values, inputs };
-    port.postMessage(reply, [values.buffer as ArrayBuffer, ...inputs]);
+    // the values move, unless they are a view of a larger buffer (which they are not today)
+    const own = values.byteLength === values.buffer.byteLength ? [values.buffer as ArrayBuffer] : [];
+    port.postMessage(reply, [...own, ...inputs]);
   } catch (e) {
     const error = e as { name?: string; code?: string; message?: string };
     reply = { id: task.id, error: { name: String(error?.name), code: error?.code, message: String(error?.message ?? e) }, inputs };
