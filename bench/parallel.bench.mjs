@@ -1,7 +1,7 @@
 // npm run bench:parallel: kl-simd/parallel against the in-process score() on the same rows.
 // kl of Float64Array batches (p and q both full matrices), rows in an ordinary ArrayBuffer
 // (copied to the workers chunk by chunk) and in a SharedArrayBuffer (read in place), by
-// `threads` 1 and 2; then the batch size where two threads start to pay (minElements); then
+// `threads` 1 and 2, and 2 with callingThread (one worker and the calling thread); then the batch size where two threads start to pay (minElements); then
 // the machine's ceiling, two threads that share nothing.
 // The runs of the configurations are interleaved, round by round, so that load from other
 // processes falls on all of them alike; each figure is the median of the rounds.
@@ -100,8 +100,8 @@ console.log(`Machine: ${cpus()[0].model}, ${cpus().length} cores, ${Math.round(t
 console.log(`Load average at start: ${load()}. Medians of ${RUNS} interleaved rounds.`);
 await ceiling();
 console.log(`\nBatches: kl, Float64Array, p and q both full matrices.\n`);
-console.log("| rows × dim | rows in | in-process score() | threads 1 | threads 2 | 2 threads ÷ 1 thread | 2 threads ÷ in-process | CPU time: in-process / threads 1 / threads 2 |");
-console.log("|---|---|---:|---:|---:|---:|---:|---:|");
+console.log("| rows × dim | rows in | in-process score() | threads 1 | threads 2 | 2 threads ÷ 1 thread | 2 threads ÷ in-process | 1 worker + calling thread, ÷ in-process | CPU time: in-process / threads 1 / threads 2 / with calling thread |");
+console.log("|---|---|---:|---:|---:|---:|---:|---:|---:|");
 
 for (const [rows, dim] of [[1e6, 64], [1e5, 16]]) {
   const n = rows * dim;
@@ -114,10 +114,11 @@ for (const [rows, dim] of [[1e6, 64], [1e5, 16]]) {
       { run: () => score("kl", a, b, { dim }) },
       { run: () => scoreParallel("kl", a, b, { dim, threads: 1 }) },
       { run: () => scoreParallel("kl", a, b, { dim, threads: 2 }) },
+      { run: () => scoreParallel("kl", a, b, { dim, threads: 2, callingThread: true }) },
     ]);
-    const [inProcess, one, two] = times;
+    const [inProcess, one, two, withCaller] = times;
     const cpu = times.cpu.map((ms) => ms.toFixed(0)).join(" / ");
-    console.log(`| ${rows.toExponential().replace("e+", "e")} × ${dim} | ${label} | ${rate(n, inProcess)} | ${rate(n, one)} | ${rate(n, two)} | **${(one / two).toFixed(2)}×** | **${(inProcess / two).toFixed(2)}×** | ${cpu} ms |`);
+    console.log(`| ${rows.toExponential().replace("e+", "e")} × ${dim} | ${label} | ${rate(n, inProcess)} | ${rate(n, one)} | ${rate(n, two)} | **${(one / two).toFixed(2)}×** | **${(inProcess / two).toFixed(2)}×** | ${rate(n, withCaller)}, **${(inProcess / withCaller).toFixed(2)}×** | ${cpu} ms |`);
   }
 }
 

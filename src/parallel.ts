@@ -22,6 +22,12 @@ export interface ParallelOptions extends BatchOptions {
    * more than it saves (default `PARALLEL_MIN_ELEMENTS`).
    */
   minElements?: number;
+  /**
+   * The calling thread scores chunks too, one per event-loop turn (a few ms each), and
+   * `threads` counts it: `threads: 2` is one worker and this thread. Its chunks need no copy,
+   * which is what ordinary (not shared) arrays gain from it. Default false.
+   */
+  callingThread?: boolean;
 }
 
 /**
@@ -52,13 +58,14 @@ export function defaultThreads(): number {
  * throws, with the same class, code and message (indices into the caller's arrays).
  */
 export async function scoreParallel<O extends ParallelOptions>(measure: MeasureName, p: Vector, q: Vector | null, options: O): Promise<ScoreResult<O>> {
-  const { threads = defaultThreads(), minElements = PARALLEL_MIN_ELEMENTS, ...rest } = (options ?? {}) as ParallelOptions;
+  const { threads = defaultThreads(), minElements = PARALLEL_MIN_ELEMENTS, callingThread = false, ...rest } = (options ?? {}) as ParallelOptions;
   const scoreOptions = rest as BatchOptions;
   for (const [name, value, ok] of [["threads", threads, Number.isInteger(threads) && threads >= 1], ["minElements", minElements, minElements >= 0]] as const) {
     const wanted = name === "threads" ? "a positive integer" : "a number ≥ 0";
     if (typeof value !== "number") throw new KLTypeError("KL_BAD_OPTION", `options.${name} must be ${wanted}, got ${typeof value}`);
     if (!ok) throw new KLRangeError("KL_BAD_OPTION", `options.${name} must be ${wanted}, got ${value}`);
   }
+  if (typeof callingThread !== "boolean") throw new KLTypeError("KL_BAD_OPTION", `options.callingThread must be a boolean, got ${typeof callingThread}`);
   const generation = pool.generation;
   await init();
   if (pool.generation !== generation) throw closedError();
@@ -70,10 +77,10 @@ export async function scoreParallel<O extends ParallelOptions>(measure: MeasureN
   const ps = side(p, "p", o.inputP, o.dim);
   const qs = measure === "entropy" ? null : side(q, "q", o.inputQ, o.dim);
   const rows = qs === null ? ps.shape.rows : pairRows(ps.shape, qs.shape);
-  if (rows * o.dim < minElements || rows < 2) return inProcess();
+  if (rows * o.dim < minElements || rows < 2 || (callingThread && threads === 1)) return inProcess();
 
   const { reduction: _r, weights: _w, ...perRow } = scoreOptions;
-  const values = await spread(measure, ps, qs, rows, { ...perRow, dim: o.dim }, threads).catch((error: unknown) => {
+  const values = await spread(measure, ps, qs, rows, { ...perRow, dim: o.dim }, threads, callingThread).catch((error: unknown) => {
     // Report exactly what score() reports: the first invalid element of the whole input, by
     // the caller's indices (a chunk only knows its own); score() finds it in-process.
     if (!(error instanceof KLRangeError || error instanceof KLTypeError)) throw error;
@@ -85,8 +92,8 @@ export async function scoreParallel<O extends ParallelOptions>(measure: MeasureN
   return finish("totalVariation", values, o, false) as ScoreResult<O>;
 }
 
-/** Per-row values of the whole batch, from chunks of rows on up to `threads` workers. */
-function spread(measure: MeasureName, p: Side, q: Side | null, rows: number, options: BatchOptions, threads: number): Promise<Float64Array> {
+/** Per-row values of the whole batch, from chunks of rows on `threads` threads. */
+function spread(measure: MeasureName, p: Side, q: Side | null, rows: number, options: BatchOptions, threads: number, here: boolean): Promise<Float64Array> {
   const dim = p.shape.dim;
   // Copied rows: at most CHUNK_ELEMENTS a side, so the copies stay in cache and the workers
   // wait little for them. Rows read in place: fewer, larger chunks (each costs a message).
@@ -98,10 +105,15 @@ function spread(measure: MeasureName, p: Side, q: Side | null, rows: number, opt
   const chunks = Math.ceil(rows / rowsPerChunk);
   const out = new Float64Array(rows);
   const active = backend();
-  pool.grow(threads);
+  const workers = here ? threads - 1 : threads;
+  pool.grow(workers);
   return new Promise((done, fail) => {
     let left = chunks;
     const tasks: Task[] = [];
+    const finished = (from: number, values: Float64Array): void => {
+      out.set(values, from);
+      if (--left === 0) done(out);
+    };
     const failed = (error: unknown): void => {
       for (const t of tasks) pool.cancel(t);
       fail(error);
@@ -109,21 +121,34 @@ function spread(measure: MeasureName, p: Side, q: Side | null, rows: number, opt
     for (let c = 0; c < chunks; c++) {
       const from = c * rowsPerChunk, to = Math.min(rows, from + rowsPerChunk);
       tasks.push({
-        threads,
+        threads: workers,
         // the copy is made when a worker is about to take the chunk, not before
         make: (id) => {
           const task: ChunkTask = { id, measure, p: rowsOf(p, from, to), q: q === null ? null : rowsOf(q, from, to), options, backend: active };
           return task;
         },
-        settle: (reply) => {
-          if ("error" in reply) return failed(rebuild(reply.error));
-          out.set(reply.values, from);
-          if (--left === 0) done(out);
-        },
+        settle: (reply) => ("error" in reply ? failed(rebuild(reply.error)) : finished(from, reply.values)),
         fail: failed,
+        // on the calling thread: views of the caller's rows, no copy
+        run: () => {
+          try {
+            finished(from, score(measure, rowsHere(p, from, to), q === null ? null : rowsHere(q, from, to), options) as Float64Array);
+          } catch (error) {
+            failed(error);
+          }
+        },
       });
     }
     pool.enqueue(tasks);
+    if (!here) return;
+    // a chunk a turn, so the workers' replies (and their next chunks) are handled in between
+    const step = (): void => {
+      const task = pool.take(tasks);
+      if (task === undefined) return;
+      task.run();
+      setImmediate(step);
+    };
+    setImmediate(step);
   });
 }
 
@@ -138,6 +163,13 @@ function rowsOf(s: Side, from: number, to: number): Float64Array | Float32Array 
   if (ArrayBuffer.isView(v)) copy.set((v as Float64Array).subarray(a, b));
   else for (let i = a; i < b; i++) copy[i - a] = v[i];
   return copy;
+}
+
+/** Rows [from, to) of a side (all of a one-row side) for score() on this thread. */
+function rowsHere(s: Side, from: number, to: number): Vector {
+  if (s.shape.rows === 1) return s.v;
+  const dim = s.shape.dim;
+  return ArrayBuffer.isView(s.v) ? (s.v as Float64Array).subarray(from * dim, to * dim) : s.v.slice(from * dim, to * dim);
 }
 
 function isShared(v: Vector): boolean {
@@ -172,6 +204,8 @@ interface Task {
   make(id: number): ChunkTask;
   settle(reply: ChunkReply): void;
   fail(error: unknown): void;
+  /** scores the chunk on the calling thread */
+  run(): void;
 }
 
 interface Slot {
@@ -222,6 +256,12 @@ class Pool {
   enqueue(tasks: Task[]): void {
     this.queue.push(...tasks);
     this.pump();
+  }
+
+  /** Takes the first queued chunk of `tasks` (a call's), for the calling thread. */
+  take(tasks: Task[]): Task | undefined {
+    const i = this.queue.findIndex((t) => tasks.includes(t));
+    return i < 0 ? undefined : this.queue.splice(i, 1)[0];
   }
 
   cancel(task: Task): void {

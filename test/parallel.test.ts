@@ -44,7 +44,7 @@ function expectSame(actual: unknown, expected: unknown): void {
 
 /** Both calls on the same arguments; workers forced on (minElements 0) unless told. */
 async function compare(measure: MeasureName, p: Vector, q: Vector | null, options: ParallelOptions): Promise<void> {
-  const { threads: _t, minElements: _m, ...rest } = options;
+  const { threads: _t, minElements: _m, callingThread: _c, ...rest } = options;
   const expected = score(measure, p, q, rest);
   const actual = await scoreParallel(measure, p, q, { minElements: 0, ...options });
   expectSame(actual, expected);
@@ -140,6 +140,14 @@ describe("scoreParallel equals score() bit for bit", () => {
     expectSame(new Float64Array(sp), before[2]);
   });
 
+  it("callingThread: the calling thread takes chunks too, same values", async () => {
+    for (const measure of MEASURES) {
+      await compare(measure, p, q, { dim, threads: 2, callingThread: true });
+      await compare(measure, Array.from(p), q.subarray(0, dim), { dim, threads: 3, callingThread: true, reduction: "mean" });
+    }
+    await compare("kl", p, q, { dim, threads: 1, callingThread: true }); // in-process
+  });
+
   it("the workers run the caller's backend (useBackend)", async () => {
     const selected = backend();
     useBackend("js");
@@ -177,7 +185,7 @@ describe("errors are score()'s: class, code, and the caller's indices", () => {
   const dim = 16, rows = 200;
   const p = values(rows * dim, 11, Float64Array, 0), q = values(rows * dim, 12, Float64Array, 0);
   const both = async (measure: MeasureName, a: Vector, b: Vector | null, options: ParallelOptions) => {
-    const { threads: _t, minElements: _m, ...rest } = options;
+    const { threads: _t, minElements: _m, callingThread: _c, ...rest } = options;
     const expected = await failure(() => score(measure, a, b, rest));
     const actual = await failure(() => scoreParallel(measure, a, b, { minElements: 0, ...options }));
     expect(actual).toEqual(expected);
@@ -191,6 +199,10 @@ describe("errors are score()'s: class, code, and the caller's indices", () => {
     expect(type).toBe(KLRangeError);
     expect(code).toBe("KL_NEGATIVE");
     expect(message).toBe("p[2773] (row 173, column 5) is -1; values must be ≥ 0");
+    expect(await both("kl", bad, q, { dim, threads: 2, callingThread: true })).toEqual([type, code, message]);
+    const early = p.slice();
+    early[3] = -2; // in the first chunk, which the calling thread takes
+    expect((await both("kl", early, q, { dim, threads: 2, callingThread: true }))[2]).toBe("p[3] (row 0, column 3) is -2; values must be ≥ 0");
     const nan = q.slice();
     nan[199 * dim + 15] = NaN;
     expect((await both("jsDivergence", p, nan, { dim, threads: 1 }))[2]).toBe("q[3199] (row 199, column 15) is NaN");
@@ -222,6 +234,7 @@ describe("errors are score()'s: class, code, and the caller's indices", () => {
       expect((await failure(() => scoreParallel("kl", p, q, { dim, threads: threads as number }))).slice(0, 2)).toEqual([type, "KL_BAD_OPTION"]);
     }
     expect((await failure(() => scoreParallel("kl", p, q, { dim, minElements: -1 })))[2]).toBe("options.minElements must be a number ≥ 0, got -1");
+    expect((await failure(() => scoreParallel("kl", p, q, { dim, callingThread: 1 as unknown as boolean })))[0]).toBe(KLTypeError);
   });
 });
 
