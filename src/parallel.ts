@@ -1,4 +1,5 @@
-// kl-simd/parallel: a batch's rows spread over a pool of worker threads (Node, Deno, Bun).
+// kl-simd/parallel: a batch's rows spread over a pool of node:worker_threads (Node; Deno and
+// Bun have the module too, untested).
 //
 // Each worker loads the package once and runs the same score() on chunks of rows, so every
 // row's value is bit for bit the in-process one; weights and reductions are applied here,
