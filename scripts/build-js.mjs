@@ -3,7 +3,9 @@
 // the kernel by default (src/default-wasm*.ts):
 //   dist/index.js    the module's bytes inline (Node, Deno, Bun, browsers, bundlers)
 //   dist/workerd.js  `import … from "./kl.wasm"` (Cloudflare Workers compile no bytes at run time)
-// and the command line, dist/cli.js (package "bin"), which imports the library from ./index.js.
+// the command line, dist/cli.js (package "bin"), which imports the library from ./index.js,
+// and kl-simd/parallel (dist/parallel.js and its dist/parallel-worker.js), which import the
+// default entry rather than carry a copy of it: one module instance, one KLRangeError class.
 import { build } from "esbuild";
 import { chmodSync, copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { execFileSync } from "node:child_process";
@@ -33,6 +35,15 @@ const workerdSource = {
   },
 };
 
+// For the parallel entries: src/index.ts and src/errors.ts (which it re-exports) are
+// dist/index.js, imported, not bundled.
+const defaultEntryExternal = {
+  name: "default-entry-external",
+  setup(build) {
+    build.onResolve({ filter: /^\.\/(index|errors)\.js$/ }, () => ({ path: "./index.js", external: true }));
+  },
+};
+
 rmSync("dist", { recursive: true, force: true });
 mkdirSync("dist");
 await build({ ...options, outfile: "dist/index.js" });
@@ -55,6 +66,13 @@ await build({
   plugins: [cliUsesLibrary],
 });
 chmodSync("dist/cli.js", 0o755);
+await build({
+  ...options,
+  entryPoints: ["src/parallel.ts", "src/parallel-worker.ts"],
+  outdir: "dist",
+  external: ["node:*"],
+  plugins: [defaultEntryExternal],
+});
 copyFileSync("build/kl.wasm", "dist/kl.wasm");
 // the type of `import module from "kl-simd/kl.wasm"` where Workers and wasm-aware bundlers import it
 writeFileSync(
@@ -63,4 +81,4 @@ writeFileSync(
     "declare const kernelModule: WebAssembly.Module;\nexport default kernelModule;\n",
 );
 execFileSync("npx", ["tsc", "-p", "tsconfig.build.json"], { stdio: "inherit" });
-console.log("dist/: index.js, workerd.js, cli.js, index.d.ts, kl.wasm, kl.wasm.d.ts");
+console.log("dist/: index.js, workerd.js, cli.js, parallel.js, parallel-worker.js, index.d.ts, parallel.d.ts, kl.wasm, kl.wasm.d.ts");

@@ -41,7 +41,8 @@ const read = (file) => readFileSync(join(installed, file));
 const js = files.filter((f) => /\.(c|m)?js$/.test(f));
 
 check("the tarball holds the entries, their types, kl.wasm, README and LICENSE", () => {
-  const wanted = ["package.json", "README.md", "LICENSE", "dist/index.js", "dist/workerd.js", "dist/cli.js", "dist/index.d.ts", "dist/kl.wasm", "dist/kl.wasm.d.ts"];
+  const wanted = ["package.json", "README.md", "LICENSE", "dist/index.js", "dist/workerd.js", "dist/cli.js", "dist/index.d.ts", "dist/kl.wasm", "dist/kl.wasm.d.ts",
+    "dist/parallel.js", "dist/parallel-worker.js", "dist/parallel.d.ts"];
   const missing = wanted.filter((f) => !files.includes(f));
   assert(missing.length === 0, `missing: ${missing.join(", ")}`);
   const stray = files.filter((f) => !/^(package\.json|README\.md|LICENSE|dist\/.+\.(js|d\.ts|wasm))$/.test(f));
@@ -130,6 +131,24 @@ check("the kl-simd command: bin dist/cli.js, installed in node_modules/.bin, ans
   const value = Number(out.trim().split("\n")[1].split(",")[1]);
   assert(Math.abs(value / 0.08717669357238884 - 1) < 1e-15, out);
   return out.trim().split("\n").join(" | ");
+});
+
+check("kl-simd/parallel by name: worker threads give score()'s values and score()'s error class", () => {
+  const script = `
+    import { init, score, KLRangeError } from "kl-simd";
+    import { scoreParallel } from "kl-simd/parallel";
+    await init();
+    const dim = 8, p = Float64Array.from({ length: 64 * dim }, (_, i) => 1 + (i % 5)), q = p.slice().reverse();
+    const rows = await scoreParallel("kl", p, q, { dim, threads: 2, minElements: 0 });
+    const inProcess = score("kl", p, q, { dim });
+    p[100] = -1;
+    let error; try { await scoreParallel("kl", p, q, { dim, threads: 2, minElements: 0 }); } catch (e) { error = e; }
+    console.log(JSON.stringify({ same: rows.every((v, i) => Object.is(v, inProcess[i])), rows: rows.length,
+      typed: error instanceof KLRangeError, message: error?.message }));`;
+  const out = JSON.parse(run(process.execPath, ["--input-type=module", "-e", script], app));
+  assert(out.same && out.rows === 64, `rows differ from score(): ${JSON.stringify(out)}`);
+  assert(out.typed && out.message === "p[100] (row 12, column 4) is -1; values must be ≥ 0", `error: ${JSON.stringify(out)}`);
+  return "64 rows on 2 threads";
 });
 
 check("conditions: default → dist/index.js, workerd → dist/workerd.js, kl-simd/kl.wasm → dist/kl.wasm", () => {

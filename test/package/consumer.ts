@@ -15,6 +15,7 @@ import {
   type WasmSource,
 } from "kl-simd";
 import kernelModule from "kl-simd/kl.wasm";
+import { close, scoreParallel, type ParallelOptions } from "kl-simd/parallel";
 
 const selected: Promise<Backend> = init();
 const fromModule: Promise<Backend> = init(kernelModule);
@@ -48,4 +49,11 @@ kl([1], [1], { bas: 2 });
 // @ts-expect-error kl returns a number, not a promise
 const notAPromise: Promise<number> = kl([1], [1]);
 
-void [selected, fromModule, fromBytes, fromUrl, source, module, vectors, nats, bits, now, notAPromise];
+const parallelOptions: ParallelOptions = { dim: 2, threads: 2 };
+const perRow: Promise<Float64Array> = scoreParallel("kl", [0.5, 0.5], [0.7, 0.3], { dim: 2, threads: 2 });
+const mean: Promise<number> = scoreParallel("psi", new Float32Array(4), [0.5, 0.5], { dim: 2, reduction: "mean" });
+const closed: Promise<void> = close();
+// @ts-expect-error scoreParallel needs options.dim
+scoreParallel("kl", [1], [1], {});
+
+void [selected, parallelOptions, perRow, mean, closed, fromModule, fromBytes, fromUrl, source, module, vectors, nats, bits, now, notAPromise];

@@ -1,0 +1,139 @@
+// npm run bench:parallel: kl-simd/parallel against the in-process score() on the same rows.
+// kl of Float64Array batches (p and q both full matrices), rows in an ordinary ArrayBuffer
+// (copied to the workers chunk by chunk) and in a SharedArrayBuffer (read in place), by
+// `threads` 1 and 2, and 2 with callingThread (one worker and the calling thread); then the batch size where two threads start to pay (minElements); then
+// the machine's ceiling, two threads that share nothing.
+// The runs of the configurations are interleaved, round by round, so that load from other
+// processes falls on all of them alike; each figure is the median of the rounds.
+// KL_BENCH_RUNS sets the rounds (default 7).
+import { cpus, loadavg, totalmem } from "node:os";
+import { Worker } from "node:worker_threads";
+import { init, score } from "../dist/index.js";
+import { close, scoreParallel } from "../dist/parallel.js";
+
+const RUNS = Math.max(5, Number(process.env.KL_BENCH_RUNS ?? 7));
+await init();
+
+// Deterministic positive values (xorshift32 → exponential variates): unnormalised histograms.
+function values(n, seed, target = new Float64Array(n)) {
+  let x = seed >>> 0 || 1;
+  for (let i = 0; i < n; i++) {
+    x ^= x << 13; x ^= x >>> 17; x ^= x << 5;
+    target[i] = -Math.log(((x >>> 0) + 1) / 4294967297);
+  }
+  return target;
+}
+const shared = (n) => new Float64Array(new SharedArrayBuffer(8 * n));
+const median = (a) => [...a].sort((x, y) => x - y)[a.length >> 1];
+
+/** Wall time and the process's CPU time (all threads, ms) of one call. */
+async function time(fn) {
+  const c0 = process.cpuUsage(), t0 = performance.now();
+  await fn();
+  const wall = performance.now() - t0, c = process.cpuUsage(c0);
+  return [wall, (c.user + c.system) / 1e3];
+}
+
+/**
+ * Median wall times (ms) of each configuration over interleaved rounds, after one warm-up
+ * call each; `cpu` holds the median CPU times, which other processes' load disturbs less.
+ */
+async function measure(configs) {
+  const walls = configs.map(() => []), cpus = configs.map(() => []);
+  for (const c of configs) await c.run();
+  for (let r = 0; r < RUNS; r++) {
+    for (let i = 0; i < configs.length; i++) {
+      const [wall, cpu] = await time(configs[i].run);
+      walls[i].push(wall);
+      cpus[i].push(cpu);
+    }
+  }
+  const result = walls.map(median);
+  result.cpu = cpus.map(median);
+  return result;
+}
+
+// The ceiling: what two threads of this machine give the kernel with nothing to share. Each
+// thread scores its own batch over and over (no messages, no copies, no shared memory).
+const ceilingSource = `
+  import { init, score } from ${JSON.stringify(new URL("../dist/index.js", import.meta.url).href)};
+  import { parentPort, workerData } from "node:worker_threads";
+  await init();
+  const dim = 64, n = workerData.rows * dim;
+  const p = new Float64Array(n).map((_, i) => 1 + ((i * 7919) % 13)), q = new Float64Array(n).map((_, i) => 1 + ((i * 104729) % 11));
+  for (let k = 0; k < 20; k++) score("kl", p, q, { dim });
+  parentPort.postMessage("ready");
+  parentPort.once("message", (reps) => {
+    for (let k = 0; k < reps; k++) score("kl", p, q, { dim });
+    parentPort.postMessage("done");
+  });`;
+async function independent(threads, rows, reps) {
+  const workers = Array.from({ length: threads }, () => new Worker(ceilingSource, { eval: true, workerData: { rows } }));
+  await Promise.all(workers.map((w) => new Promise((r) => w.once("message", r))));
+  const t0 = performance.now();
+  await Promise.all(workers.map((w) => new Promise((r) => { w.once("message", r); w.postMessage(reps); })));
+  const ms = performance.now() - t0;
+  await Promise.all(workers.map((w) => w.terminate()));
+  return ms;
+}
+async function ceiling() {
+  console.log(`\nThe machine's ceiling, measured first: each thread scores a batch of its own, no messages, nothing shared; 2 threads do twice the work; medians of 5. Near 2× means both cores were free for this run.\n`);
+  console.log("| batch per thread | 1 thread | 2 threads | scaling |");
+  console.log("|---|---:|---:|---:|");
+  for (const rows of [256, 65536]) {
+    const reps = Math.round(5e7 / (rows * 64));
+    const one = [], two = [];
+    for (let r = 0; r < 5; r++) {
+      one.push(await independent(1, rows, reps));
+      two.push(await independent(2, rows, reps));
+    }
+    const where = rows === 256 ? "in L2" : "from memory";
+    console.log(`| ${rows} × 64 (${where}) | ${median(one).toFixed(0)} ms | ${median(two).toFixed(0)} ms | **${((2 * median(one)) / median(two)).toFixed(2)}×** |`);
+  }
+}
+
+const rate = (elements, ms) => `${((elements / ms) * 1e3 / 1e6).toFixed(1)} M/s`;
+const load = () => loadavg().map((x) => x.toFixed(2)).join(", ");
+
+console.log(`# kl-simd/parallel benchmark\n`);
+console.log(`Machine: ${cpus()[0].model}, ${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB; Node ${process.version}; ${new Date().toISOString().slice(0, 10)}.`);
+console.log(`Load average at start: ${load()}. Medians of ${RUNS} interleaved rounds.`);
+await ceiling();
+console.log(`\nBatches: kl, Float64Array, p and q both full matrices.\n`);
+console.log("| rows × dim | rows in | in-process score() | threads 1 | threads 2 | 2 threads ÷ 1 thread | 2 threads ÷ in-process | 1 worker + calling thread, ÷ in-process | CPU time: in-process / threads 1 / threads 2 / with calling thread |");
+console.log("|---|---|---:|---:|---:|---:|---:|---:|---:|");
+
+for (const [rows, dim] of [[1e6, 64], [1e5, 16]]) {
+  const n = rows * dim;
+  const p = values(n, 1), q = values(n, 2);
+  const sp = shared(n), sq = shared(n);
+  sp.set(p);
+  sq.set(q);
+  for (const [label, a, b] of [["ArrayBuffer (copied)", p, q], ["SharedArrayBuffer", sp, sq]]) {
+    const times = await measure([
+      { run: () => score("kl", a, b, { dim }) },
+      { run: () => scoreParallel("kl", a, b, { dim, threads: 1 }) },
+      { run: () => scoreParallel("kl", a, b, { dim, threads: 2 }) },
+      { run: () => scoreParallel("kl", a, b, { dim, threads: 2, callingThread: true }) },
+    ]);
+    const [inProcess, one, two, withCaller] = times;
+    const cpu = times.cpu.map((ms) => ms.toFixed(0)).join(" / ");
+    console.log(`| ${rows.toExponential().replace("e+", "e")} × ${dim} | ${label} | ${rate(n, inProcess)} | ${rate(n, one)} | ${rate(n, two)} | **${(one / two).toFixed(2)}×** | **${(inProcess / two).toFixed(2)}×** | ${rate(n, withCaller)}, **${(inProcess / withCaller).toFixed(2)}×** | ${cpu} ms |`);
+  }
+}
+
+// Where threads start to pay: in-process against two threads forced on (minElements 0).
+console.log(`\nSmall batches (dim 64, ArrayBuffer rows): in-process against 2 threads forced on (minElements: 0).\n`);
+console.log("| elements | in-process | 2 threads | 2 threads ÷ in-process |");
+console.log("|---:|---:|---:|---:|");
+for (let elements = 1 << 14; elements <= 1 << 22; elements *= 4) {
+  const dim = 64, rows = elements / dim;
+  const p = values(elements, 3), q = values(elements, 4);
+  const [inProcess, two] = await measure([
+    { run: () => score("kl", p, q, { dim }) },
+    { run: () => scoreParallel("kl", p, q, { dim, threads: 2, minElements: 0 }) },
+  ]);
+  console.log(`| ${elements.toLocaleString("en-US")} (${rows} × ${dim}) | ${inProcess.toFixed(2)} ms | ${two.toFixed(2)} ms | ${(inProcess / two).toFixed(2)}× |`);
+}
+console.log(`\nLoad average at end: ${load()}.`);
+await close();

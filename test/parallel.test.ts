@@ -1,0 +1,288 @@
+// kl-simd/parallel: scoreParallel gives what the in-process score() gives, bit for bit (the
+// workers run the same score() on chunks of rows), for every measure, shape, reduction and
+// input type, and fails the way score() fails. It runs the built package (dist/, made by
+// `pretest`): the workers load dist/parallel-worker.js, which imports dist/index.js.
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { backend, init, KLRangeError, KLTypeError, score, useBackend, type MeasureName, type Vector } from "../dist/index.js";
+import { close, PARALLEL_MIN_ELEMENTS, scoreParallel, type ParallelOptions } from "../dist/parallel.js";
+
+await init();
+afterAll(() => close());
+
+const MEASURES: MeasureName[] = [
+  "kl", "crossEntropy", "jsDivergence", "jsDistance", "jeffreys", "psi", "generalizedKL", "hellinger", "totalVariation", "entropy",
+];
+
+// Deterministic positive values with some zeros (xorshift32), so rows take the kernels'
+// fast paths and, where a zero meets mass, the exact ones.
+function values(n: number, seed: number, Type: Float64ArrayConstructor | Float32ArrayConstructor = Float64Array, zeros = 0.05): Float64Array | Float32Array {
+  let x = seed >>> 0 || 1;
+  const v = new Type(n);
+  for (let i = 0; i < n; i++) {
+    x ^= x << 13; x ^= x >>> 17; x ^= x << 5;
+    const u = (x >>> 0) / 4294967296;
+    v[i] = u < zeros ? 0 : -Math.log(u);
+  }
+  return v;
+}
+
+/** Equal to the last bit (NaN payloads, −0) in every row, or the same number. */
+function expectSame(actual: unknown, expected: unknown): void {
+  if (typeof expected === "number") {
+    expect(Object.is(actual, expected), `${String(actual)} vs ${expected}`).toBe(true);
+    return;
+  }
+  expect(actual).toBeInstanceOf(Float64Array);
+  const a = actual as Float64Array, b = expected as Float64Array;
+  expect(a.length).toBe(b.length);
+  expect(Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength))).toBe(true);
+}
+
+/** Both calls on the same arguments; workers forced on (minElements 0) unless told. */
+async function compare(measure: MeasureName, p: Vector, q: Vector | null, options: ParallelOptions): Promise<void> {
+  const { threads: _t, minElements: _m, callingThread: _c, ...rest } = options;
+  const expected = score(measure, p, q, rest);
+  const actual = await scoreParallel(measure, p, q, { minElements: 0, ...options });
+  expectSame(actual, expected);
+}
+
+/** The error a call throws or rejects with, as [class, code, message]. */
+async function failure(call: () => unknown): Promise<[unknown, unknown, string]> {
+  try {
+    await call();
+  } catch (e) {
+    const error = e as { code?: unknown; message: string };
+    return [(e as object).constructor, error.code, error.message];
+  }
+  throw new Error("expected the call to fail");
+}
+
+describe("scoreParallel equals score() bit for bit", () => {
+  const dim = 13, rows = 37;
+  const p = values(rows * dim, 1), q = values(rows * dim, 2);
+
+  for (const measure of MEASURES) {
+    for (const threads of [1, 2]) {
+      it(`${measure}, threads ${threads}`, async () => {
+        await compare(measure, p, q, { dim, threads });
+        await compare(measure, p, q, { dim, threads, base: 2, normalize: measure === "generalizedKL" });
+      });
+    }
+  }
+
+  it("broadcast rows: p one row, q one row, entropy's single side", async () => {
+    for (const measure of MEASURES) {
+      await compare(measure, p.subarray(0, dim), q, { dim, threads: 2 });
+      await compare(measure, p, q.subarray(0, dim), { dim, threads: 2 });
+    }
+    await compare("entropy", p, null, { dim, threads: 2 });
+  });
+
+  it("reductions and weights (with masked rows) are combined over all chunks", async () => {
+    const weights = values(rows, 9, Float64Array, 0.2);
+    for (const measure of MEASURES) {
+      for (const reduction of ["none", "sum", "mean"] as const) {
+        await compare(measure, p, q, { dim, threads: 2, reduction });
+        await compare(measure, p, q, { dim, threads: 2, reduction, weights });
+      }
+    }
+    // a masked row that is +Infinity counts as nothing, as in score()
+    const inf = p.slice(), w = new Float64Array(rows).fill(1);
+    const qz = q.slice();
+    for (let i = 30 * dim; i < 31 * dim; i++) if (inf[i] > 0) qz[i] = 0; // q = 0 under p's mass
+    w[30] = 0;
+    expect(score("kl", inf, qz, { dim })[30]).toBe(Infinity);
+    await compare("kl", inf, qz, { dim, threads: 2, reduction: "mean", weights: w });
+  });
+
+  it("input kinds, temperature and smoothing go to the workers", async () => {
+    const logits = Float64Array.from(p, (x, i) => (i % 3 === 0 ? -x : x));
+    await compare("kl", logits, q, { dim, threads: 2, input: { p: "logits", q: "probabilities" }, temperature: 2 });
+    await compare("jsDivergence", logits, logits.subarray(0, dim), { dim, threads: 2, input: "log-probabilities" });
+    await compare("psi", p, q, { dim, threads: 2, smoothing: { mode: "replace-zeros", epsilon: 1e-4 } });
+  });
+
+  it("uneven chunking: row counts that do not divide, rows longer than a chunk", async () => {
+    for (const n of [2, 3, 5, 7, 11, 101]) {
+      await compare("kl", values(n * dim, n), values(n * dim, n + 1), { dim, threads: 2 });
+    }
+    // 100 000 doubles a row: two rows a chunk (and the kernels' long-row path)
+    const long = 100_000;
+    await compare("kl", values(5 * long, 3), values(5 * long, 4), { dim: long, threads: 2 });
+    await compare("hellinger", values(5 * long, 3), values(long, 4), { dim: long, threads: 2, reduction: "sum" });
+  });
+
+  it("Float32Array (the f32 kernel), mixed types, number[]", async () => {
+    const p32 = values(rows * dim, 5, Float32Array), q32 = values(rows * dim, 6, Float32Array);
+    for (const measure of ["kl", "jsDistance", "entropy"] as MeasureName[]) {
+      await compare(measure, p32, q32, { dim, threads: 2 });
+      await compare(measure, p32, q, { dim, threads: 2 });
+      await compare(measure, Array.from(p), Array.from(q32), { dim, threads: 2 });
+    }
+    await compare("kl", Array.from(p), Array.from(q.subarray(0, dim)), { dim, threads: 2, reduction: "mean" });
+  });
+
+  it("rows on a SharedArrayBuffer are read in place; no input is detached or written", async () => {
+    const sp = new Float64Array(new SharedArrayBuffer(p.byteLength)), sq = new Float32Array(new SharedArrayBuffer(q.length * 4));
+    sp.set(p);
+    sq.set(q);
+    await compare("kl", sp, sq, { dim, threads: 2 });
+    await compare("kl", sp.subarray(dim, 10 * dim), q.subarray(3 * dim, 12 * dim), { dim, threads: 2 });
+    const before = [p.slice(), q.slice(), sp.slice()];
+    await scoreParallel("jeffreys", p, sp, { dim, threads: 2, minElements: 0 });
+    expect(p.byteLength).toBe(before[0].byteLength);
+    expectSame(new Float64Array(p), before[0]);
+    expectSame(new Float64Array(q), before[1]);
+    expectSame(new Float64Array(sp), before[2]);
+  });
+
+  it("callingThread: the calling thread takes chunks too, same values", async () => {
+    for (const measure of MEASURES) {
+      await compare(measure, p, q, { dim, threads: 2, callingThread: true });
+      await compare(measure, Array.from(p), q.subarray(0, dim), { dim, threads: 3, callingThread: true, reduction: "mean" });
+    }
+    await compare("kl", p, q, { dim, threads: 1, callingThread: true }); // in-process
+  });
+
+  it("the workers run the caller's backend (useBackend)", async () => {
+    const selected = backend();
+    useBackend("js");
+    try {
+      await compare("kl", p, q, { dim, threads: 2 });
+      await compare("jsDistance", p, q, { dim, threads: 2, reduction: "mean" });
+    } finally {
+      useBackend(selected);
+    }
+    await compare("kl", p, q, { dim, threads: 2 });
+  });
+
+  it("without dim, or below minElements, it scores in-process (same values)", async () => {
+    expectSame(await scoreParallel("kl", p, q, {} as ParallelOptions), score("kl", p, q));
+    expect(PARALLEL_MIN_ELEMENTS).toBeGreaterThan(0);
+    expectSame(await scoreParallel("kl", p, q, { dim }), score("kl", p, q, { dim }));
+  });
+});
+
+describe("independent expected values", () => {
+  it("kl, rows against one row, per row and weighted mean: SciPy", async () => {
+    // python3: from scipy.stats import entropy; p = [[1,2,3,4],[.5,.25,.125,.125],[0,1,1,2]];
+    // q = [4,3,2,1]; k = [entropy(r, q) for r in p]; np.sum(k * w) / np.sum(w), w = [1,.5,2]
+    // (SciPy 1.17.1)
+    const p = [1, 2, 3, 4, 0.5, 0.25, 0.125, 0.125, 0, 1, 1, 2], q = [4, 3, 2, 1];
+    const expected = [0.4564348191467836, 0.03513387671717547, 0.814924454847114];
+    const rows = await scoreParallel("kl", p, q, { dim: 4, threads: 2, minElements: 0 });
+    for (let r = 0; r < 3; r++) expect(rows[r]).toBeCloseTo(expected[r], 15);
+    const mean = await scoreParallel("kl", p, q, { dim: 4, threads: 2, minElements: 0, reduction: "mean", weights: [1, 0.5, 2] });
+    expect(Math.abs(mean / 0.6011001906284569 - 1)).toBeLessThan(4e-16);
+  });
+});
+
+describe("errors are score()'s: class, code, and the caller's indices", () => {
+  const dim = 16, rows = 200;
+  const p = values(rows * dim, 11, Float64Array, 0), q = values(rows * dim, 12, Float64Array, 0);
+  const both = async (measure: MeasureName, a: Vector, b: Vector | null, options: ParallelOptions) => {
+    const { threads: _t, minElements: _m, callingThread: _c, ...rest } = options;
+    const expected = await failure(() => score(measure, a, b, rest));
+    const actual = await failure(() => scoreParallel(measure, a, b, { minElements: 0, ...options }));
+    expect(actual).toEqual(expected);
+    return actual;
+  };
+
+  it("an invalid element in a late chunk names its row and column in the whole input", async () => {
+    const bad = p.slice();
+    bad[173 * dim + 5] = -1;
+    const [type, code, message] = await both("kl", bad, q, { dim, threads: 2 });
+    expect(type).toBe(KLRangeError);
+    expect(code).toBe("KL_NEGATIVE");
+    expect(message).toBe("p[2773] (row 173, column 5) is -1; values must be ≥ 0");
+    expect(await both("kl", bad, q, { dim, threads: 2, callingThread: true })).toEqual([type, code, message]);
+    const early = p.slice();
+    early[3] = -2; // in the first chunk, which the calling thread takes
+    expect((await both("kl", early, q, { dim, threads: 2, callingThread: true }))[2]).toBe("p[3] (row 0, column 3) is -2; values must be ≥ 0");
+    const nan = q.slice();
+    nan[199 * dim + 15] = NaN;
+    expect((await both("jsDivergence", p, nan, { dim, threads: 1 }))[2]).toBe("q[3199] (row 199, column 15) is NaN");
+    const inf = Float32Array.from(q);
+    inf[100 * dim] = Infinity;
+    expect((await both("hellinger", Float32Array.from(p), inf, { dim, threads: 2 }))[1]).toBe("KL_INFINITE");
+  });
+
+  it("a row that sums to 0, logits with no finite value", async () => {
+    const zero = p.slice();
+    zero.fill(0, 150 * dim, 151 * dim);
+    expect((await both("kl", zero, q, { dim, threads: 2 }))[2]).toBe("p row 150 sums to 0 and cannot be normalised");
+    const logits = p.slice();
+    logits.fill(-Infinity, 120 * dim, 121 * dim);
+    expect((await both("kl", logits, q, { dim, threads: 2, input: { p: "logits" } }))[1]).toBe("KL_ZERO_SUM");
+  });
+
+  it("types, shapes, options and weights", async () => {
+    const array = Array.from(p) as unknown[];
+    array[1000] = "1";
+    expect((await both("kl", array as number[], q, { dim, threads: 2 }))[0]).toBe(KLTypeError);
+    await both("kl", p, q.subarray(0, 2 * dim), { dim, threads: 2 });
+    await both("kl", p, q.subarray(0, 7), { dim, threads: 2 });
+    await both("kl", p, q, { dim, threads: 2, reduction: "average" as "mean" });
+    await both("kl", p, q, { dim, threads: 2, weights: new Float64Array(rows - 1) });
+    await both("kl", p, q, { dim, threads: 2, weights: new Float64Array(rows).fill(-1) });
+    await both("nope" as MeasureName, p, q, { dim, threads: 2 });
+    for (const [threads, type] of [[0, KLRangeError], [1.5, KLRangeError], [NaN, KLRangeError], ["2", KLTypeError]] as const) {
+      expect((await failure(() => scoreParallel("kl", p, q, { dim, threads: threads as number }))).slice(0, 2)).toEqual([type, "KL_BAD_OPTION"]);
+    }
+    expect((await failure(() => scoreParallel("kl", p, q, { dim, minElements: -1 })))[2]).toBe("options.minElements must be a number ≥ 0, got -1");
+    expect((await failure(() => scoreParallel("kl", p, q, { dim, callingThread: 1 as unknown as boolean })))[0]).toBe(KLTypeError);
+  });
+});
+
+describe("the pool", () => {
+  const dim = 32, rows = 300;
+  const p = values(rows * dim, 21), q = values(rows * dim, 22);
+
+  it("serves concurrent calls with different options, and again after close()", async () => {
+    const calls = [
+      compare("kl", p, q, { dim, threads: 2 }),
+      compare("psi", p, q.subarray(0, dim), { dim, threads: 1, reduction: "sum" }),
+      compare("entropy", p, null, { dim, threads: 2, base: 2 }),
+      compare("hellinger", q, p, { dim, threads: 2, reduction: "mean" }),
+    ];
+    await Promise.all(calls);
+    await close();
+    await compare("kl", p, q, { dim, threads: 2 });
+    await close();
+    await close(); // closing a closed pool is fine
+  });
+
+  it("close() rejects the calls in progress", async () => {
+    const big = values(64 * 20_000, 23), other = values(64 * 20_000, 24);
+    const outcome = (call: Promise<unknown>) => call.then(() => "resolved", (e: Error) => e.message);
+    const started = outcome(scoreParallel("kl", big, other, { dim: 64, threads: 2 }));
+    await close();
+    expect(await started).toBe("kl-simd/parallel: the pool was closed");
+    // chunks already at the workers
+    await scoreParallel("kl", p, q, { dim, threads: 2 }); // the pool is up
+    const running = outcome(scoreParallel("kl", big, other, { dim: 64, threads: 2 }));
+    await new Promise((r) => setTimeout(r, 1));
+    await close();
+    expect(await running).toMatch(/^kl-simd\/parallel: (the pool was closed|a worker exited)/);
+    await compare("kl", p, q, { dim, threads: 2 });
+  });
+
+  it("keeps a process alive while a call runs, and lets it exit when idle (no close())", () => {
+    const script = `
+      import { scoreParallel } from ${JSON.stringify(new URL("../dist/parallel.js", import.meta.url).href)};
+      const p = new Float64Array(64 * 1000).fill(1), q = p.map((x, i) => 1 + (i % 3));
+      const mean = await scoreParallel("kl", p, q, { dim: 64, threads: 2, minElements: 0, reduction: "mean" });
+      console.log(mean.toFixed(6));`;
+    const started = Date.now();
+    const file = join(mkdtempSync(join(tmpdir(), "kl-simd-parallel-")), "exit.mjs");
+    writeFileSync(file, script);
+    const out = execFileSync(process.execPath, [file], { encoding: "utf8", timeout: 20_000 });
+    rmSync(dirname(file), { recursive: true, force: true });
+    expect(Number(out)).toBeGreaterThan(0);
+    expect(Date.now() - started).toBeLessThan(20_000);
+  });
+});
