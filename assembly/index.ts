@@ -554,10 +554,13 @@ export function klRows(kind: i32, p: usize, q: usize, rows: i32, dim: i32, pStep
     const t = load<f64>(RESULTS) + load<f64>(RESULTS, 32);
     const P = load<f64>(RESULTS, 8), Q = load<f64>(RESULTS, 16), d = load<f64>(RESULTS, 24);
     let value: f64 = NaN;
-    if (status & STATUS_Q_ZERO) value = Infinity;
+    const normalised = kind == 0 || kind == 2;
+    // a zero (or subnormal) total first: the exact path reports it or rescales
+    if (normalised && !(P > TINY_TOTAL && Q > TINY_TOTAL)) value = NaN;
+    else if (status & STATUS_Q_ZERO) value = Infinity;
     else if (t + P + Q - (t + P + Q) != 0) value = NaN; // a sum overflowed
     else if (kind == 1 || kind == 3) value = t;
-    else if (P > TINY_TOTAL && Q > TINY_TOTAL) {
+    else {
       const result = t / P + log1pMinusX(-d / P, Q / P);
       if (result < Infinity && !(t / P > limit * result)) value = Math.max(result, 0);
       else if (kind == 0 && P / Q > TINY_TOTAL && P / Q < 1 / TINY_TOTAL) {

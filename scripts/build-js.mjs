@@ -52,7 +52,7 @@ await build({ ...options, outfile: "dist/workerd.js", plugins: [workerdSource] }
 const cliUsesLibrary = {
   name: "cli-uses-library",
   setup(build) {
-    build.onResolve({ filter: /^\.\.\/index\.js$/ }, () => ({ path: "./index.js", external: true }));
+    build.onResolve({ filter: /^\.\.\/(index|parallel)\.js$/ }, (args) => ({ path: args.path.slice(1), external: true }));
   },
 };
 const { version } = JSON.parse(readFileSync("package.json", "utf8"));

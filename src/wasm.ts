@@ -511,10 +511,11 @@ export class Kernel {
 
 /** A long row's KL from its streamed sums, as the klRows kernel composes it (NaN: redo). */
 function composeKL(s: Sums, kernel: KernelKind | "generalized"): number {
+  const normalised = kernel === "f64" || kernel === "f32";
+  if (normalised && !(s.p > 2 ** -900 && s.q > 2 ** -900)) return NaN; // a zero total: the exact path reports it
   if (s.qZero) return Infinity;
   if (!Number.isFinite(s.t + s.p + s.q)) return NaN;
-  if (kernel === "plain" || kernel === "generalized") return s.t;
-  if (!(s.p > 2 ** -900 && s.q > 2 ** -900)) return NaN;
+  if (!normalised) return s.t;
   const result = normalizedKL(s);
   return result < Infinity && !cancels(s, result, kernel === "f32" ? 4 : 16) ? Math.max(result, 0) : NaN;
 }

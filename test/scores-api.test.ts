@@ -3,7 +3,7 @@
 // contributions that add up to kl, reductions and weights consistent with per-row results,
 // pairwise = each pair scored alone, both backends.
 import { describe, expect, it } from "vitest";
-import { init, jsDistance, jsDivergence, kl, klTerms, pairwise, psi, topK, useBackend, type Backend } from "../src/index.js";
+import { init, jsDistance, KLRangeError, score, jsDivergence, kl, klTerms, pairwise, psi, topK, useBackend, type Backend } from "../src/index.js";
 
 const selected = await init();
 const BACKENDS: Backend[] = selected === "wasm-simd" ? ["wasm-simd", "js"] : ["js"];
@@ -41,6 +41,27 @@ for (const backend of BACKENDS) {
         expect(Number.isNaN(jd[r])).toBe(false);
         // one ulp apart: JS ≈ Σ m·s²/2 with |s| ≤ 2^-53, so below 2^-106·(something small)
         expect(js[r]).toBeLessThan(1e-30);
+      }
+    });
+
+    it("a row of zeros cannot be normalised: KL_ZERO_SUM from every measure, either side, every length", () => {
+      useBackend(backend);
+      for (const dim of [3, 16, 5000]) {
+        const good = rows(3, dim, 31), zero = good.slice();
+        zero.fill(0, dim, 2 * dim); // row 1
+        for (const m of ["kl", "crossEntropy", "jsDivergence", "jeffreys", "psi", "hellinger", "totalVariation"] as const) {
+          for (const [p, q, name] of [[good, zero, "q"], [zero, good, "p"]] as const) {
+            let error: unknown;
+            try {
+              score(m, p, q, { dim });
+            } catch (e) {
+              error = e;
+            }
+            expect(error, `${m}, ${name} row 1 of zeros, dim ${dim}`).toBeInstanceOf(KLRangeError);
+            expect((error as KLRangeError).code).toBe("KL_ZERO_SUM");
+            expect((error as KLRangeError).message).toContain(`${name} row 1`);
+          }
+        }
       }
     });
 

@@ -1,4 +1,5 @@
 // Command-line arguments: node:util parseArgs, then checked and turned into library options.
+import { defaultThreads } from "../parallel.js";
 import { parseArgs } from "node:util";
 import type { InputKind, MeasureName, ScoreOptions, Smoothing } from "../index.js";
 import { usage } from "./errors.js";
@@ -195,8 +196,9 @@ export function parse(argv: string[]): Parsed {
       inputQ,
       reduction,
       onError: oneOf("on-error", ["fail", "skip"] as const) ?? "fail",
-      blockRows: int("block-rows", 1) ?? 4096,
-      threads: int("threads", 1) ?? 1,
+      // larger blocks with threads: kl-simd/parallel pays from ~1e6 values a call
+      blockRows: int("block-rows", 1) ?? ((int("threads", 1) ?? defaultThreads()) > 1 ? 65536 : 4096),
+      threads: int("threads", 1) ?? defaultThreads(),
       quiet: values.quiet === true,
       stats: values.stats === true,
     },
@@ -244,7 +246,8 @@ const RUNNING = `Output and running:
   --on-error MODE       fail (default): stop at the first bad row, exit code 1;
                         skip: leave bad rows out and report how many on stderr at the end
   --block-rows N        rows scored per library call (default 4096; memory ≈ N × values × 8 B)
-  --threads N           scoring threads (the in-process scorer for now: see README)
+  --threads N           scoring threads (default: the available cores; blocks under
+                        ~1e6 values score in-process, where threads would not pay)
   -q, --quiet           no progress bar (it shows only when stderr is a terminal anyway)
   --stats               print rows, rows/s, MB/s and where the time went to stderr
   -h, --help            this help`;

@@ -157,12 +157,15 @@ class BinaryReader implements RowReader {
     this.bytes = dataOffset;
     const rowBytes = dim * elementBytes;
     this.rowCount = expectedRows ?? (source.size !== null && source.size % rowBytes === 0 ? source.size / rowBytes : null);
-    this.buffer = new ArrayBuffer(blockRows * dim * elementBytes);
+    this.capacity = blockRows_(blockRows, dim);
+    this.buffer = new ArrayBuffer(this.capacity * dim * elementBytes);
   }
+
+  private readonly capacity: number;
 
   async next(maxRows: number): Promise<Block | null> {
     const rowBytes = this.dim * this.elementBytes;
-    let want = maxRows;
+    let want = Math.min(maxRows, this.capacity);
     if (this.expectedRows !== null) want = Math.min(want, this.expectedRows - this.row);
     if (want <= 0) return null;
     const n = await this.source.read(new Uint8Array(this.buffer, 0, want * rowBytes));
@@ -249,7 +252,7 @@ class TextReader implements RowReader {
   }
 
   private allocate(dim: number): void {
-    const rows = this.options.blockRows;
+    const rows = blockRows_(this.options.blockRows, dim);
     this.values = new Float64Array(rows * dim);
     this.lines = new Float64Array(rows);
     this.bad = new Uint8Array(rows);
@@ -258,10 +261,11 @@ class TextReader implements RowReader {
   async next(maxRows: number): Promise<Block | null> {
     let rows = 0;
     this.anyBad = false;
+    if (this.values.length > 0 && this.dim !== null) maxRows = Math.min(maxRows, this.values.length / this.dim);
     if (this.bad.length > 0) this.bad.fill(0, 0, Math.min(maxRows, this.bad.length));
     for (;;) {
       rows = this.parseLines(rows, maxRows);
-      if (rows === maxRows || (this.eof && this.pos === this.end)) break;
+      if (rows === maxRows || (this.lines.length > 0 && rows === this.lines.length) || (this.eof && this.pos === this.end)) break;
       if (this.eof) {
         rows = this.parseLine(this.pos, this.end, rows) ? rows + 1 : rows; // a last line without "\n"
         this.pos = this.end;
@@ -296,7 +300,8 @@ class TextReader implements RowReader {
   /** Parses the complete lines in the buffer into rows from slot `rows` on, up to `maxRows`. */
   private parseLines(rows: number, maxRows: number): number {
     const buf = this.buf;
-    while (rows < maxRows) {
+    // the block's capacity once the first row has set dim (it may hold fewer than asked)
+    while (rows < maxRows && (this.lines.length === 0 || rows < this.lines.length)) {
       const nl = buf.indexOf(NL, this.pos);
       if (nl === -1 || nl >= this.end) break;
       if (this.parseLine(this.pos, nl, rows)) rows++;
@@ -507,4 +512,13 @@ export function firstInvalid(values: Values, from: number, n: number, kind: Inpu
     if (!(kind === "probabilities" ? v >= 0 && v !== Infinity : v < Infinity)) return i;
   }
   return -1;
+}
+
+// A block holds at most this many values (32 MiB of doubles), whatever --block-rows says:
+// memory stays bounded for wide rows too.
+const BLOCK_VALUES = 1 << 22;
+
+/** Rows per block for rows of `dim`: the asked-for count, within BLOCK_VALUES. */
+function blockRows_(asked: number, dim: number): number {
+  return Math.max(1, Math.min(asked, Math.floor(BLOCK_VALUES / dim)));
 }

@@ -112,7 +112,7 @@ async function score(args: Args, io: Io, scoring: Scoring, timing: Timing, skips
       }
       const q = ref?.values ?? b?.values ?? null;
       t = performance.now();
-      const { values, bad } = scoreBlock(args, scoring, a, q, d, reader, other, ref?.name ?? null, skips);
+      const { values, bad } = await scoreBlock(args, scoring, a, q, d, reader, other, ref?.name ?? null, skips);
       timing.score += performance.now() - t;
       t = performance.now();
       if (args.reduction === "none") {
@@ -154,15 +154,18 @@ const isLibraryError = (e: unknown): e is Error =>
  * the bad ones: the first is reported with its place (file:line, or row and byte offset), or
  * with --on-error skip every bad row is marked and left out.
  */
-function scoreBlock(
+async function scoreBlock(
   args: Args, scoring: Scoring, block: Block, q: Values | null, dim: number,
   reader: RowReader, other: RowReader | null, refName: string | null, skips: Skips | null,
-): { values: Float64Array; bad: Uint8Array | null } {
+): Promise<{ values: Float64Array; bad: Uint8Array | null }> {
   const rows = block.rows;
   const p = block.values;
   const options: BatchOptions = { ...args.options, dim };
   try {
-    return { values: scoring.score(args.measure, p, q, options), bad: block.bad };
+    // the whole block at once, on worker threads with --threads; a bad row sends it to the
+    // row-by-row pass below, in-process, which finds and reports (or skips) it
+    const values = scoring.scoreMany ? await scoring.scoreMany(args.measure, p, q, options) : scoring.score(args.measure, p, q, options);
+    return { values, bad: block.bad };
   } catch (error) {
     if (!isLibraryError(error)) throw error;
   }
@@ -231,7 +234,7 @@ async function topk(args: Args, io: Io, scoring: Scoring, timing: Timing, skips:
       } catch (error) {
         if (!isLibraryError(error)) throw error;
         // find the bad query rows (the candidates were checked when loaded)
-        const found = scoreBlock(args, scoring, block, candidates.values.subarray(0, dim), dim, reader, null, null, skips);
+        const found = await scoreBlock(args, scoring, block, candidates.values.subarray(0, dim), dim, reader, null, null, skips);
         bad = found.bad;
         for (let r = 0; r < block.rows; r++) if (bad![r]) block.values.fill(1, r * dim, (r + 1) * dim);
         result = scoring.topK(args.measure, block.values, candidates.values, options);
@@ -262,7 +265,7 @@ async function loadCandidates(args: Args, io: Io, scoring: Scoring): Promise<{ v
   try {
     for (let block = await reader.next(args.blockRows); block !== null; block = await reader.next(args.blockRows)) {
       const dim = reader.dim!;
-      scoreBlock(check, scoring, block, block.values.subarray(0, dim), dim, reader, null, null, null);
+      await scoreBlock(check, scoring, block, block.values.subarray(0, dim), dim, reader, null, null, null);
       const need = length + block.values.length;
       if (values === null || need > values.length) {
         const bigger: Values = block.values instanceof Float32Array ? new Float32Array(Math.max(need, 2 * length)) : new Float64Array(Math.max(need, 2 * length));

@@ -2,6 +2,7 @@
 // call. Injectable, so a multi-threaded scorer (--threads) can take the in-process one's place
 // without the readers, writers or error handling knowing.
 import { score, topK, type BatchOptions, type MeasureName, type TopK } from "../index.js";
+import { scoreParallel } from "../parallel.js";
 import type { Values } from "./readers.js";
 
 /** Scores every row of p (rows × dim) against q (one row, broadcast, or rows × dim). */
@@ -12,6 +13,8 @@ export type BlockTopK = (measure: MeasureName, queries: Values, candidates: Valu
 
 export interface Scoring {
   score: BlockScorer;
+  /** a whole block on worker threads (--threads > 1); `score` serves the row-by-row retries */
+  scoreMany?: (measure: MeasureName, p: Values, q: Values | null, options: BatchOptions) => Promise<Float64Array>;
   topK: BlockTopK;
   /** what runs, for --stats: "in-process" */
   readonly name: string;
@@ -24,10 +27,15 @@ export const inProcess: Scoring = {
 };
 
 /**
- * The scorer for --threads N. There is no multi-threaded library call yet, so every N runs
- * in-process; wiring one in (a scoreParallel-like call) is a change to this function alone.
+ * The scorer for --threads N: blocks go to kl-simd/parallel's worker pool (which scores small
+ * blocks in-process itself, where threads would cost more than they save); top-k and the
+ * row-by-row retries of a block with a bad row stay in-process.
  */
 export function scoringFor(threads: number): Scoring {
-  void threads;
-  return inProcess;
+  if (threads <= 1) return inProcess;
+  return {
+    ...inProcess,
+    scoreMany: async (measure, p, q, options) => (await scoreParallel(measure, p, q, { ...options, threads })) as Float64Array,
+    name: `${threads} threads`,
+  };
 }
