@@ -35,7 +35,8 @@ export function scoringFor(threads: number): Scoring {
   if (threads <= 1) return inProcess;
   return {
     ...inProcess,
-    scoreMany: async (measure, p, q, options) => (await scoreParallel(measure, p, q, { ...options, threads })) as Float64Array,
+    // this thread scores chunks too (one worker fewer: less memory, no copy for its share)
+    scoreMany: async (measure, p, q, options) => (await scoreParallel(measure, p, q, { ...options, threads, callingThread: true })) as Float64Array,
     name: `${threads} threads`,
   };
 }
