@@ -1,5 +1,6 @@
 // kl-simd, the command line (package "bin"; built to dist/cli.js). Parses the arguments, loads
 // the kernel, runs the command; prints errors as one line and exits 1 (bad data) or 2 (bad usage).
+import { setFlagsFromString } from "node:v8";
 import { init } from "../index.js";
 import { parse } from "./args.js";
 import { CliError } from "./errors.js";
@@ -23,6 +24,10 @@ export async function main(argv: string[]): Promise<number> {
       process.stdout.write(`${typeof KL_SIMD_VERSION === "string" ? KL_SIMD_VERSION : "dev"}\n`);
       return 0;
     }
+    // a command line is one short run: compile the kernel with the optimising compiler at once
+    // (V8 otherwise starts on its baseline tier and tiers up while the first blocks run;
+    // measured 0.77 → 0.9 of a warm in-memory call on 1e6 .npy rows)
+    setFlagsFromString("--no-liftoff");
     await init();
     const { args } = parsed;
     await run(args, { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, scoring: scoringFor(args.threads) });
