@@ -141,7 +141,7 @@ function run(measure: MeasureName, p: unknown, q: unknown, options: ScoreOptions
   }
   const ps = side(p, "p", o.inputP, o.dim);
   const qs = measure === "entropy" ? null : side(q, "q", o.inputQ, o.dim);
-  const values = rowValues(measure, ps, qs, o, fastRows);
+  const values = rowValues(measure, ps, qs, o, fastRows, (a, b, normalize) => klCore(a, b, { normalize }));
   return finish(measure, values, o, o.dim === null);
 }
 

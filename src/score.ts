@@ -170,7 +170,10 @@ export function smoothRow(row: Row, o: Resolved, s: Side, r: number): Row {
 export type FastPath = (measure: MeasureName, p: Side, q: Side | null, rows: number, o: Resolved) => Float64Array | null;
 
 /** Per-row values in nats (squared for jsDistance and hellinger) of a batch. */
-export function rowValues(measure: MeasureName, p: Side, q: Side | null, o: Resolved, fast: FastPath | null): Float64Array {
+export function rowValues(
+  measure: MeasureName, p: Side, q: Side | null, o: Resolved, fast: FastPath | null,
+  singleKL: ((p: Vector, q: Vector, normalize: boolean) => number) | null = null,
+): Float64Array {
   const rows = q === null ? p.shape.rows : pairRows(p.shape, q.shape);
   const fromKernel = fast?.(measure, p, q, rows, o) ?? null;
   if (fromKernel !== null) return fromKernel;
@@ -178,8 +181,24 @@ export function rowValues(measure: MeasureName, p: Side, q: Side | null, o: Reso
   if (q !== null) checkSide(q);
   const out = new Float64Array(rows);
   const evaluator = new RowEvaluator(p.shape.dim);
-  for (let r = 0; r < rows; r++) out[r] = exactRow(evaluator, measure, p, q, r, o);
+  // KL of probabilities: the single-pair path per row (its exact path only where needed),
+  // after the zero-total checks that name the row
+  const plainKL = singleKL !== null && measure === "kl" && q !== null && o.smoothing === null &&
+    p.kind === "probabilities" && q.kind === "probabilities";
+  for (let r = 0; r < rows; r++) {
+    if (plainKL) {
+      const a = rowOf(p, r, o), b = rowOf(q!, r, o);
+      out[r] = singleKL(slice(a), slice(b), o.normalize);
+    } else {
+      out[r] = exactRow(evaluator, measure, p, q, r, o);
+    }
+  }
   return out;
+}
+
+function slice(r: Row): Vector {
+  if (r.off === 0 && r.n === r.v.length) return r.v;
+  return ArrayBuffer.isView(r.v) ? (r.v as Float64Array).subarray(r.off, r.off + r.n) : r.v.slice(r.off, r.off + r.n);
 }
 
 /** One row, exactly (the JS path). */
