@@ -1,5 +1,5 @@
 // kl-simd/parallel: a batch's rows spread over a pool of node:worker_threads (Node; Deno and
-// Bun have the module too, untested).
+// Bun have the module too).
 //
 // Each worker loads the package once and runs the same score() on chunks of rows, so every
 // row's value is bit for bit the in-process one; weights and reductions are applied here,
