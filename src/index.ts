@@ -2,19 +2,16 @@
 import { cancels, normalizedKL, plainKL } from "./compose.js";
 import { KLRangeError, KLTypeError, type KLErrorCode } from "./errors.js";
 import { exactNormalizedKL, sumsJS, type Sums } from "./reference.js";
-import { RowEvaluator } from "./measures.js";
-import { resolve, type BatchOptions, type InputKind, type ScoreOptions, type ScoreResult, type Smoothing } from "./options.js";
+import { resolve, type BatchOptions, type InputKind, type Resolved, type ScoreOptions, type ScoreResult, type Smoothing } from "./options.js";
 import {
-  checkMeasure, checkSide, exactRow, finish, gaussianRows, pairRows, rowOf, rowValues, side, smoothRow, termsRow,
+  checkMeasure, checkSide, finish, gaussianRows, pairRows, rowOf, rowValues, side, smoothRow, termsRow,
   exactTerm, total,
   type MeasureName, type Side,
 } from "./score.js";
 import { logRatio } from "./measures.js";
 import { checkPair, resolveOptions, throwInvalidElement, type KLOptions, type Vector } from "./vector.js";
-import {
-  KL_ROW, loadKernel, PAIR_MEASURE, PAIR_ROW, simdSupported, STATUS_INVALID, STATUS_RAGGED,
-  type Batch, type Kernel, type KernelKind, type WasmSource,
-} from "./wasm.js";
+import { loadKernel, simdSupported, type Kernel, type KernelKind, type WasmSource } from "./wasm.js";
+import { checkRow, kernelRows, kernelTerms } from "./batch.js";
 import defaultWasm from "./default-wasm.js";
 
 export { KLRangeError, KLTypeError };
@@ -141,7 +138,7 @@ function run(measure: MeasureName, p: unknown, q: unknown, options: ScoreOptions
   }
   const ps = side(p, "p", o.inputP, o.dim);
   const qs = measure === "entropy" ? null : side(q, "q", o.inputQ, o.dim);
-  const values = rowValues(measure, ps, qs, o, fastRows, (a, b, normalize) => klCore(a, b, { normalize }));
+  const values = rowValues(measure, ps, qs, o, simdRows, (a, b, normalize) => klCore(a, b, { normalize }));
   return finish(measure, values, o, o.dim === null);
 }
 
@@ -228,9 +225,7 @@ function gaussianValues(sides: readonly [Side, Side, Side, Side]): Float64Array 
     { rows: pairRows(m2.shape, v2.shape, ["mean2", "var2"]), dim: m2.shape.dim },
     ["mean1", "mean2"],
   );
-  const fast = active === "wasm-simd" && kernel !== null
-    ? kernel.gaussian([m1.v, v1.v, m2.v, v2.v], sides.map((s) => s.shape.rows), rows, m1.shape.dim)
-    : null;
+  const fast = simdKernel()?.gaussian([m1.v, v1.v, m2.v, v2.v], sides.map((s) => s.shape.rows), rows, m1.shape.dim) ?? null;
   if (fast === null || fast.some(Number.isNaN)) {
     // the exact path checks every value (and names the bad one) before it computes
     const exact = gaussianRows(m1, v1, m2, v2);
@@ -251,7 +246,7 @@ export function klTerms(p: Vector, q: Vector, options?: ScoreOptions): Float64Ar
   const ps = side(p, "p", o.inputP, o.dim), qs = side(q, "q", o.inputQ, o.dim);
   const rows = pairRows(ps.shape, qs.shape);
   const dim = ps.shape.dim;
-  const fromKernel = fastTerms(ps, qs, rows, o);
+  const fromKernel = kernelTerms(simdKernel(), ps, qs, rows, o);
   const out = fromKernel ?? new Float64Array(rows * dim);
   const fast = fromKernel !== null;
   if (!fast) {
@@ -362,7 +357,7 @@ function matrixPair(measure: MeasureName, a: unknown, b: unknown, options: Batch
 }
 
 /** Fills one query row's scores against every candidate: one batch of the query row broadcast. */
-function pairEvaluator(measure: MeasureName, A: Side, B: Side, o: ReturnType<typeof resolve>) {
+function pairEvaluator(measure: MeasureName, A: Side, B: Side, o: Resolved) {
   const scale = measure === "hellinger" || measure === "totalVariation" ? 1 : o.scale;
   const root = measure === "jsDistance" || measure === "hellinger";
   return (i: number, out: Float64Array, at0: number): void => {
@@ -370,7 +365,7 @@ function pairEvaluator(measure: MeasureName, A: Side, B: Side, o: ReturnType<typ
     // candidates survive as ties; two Float32Arrays would take the 1e-6 f32 kernel)
     const query = rowSide(A, i);
     if (query.v instanceof Float32Array) query.v = Float64Array.from(query.v);
-    const values = rowValues(measure, query, B, o, fastRows);
+    const values = rowValues(measure, query, B, o, simdRows);
     for (let j = 0; j < values.length; j++) {
       const v = values[j] * scale;
       out[at0 + j] = root ? Math.sqrt(v) : v;
@@ -385,155 +380,12 @@ function rowSide(s: Side, r: number): Side {
   return { v, name: s.name, shape: { rows: 1, dim }, kind: s.kind };
 }
 
-// ---------------------------------------------------------------------------------------
-// The SIMD path of a batch: one kernel call per chunk of rows. Rows whose kernel sums
-// cannot give the result to full accuracy come back as NaN and are redone exactly.
-
-const fastRows = (measure: MeasureName, p: Side, q: Side | null, rows: number, o: ReturnType<typeof resolve>): Float64Array | null => {
-  if (active !== "wasm-simd" || kernel === null) return null;
-  const k = kernel;
-  if (measure === "kl" && o.smoothing === null && q !== null && p.kind !== "probabilities" && q.kind !== "probabilities") {
-    // two sides of logits (or normalised log-probabilities, the same at T = 1)
-    const invT = (s: Side) => (s.kind === "logits" ? o.invT : o.normalize ? 1 : NaN);
-    if (!(invT(p) === invT(q))) return null;
-    const values = k.logitsKL({ p: p.v, q: q.v, rows, dim: p.shape.dim, pRows: p.shape.rows, qRows: q.shape.rows }, invT(p));
-    return redoRows(values, measure, p, q, o);
-  }
-  const dim = p.shape.dim;
-  // logits / normalised log-probabilities: the kernels make rows probabilities in the
-  // scratch area (softmaxRows) before the probability kernels; raw log-probabilities, and
-  // rows longer than a chunk, stay on the exact path
-  const invT = (s: Side | null): number | null => (s === null || s.kind === "probabilities" ? null : s.kind === "logits" ? o.invT : o.normalize ? 1 : NaN);
-  const invP = invT(p), invQ = invT(q);
-  // smoothing, too, happens in the scratch area (smoothRows), after which clip leaves the
-  // values unnormalised and the other modes renormalise
-  const smoothing = o.smoothing;
-  const norm = smoothing !== null ? smoothing.mode !== "clip" : o.normalize;
-  const converted = invP !== null || invQ !== null || smoothing !== null;
-  // rows longer than a chunk: only the pair kernel streams logits (KL has its own path above)
-  const streamsLogits = smoothing === null && q !== null && (PAIR_MEASURE as Record<string, number>)[measure === "jsDistance" ? "jsDivergence" : measure] !== undefined;
-  if (converted && (Number.isNaN(invP) || Number.isNaN(invQ) || (dim > 4096 && !streamsLogits))) return null;
-  const smooth = smoothing === null ? null : { mode: ["clip", "replace-zeros", "additive"].indexOf(smoothing.mode), epsilon: smoothing.epsilon };
-
-  const flagged = new Uint8Array(rows);
-  const real = (s: Side) => s === p || s === q; // not entropy's uniform row
-  const batch = (a: Side, b: Side): Batch => ({
-    p: a.v, q: b.v, rows, dim, pRows: a.shape.rows, qRows: b.shape.rows,
-    invP: a === p ? invP : a === q ? invQ : null, invQ: b === q ? invQ : b === p ? invP : null, flagged,
-    smooth: smooth && { ...smooth, normalizeP: real(a) ? o.normalize : null, normalizeQ: real(b) ? o.normalize : null },
-  });
-  const f32 = !converted && p.v instanceof Float32Array && q?.v instanceof Float32Array;
-  const fail = (): never => {
-    checkSide(p);
-    if (q !== null) checkSide(q);
-    throw new Error("kl-simd internal error: invalid input flagged but not found");
-  };
-  // KL of every row (normalised or plain), NaN where the exact path must decide
-  const klOf = (a: Side, b: Side, plainKind: KernelKind | "generalized" | null): Float64Array => {
-    const { values, status } = k.klRowSums(batch(a, b), plainKind ?? (f32 && a.v instanceof Float32Array && b.v instanceof Float32Array ? "f32" : "f64"));
-    if (status & STATUS_INVALID) fail();
-    const out = new Float64Array(rows);
-    for (let r = 0; r < rows; r++) out[r] = values[r * KL_ROW];
-    return out;
-  };
-  let values: Float64Array;
-  switch (measure) {
-    case "kl":
-      values = klOf(p, q!, norm ? null : "plain");
-      break;
-    case "generalizedKL":
-      values = klOf(p, q!, norm ? null : "generalized");
-      break;
-    case "entropy":
-    case "crossEntropy": {
-      const ones: Side = { v: onesRow(dim), name: "uniform", shape: { rows: 1, dim }, kind: "probabilities" };
-      // H(p) = ln n − D(p‖uniform) (plain: −Σ p·ln p); kept only where it does not cancel
-      const toUniform = klOf(p, ones, norm ? null : "plain");
-      values = new Float64Array(rows);
-      for (let r = 0; r < rows; r++) {
-        const h = norm ? Math.log(dim) - toUniform[r] : -toUniform[r];
-        values[r] = norm && !(h >= 0.05 * Math.log(dim)) ? NaN : h;
-      }
-      if (measure === "crossEntropy") {
-        const d = klOf(p, q!, norm ? null : "plain");
-        for (let r = 0; r < rows; r++) values[r] = d[r] === Infinity && !Number.isNaN(values[r]) ? Infinity : values[r] + d[r];
-      }
-      break;
-    }
-    default: {
-      if (!norm) return null;
-      const id = PAIR_MEASURE[measure === "jsDistance" ? "jsDivergence" : (measure as keyof typeof PAIR_MEASURE)];
-      const { values: sums, status } = k.pairRowSums(batch(p, q!), id);
-      if (status & STATUS_INVALID) fail();
-      values = pairValues(sums, rows, null);
-      break;
-    }
-  }
-  if (converted) {
-    for (let r = 0; r < rows; r++) {
-      // probabilities made from logits carry an ulp each: a KL so small that it could show
-      // (≤ 1e-6 of mixed inputs) goes to the exact path too
-      if (flagged[r] === 1 || ((measure === "kl" || measure === "generalizedKL") && values[r] < 1e-6)) values[r] = NaN;
-    }
-  }
-  return redoRows(values, measure, p, q, o);
-};
-
-/** The rows the kernels could not settle (NaN): checked, then exactly, in JS. */
-function redoRows(values: Float64Array, measure: MeasureName, p: Side, q: Side | null, o: ReturnType<typeof resolve>): Float64Array {
-  const rows = values.length, dim = p.shape.dim;
-  let evaluator: RowEvaluator | null = null;
-  for (let r = 0; r < rows; r++) {
-    if (!Number.isNaN(values[r])) continue;
-    evaluator ??= new RowEvaluator(dim);
-    checkRow(p, r);
-    if (q !== null) checkRow(q, r);
-    values[r] = exactRow(evaluator, measure, p, q, r, o);
-  }
-  return values;
+/** The kernel when the SIMD backend is the active one. */
+function simdKernel(): Kernel | null {
+  return active === "wasm-simd" ? kernel : null;
 }
 
-/** klTerms on the kernel: the terms, NaN where the exact path must decide; null: JS only. */
-function fastTerms(p: Side, q: Side, rows: number, o: ReturnType<typeof resolve>): Float64Array | null {
-  if (active !== "wasm-simd" || kernel === null || o.smoothing !== null || !o.normalize) return null;
-  if (p.kind !== "probabilities" || q.kind !== "probabilities") return null;
-  const { values, status } = kernel.klTerms({ p: p.v, q: q.v, rows, dim: p.shape.dim, pRows: p.shape.rows, qRows: q.shape.rows });
-  if (status & STATUS_INVALID) {
-    checkSide(p);
-    checkSide(q);
-  }
-  return values;
-}
-
-/**
- * Per-row results of the pair kernel, NaN for the exact path: rounding of p/P and q/Q moves
- * each term by ~ε·|a − b|, so a row is trusted while its distributions differ by more than
- * that can show (TV ≥ 1e-3), and not when ragged (subnormal or flushed probabilities) or
- * flagged (invalid logits).
- */
-function pairValues(sums: Float64Array, rows: number, flagged: Uint8Array | null): Float64Array {
-  const values = new Float64Array(rows);
-  for (let r = 0; r < rows; r++) {
-    const at = r * PAIR_ROW;
-    const ragged = (sums[at + 2] & (STATUS_RAGGED | STATUS_INVALID)) !== 0 || !(sums[at + 1] >= 2e-3) || flagged?.[r] === 1;
-    values[r] = ragged ? NaN : Math.max(sums[at], 0);
-  }
-  return values;
-}
-
-/** Checks the values of row r of a side (before the exact path reads them). */
-function checkRow(s: Side, r: number): void {
-  const dim = s.shape.dim, at = s.shape.rows === 1 ? 0 : r * dim;
-  const row = ArrayBuffer.isView(s.v) ? (s.v as Float64Array).subarray(at, at + dim) : s.v.slice(at, at + dim);
-  try {
-    checkSide({ ...s, v: row, shape: { rows: 1, dim } });
-  } catch {
-    checkSide(s); // the message with the flat index, row and column
-  }
-}
-
-let ones: Float64Array = new Float64Array(0);
-function onesRow(dim: number): Float64Array {
-  if (ones.length !== dim) ones = new Float64Array(dim).fill(1);
-  return ones;
+/** rowValues's kernel path, on the active backend. */
+function simdRows(measure: MeasureName, p: Side, q: Side | null, rows: number, o: Resolved): Float64Array | null {
+  return kernelRows(simdKernel(), measure, p, q, rows, o);
 }

@@ -1,0 +1,160 @@
+// The SIMD path of batches: which kernel takes a batch, how its rows are composed, and which
+// rows go back to the exact JS path (src/measures.ts). One kernel call per chunk of rows;
+// rows whose kernel sums cannot give the result to full accuracy come back as NaN and are
+// redone exactly.
+import { RowEvaluator } from "./measures.js";
+import type { Resolved } from "./options.js";
+import { checkSide, exactRow, type MeasureName, type Side } from "./score.js";
+import {
+  KL_ROW, PAIR_MEASURE, PAIR_ROW, STATUS_INVALID, STATUS_RAGGED,
+  type Batch, type Kernel, type KernelKind,
+} from "./wasm.js";
+
+/** A batch on the kernel `k` (null: no SIMD backend active), or null for the JS path. */
+export function kernelRows(k: Kernel | null, measure: MeasureName, p: Side, q: Side | null, rows: number, o: Resolved): Float64Array | null {
+  if (k === null) return null;
+  if (measure === "kl" && o.smoothing === null && q !== null && p.kind !== "probabilities" && q.kind !== "probabilities") {
+    // two sides of logits (or normalised log-probabilities, the same at T = 1)
+    const invT = (s: Side) => (s.kind === "logits" ? o.invT : o.normalize ? 1 : NaN);
+    if (!(invT(p) === invT(q))) return null;
+    const values = k.logitsKL({ p: p.v, q: q.v, rows, dim: p.shape.dim, pRows: p.shape.rows, qRows: q.shape.rows }, invT(p));
+    return redoRows(values, measure, p, q, o);
+  }
+  const dim = p.shape.dim;
+  // logits / normalised log-probabilities: the kernels make rows probabilities in the
+  // scratch area (softmaxRows) before the probability kernels; raw log-probabilities, and
+  // rows longer than a chunk, stay on the exact path
+  const invT = (s: Side | null): number | null => (s === null || s.kind === "probabilities" ? null : s.kind === "logits" ? o.invT : o.normalize ? 1 : NaN);
+  const invP = invT(p), invQ = invT(q);
+  // smoothing, too, happens in the scratch area (smoothRows), after which clip leaves the
+  // values unnormalised and the other modes renormalise
+  const smoothing = o.smoothing;
+  const norm = smoothing !== null ? smoothing.mode !== "clip" : o.normalize;
+  const converted = invP !== null || invQ !== null || smoothing !== null;
+  // rows longer than a chunk: only the pair kernel streams logits (KL has its own path above)
+  const streamsLogits = smoothing === null && q !== null && (PAIR_MEASURE as Record<string, number>)[measure === "jsDistance" ? "jsDivergence" : measure] !== undefined;
+  if (converted && (Number.isNaN(invP) || Number.isNaN(invQ) || (dim > 4096 && !streamsLogits))) return null;
+  const smooth = smoothing === null ? null : { mode: ["clip", "replace-zeros", "additive"].indexOf(smoothing.mode), epsilon: smoothing.epsilon };
+
+  const flagged = new Uint8Array(rows);
+  const real = (s: Side) => s === p || s === q; // not entropy's uniform row
+  const batch = (a: Side, b: Side): Batch => ({
+    p: a.v, q: b.v, rows, dim, pRows: a.shape.rows, qRows: b.shape.rows,
+    invP: a === p ? invP : a === q ? invQ : null, invQ: b === q ? invQ : b === p ? invP : null, flagged,
+    smooth: smooth && { ...smooth, normalizeP: real(a) ? o.normalize : null, normalizeQ: real(b) ? o.normalize : null },
+  });
+  const f32 = !converted && p.v instanceof Float32Array && q?.v instanceof Float32Array;
+  const fail = (): never => {
+    checkSide(p);
+    if (q !== null) checkSide(q);
+    throw new Error("kl-simd internal error: invalid input flagged but not found");
+  };
+  // KL of every row (normalised or plain), NaN where the exact path must decide
+  const klOf = (a: Side, b: Side, plainKind: KernelKind | "generalized" | null): Float64Array => {
+    const { values, status } = k.klRowSums(batch(a, b), plainKind ?? (f32 && a.v instanceof Float32Array && b.v instanceof Float32Array ? "f32" : "f64"));
+    if (status & STATUS_INVALID) fail();
+    const out = new Float64Array(rows);
+    for (let r = 0; r < rows; r++) out[r] = values[r * KL_ROW];
+    return out;
+  };
+  let values: Float64Array;
+  switch (measure) {
+    case "kl":
+      values = klOf(p, q!, norm ? null : "plain");
+      break;
+    case "generalizedKL":
+      values = klOf(p, q!, norm ? null : "generalized");
+      break;
+    case "entropy":
+    case "crossEntropy": {
+      const ones: Side = { v: onesRow(dim), name: "uniform", shape: { rows: 1, dim }, kind: "probabilities" };
+      // H(p) = ln n − D(p‖uniform) (plain: −Σ p·ln p); kept only where it does not cancel
+      const toUniform = klOf(p, ones, norm ? null : "plain");
+      values = new Float64Array(rows);
+      for (let r = 0; r < rows; r++) {
+        const h = norm ? Math.log(dim) - toUniform[r] : -toUniform[r];
+        values[r] = norm && !(h >= 0.05 * Math.log(dim)) ? NaN : h;
+      }
+      if (measure === "crossEntropy") {
+        const d = klOf(p, q!, norm ? null : "plain");
+        for (let r = 0; r < rows; r++) values[r] = d[r] === Infinity && !Number.isNaN(values[r]) ? Infinity : values[r] + d[r];
+      }
+      break;
+    }
+    default: {
+      if (!norm) return null;
+      const id = PAIR_MEASURE[measure === "jsDistance" ? "jsDivergence" : (measure as keyof typeof PAIR_MEASURE)];
+      const { values: sums, status } = k.pairRowSums(batch(p, q!), id);
+      if (status & STATUS_INVALID) fail();
+      values = pairValues(sums, rows, null);
+      break;
+    }
+  }
+  if (converted) {
+    for (let r = 0; r < rows; r++) {
+      // probabilities made from logits carry an ulp each: a KL so small that it could show
+      // (≤ 1e-6 of mixed inputs) goes to the exact path too
+      if (flagged[r] === 1 || ((measure === "kl" || measure === "generalizedKL") && values[r] < 1e-6)) values[r] = NaN;
+    }
+  }
+  return redoRows(values, measure, p, q, o);
+}
+
+/** The rows the kernels could not settle (NaN): checked, then exactly, in JS. */
+function redoRows(values: Float64Array, measure: MeasureName, p: Side, q: Side | null, o: Resolved): Float64Array {
+  const rows = values.length, dim = p.shape.dim;
+  let evaluator: RowEvaluator | null = null;
+  for (let r = 0; r < rows; r++) {
+    if (!Number.isNaN(values[r])) continue;
+    evaluator ??= new RowEvaluator(dim);
+    checkRow(p, r);
+    if (q !== null) checkRow(q, r);
+    values[r] = exactRow(evaluator, measure, p, q, r, o);
+  }
+  return values;
+}
+
+/** klTerms on the kernel: the terms, NaN where the exact path must decide; null: JS only. */
+export function kernelTerms(k: Kernel | null, p: Side, q: Side, rows: number, o: Resolved): Float64Array | null {
+  if (k === null || o.smoothing !== null || !o.normalize) return null;
+  if (p.kind !== "probabilities" || q.kind !== "probabilities") return null;
+  const { values, status } = k.klTerms({ p: p.v, q: q.v, rows, dim: p.shape.dim, pRows: p.shape.rows, qRows: q.shape.rows });
+  if (status & STATUS_INVALID) {
+    checkSide(p);
+    checkSide(q);
+  }
+  return values;
+}
+
+/**
+ * Per-row results of the pair kernel, NaN for the exact path: rounding of p/P and q/Q moves
+ * each term by ~ε·|a − b|, so a row is trusted while its distributions differ by more than
+ * that can show (TV ≥ 1e-3), and not when ragged (subnormal or flushed probabilities) or
+ * flagged (invalid logits).
+ */
+function pairValues(sums: Float64Array, rows: number, flagged: Uint8Array | null): Float64Array {
+  const values = new Float64Array(rows);
+  for (let r = 0; r < rows; r++) {
+    const at = r * PAIR_ROW;
+    const ragged = (sums[at + 2] & (STATUS_RAGGED | STATUS_INVALID)) !== 0 || !(sums[at + 1] >= 2e-3) || flagged?.[r] === 1;
+    values[r] = ragged ? NaN : Math.max(sums[at], 0);
+  }
+  return values;
+}
+
+/** Checks the values of row r of a side (before the exact path reads them). */
+export function checkRow(s: Side, r: number): void {
+  const dim = s.shape.dim, at = s.shape.rows === 1 ? 0 : r * dim;
+  const row = ArrayBuffer.isView(s.v) ? (s.v as Float64Array).subarray(at, at + dim) : s.v.slice(at, at + dim);
+  try {
+    checkSide({ ...s, v: row, shape: { rows: 1, dim } });
+  } catch {
+    checkSide(s); // the message with the flat index, row and column
+  }
+}
+
+let ones: Float64Array = new Float64Array(0);
+function onesRow(dim: number): Float64Array {
+  if (ones.length !== dim) ones = new Float64Array(dim).fill(1);
+  return ones;
+}
