@@ -4,6 +4,7 @@
 // redone exactly.
 import { RowEvaluator } from "./measures.js";
 import type { Resolved } from "./options.js";
+import { subVector } from "./vector.js";
 import { checkSide, exactRow, type MeasureName, type Side } from "./score.js";
 import {
   KL_ROW, PAIR_MEASURE, PAIR_ROW, STATUS_INVALID, STATUS_RAGGED,
@@ -145,7 +146,7 @@ function pairValues(sums: Float64Array, rows: number, flagged: Uint8Array | null
 /** Checks the values of row r of a side (before the exact path reads them). */
 export function checkRow(s: Side, r: number): void {
   const dim = s.shape.dim, at = s.shape.rows === 1 ? 0 : r * dim;
-  const row = ArrayBuffer.isView(s.v) ? (s.v as Float64Array).subarray(at, at + dim) : s.v.slice(at, at + dim);
+  const row = subVector(s.v, at, at + dim);
   try {
     checkSide({ ...s, v: row, shape: { rows: 1, dim } });
   } catch {

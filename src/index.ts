@@ -9,7 +9,7 @@ import {
   type MeasureName, type Side,
 } from "./score.js";
 import { logRatio } from "./measures.js";
-import { checkPair, resolveOptions, throwInvalidElement, type KLOptions, type Vector } from "./vector.js";
+import { checkPair, resolveOptions, subVector, throwInvalidElement, type KLOptions, type Vector } from "./vector.js";
 import { loadKernel, simdSupported, type Kernel, type KernelKind, type WasmSource } from "./wasm.js";
 import { checkRow, kernelRows, kernelTerms } from "./batch.js";
 import defaultWasm from "./default-wasm.js";
@@ -376,7 +376,7 @@ function pairEvaluator(measure: MeasureName, A: Side, B: Side, o: Resolved) {
 /** Row r of a matrix side as a one-row side (for pair loops). */
 function rowSide(s: Side, r: number): Side {
   const dim = s.shape.dim;
-  const v = ArrayBuffer.isView(s.v) ? (s.v as Float64Array).subarray(r * dim, (r + 1) * dim) : s.v.slice(r * dim, (r + 1) * dim);
+  const v = subVector(s.v, r * dim, (r + 1) * dim);
   return { v, name: s.name, shape: { rows: 1, dim }, kind: s.kind };
 }
 

@@ -8,7 +8,7 @@
 // come from s alone through series, and s itself is exact to rounding because a − b is
 // computed from double-double values (probabilities) or from the log-ratio (log inputs).
 import { atanhTail, exactNormalizedKL, log1pMinusX, plainTerm, powerOfTwoScale, Sum, term, twoProductError } from "./reference.js";
-import type { Vector } from "./vector.js";
+import { subVector, type Vector } from "./vector.js";
 
 /** The measures of two distributions (entropy takes one). */
 export type Measure =
@@ -193,7 +193,7 @@ export class RowEvaluator {
     if (p.log === null && q.log === null) {
       if (normalize) {
         if (hasZeroUnderMass(p, q)) return Infinity;
-        return Math.max(exactNormalizedKL(slice(p), slice(q)), 0);
+        return Math.max(exactNormalizedKL(rowVector(p), rowVector(q)), 0);
       }
       const sum = new Sum();
       for (let i = 0; i < p.n; i++) sum.add(plainTerm(p.v[p.off + i], q.v[q.off + i]));
@@ -418,7 +418,7 @@ function hasZeroUnderMass(p: Row, q: Row): boolean {
   return false;
 }
 
-function slice(r: Row): Vector {
-  if (r.off === 0 && r.n === r.v.length) return r.v;
-  return ArrayBuffer.isView(r.v) ? (r.v as Float64Array).subarray(r.off, r.off + r.n) : r.v.slice(r.off, r.off + r.n);
+/** The row's elements as a vector of their own. */
+export function rowVector(r: Row): Vector {
+  return subVector(r.v, r.off, r.off + r.n);
 }

@@ -3,7 +3,7 @@
 // Rows go to the SIMD kernels through `fast` when they can; everything else, and every row
 // a kernel hands back, is evaluated exactly by src/measures.ts.
 import { KLRangeError } from "./errors.js";
-import { RowEvaluator, logRatio, type Measure, type Row } from "./measures.js";
+import { RowEvaluator, logRatio, rowVector, type Measure, type Row } from "./measures.js";
 import { type InputKind, type Resolved } from "./options.js";
 import { Sum, log1pMinusX, twoProductError } from "./reference.js";
 import { checkVectorType, type Vector } from "./vector.js";
@@ -188,17 +188,12 @@ export function rowValues(
   for (let r = 0; r < rows; r++) {
     if (plainKL) {
       const a = rowOf(p, r, o), b = rowOf(q!, r, o);
-      out[r] = singleKL(slice(a), slice(b), o.normalize);
+      out[r] = singleKL(rowVector(a), rowVector(b), o.normalize);
     } else {
       out[r] = exactRow(evaluator, measure, p, q, r, o);
     }
   }
   return out;
-}
-
-function slice(r: Row): Vector {
-  if (r.off === 0 && r.n === r.v.length) return r.v;
-  return ArrayBuffer.isView(r.v) ? (r.v as Float64Array).subarray(r.off, r.off + r.n) : r.v.slice(r.off, r.off + r.n);
 }
 
 /** One row, exactly (the JS path). */

@@ -38,6 +38,12 @@ export function resolveOptions(options: KLOptions | undefined): ResolvedOptions 
   return { normalize, scale: 1 / Math.log(base) };
 }
 
+/** Elements [from, to) of v: v itself when that is all of it, else a view (typed arrays) or a copy. */
+export function subVector(v: Vector, from: number, to: number): Vector {
+  if (from === 0 && to === v.length) return v;
+  return ArrayBuffer.isView(v) ? (v as Float64Array).subarray(from, to) : v.slice(from, to);
+}
+
 /** Checks the argument shapes; element values are checked by the kernels. */
 export function checkPair(p: unknown, q: unknown): void {
   checkVectorType(p, "p");

@@ -2,7 +2,7 @@
 import { instantiate } from "@assemblyscript/loader";
 import { cancels, normalizedKL } from "./compose.js";
 import { INVALID, Sum, type Sums } from "./reference.js";
-import type { Vector } from "./vector.js";
+import { subVector, type Vector } from "./vector.js";
 
 /** What `init` accepts: a compiled module (Cloudflare Workers), bytes, a Response or a URL. */
 export type WasmSource =
@@ -523,8 +523,7 @@ function composeKL(s: Sums, kernel: KernelKind | "generalized"): number {
 /** Row r of a side with `rows` rows (1: the broadcast row) as a vector of its own. */
 function rowOf(v: Vector, rows: number, r: number, dim: number): Vector {
   const at = rows === 1 ? 0 : r * dim;
-  if (at === 0 && v.length === dim) return v;
-  return ArrayBuffer.isView(v) ? (v as Float64Array).subarray(at, at + dim) : v.slice(at, at + dim);
+  return subVector(v, at, at + dim);
 }
 
 function copyRows(view: Float64Array | Float32Array, at: number, src: Vector, from: number, m: number): void {
