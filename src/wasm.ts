@@ -242,23 +242,10 @@ export class Kernel {
         if (sp !== null) ex.logitsSoftmax(this.scratch, this.scratch, m, sp.max, b.invP!, sp.log);
         if (sq !== null) ex.logitsSoftmax(this.scratch + CHUNK_BYTES, this.scratch + CHUNK_BYTES, m, sq.max, b.invQ!, sq.log);
       };
-      // pass 1: totals and the smallest element; pass 2: the sums with the totals known
-      const P = new Sum(), Q = new Sum();
-      let lowest = Infinity, leastP = Infinity, leastQ = Infinity;
-      for (let i = 0; i < b.dim; i += CHUNK_F64) {
-        const m = Math.min(CHUNK_F64, b.dim - i);
-        load(i, m);
-        this.exports.pairTotals(this.scratch, this.scratch + CHUNK_BYTES, m);
-        P.add(this.f64[r0]);
-        Q.add(this.f64[r0 + 1]);
-        lowest = Math.min(lowest, this.f64[r0 + 2]);
-        leastP = Math.min(leastP, this.f64[r0 + 3]);
-        leastQ = Math.min(leastQ, this.f64[r0 + 4]);
-      }
-      let bits = 0;
-      if (!(lowest >= 0) || !Number.isFinite(P.value + Q.value)) bits = STATUS_INVALID;
-      else if (!(P.value >= 1e-290 && P.value <= 1e290 && Q.value >= 1e-290 && Q.value <= 1e290)) bits = STATUS_RAGGED;
-      else if (leastP / P.value < 2 * MIN_NORMAL || leastQ / Q.value < 2 * MIN_NORMAL) bits = STATUS_RAGGED;
+      // pass 1: totals and the smallest elements; pass 2: the sums with the totals known
+      const { P, Q, bits: totalsBits, leastP, leastQ } = this.streamedTotals(b.dim, load);
+      let bits = totalsBits;
+      if (bits === 0 && (leastP / P.value < 2 * MIN_NORMAL || leastQ / Q.value < 2 * MIN_NORMAL)) bits = STATUS_RAGGED;
       const sum = new Sum(), tv = new Sum();
       for (let i = 0; bits === 0 && i < b.dim; i += CHUNK_F64) {
         const m = Math.min(CHUNK_F64, b.dim - i);
@@ -274,6 +261,32 @@ export class Kernel {
       if (bits & STATUS_INVALID) break;
     }
     return { values, status };
+  }
+
+  /**
+   * Pass 1 over a row longer than a chunk (`load` puts elements [i, i + m) of p and q into
+   * the input chunks): the totals, the smallest non-zero p and q, and STATUS_INVALID for a
+   * negative, NaN or infinite value or STATUS_RAGGED for totals whose reciprocals leave the
+   * range (as the pairRows kernel decides for short rows).
+   */
+  private streamedTotals(dim: number, load: (i: number, m: number) => void) {
+    const r0 = this.results >> 3;
+    const P = new Sum(), Q = new Sum();
+    let lowest = Infinity, leastP = Infinity, leastQ = Infinity;
+    for (let i = 0; i < dim; i += CHUNK_F64) {
+      const m = Math.min(CHUNK_F64, dim - i);
+      load(i, m);
+      this.exports.pairTotals(this.scratch, this.scratch + CHUNK_BYTES, m);
+      P.add(this.f64[r0]);
+      Q.add(this.f64[r0 + 1]);
+      lowest = Math.min(lowest, this.f64[r0 + 2]);
+      leastP = Math.min(leastP, this.f64[r0 + 3]);
+      leastQ = Math.min(leastQ, this.f64[r0 + 4]);
+    }
+    let bits = 0;
+    if (!(lowest >= 0) || !Number.isFinite(P.value + Q.value)) bits = STATUS_INVALID;
+    else if (!(P.value >= 1e-290 && P.value <= 1e290 && Q.value >= 1e-290 && Q.value <= 1e290)) bits = STATUS_RAGGED;
+    return { P, Q, bits, leastP, leastQ };
   }
 
   /**
@@ -360,21 +373,12 @@ export class Kernel {
     }
     this.views();
     const values = new Float64Array(b.rows * b.dim);
-    const r0 = this.results >> 3, out = this.rowsAt >> 3;
+    const out = this.rowsAt >> 3;
     for (let r = 0; r < b.rows; r++) {
       const p = rowOf(b.p, b.pRows, r, b.dim), q = rowOf(b.q, b.qRows, r, b.dim);
-      const P = new Sum(), Q = new Sum();
-      let lowest = Infinity;
-      for (let i = 0; i < b.dim; i += CHUNK_F64) {
-        const m = Math.min(CHUNK_F64, b.dim - i);
-        this.load(p, q, i, m, false);
-        this.exports.pairTotals(this.scratch, this.scratch + CHUNK_BYTES, m);
-        P.add(this.f64[r0]);
-        Q.add(this.f64[r0 + 1]);
-        lowest = Math.min(lowest, this.f64[r0 + 2]);
-      }
-      if (!(lowest >= 0) || !Number.isFinite(P.value + Q.value)) return { values, status: STATUS_INVALID };
-      if (!(P.value >= 1e-290 && P.value <= 1e290 && Q.value >= 1e-290 && Q.value <= 1e290)) {
+      const { P, Q, bits } = this.streamedTotals(b.dim, (i, m) => this.load(p, q, i, m, false));
+      if (bits & STATUS_INVALID) return { values, status: STATUS_INVALID };
+      if (bits & STATUS_RAGGED) {
         values.fill(NaN, r * b.dim, (r + 1) * b.dim);
         continue;
       }
