@@ -363,7 +363,7 @@ function termOf(measure: Measure, e: Pair): number {
 }
 
 /** ln a, ln b and d = ln a − ln b of element i, d from the difference of the raw inputs. */
-function logPair(p: Row, q: Row, i: number): { la: number; lb: number; d: number } {
+export function logPair(p: Row, q: Row, i: number): { la: number; lb: number; d: number } {
   const x = p.v[p.off + i], y = q.v[q.off + i];
   const P = p.log!, Q = q.log!;
   const la = (x - P.max) * P.invT - P.logS;

@@ -3,7 +3,7 @@
 // Rows go to the SIMD kernels through `fast` when they can; everything else, and every row
 // a kernel hands back, is evaluated exactly by src/measures.ts.
 import { KLRangeError } from "./errors.js";
-import { RowEvaluator, logRatio, rowVector, type Measure, type Row } from "./measures.js";
+import { RowEvaluator, logPair, logRatio, rowVector, type Measure, type Row } from "./measures.js";
 import { type InputKind, type Resolved } from "./options.js";
 import { Sum, log1pMinusX, twoProductError } from "./reference.js";
 import { checkVectorType, type Vector } from "./vector.js";
@@ -147,17 +147,9 @@ function zeroSumCheck(s: Side, row: Row, r: number): void {
 export function smoothRow(row: Row, o: Resolved, s: Side, r: number): Row {
   const { mode, epsilon } = o.smoothing!;
   const n = row.n;
-  const out = new Float64Array(n);
-  if (row.log !== null) {
-    const { max, invT, logS } = row.log;
-    for (let i = 0; i < n; i++) out[i] = Math.exp((row.v[row.off + i] - max) * invT - logS);
-  } else {
-    const sum = new Sum();
-    for (let i = 0; i < n; i++) sum.add(row.v[row.off + i]);
-    const total = o.normalize ? sum.value : 1;
-    if (total === 0) throw new KLRangeError("KL_ZERO_SUM", `${rowName(s, r)} sums to 0 and cannot be normalised`);
-    for (let i = 0; i < n; i++) out[i] = row.v[row.off + i] / total;
-  }
+  const t = total(row, o.normalize && row.log === null);
+  if (t === 0) throw new KLRangeError("KL_ZERO_SUM", `${rowName(s, r)} sums to 0 and cannot be normalised`);
+  const out = probs(row, o.normalize, t);
   for (let i = 0; i < n; i++) {
     if (mode === "clip") out[i] = Math.min(Math.max(out[i], epsilon), 1);
     else if (mode === "additive") out[i] += epsilon;
@@ -291,11 +283,7 @@ export function termsRow(p: Row, q: Row, normalize: boolean, out: Float64Array, 
       if (zero(p, i)) out[at0 + i] = 0;
       else if (zero(q, i)) out[at0 + i] = Infinity;
       else if (p.log !== null && q.log !== null) {
-        const x = p.v[p.off + i], y = q.v[q.off + i];
-        const d = p.log.invT === q.log.invT
-          ? (x - y - (p.log.max - q.log.max)) * p.log.invT - (p.log.logS - q.log.logS)
-          : (x - p.log.max) * p.log.invT - p.log.logS - ((y - q.log.max) * q.log.invT - q.log.logS);
-        out[at0 + i] = a * d;
+        out[at0 + i] = a * logPair(p, q, i).d;
       } else {
         // one side in the log domain: ln a − ln b from logs (a or b may flush to 0 in double)
         out[at0 + i] = a * (logOf(p, i, normalize) - logOf(q, i, normalize));
@@ -354,14 +342,15 @@ export function total(r: Row, normalize: boolean): number {
   return sum.value;
 }
 
-function probs(r: Row, normalize: boolean): Float64Array {
+/** A row's probabilities: exp of log rows, v/t (t its total when normalising) otherwise. */
+function probs(r: Row, normalize: boolean, t?: number): Float64Array {
   const out = new Float64Array(r.n);
   if (r.log !== null) {
     const { max, invT, logS } = r.log;
     for (let i = 0; i < r.n; i++) out[i] = Math.exp((r.v[r.off + i] - max) * invT - logS);
     return out;
   }
-  const t = total(r, normalize);
-  for (let i = 0; i < r.n; i++) out[i] = r.v[r.off + i] / t;
+  const divisor = t ?? total(r, normalize);
+  for (let i = 0; i < r.n; i++) out[i] = r.v[r.off + i] / divisor;
   return out;
 }
