@@ -35,12 +35,12 @@ const workerdSource = {
   },
 };
 
-// For the parallel entries: src/index.ts and src/errors.ts (which it re-exports) are
-// dist/index.js, imported, not bundled.
+// For the parallel entries: src/index.ts and src/errors.ts (which it re-exports), from any
+// folder of src/, are dist/index.js, imported, not bundled.
 const defaultEntryExternal = {
   name: "default-entry-external",
   setup(build) {
-    build.onResolve({ filter: /^\.\/(index|errors)\.js$/ }, () => ({ path: "./index.js", external: true }));
+    build.onResolve({ filter: /^(\.\.?\/)+(index|errors)\.js$/ }, () => ({ path: "./index.js", external: true }));
   },
 };
 

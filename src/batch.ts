@@ -5,15 +5,18 @@
 import { RowEvaluator } from "./measures.js";
 import type { Resolved } from "./options.js";
 import { subVector } from "./vector.js";
+import { MEASURES } from "./measures/registry.js";
 import { checkSide, exactRow, type MeasureName, type Side } from "./score.js";
 import {
-  KL_ROW, PAIR_MEASURE, PAIR_ROW, STATUS_INVALID, STATUS_RAGGED,
+  KL_ROW, PAIR_ROW, STATUS_INVALID, STATUS_RAGGED,
   type Batch, type Kernel, type KernelKind,
 } from "./wasm.js";
 
 /** A batch on the kernel `k` (null: no SIMD backend active), or null for the JS path. */
 export function kernelRows(k: Kernel | null, measure: MeasureName, p: Side, q: Side | null, rows: number, o: Resolved): Float64Array | null {
-  if (k === null) return null;
+  const family = MEASURES[measure].kernel;
+  // no kernel, or logits whose 1/T overflows (the kernels take 1/T): the exact path
+  if (k === null || family === null || (o.pre !== 1 && (p.kind === "logits" || q?.kind === "logits"))) return null;
   if (measure === "kl" && o.smoothing === null && q !== null && p.kind !== "probabilities" && q.kind !== "probabilities") {
     // two sides of logits (or normalised log-probabilities, the same at T = 1)
     const invT = (s: Side) => (s.kind === "logits" ? o.invT : o.normalize ? 1 : NaN);
@@ -33,7 +36,7 @@ export function kernelRows(k: Kernel | null, measure: MeasureName, p: Side, q: S
   const norm = smoothing !== null ? smoothing.mode !== "clip" : o.normalize;
   const converted = invP !== null || invQ !== null || smoothing !== null;
   // rows longer than a chunk: only the pair kernel streams logits (KL has its own path above)
-  const streamsLogits = smoothing === null && q !== null && (PAIR_MEASURE as Record<string, number>)[measure === "jsDistance" ? "jsDivergence" : measure] !== undefined;
+  const streamsLogits = smoothing === null && q !== null && family.family === "pair";
   if (converted && (Number.isNaN(invP) || Number.isNaN(invQ) || (dim > 4096 && !streamsLogits))) return null;
   const smooth = smoothing === null ? null : { mode: ["clip", "replace-zeros", "additive"].indexOf(smoothing.mode), epsilon: smoothing.epsilon };
 
@@ -83,9 +86,8 @@ export function kernelRows(k: Kernel | null, measure: MeasureName, p: Side, q: S
       break;
     }
     default: {
-      if (!norm) return null;
-      const id = PAIR_MEASURE[measure === "jsDistance" ? "jsDivergence" : (measure as keyof typeof PAIR_MEASURE)];
-      const { values: sums, status } = k.pairRowSums(batch(p, q!), id);
+      if (!norm || family.family !== "pair") return null;
+      const { values: sums, status } = k.pairRowSums(batch(p, q!), family.id);
       if (status & STATUS_INVALID) fail();
       values = pairValues(sums, rows, null);
       break;

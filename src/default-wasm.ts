@@ -3,7 +3,7 @@
 // fetch. The workerd entry is built with src/default-wasm.workerd.ts in this file's place
 // (scripts/build-js.mjs), so it does not carry these bytes.
 import wasmBase64 from "../build/kl-wasm.js";
-import type { WasmSource } from "./wasm.js";
+import type { WasmSource } from "./wasm/load.js";
 
 export default function defaultWasm(): WasmSource {
   const binary = atob(wasmBase64);

@@ -3,7 +3,7 @@
 // from an import of the .wasm file beside the entry, which wrangler and workerd compile at
 // upload. The import stays unresolved in the build (scripts/build-js.mjs marks it external).
 import kernelModule from "./kl.wasm";
-import type { WasmSource } from "./wasm.js";
+import type { WasmSource } from "./wasm/load.js";
 
 export default function defaultWasm(): WasmSource {
   return kernelModule;

@@ -11,7 +11,9 @@ export type KLErrorCode =
   | "KL_OVERFLOW" // a sum or term exceeds the f64 range
   | "KL_BAD_SHAPE" // a length is not a multiple of options.dim, or row counts disagree
   | "KL_BAD_VARIANCE" // a Gaussian variance is ≤ 0
-  | "KL_BAD_OPTION"; // an option has an invalid value
+  | "KL_BAD_OPTION" // an option has an invalid value
+  | "KL_DETACHED" // a typed array whose buffer was transferred (detached)
+  | "KL_BAD_MODULE"; // init() was given something that is not kl-simd's kernel module
 
 /** Invalid values: negative, NaN, infinite, mismatched lengths, empty, zero sum. */
 export class KLRangeError extends RangeError {

@@ -10,8 +10,10 @@ import {
 } from "./score.js";
 import { logRatio } from "./measures.js";
 import { checkPair, resolveOptions, subVector, throwInvalidElement, type KLOptions, type Vector } from "./vector.js";
-import { loadKernel, simdSupported, type Kernel, type KernelKind, type WasmSource } from "./wasm.js";
+import { loadKernel, type Kernel, type KernelKind } from "./wasm.js";
+import { simdSupported, type WasmSource } from "./wasm/load.js";
 import { checkRow, kernelRows, kernelTerms } from "./batch.js";
+import { MEASURES, measureOf } from "./measures/registry.js";
 import defaultWasm from "./default-wasm.js";
 
 export { KLRangeError, KLTypeError };
@@ -23,6 +25,7 @@ export type Backend = "wasm-simd" | "js";
 let kernel: Kernel | null = null;
 let active: Backend = "js";
 let starting: Promise<Backend> | null = null;
+let startingFrom: WasmSource | undefined;
 
 /**
  * Compiles and instantiates the SIMD module once (later calls return the same promise).
@@ -32,10 +35,17 @@ let starting: Promise<Backend> | null = null;
  * URL; when given, a failure to load it rejects instead of falling back.
  */
 export function init(source?: WasmSource): Promise<Backend> {
-  starting ??= start(source).catch((error: unknown) => {
-    starting = null; // let a corrected call try again
-    throw error;
-  });
+  if (starting === null) {
+    startingFrom = source;
+    starting = start(source).catch((error: unknown) => {
+      starting = null; // let a corrected call try again
+      throw error;
+    });
+  } else if (source === undefined && startingFrom !== undefined) {
+    // another caller's source is loading: a plain init() falls back to the built-in module
+    // if that fails, rather than sharing its rejection
+    return starting.catch(() => init());
+  }
   return starting;
 }
 
@@ -69,8 +79,28 @@ export function useBackend(name: Backend): void {
   active = name;
 }
 
+// Re-entrancy: reading an input element can run user code (a Proxy, a getter) that calls
+// the library again while this call has data in the kernel's scratch memory. Calls nest
+// through `guarded`; only the outermost uses the kernel, nested ones take the JS path.
+let depth = 0;
+
+function guarded<T>(f: () => T): T {
+  depth++;
+  try {
+    return f();
+  } finally {
+    depth--;
+  }
+}
+
+/** The kernel when the SIMD backend is active and this is the outermost call. */
+function simdKernel(): Kernel | null {
+  return active === "wasm-simd" && depth === 1 ? kernel : null;
+}
+
 function sums(p: Vector, q: Vector, kind: KernelKind, scale = 1): Sums {
-  const s = active === "wasm-simd" && kernel !== null ? kernel.sums(p, q, kind, scale) : sumsJS(p, q, scale, kind === "plain");
+  const k = simdKernel();
+  const s = k !== null ? k.sums(p, q, kind, scale) : sumsJS(p, q, scale, kind === "plain");
   if (s.invalid) throwInvalidElement(p, q);
   return s;
 }
@@ -90,7 +120,7 @@ const TINY_TOTAL = 2 ** -900;
  * Synchronous; runs on the SIMD kernel once `init()` has resolved, on plain JS before.
  */
 export function kl<O extends ScoreOptions>(p: Vector, q: Vector, options?: O): ScoreResult<O> {
-  if (options === undefined || isCoreOptions(options)) return klCore(p, q, options) as ScoreResult<O>;
+  if (options === undefined || isCoreOptions(options)) return guarded(() => klCore(p, q, options)) as ScoreResult<O>;
   return run("kl", p, q, options) as ScoreResult<O>;
 }
 
@@ -131,19 +161,23 @@ function klCore(p: Vector, q: Vector, options?: KLOptions): number {
 // are row-major matrices (either may be one row, broadcast) and the result is one value per
 // row, or their "sum" / "mean" (the mean over rows: torch's "batchmean").
 
-function run(measure: MeasureName, p: unknown, q: unknown, options: ScoreOptions | undefined, normalizeDefault = true): number | Float64Array {
-  const o = resolve(options, normalizeDefault);
+function run(measure: MeasureName, p: unknown, q: unknown, options: ScoreOptions | undefined): number | Float64Array {
+  const m = MEASURES[measure];
+  const o = resolve(options, m.normalize, m.alpha === true);
   if ((options as { k?: unknown } | undefined)?.k !== undefined) {
     throw new KLRangeError("KL_BAD_OPTION", "options.k is an option of topK only");
   }
   const ps = side(p, "p", o.inputP, o.dim);
-  const qs = measure === "entropy" ? null : side(q, "q", o.inputQ, o.dim);
-  const values = rowValues(measure, ps, qs, o, simdRows, (a, b, normalize) => klCore(a, b, { normalize }));
-  return finish(measure, values, o, o.dim === null);
+  const qs = m.twoSided ? side(q, "q", o.inputQ, o.dim) : null;
+  const values = guarded(() => rowValues(measure, ps, qs, o, simdRows, (a, b, normalize) => klCore(a, b, { normalize })));
+  return finish(measure, values, o, o.dim === null, qs === null ? [ps] : [ps, qs]);
 }
 
 /** Shannon entropy H(P) = −Σ pᵢ·ln pᵢ. */
 export function entropy<O extends ScoreOptions>(p: Vector, options?: O): ScoreResult<O> {
+  if (Array.isArray(options) || ArrayBuffer.isView(options)) {
+    throw new KLTypeError("KL_BAD_OPTION", "entropy takes one distribution: entropy(p, options); for two, crossEntropy(p, q) or kl(p, q)");
+  }
   return run("entropy", p, undefined, options) as ScoreResult<O>;
 }
 
@@ -185,7 +219,7 @@ export function psi<O extends ScoreOptions>(actual: Vector, expected: Vector, op
  * summed). `normalize` defaults to false here; with it, the result is `kl`.
  */
 export function generalizedKL<O extends ScoreOptions>(p: Vector, q: Vector, options?: O): ScoreResult<O> {
-  return run("generalizedKL", p, q, options, false) as ScoreResult<O>;
+  return run("generalizedKL", p, q, options) as ScoreResult<O>;
 }
 
 /** Hellinger distance √(½·Σ (√pᵢ − √qᵢ)²), in [0, 1]. No logarithm: `base` does not apply. */
@@ -198,11 +232,21 @@ export function totalVariation<O extends ScoreOptions>(p: Vector, q: Vector, opt
   return run("totalVariation", p, q, options) as ScoreResult<O>;
 }
 
+/**
+ * Rényi divergence of order α, D_α(P‖Q) = 1/(α−1)·ln Σ pᵢᵅ·qᵢ¹⁻ᵅ (`options.alpha` > 0,
+ * required): α = 1 is `kl`, α = Infinity is ln max pᵢ/qᵢ, α = ½ is −2·ln of the
+ * Bhattacharyya coefficient. +Infinity where qᵢ = 0 under pᵢ > 0 (α ≥ 1), or where p and q
+ * share no support (α < 1). Accurate also for near-identical pairs (no ln Σ cancellation).
+ */
+export function renyi<O extends ScoreOptions & { alpha: number }>(p: Vector, q: Vector, options: O): ScoreResult<O> {
+  return run("renyi", p, q, options) as ScoreResult<O>;
+}
+
 /** Any measure by name, e.g. from a configuration: `score("psi", actual, expected, opts)`. */
 export function score<O extends ScoreOptions>(measure: MeasureName, p: Vector, q: Vector | null, options?: O): ScoreResult<O> {
   checkMeasure(measure);
   if (measure === "kl") return kl(p, q as Vector, options);
-  return run(measure, p, q, options, measure !== "generalizedKL") as ScoreResult<O>;
+  return run(measure, p, q, options) as ScoreResult<O>;
 }
 
 /**
@@ -210,11 +254,16 @@ export function score<O extends ScoreOptions>(measure: MeasureName, p: Vector, q
  * deviations), as in a VAE's loss against the prior N(0, 1). Options: base, dim (each of
  * the four may be a single broadcast row), reduction, weights.
  */
-export function gaussianKL<O extends ScoreOptions>(mean1: Vector, var1: Vector, mean2: Vector, var2: Vector, options?: O): ScoreResult<O> {
+export function gaussianKL<O extends ScoreOptions>(
+  mean1: Vector | number, var1: Vector | number, mean2: Vector | number, var2: Vector | number, options?: O,
+): ScoreResult<O> {
   const o = resolve(options);
-  const sides = [side(mean1, "mean1", "probabilities", o.dim), side(var1, "var1", "probabilities", o.dim),
-    side(mean2, "mean2", "probabilities", o.dim), side(var2, "var2", "probabilities", o.dim)] as const;
-  return finish("kl", gaussianValues(sides), o, o.dim === null) as ScoreResult<O>;
+  // a number stands for that value in every element (the prior N(0, 1) is `0, 1`)
+  const length = o.dim ?? [mean1, var1, mean2, var2].find((a) => typeof a !== "number")?.length ?? 1;
+  const arg = (a: Vector | number, name: string): Side =>
+    side(typeof a === "number" ? new Float64Array(length).fill(a) : a, name, "probabilities", o.dim);
+  const sides = [arg(mean1, "mean1"), arg(var1, "var1"), arg(mean2, "mean2"), arg(var2, "var2")] as const;
+  return finish("kl", guarded(() => gaussianValues(sides)), o, o.dim === null, []) as ScoreResult<O>;
 }
 
 /** Per-row Gaussian KL on the kernel; its NaN rows (and any check) on the exact path. */
@@ -241,6 +290,10 @@ function gaussianValues(sides: readonly [Side, Side, Side, Side]): Float64Array 
  * flat matrix of the same shape as the larger input.
  */
 export function klTerms(p: Vector, q: Vector, options?: ScoreOptions): Float64Array {
+  return guarded(() => terms(p, q, options));
+}
+
+function terms(p: Vector, q: Vector, options?: ScoreOptions): Float64Array {
   const o = resolve(options);
   if (o.reduction !== "none" || o.weights !== null) throw new KLRangeError("KL_BAD_OPTION", "klTerms returns every term: options.reduction and options.weights do not apply");
   const ps = side(p, "p", o.inputP, o.dim), qs = side(q, "q", o.inputQ, o.dim);
@@ -292,7 +345,9 @@ export function pairwise(measure: MeasureName, a: Vector, b: Vector, options: Ba
   const { o, A, B } = matrixPair(measure, a, b, options);
   const out = new Float64Array(A.shape.rows * B.shape.rows);
   const each = pairEvaluator(measure, A, B, o);
-  for (let i = 0; i < A.shape.rows; i++) each(i, out, i * B.shape.rows);
+  guarded(() => {
+    for (let i = 0; i < A.shape.rows; i++) each(i, out, i * B.shape.rows);
+  });
   return out;
 }
 
@@ -322,7 +377,7 @@ export function topK(measure: MeasureName, queries: Vector, candidates: Vector, 
   const order = new Int32Array(n);
   const each = pairEvaluator(measure, A, B, o);
   for (let i = 0; i < m; i++) {
-    each(i, row, 0);
+    guarded(() => each(i, row, 0));
     for (let j = 0; j < n; j++) order[j] = j;
     // partial selection: k passes of the smallest remaining (k is small), ties to lower index
     for (let t = 0; t < k; t++) {
@@ -345,9 +400,9 @@ export function topK(measure: MeasureName, queries: Vector, candidates: Vector, 
 }
 
 function matrixPair(measure: MeasureName, a: unknown, b: unknown, options: BatchOptions | undefined, names = ["a", "b"]) {
-  checkMeasure(measure);
-  if (measure === "entropy") throw new KLRangeError("KL_BAD_OPTION", "entropy has one argument: pairwise and topK need a two-sided measure");
-  const o = resolve(options, measure !== "generalizedKL");
+  const m = measureOf(measure);
+  if (!m.twoSided) throw new KLRangeError("KL_BAD_OPTION", `${measure} has one argument: pairwise and topK need a two-sided measure`);
+  const o = resolve(options, m.normalize, m.alpha === true);
   if (o.dim === null) throw new KLRangeError("KL_BAD_OPTION", "options.dim (the row length) is required");
   if (o.reduction !== "none" || o.weights !== null) throw new KLRangeError("KL_BAD_OPTION", "options.reduction and options.weights do not apply here");
   const A = side(a, names[0], o.inputP, o.dim), B = side(b, names[1], o.inputQ, o.dim);
@@ -358,18 +413,13 @@ function matrixPair(measure: MeasureName, a: unknown, b: unknown, options: Batch
 
 /** Fills one query row's scores against every candidate: one batch of the query row broadcast. */
 function pairEvaluator(measure: MeasureName, A: Side, B: Side, o: Resolved) {
-  const scale = measure === "hellinger" || measure === "totalVariation" ? 1 : o.scale;
-  const root = measure === "jsDistance" || measure === "hellinger";
   return (i: number, out: Float64Array, at0: number): void => {
     // the query row as doubles: the f64 kernels for every pair (1e-12, so that ties between
     // candidates survive as ties; two Float32Arrays would take the 1e-6 f32 kernel)
     const query = rowSide(A, i);
     if (query.v instanceof Float32Array) query.v = Float64Array.from(query.v);
     const values = rowValues(measure, query, B, o, simdRows);
-    for (let j = 0; j < values.length; j++) {
-      const v = values[j] * scale;
-      out[at0 + j] = root ? Math.sqrt(v) : v;
-    }
+    out.set(finish(measure, values, o, false, [query, B]) as Float64Array, at0);
   };
 }
 
@@ -380,10 +430,6 @@ function rowSide(s: Side, r: number): Side {
   return { v, name: s.name, shape: { rows: 1, dim }, kind: s.kind };
 }
 
-/** The kernel when the SIMD backend is the active one. */
-function simdKernel(): Kernel | null {
-  return active === "wasm-simd" ? kernel : null;
-}
 
 /** rowValues's kernel path, on the active backend. */
 function simdRows(measure: MeasureName, p: Side, q: Side | null, rows: number, o: Resolved): Float64Array | null {

@@ -9,18 +9,25 @@
 // computed from double-double values (probabilities) or from the log-ratio (log inputs).
 import { atanhTail, exactNormalizedKL, log1pMinusX, plainTerm, powerOfTwoScale, Sum, term, twoProductError } from "./reference.js";
 import { subVector, type Vector } from "./vector.js";
+import type { MeasureName } from "./measures/registry.js";
 
 /** The measures of two distributions (entropy takes one). */
-export type Measure =
-  | "kl"
-  | "crossEntropy"
-  | "jsDivergence"
-  | "jsDistance"
-  | "jeffreys"
-  | "psi"
-  | "generalizedKL"
-  | "hellinger"
-  | "totalVariation";
+export type Measure = Exclude<MeasureName, "entropy">;
+
+/** A log-domain row: ln(prob) = (vᵢ − max)·pre·invT − logS (pre: see Resolved.pre). */
+export interface RowLog {
+  max: number;
+  pre: number;
+  invT: number;
+  logS: number;
+  /** log-probabilities taken as they are (not normalised) */
+  raw?: boolean;
+}
+
+/** ln of the probability that x of a log-domain row stands for. */
+export function lnProb(log: RowLog, x: number): number {
+  return (x - log.max) * log.pre * log.invT - log.logS;
+}
 
 /** One row of a side, already checked, in the probability domain or the log domain. */
 export interface Row {
@@ -31,7 +38,7 @@ export interface Row {
    * null: probabilities; otherwise ln(prob) = (vᵢ − max)·invT − logS, `raw` for
    * log-probabilities taken as they are (not normalised)
    */
-  log: { max: number; invT: number; logS: number; raw?: boolean } | null;
+  log: RowLog | null;
 }
 
 const MIN_NORMAL = 2.2250738585072014e-308;
@@ -68,8 +75,7 @@ class Probabilities {
     this.row = row;
     if (row.log !== null) {
       // already normalised by the log-sum-exp (or raw log-probabilities)
-      const { max, invT, logS } = row.log;
-      for (let i = 0; i < n; i++) raw[i] = hi[i] = Math.exp((v[off + i] - max) * invT - logS);
+      for (let i = 0; i < n; i++) raw[i] = hi[i] = Math.exp(lnProb(row.log, v[off + i]));
       lo.fill(0, 0, n);
       this.total = 1;
       this.totalLo = 0;
@@ -110,6 +116,8 @@ class Probabilities {
 interface Pair {
   a: number;
   b: number;
+  /** ln a (from the logs or the raw input: a itself may have flushed to 0) */
+  la: number;
   /** the inputs are exactly 0 (a, b may also flush to 0 from tiny positive inputs) */
   zeroA: boolean;
   zeroB: boolean;
@@ -135,7 +143,8 @@ export class RowEvaluator {
     this.pb = new Probabilities(n);
   }
 
-  measure(measure: Measure, p: Row, q: Row, normalize: boolean): number {
+  measure(measure: Measure, p: Row, q: Row, normalize: boolean, alpha: number | null = null): number {
+    if (measure === "renyi" && alpha === 1) measure = "kl";
     if (measure === "crossEntropy") {
       const k = this.measure("kl", p, q, normalize);
       return k === Infinity ? Infinity : this.entropy(p, normalize) + k;
@@ -152,9 +161,67 @@ export class RowEvaluator {
         const normal = (r: Row) => (r.log === null ? normalize : r.log.raw !== true);
         return normal(p) && normal(q) ? this.kl(p, q, true) : this.generalizedKL(p, q);
       }
-      default:
-        return this.pairSum(measure, p, q, normalize);
+      case "renyi":
+        return this.renyi(p, q, normalize, alpha!);
+      default: {
+        const sum = new Sum();
+        const infinite = this.eachPair(p, q, normalize, (e) => {
+          const t = termOf(measure, e);
+          sum.add(t);
+          return t === Infinity;
+        });
+        return infinite ? Infinity : Math.max(sum.value, 0);
+      }
     }
+  }
+
+  /**
+   * Rényi divergence 1/(α−1)·ln Σ aᵅb¹⁻ᵅ as log1p(S)/(α−1), S = Σ [aᵅb¹⁻ᵅ − αa − (1−α)b]
+   * (the bracket sums to Σ aᵅb¹⁻ᵅ − 1): every bracket has the sign of α − 1 (weighted
+   * AM–GM), so S never cancels, and near a = b it comes from a series in L = ln(b/a).
+   */
+  private renyi(p: Row, q: Row, normalize: boolean, alpha: number): number {
+    const c = 1 - alpha;
+    const sum = new Sum();
+    let maxLog = -Infinity, top = 0; // ln a + c·L, for aᵅb¹⁻ᵅ beyond the double range (α > 1)
+    const infinite = this.eachPair(p, q, normalize, (e) => {
+      if (e.zeroB) {
+        if (alpha === Infinity || alpha > 1) return true;
+        sum.add(-alpha * e.a);
+      } else if (e.zeroA) {
+        if (alpha !== Infinity) sum.add(-c * e.b);
+      } else {
+        const L = e.near ? -2 * (e.s + e.tail) : -e.L; // ln(b/a)
+        if (alpha === Infinity) {
+          top = Math.max(top, -L);
+          return false;
+        }
+        const lt = e.la + c * L;
+        maxLog = Math.max(maxLog, lt);
+        sum.add(renyiTerm(e.a, e.b, L, alpha, c, lt));
+      }
+      return false;
+    });
+    if (infinite) return Infinity;
+    if (alpha === Infinity) return top;
+    if (maxLog > 600) return this.renyiLarge(p, q, normalize, c) / (alpha - 1);
+    const S = sum.value;
+    if (S <= -1) return Infinity; // α < 1 and no common support
+    // log1p(S)/(α − 1) with S = −α·c·H: the 1/(α − 1) cancels against S analytically
+    return Math.max(S === 0 ? 0 : (Math.log1p(S) / S) * (S / (alpha - 1)), 0);
+  }
+
+  /** ln Σ aᵅb¹⁻ᵅ by log-sum-exp, where a term exceeds the double range (then no digit is lost). */
+  private renyiLarge(p: Row, q: Row, normalize: boolean, c: number): number {
+    const logs: number[] = [];
+    this.eachPair(p, q, normalize, (e) => {
+      if (!e.zeroA && !e.zeroB) logs.push(e.la + c * (e.near ? -2 * (e.s + e.tail) : -e.L));
+      return false;
+    });
+    const max = Math.max(...logs);
+    const sum = new Sum();
+    for (const x of logs) sum.add(Math.exp(x - max));
+    return max + Math.log(sum.value);
   }
 
   /** −Σ a·ln a. */
@@ -162,9 +229,9 @@ export class RowEvaluator {
     const { v, off, n } = p;
     const sum = new Sum();
     if (p.log !== null) {
-      const { max, invT, logS } = p.log;
+      const log = p.log;
       for (let i = 0; i < n; i++) {
-        const lp = (v[off + i] - max) * invT - logS;
+        const lp = lnProb(log, v[off + i]);
         if (lp !== -Infinity) sum.add(-Math.exp(lp) * lp);
       }
       return sum.value;
@@ -255,10 +322,12 @@ export class RowEvaluator {
     return sum.value;
   }
 
-  /** Σ over elements of the symmetric measures, from (m, s, L). */
-  private pairSum(measure: Measure, p: Row, q: Row, normalize: boolean): number {
-    const sum = new Sum();
-    const e: Pair = { a: 0, b: 0, zeroA: false, zeroB: false, m: 0, s: 0, L: 0, near: false, tail: 0 };
+  /**
+   * Calls `visit` with (m, s, L) of every element pair that is not 0 on both sides, until it
+   * returns true (an infinite term); returns whether it did.
+   */
+  private eachPair(p: Row, q: Row, normalize: boolean, visit: (e: Pair) => boolean): boolean {
+    const e: Pair = { a: 0, b: 0, la: 0, zeroA: false, zeroB: false, m: 0, s: 0, L: 0, near: false, tail: 0 };
     const logs = p.log !== null && q.log !== null;
     const shift = logs ? logShift(p, q) : 0;
     if (!logs) {
@@ -271,6 +340,7 @@ export class RowEvaluator {
         if (la === -Infinity && lb === -Infinity) continue;
         e.a = Math.exp(la);
         e.b = Math.exp(lb);
+        e.la = la;
         e.zeroA = la === -Infinity;
         e.zeroB = lb === -Infinity;
         const dd = d - shift; // the log-sum-exp rounding taken out (see logShift)
@@ -282,11 +352,9 @@ export class RowEvaluator {
       }
       e.near = Math.abs(e.s) <= 1 / 3;
       if (e.near) e.tail = atanhTail(e.s, e.s * e.s);
-      const t = termOf(measure, e);
-      if (t === Infinity) return Infinity;
-      sum.add(t);
+      if (visit(e)) return true;
     }
-    return Math.max(sum.value, 0);
+    return false;
   }
 
   /** (m, s, L) of element i from the filled probabilities; false when both are 0. */
@@ -299,6 +367,7 @@ export class RowEvaluator {
     const diff = a - b + (A.lo[i] - B.lo[i]); // a − b is exact where a, b are within 2×
     e.a = a;
     e.b = b;
+    e.la = x === 0 ? -Infinity : Math.log(x) - A.logTotal;
     e.zeroA = x === 0;
     e.zeroB = y === 0;
     e.m = total / 2;
@@ -323,7 +392,7 @@ function logRow(r: Row, normalize: boolean): Row {
     logs[i] = x > 0 ? Math.log(x) : -Infinity;
     sum.add(x);
   }
-  return { v: logs, off: 0, n: r.n, log: { max: 0, invT: 1, logS: normalize ? Math.log(sum.value) : 0, raw: !normalize } };
+  return { v: logs, off: 0, n: r.n, log: { max: 0, pre: 1, invT: 1, logS: normalize ? Math.log(sum.value) : 0, raw: !normalize } };
 }
 
 /** A measure's term from the element values (NaN L means near, where s decides). */
@@ -362,15 +431,37 @@ function termOf(measure: Measure, e: Pair): number {
   }
 }
 
+/**
+ * One Rényi bracket aᵅb¹⁻ᵅ − αa − (1−α)b = a·g(L), L = ln(b/a), c = 1 − α, lt = ln a + c·L:
+ * g(L) = Σ_{k≥2} (cᵏ − c)·Lᵏ/k! = −α·c·Σ_{k≥2} (1 + c + … + c^(k−2))·Lᵏ/k! near L = 0 (no
+ * cancellation, also as α → 1); e^lt − αa − (1−α)b elsewhere.
+ */
+function renyiTerm(a: number, b: number, L: number, alpha: number, c: number, lt: number): number {
+  if (Math.abs(L) <= 2 && Math.abs(c * L) <= 2) {
+    // Lᵏ/k!, 1 + c + … + c^(k−2) and its bound 1 + |c| + … (a coefficient can be 0: c = −1)
+    let sum = 0, power = L, coefficient = 1, bound = 1;
+    for (let k = 2; k < 80; k++) {
+      power = (power * L) / k;
+      sum += coefficient * power;
+      if (Math.abs(power) * bound <= 1e-18 * Math.abs(sum)) break;
+      coefficient = 1 + c * coefficient;
+      bound = 1 + Math.abs(c) * bound;
+    }
+    return -alpha * c * a * sum;
+  }
+  const power = a >= MIN_NORMAL && Math.abs(c * L) < 700 ? a * Math.exp(c * L) : Math.exp(lt);
+  return power - alpha * a - c * b;
+}
+
 /** ln a, ln b and d = ln a − ln b of element i, d from the difference of the raw inputs. */
 export function logPair(p: Row, q: Row, i: number): { la: number; lb: number; d: number } {
   const x = p.v[p.off + i], y = q.v[q.off + i];
   const P = p.log!, Q = q.log!;
-  const la = (x - P.max) * P.invT - P.logS;
-  const lb = (y - Q.max) * Q.invT - Q.logS;
+  const la = lnProb(P, x);
+  const lb = lnProb(Q, y);
   let d: number;
   if (la === -Infinity || lb === -Infinity) d = la - lb;
-  else if (P.invT === Q.invT) d = (x - y - (P.max - Q.max)) * P.invT - (P.logS - Q.logS);
+  else if (P.invT === Q.invT && P.pre === Q.pre) d = (x - y - (P.max - Q.max)) * P.pre * P.invT - (P.logS - Q.logS);
   else d = la - lb;
   return { la, lb, d };
 }

@@ -28,6 +28,8 @@ export interface ScoreOptions {
   temperature?: number;
   /** Off by default: exact semantics (+Infinity where q is 0 under p's mass). */
   smoothing?: Smoothing;
+  /** Order α of `renyi` (> 0; 1 is KL, Infinity is ln max pᵢ/qᵢ); required there, rejected elsewhere. */
+  alpha?: number;
   /** Row length: p and q are row-major matrices, either may be a single broadcast row. */
   dim?: number;
   /** With `dim`: "none" (default, one result per row), "sum" or "mean" (over rows). */
@@ -48,9 +50,17 @@ export interface Resolved {
   normalize: boolean;
   /** 1 / ln(base) */
   scale: number;
+  /** ln(base) */
+  logBase: number;
   inputP: InputKind;
   inputQ: InputKind;
+  /**
+   * Logits become (z − max)·pre·invT: pre = 1, invT = 1/T, except where 1/T overflows
+   * (T < 2^-1024), where pre = 2^64 and invT = 1/(T·2^64), so that z − max = 0 stays 0
+   */
   invT: number;
+  pre: number;
+  alpha: number | null;
   smoothing: Smoothing | null;
   dim: number | null;
   reduction: "none" | "sum" | "mean";
@@ -60,7 +70,7 @@ export interface Resolved {
 const KINDS: readonly string[] = ["probabilities", "log-probabilities", "logits"];
 const MODES: readonly string[] = ["clip", "replace-zeros", "additive"];
 const REDUCTIONS: readonly string[] = ["none", "sum", "mean"];
-const KNOWN = new Set(["normalize", "base", "input", "temperature", "smoothing", "dim", "reduction", "weights", "k"]);
+const KNOWN = new Set(["normalize", "base", "input", "temperature", "smoothing", "dim", "reduction", "weights", "k", "alpha"]);
 
 function bad(message: string): never {
   throw new KLRangeError("KL_BAD_OPTION", `options.${message}`);
@@ -70,24 +80,35 @@ function badType(message: string): never {
   throw new KLTypeError("KL_BAD_OPTION", `options.${message}`);
 }
 
-export function resolve(options: ScoreOptions | undefined, normalizeDefault = true): Resolved {
+/** ln(base) (1 for the default base e): results in nats are divided by it. */
+export function logOfBase(base: unknown): number {
+  if (base === undefined || base === Math.E) return 1;
+  if (typeof base !== "number") badType(`base must be a number, got ${describe(base)}`);
+  // a base ≤ 1 would turn every divergence negative (or infinite): not a base of information
+  if (!(base > 1) || base === Infinity) bad(`base must be a finite number > 1, got ${describe(base)}`);
+  return Math.log(base);
+}
+
+/** Rejects keys of an options object (or of one of its parts) that are not in `known`. */
+function onlyKnown(o: object, known: Iterable<string>, path: string): void {
+  const names = [...known];
+  for (const key of Object.keys(o)) {
+    if (!names.includes(key)) bad(`${path}${key} is not an option (known: ${names.join(", ")})`);
+  }
+}
+
+export function resolve(options: ScoreOptions | undefined, normalizeDefault = true, takesAlpha = false): Resolved {
   const o = (options ?? {}) as Record<string, unknown>;
-  if (typeof o !== "object" || o === null) {
+  if (typeof o !== "object" || o === null || ArrayBuffer.isView(o) || Array.isArray(o)) {
     throw new KLTypeError("KL_BAD_OPTION", `options must be an object, got ${describe(options)}`);
   }
-  for (const key of Object.keys(o)) {
-    if (!KNOWN.has(key)) bad(`${key} is not an option (known: ${[...KNOWN].join(", ")})`);
-  }
-  const { normalize = normalizeDefault, base, input = "probabilities", temperature = 1, smoothing, dim, reduction, weights } = o;
+  onlyKnown(o, KNOWN, "");
+  const { normalize = normalizeDefault, base, input = "probabilities", temperature = 1, smoothing, dim, reduction, weights, alpha } = o;
   if (typeof normalize !== "boolean") badType(`normalize must be a boolean, got ${describe(normalize)}`);
-  let scale = 1;
-  if (base !== undefined && base !== Math.E) {
-    if (typeof base !== "number") badType(`base must be a number, got ${describe(base)}`);
-    if (!(base > 0) || base === 1 || base === Infinity) bad(`base must be a finite number > 0 and ≠ 1, got ${describe(base)}`);
-    scale = 1 / Math.log(base);
-  }
+  const logBase = logOfBase(base);
   let inputP: unknown = input, inputQ: unknown = input;
   if (typeof input === "object" && input !== null) {
+    onlyKnown(input, ["p", "q"], "input.");
     ({ p: inputP = "probabilities", q: inputQ = "probabilities" } = input as { p?: unknown; q?: unknown });
   }
   for (const [side, kind] of [["p", inputP], ["q", inputQ]] as const) {
@@ -100,6 +121,7 @@ export function resolve(options: ScoreOptions | undefined, normalizeDefault = tr
   let smooth: Smoothing | null = null;
   if (smoothing !== undefined) {
     if (typeof smoothing !== "object" || smoothing === null) badType(`smoothing must be { mode, epsilon }, got ${describe(smoothing)}`);
+    onlyKnown(smoothing, ["mode", "epsilon"], "smoothing.");
     const { mode, epsilon } = smoothing as { mode?: unknown; epsilon?: unknown };
     if (typeof mode !== "string" || !MODES.includes(mode)) bad(`smoothing.mode must be "clip", "replace-zeros" or "additive", got ${describe(mode)}`);
     if (typeof epsilon !== "number" || !(epsilon > 0) || !(epsilon < 1)) bad(`smoothing.epsilon must be a number in (0, 1), got ${describe(epsilon)}`);
@@ -114,12 +136,22 @@ export function resolve(options: ScoreOptions | undefined, normalizeDefault = tr
   if ((reduction !== undefined || weights !== undefined) && dim === undefined) {
     bad(`${reduction !== undefined ? "reduction" : "weights"} needs options.dim (the row length of a batch)`);
   }
+  if (alpha !== undefined && !takesAlpha) bad("alpha is an option of renyi only");
+  if (takesAlpha) {
+    if (alpha === undefined) bad("alpha (the order of the Rényi divergence, > 0) is required by renyi");
+    if (typeof alpha !== "number") badType(`alpha must be a number, got ${describe(alpha)}`);
+    if (!(alpha > 0)) bad(`alpha must be > 0 (Infinity allowed), got ${describe(alpha)}`);
+  }
+  const pre = 1 / temperature === Infinity ? 2 ** 64 : 1;
   return {
     normalize,
-    scale,
+    scale: 1 / logBase,
+    logBase,
     inputP: inputP as InputKind,
     inputQ: inputQ as InputKind,
-    invT: 1 / temperature,
+    invT: 1 / (temperature * pre),
+    pre,
+    alpha: (alpha as number | undefined) ?? null,
     smoothing: smooth,
     dim: (dim as number | undefined) ?? null,
     reduction: (reduction as Resolved["reduction"] | undefined) ?? "none",

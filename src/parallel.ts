@@ -11,7 +11,8 @@ import { availableParallelism, cpus } from "node:os";
 import { Worker } from "node:worker_threads";
 import { backend, init, KLRangeError, KLTypeError, score, type BatchOptions, type MeasureName, type ScoreResult, type Vector } from "./index.js";
 import { resolve } from "./options.js";
-import { checkMeasure, finish, pairRows, side, type Side } from "./score.js";
+import { measureOf } from "./measures/registry.js";
+import { checkMeasure, reduce, pairRows, side, type Side } from "./score.js";
 import type { ChunkReply, ChunkTask } from "./parallel-worker.js";
 
 /** Options of `scoreParallel`: the batch options of `score`, and how to spread the rows. */
@@ -73,7 +74,8 @@ export async function scoreParallel<O extends ParallelOptions>(measure: MeasureN
   const inProcess = (): ScoreResult<O> => score(measure, p, q, scoreOptions) as ScoreResult<O>;
   // types, shapes and options as score() checks them, before any copying
   checkMeasure(measure);
-  const o = resolve(scoreOptions, measure !== "generalizedKL");
+  const m = measureOf(measure);
+  const o = resolve(scoreOptions, m.normalize, m.alpha === true);
   if (o.dim === null) return inProcess();
   const ps = side(p, "p", o.inputP, o.dim);
   const qs = measure === "entropy" ? null : side(q, "q", o.inputQ, o.dim);
@@ -88,9 +90,8 @@ export async function scoreParallel<O extends ParallelOptions>(measure: MeasureN
     inProcess();
     throw error;
   });
-  // finish() with a measure that has neither a base nor a root only weights and reduces,
-  // in row order, as score() does
-  return finish("totalVariation", values, o, false) as ScoreResult<O>;
+  // the rows are finished by the workers' score(): weights and the reduction, in row order, as score() does
+  return reduce(values, o, false) as ScoreResult<O>;
 }
 
 /** Per-row values of the whole batch, from chunks of rows on `threads` threads. */

@@ -3,27 +3,16 @@
 // Rows go to the SIMD kernels through `fast` when they can; everything else, and every row
 // a kernel hands back, is evaluated exactly by src/measures.ts.
 import { KLRangeError } from "./errors.js";
-import { RowEvaluator, logPair, logRatio, rowVector, type Measure, type Row } from "./measures.js";
+import { RowEvaluator, lnProb, logPair, logRatio, rowVector, type Measure, type Row } from "./measures.js";
 import { type InputKind, type Resolved } from "./options.js";
 import { Sum, log1pMinusX, twoProductError } from "./reference.js";
 import { checkVectorType, type Vector } from "./vector.js";
+import { MEASURES, measureOf, type MeasureName, type MeasureRecord } from "./measures/registry.js";
 
-/** Every measure name `score`, `pairwise` and `topK` accept. */
-export type MeasureName = Measure | "entropy";
-
-const MEASURES: readonly string[] = [
-  "kl", "crossEntropy", "jsDivergence", "jsDistance", "jeffreys", "psi", "generalizedKL", "hellinger", "totalVariation", "entropy",
-];
+export type { MeasureName };
 
 export function checkMeasure(measure: unknown): asserts measure is MeasureName {
-  if (typeof measure !== "string" || !MEASURES.includes(measure)) {
-    throw new KLRangeError("KL_BAD_OPTION", `measure must be one of ${MEASURES.join(", ")}, got ${JSON.stringify(measure)}`);
-  }
-}
-
-/** Measures with a logarithm (the others ignore `base`). */
-function usesBase(measure: MeasureName): boolean {
-  return measure !== "hellinger" && measure !== "totalVariation";
+  measureOf(measure);
 }
 
 /** A row-major matrix argument: `rows` rows of `dim`; rows = 1 broadcasts. */
@@ -111,9 +100,9 @@ export function rowOf(s: Side, r: number, o: Resolved): Row {
     if (o.normalize && o.smoothing === null) zeroSumCheck(s, row, r);
     return row;
   }
-  const invT = s.kind === "logits" ? o.invT : 1;
+  const invT = s.kind === "logits" ? o.invT : 1, pre = s.kind === "logits" ? o.pre : 1;
   if (s.kind === "log-probabilities" && !o.normalize) {
-    row.log = { max: 0, invT: 1, logS: 0, raw: true };
+    row.log = { max: 0, pre: 1, invT: 1, logS: 0, raw: true };
     return row;
   }
   let max = -Infinity, top = 0;
@@ -129,8 +118,8 @@ export function rowOf(s: Side, r: number, o: Resolved): Row {
   }
   // ln Σ = ln(1 + Σ of the others): log1p keeps the digits of a nearly one-hot row
   const others = new Sum();
-  for (let i = 0; i < dim; i++) if (i !== top) others.add(Math.exp((s.v[off + i] - max) * invT));
-  row.log = { max, invT, logS: Math.log1p(others.value) };
+  for (let i = 0; i < dim; i++) if (i !== top) others.add(Math.exp((s.v[off + i] - max) * pre * invT));
+  row.log = { max, pre, invT, logS: Math.log1p(others.value) };
   return row;
 }
 
@@ -198,34 +187,88 @@ export function exactRow(evaluator: RowEvaluator, measure: MeasureName, p: Side,
   if (measure === "entropy") return evaluator.entropy(rp, normalize);
   let rq = rowOf(q!, r, o);
   if (smoothing) rq = smoothRow(rq, o, q!, r);
-  return evaluator.measure(measure, rp, rq, normalize);
+  return evaluator.measure(measure, rp, rq, normalize, o.alpha);
 }
 
-/** From per-row values to what the caller asked for: roots, base, weights, reduction. */
-export function finish(measure: MeasureName, values: Float64Array, o: Resolved, single: boolean): number | Float64Array {
-  const scale = usesBase(measure) ? o.scale : 1;
-  const root = measure === "jsDistance" || measure === "hellinger";
+/**
+ * From per-row values (nats, before roots) to what the caller asked for: the documented
+ * range, base, roots, weights, reduction. +Infinity stays only where it is the exact value
+ * (the zeros of `sides` say so); any other value beyond the double range is KL_OVERFLOW.
+ */
+export function finish(measure: MeasureName, values: Float64Array, o: Resolved, single: boolean, sides: Side[]): number | Float64Array {
+  const m = MEASURES[measure];
+  const scale = m.usesBase ? o.scale : 1;
+  // the range in the caller's base, so that ln 2 in base 2 is exactly 1
+  // the documented range holds for distributions (normalised sides, softmaxed logits)
+  const normalized = o.smoothing !== null ? o.smoothing.mode !== "clip" : o.normalize || sides.every((s) => s.kind === "logits");
+  const min = normalized || m.termsNonNegative ? 0 : -Infinity;
+  const max = !normalized ? Infinity : m.usesBase ? m.max / o.logBase : m.max;
   for (let r = 0; r < values.length; r++) {
-    const v = values[r] * scale;
-    values[r] = root ? Math.sqrt(v) : v;
+    let v = values[r];
+    if (!Number.isFinite(v)) overflowUnlessInfinite(m, v, sides, r, o);
+    v = Math.min(Math.max(v * scale, min), max);
+    values[r] = m.root ? Math.sqrt(v) : v;
   }
+  return reduce(values, o, single);
+}
+
+/** Weights and the reduction over rows (`single`: the one value of an unbatched call). */
+export function reduce(values: Float64Array, o: Resolved, single: boolean): number | Float64Array {
   if (single) return values[0];
   const w = o.weights;
   if (w !== null) checkWeights(w, values.length);
+  // weights are used relative to the largest, so that their sum cannot overflow
+  let wMax = 0;
+  if (w !== null) for (let r = 0; r < values.length; r++) wMax = Math.max(wMax, w[r]);
+  const weight = (r: number): number => (w === null ? 1 : w[r] / wMax);
   if (o.reduction === "none") {
-    if (w !== null) for (let r = 0; r < values.length; r++) values[r] = w[r] === 0 ? 0 : values[r] * w[r];
+    if (w !== null) for (let r = 0; r < values.length; r++) values[r] = w[r] === 0 ? 0 : finite(values[r] * weight(r) * wMax, values[r]);
     return values;
   }
-  const sum = new Sum(), weight = new Sum();
+  const sum = new Sum(), weights = new Sum();
   for (let r = 0; r < values.length; r++) {
-    const wr = w === null ? 1 : w[r];
+    const wr = weight(r);
     if (wr === 0) continue; // a masked row counts as nothing, even when it is Infinity
     sum.add(values[r] * wr);
-    weight.add(wr);
+    weights.add(wr);
   }
-  if (o.reduction === "sum") return sum.value;
-  if (weight.value === 0) throw new KLRangeError("KL_ZERO_SUM", "options.weights are all 0: the mean is undefined");
-  return sum.value / weight.value;
+  const total = sum.value;
+  if (o.reduction === "sum") return finite(total * (w === null ? 1 : wMax), total);
+  if (weights.value === 0) throw new KLRangeError("KL_ZERO_SUM", "options.weights are all 0: the mean is undefined");
+  return finite(total / weights.value, total);
+}
+
+/** A reduction of finite values must be finite: else KL_OVERFLOW (an Infinity row stays Infinity). */
+function finite(result: number, from: number): number {
+  if (result === Infinity && from !== Infinity) overflow();
+  return result;
+}
+
+function overflow(): never {
+  throw new KLRangeError("KL_OVERFLOW", "the result exceeds the double range (about 1.8e308); scale the inputs down");
+}
+
+/** Row r's value is +Infinity or NaN: fine only for +Infinity that the zeros of the inputs explain. */
+function overflowUnlessInfinite(m: MeasureRecord, v: number, sides: Side[], r: number, o: Resolved): void {
+  if (v !== Infinity || sides.length !== 2 || o.smoothing !== null) overflow();
+  const [p, q] = sides;
+  const dim = p.shape.dim;
+  const pAt = p.shape.rows === 1 ? 0 : r * dim, qAt = q.shape.rows === 1 ? 0 : r * dim;
+  // an element is exactly 0 for probabilities, exactly −Infinity for the log kinds
+  const zero = (s: Side, x: number): boolean => (s.kind === "probabilities" ? x === 0 : x === -Infinity);
+  let pOnly = false, qOnly = false, both = false;
+  for (let i = 0; i < dim; i++) {
+    const zp = zero(p, p.v[pAt + i]), zq = zero(q, q.v[qAt + i]);
+    if (!zp && zq) pOnly = true;
+    else if (zp && !zq) qOnly = true;
+    else if (!zp && !zq) both = true;
+  }
+  const alpha = o.alpha ?? 1;
+  const infinite =
+    m.infinite === "q-zero-under-p" ? pOnly :
+    m.infinite === "either-zero" ? pOnly || qOnly :
+    m.infinite === "renyi" ? (alpha >= 1 ? pOnly : !both) : false;
+  if (!infinite) overflow();
 }
 
 function checkWeights(w: Vector, rows: number): void {
@@ -278,6 +321,9 @@ export function termsRow(p: Row, q: Row, normalize: boolean, out: Float64Array, 
   if (p.log !== null || q.log !== null) {
     const A = probs(p, normalize);
     const zero = (r: Row, i: number) => (r.log === null ? r.v[r.off + i] === 0 : r.v[r.off + i] === -Infinity);
+    // ln of a probability side's total, once per row (not once per element)
+    const logP = p.log === null && normalize ? Math.log(total(p, true)) : 0;
+    const logQ = q.log === null && normalize ? Math.log(total(q, true)) : 0;
     for (let i = 0; i < n; i++) {
       const a = A[i];
       if (zero(p, i)) out[at0 + i] = 0;
@@ -286,7 +332,7 @@ export function termsRow(p: Row, q: Row, normalize: boolean, out: Float64Array, 
         out[at0 + i] = a * logPair(p, q, i).d;
       } else {
         // one side in the log domain: ln a − ln b from logs (a or b may flush to 0 in double)
-        out[at0 + i] = a * (logOf(p, i, normalize) - logOf(q, i, normalize));
+        out[at0 + i] = a * (logOf(p, i, logP) - logOf(q, i, logQ));
       }
     }
     return;
@@ -314,11 +360,11 @@ export function exactTerm(x: number, y: number, P: number, Q: number, logQP: num
   return a * nearLog(x, y, P, Q, normalize);
 }
 
-/** ln of element i's probability (normalised when asked), for either kind of row. */
-function logOf(r: Row, i: number, normalize: boolean): number {
+/** ln of element i's probability, for either kind of row (logTotal: ln of a probability row's total, or 0). */
+function logOf(r: Row, i: number, logTotal: number): number {
   const x = r.v[r.off + i];
-  if (r.log !== null) return (x - r.log.max) * r.log.invT - r.log.logS;
-  return Math.log(x) - (normalize ? Math.log(total(r, true)) : 0);
+  if (r.log !== null) return lnProb(r.log, x);
+  return Math.log(x) - logTotal;
 }
 
 /** x·2^k for |k| up to ~2100, in two steps (2^k alone can overflow). */
@@ -346,8 +392,7 @@ export function total(r: Row, normalize: boolean): number {
 function probs(r: Row, normalize: boolean, t?: number): Float64Array {
   const out = new Float64Array(r.n);
   if (r.log !== null) {
-    const { max, invT, logS } = r.log;
-    for (let i = 0; i < r.n; i++) out[i] = Math.exp((r.v[r.off + i] - max) * invT - logS);
+    for (let i = 0; i < r.n; i++) out[i] = Math.exp(lnProb(r.log, r.v[r.off + i]));
     return out;
   }
   const divisor = t ?? total(r, normalize);

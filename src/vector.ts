@@ -1,4 +1,5 @@
 import { KLRangeError, KLTypeError } from "./errors.js";
+import { logOfBase } from "./options.js";
 
 /** Accepted input: a typed array of floats or a plain array of numbers. */
 export type Vector = Float32Array | Float64Array | readonly number[];
@@ -28,14 +29,8 @@ export function resolveOptions(options: KLOptions | undefined): ResolvedOptions 
   if (typeof normalize !== "boolean") {
     throw new KLTypeError("KL_BAD_OPTION", `options.normalize must be a boolean, got ${describe(normalize)}`);
   }
-  if (base === undefined || base === Math.E) return normalize ? DEFAULTS : { normalize, scale: 1 };
-  if (typeof base !== "number") {
-    throw new KLTypeError("KL_BAD_OPTION", `options.base must be a number, got ${describe(base)}`);
-  }
-  if (!(base > 0) || base === 1 || base === Infinity) {
-    throw new KLRangeError("KL_BAD_OPTION", `options.base must be a finite number > 0 and ≠ 1, got ${describe(base)}`);
-  }
-  return { normalize, scale: 1 / Math.log(base) };
+  const scale = 1 / logOfBase(base);
+  return normalize && scale === 1 ? DEFAULTS : { normalize, scale };
 }
 
 /** Elements [from, to) of v: v itself when that is all of it, else a view (typed arrays) or a copy. */
@@ -55,7 +50,13 @@ export function checkPair(p: unknown, q: unknown): void {
 }
 
 export function checkVectorType(v: unknown, name: string): asserts v is Vector {
-  if (v instanceof Float64Array || v instanceof Float32Array) return;
+  if (v instanceof Float64Array || v instanceof Float32Array) {
+    // a transferred buffer reads as length 0: say so rather than "empty" or a length mismatch
+    if (v.length === 0 && detached(v.buffer)) {
+      throw new KLTypeError("KL_DETACHED", `${name} is a ${v.constructor.name} whose buffer is detached (transferred to a worker or structuredClone): it has no values`);
+    }
+    return;
+  }
   if (!Array.isArray(v)) {
     throw new KLTypeError("KL_NOT_ARRAY", `${name} must be a Float32Array, Float64Array or array of numbers, got ${describe(v)}`);
   }
@@ -63,6 +64,16 @@ export function checkVectorType(v: unknown, name: string): asserts v is Vector {
     if (typeof v[i] !== "number") {
       throw new KLTypeError("KL_NOT_NUMBER", `${name}[${i}] must be a number, got ${describe(v[i])}`);
     }
+  }
+}
+
+function detached(buffer: ArrayBufferLike): boolean {
+  if (!(buffer instanceof ArrayBuffer)) return false; // a SharedArrayBuffer cannot be detached
+  try {
+    new Uint8Array(buffer); // throws on a detached buffer (ArrayBuffer.prototype.detached is newer than Node 20)
+    return false;
+  } catch {
+    return true;
   }
 }
 

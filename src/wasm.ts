@@ -1,17 +1,8 @@
 // Loading the SIMD module and streaming inputs through its fixed scratch area.
-import { instantiate } from "@assemblyscript/loader";
+import { instantiateKernel, type WasmSource } from "./wasm/load.js";
 import { cancels, normalizedKL } from "./compose.js";
 import { INVALID, Sum, type Sums } from "./reference.js";
 import { subVector, type Vector } from "./vector.js";
-
-/** What `init` accepts: a compiled module (Cloudflare Workers), bytes, a Response or a URL. */
-export type WasmSource =
-  | WebAssembly.Module
-  | BufferSource
-  | Response
-  | URL
-  | string
-  | PromiseLike<WebAssembly.Module | BufferSource | Response>;
 
 interface KernelExports extends Record<string, unknown> {
   memory: WebAssembly.Memory;
@@ -40,9 +31,6 @@ interface KernelExports extends Record<string, unknown> {
   gaussianRows(m1: number, v1: number, m2: number, v2: number, rows: number, dim: number, s1: number, s2: number, s3: number, s4: number, out: number): void;
   logitsStatsPtr(): number;
 }
-
-/** The symmetric measures of the pair kernel, by its numbering. */
-export const PAIR_MEASURE = { totalVariation: 0, hellinger: 1, jsDivergence: 2, jeffreys: 3, psi: 3 } as const;
 
 /** A batch for the row kernels: `rows` results, each side one row (broadcast) or all. */
 export interface Batch {
@@ -90,21 +78,6 @@ export const STATUS_RAGGED = 8;
 const CHUNK_BYTES = 32 * 1024;
 const CHUNK_F64 = CHUNK_BYTES / 8;
 const CHUNK_F32 = CHUNK_BYTES / 4;
-
-// The smallest module with a v128 instruction: engines without SIMD reject it, and they
-// would reject the whole kernel module the same way, so this decides before compiling.
-const SIMD_PROBE = new Uint8Array([
-  0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 22, 1, 20, 0, 253, 12,
-  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 11,
-]);
-
-export function simdSupported(): boolean {
-  try {
-    return typeof WebAssembly === "object" && WebAssembly.validate(SIMD_PROBE);
-  } catch {
-    return false;
-  }
-}
 
 /** A ready instance: the kernels plus views of its memory, re-taken if memory is replaced. */
 export class Kernel {
@@ -539,11 +512,8 @@ function copyPlain(view: Float64Array | Float32Array, at: number, src: Vector, f
   for (let j = 0; j < m; j++) view[at + j] = src[from + j];
 }
 
-/** Compiles (unless given a Module) and instantiates the kernel module. */
+/** Instantiates the kernel module (src/wasm/load.ts) and wraps it. */
 export async function loadKernel(source: WasmSource): Promise<Kernel> {
-  let resolved: unknown = await source;
-  if (typeof resolved === "string" || resolved instanceof URL) resolved = await fetch(resolved);
-  const { instance } = await instantiate<KernelExports>(resolved as WebAssembly.Module, {});
-  // the raw exports: the loader's wrappers add a rest-argument call to every kernel call
-  return new Kernel(instance.exports as unknown as KernelExports);
+  const exports = await instantiateKernel(source, ["scratchPtr", "resultsPtr", "klF64", "klRows", "pairRows"]);
+  return new Kernel(exports as unknown as KernelExports);
 }

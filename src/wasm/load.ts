@@ -1,0 +1,60 @@
+// Loading the kernel module: the SIMD probe, then compile and instantiate. The module was
+// built with AssemblyScript's stub runtime and no imports (asconfig.json: "use": ["abort="]),
+// so it needs no loader library: instantiate, check the exports, done.
+import { KLTypeError } from "../errors.js";
+import { describe } from "../vector.js";
+
+/** What `init` accepts: a compiled module (Cloudflare Workers), bytes, a Response or a URL. */
+export type WasmSource =
+  | WebAssembly.Module
+  | BufferSource
+  | Response
+  | URL
+  | string
+  | PromiseLike<WebAssembly.Module | BufferSource | Response>;
+
+// The smallest module with a v128 instruction: engines without SIMD reject it, and they
+// would reject the whole kernel module the same way, so this decides before compiling.
+const SIMD_PROBE = new Uint8Array([
+  0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 22, 1, 20, 0, 253, 12,
+  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 11,
+]);
+
+export function simdSupported(): boolean {
+  try {
+    return typeof WebAssembly === "object" && WebAssembly.validate(SIMD_PROBE);
+  } catch {
+    return false;
+  }
+}
+
+function badModule(message: string): never {
+  throw new KLTypeError("KL_BAD_MODULE", message);
+}
+
+/**
+ * The exports of an instance of `source`, checked to be kl-simd's kernel: every name in
+ * `required` a function, and a memory.
+ */
+export async function instantiateKernel(source: WasmSource, required: readonly string[]): Promise<Record<string, unknown>> {
+  let resolved: unknown = await source;
+  if (typeof resolved === "string" || resolved instanceof URL) resolved = await fetch(resolved);
+  if (typeof Response === "function" && resolved instanceof Response) {
+    if (!resolved.ok) badModule(`init(): fetching the kernel failed: HTTP ${resolved.status} ${resolved.url}`);
+    resolved = await resolved.arrayBuffer();
+  }
+  let instance: WebAssembly.Instance;
+  if (resolved instanceof WebAssembly.Module) {
+    instance = await WebAssembly.instantiate(resolved, {});
+  } else if (resolved instanceof ArrayBuffer || ArrayBuffer.isView(resolved)) {
+    instance = (await WebAssembly.instantiate(resolved as BufferSource, {})).instance;
+  } else {
+    badModule(`init() takes a WebAssembly.Module, bytes, a Response or a URL, got ${describe(resolved)}`);
+  }
+  const exports = instance.exports as Record<string, unknown>;
+  const missing = required.filter((name) => typeof exports[name] !== "function");
+  if (!(exports.memory instanceof WebAssembly.Memory) || missing.length > 0) {
+    badModule(`init(): the module is not kl-simd's kernel (missing ${missing.length > 0 ? missing.slice(0, 3).join(", ") : "memory"}${missing.length > 3 ? ", …" : ""})`);
+  }
+  return exports;
+}
