@@ -156,8 +156,7 @@ export function checkRow(s: Side, r: number): void {
   }
 }
 
-let ones: Float64Array = new Float64Array(0);
+/** A row of ones for D(p‖uniform), made per call: a cached one would keep 8·dim bytes after it. */
 function onesRow(dim: number): Float64Array {
-  if (ones.length !== dim) ones = new Float64Array(dim).fill(1);
-  return ones;
+  return new Float64Array(dim).fill(1);
 }

@@ -485,9 +485,10 @@ function logShift(p: Row, q: Row): number {
     } else if (d === Infinity) {
       diff.add(Math.exp(la));
     } else {
-      const a = Math.exp(la);
-      diff.add(-a * Math.expm1(-d));
-      sb.add(a * Math.exp(-d));
+      // b' = a·e^(−d) as e^(la − d): a far below b (d < −709) must not overflow e^(−d)
+      const a = Math.exp(la), b = Math.exp(la - d);
+      diff.add(Math.abs(d) < 1 ? -a * Math.expm1(-d) : a - b);
+      sb.add(b);
     }
   }
   if (!(sb.value > 0)) return 0;
