@@ -1,13 +1,16 @@
 // The kernel that init() loads when given no source, in the default entry: the module's bytes
-// carried inline as base64, so Node, Deno, Bun, browsers and bundlers need no file access or
-// fetch. The workerd entry is built with src/default-wasm.workerd.ts in this file's place
-// (scripts/build-js.mjs), so it does not carry these bytes.
-import wasmBase64 from "../build/kl-wasm.js";
+// carried inline (deflated, base64), so Node, Deno, Bun, browsers and bundlers need no file
+// access or fetch. The workerd entry is built with src/default-wasm.workerd.ts in this file's
+// place (scripts/build-js.mjs), so it does not carry these bytes. Inflating takes the
+// platform's DecompressionStream (Node ≥ 18, Deno, Bun, Chrome 80, Safari 16.4, Firefox 113);
+// where it is missing, init() selects the JS backend.
+import wasmDeflatedBase64 from "../build/kl-wasm.js";
 import type { WasmSource } from "./wasm/load.js";
 
 export default function defaultWasm(): WasmSource {
-  const binary = atob(wasmBase64);
+  const binary = atob(wasmDeflatedBase64);
   const bytes = new Uint8Array(binary.length);
   for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
-  return bytes;
+  const inflated = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("deflate"));
+  return new Response(inflated).arrayBuffer();
 }
