@@ -2,15 +2,16 @@
 // rows go back to the exact JS path (src/measures.ts). One kernel call per chunk of rows;
 // rows whose kernel sums cannot give the result to full accuracy come back as NaN and are
 // redone exactly.
-import { RowEvaluator } from "./measures.js";
-import type { Resolved } from "./options.js";
-import { subVector } from "./vector.js";
-import { MEASURES } from "./measures/registry.js";
-import { checkSide, exactRow, type MeasureName, type Side } from "./score.js";
 import {
   KL_ROW, PAIR_ROW, STATUS_INVALID, STATUS_RAGGED,
   type Batch, type Kernel, type KernelKind,
 } from "./wasm.js";
+import type { Resolved } from "./engine/options.js";
+import { exactRow } from "./engine/rows.js";
+import { checkSide, type Side } from "./engine/sides.js";
+import { subVector } from "./engine/vector.js";
+import { RowEvaluator } from "./measures/evaluator.js";
+import { MEASURES, type MeasureName } from "./measures/registry.js";
 
 /** A batch on the kernel `k` (null: no SIMD backend active), or null for the JS path. */
 export function kernelRows(k: Kernel | null, measure: MeasureName, p: Side, q: Side | null, rows: number, o: Resolved): Float64Array | null {

@@ -1,20 +1,19 @@
 // kl-simd: Kullback–Leibler divergence on a WebAssembly SIMD kernel, with a plain-JS fallback.
-import { cancels, normalizedKL, plainKL } from "./compose.js";
 import { KLRangeError, KLTypeError, type KLErrorCode } from "./errors.js";
-import { exactNormalizedKL, sumsJS, type Sums } from "./reference.js";
-import { resolve, type BatchOptions, type InputKind, type Resolved, type ScoreOptions, type ScoreResult, type Smoothing } from "./options.js";
-import {
-  checkMeasure, checkSide, finish, gaussianRows, pairRows, rowOf, rowValues, side, smoothRow, termsRow,
-  exactTerm, total,
-  type MeasureName, type Side,
-} from "./score.js";
-import { logRatio } from "./measures.js";
-import { checkPair, resolveOptions, subVector, throwInvalidElement, type KLOptions, type Vector } from "./vector.js";
 import { loadKernel, type Kernel, type KernelKind } from "./wasm.js";
 import { simdSupported, type WasmSource } from "./wasm/load.js";
 import { checkRow, kernelRows, kernelTerms } from "./batch.js";
-import { MEASURES, measureOf } from "./measures/registry.js";
 import defaultWasm from "./default-wasm.js";
+import { finish } from "./engine/finish.js";
+import { type BatchOptions, type InputKind, resolve, type Resolved, type ScoreOptions, type ScoreResult, type Smoothing } from "./engine/options.js";
+import { checkMeasure, rowValues } from "./engine/rows.js";
+import { checkSide, pairRows, rowOf, type Side, side, smoothRow } from "./engine/sides.js";
+import { checkPair, type KLOptions, resolveOptions, subVector, throwInvalidElement, type Vector } from "./engine/vector.js";
+import { cancels, exactNormalizedKL, normalizedKL, plainKL, type Sums, sumsJS } from "./exact/kl.js";
+import { logRatio } from "./exact/log.js";
+import { gaussianRows } from "./measures/gaussian.js";
+import { exactTerm, termsRow, total } from "./measures/kl-terms.js";
+import { MEASURES, measureOf, type MeasureName } from "./measures/registry.js";
 
 export { KLRangeError, KLTypeError };
 export type { BatchOptions, InputKind, KLErrorCode, KLOptions, MeasureName, ScoreOptions, ScoreResult, Smoothing, Vector, WasmSource };

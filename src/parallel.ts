@@ -10,10 +10,12 @@
 import { availableParallelism, cpus } from "node:os";
 import { Worker } from "node:worker_threads";
 import { backend, init, KLRangeError, KLTypeError, score, type BatchOptions, type MeasureName, type ScoreResult, type Vector } from "./index.js";
-import { resolve } from "./options.js";
 import { measureOf } from "./measures/registry.js";
-import { checkMeasure, reduce, pairRows, side, type Side } from "./score.js";
 import type { ChunkReply, ChunkTask } from "./parallel-worker.js";
+import { reduce } from "./engine/finish.js";
+import { resolve } from "./engine/options.js";
+import { checkMeasure } from "./engine/rows.js";
+import { pairRows, side, type Side } from "./engine/sides.js";
 
 /** Options of `scoreParallel`: the batch options of `score`, and how to spread the rows. */
 export interface ParallelOptions extends BatchOptions {

@@ -1,8 +1,8 @@
 // Loading the SIMD module and streaming inputs through its fixed scratch area.
 import { instantiateKernel, type WasmSource } from "./wasm/load.js";
-import { cancels, normalizedKL } from "./compose.js";
-import { INVALID, Sum, type Sums } from "./reference.js";
-import { subVector, type Vector } from "./vector.js";
+import { subVector, type Vector } from "./engine/vector.js";
+import { cancels, INVALID, normalizedKL, type Sums } from "./exact/kl.js";
+import { Sum } from "./exact/sum.js";
 
 interface KernelExports extends Record<string, unknown> {
   memory: WebAssembly.Memory;

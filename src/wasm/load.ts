@@ -2,7 +2,7 @@
 // built with AssemblyScript's stub runtime and no imports (asconfig.json: "use": ["abort="]),
 // so it needs no loader library: instantiate, check the exports, done.
 import { KLTypeError } from "../errors.js";
-import { describe } from "../vector.js";
+import { describe } from "../engine/vector.js";
 
 /** What `init` accepts: a compiled module (Cloudflare Workers), bytes, a Response or a URL. */
 export type WasmSource =

@@ -1,6 +1,6 @@
 // The one options shape of the scoring functions, checked and resolved once per call.
-import { KLRangeError, KLTypeError } from "./errors.js";
 import { describe, type Vector } from "./vector.js";
+import { KLRangeError, KLTypeError } from "../errors.js";
 
 /** How a side's numbers are to be read. */
 export type InputKind = "probabilities" | "log-probabilities" | "logits";

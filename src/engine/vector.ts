@@ -1,5 +1,6 @@
-import { KLRangeError, KLTypeError } from "./errors.js";
+// Vectors: the accepted argument types, their checks, views of parts of them.
 import { logOfBase } from "./options.js";
+import { KLRangeError, KLTypeError } from "../errors.js";
 
 /** Accepted input: a typed array of floats or a plain array of numbers. */
 export type Vector = Float32Array | Float64Array | readonly number[];

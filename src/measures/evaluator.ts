@@ -7,47 +7,16 @@
 // functions of those three, chosen so that no term cancels: near a = b (|s| ≤ 1/3) the terms
 // come from s alone through series, and s itself is exact to rounding because a − b is
 // computed from double-double values (probabilities) or from the log-ratio (log inputs).
-import { atanhTail, exactNormalizedKL, log1pMinusX, plainTerm, powerOfTwoScale, Sum, term, twoProductError } from "./reference.js";
-import { subVector, type Vector } from "./vector.js";
-import type { MeasureName } from "./measures/registry.js";
+import { exactNormalizedKL, plainTerm, term } from "../exact/kl.js";
+import { atanhTail, dPlusExpm1, log1pMinusX, logRatio } from "../exact/log.js";
+import { powerOfTwoScale, Sum, twoProductError } from "../exact/sum.js";
+import { total } from "./kl-terms.js";
+import type { MeasureName } from "./registry.js";
+import { hasZeroUnderMass, lnProb, logPair, logRow, logShift, type Row, rowVector } from "./rows.js";
+import { renyiTerm, termOf } from "./terms.js";
 
 /** The measures of two distributions (entropy takes one). */
 export type Measure = Exclude<MeasureName, "entropy">;
-
-/** A log-domain row: ln(prob) = (vᵢ − max)·pre·invT − logS (pre: see Resolved.pre). */
-export interface RowLog {
-  max: number;
-  pre: number;
-  invT: number;
-  logS: number;
-  /** log-probabilities taken as they are (not normalised) */
-  raw?: boolean;
-}
-
-/** ln of the probability that x of a log-domain row stands for. */
-export function lnProb(log: RowLog, x: number): number {
-  return (x - log.max) * log.pre * log.invT - log.logS;
-}
-
-/** One row of a side, already checked, in the probability domain or the log domain. */
-export interface Row {
-  v: Vector;
-  off: number;
-  n: number;
-  /**
-   * null: probabilities; otherwise ln(prob) = (vᵢ − max)·invT − logS, `raw` for
-   * log-probabilities taken as they are (not normalised)
-   */
-  log: RowLog | null;
-}
-
-const MIN_NORMAL = 2.2250738585072014e-308;
-
-/** ln(x/y) for positive finite x, y, accurate where x/y would overflow or flush. */
-export function logRatio(x: number, y: number): number {
-  const r = x / y;
-  return r === Infinity || r < MIN_NORMAL ? Math.log(x) - Math.log(y) : Math.log(r);
-}
 
 /**
  * A side's probabilities as double-doubles hi + lo (exactly vᵢ/Σv to ~2^-106 when
@@ -113,7 +82,7 @@ class Probabilities {
 }
 
 /** Per-element values of a pair, the input of every term function. */
-interface Pair {
+export interface Pair {
   a: number;
   b: number;
   /** ln a (from the logs or the raw input: a itself may have flushed to 0) */
@@ -381,136 +350,4 @@ export class RowEvaluator {
     if (total === 0) return false;
     return true;
   }
-}
-
-/** A row of probabilities as log-probabilities: ln v − ln Σv (ln v when not normalising). */
-function logRow(r: Row, normalize: boolean): Row {
-  const logs = new Float64Array(r.n);
-  const sum = new Sum();
-  for (let i = 0; i < r.n; i++) {
-    const x = r.v[r.off + i];
-    logs[i] = x > 0 ? Math.log(x) : -Infinity;
-    sum.add(x);
-  }
-  return { v: logs, off: 0, n: r.n, log: { max: 0, pre: 1, invT: 1, logS: normalize ? Math.log(sum.value) : 0, raw: !normalize } };
-}
-
-/** A measure's term from the element values (NaN L means near, where s decides). */
-function termOf(measure: Measure, e: Pair): number {
-  const { m, s } = e;
-  switch (measure) {
-    case "totalVariation":
-      return m * Math.abs(s);
-    case "hellinger": {
-      // ½(√a − √b)² = ½(a − b)²/(√a + √b)², with a − b = 2·m·s exact: no cancellation
-      const r = Math.sqrt(e.a) + Math.sqrt(e.b);
-      const h = (2 * m * s) / r; // √a − √b, without overflow for huge raw values
-      return r === 0 ? 0 : 0.5 * h * h; // r = 0: both flushed to 0
-    }
-    case "jeffreys":
-    case "psi": {
-      if (e.zeroA || e.zeroB) return Infinity;
-      const L = e.near ? 2 * (s + e.tail) : e.L;
-      return 2 * m * s * L;
-    }
-    case "jsDivergence":
-    case "jsDistance": {
-      if (e.near) {
-        // ½·m·[(1+s)ln(1+s) + (1−s)ln(1−s)] = m·[s²(1−s²)/(2−s²) + s·tail(s) − tail(x)],
-        // x = s²/(2 − s²), from ln(1 − s²) = −2·atanh(x)
-        const u = s * s;
-        const x = u / (2 - u);
-        return m * ((u * (1 - u)) / (2 - u) + s * e.tail - atanhTail(x, x * x));
-      }
-      const { a, b } = e;
-      const total = a + b;
-      return 0.5 * ((a > 0 ? a * logRatio(2 * a, total) : 0) + (b > 0 ? b * logRatio(2 * b, total) : 0));
-    }
-    default:
-      throw new Error(`kl-simd internal error: no term for ${measure}`);
-  }
-}
-
-/**
- * One Rényi bracket aᵅb¹⁻ᵅ − αa − (1−α)b = a·g(L), L = ln(b/a), c = 1 − α, lt = ln a + c·L:
- * g(L) = Σ_{k≥2} (cᵏ − c)·Lᵏ/k! = −α·c·Σ_{k≥2} (1 + c + … + c^(k−2))·Lᵏ/k! near L = 0 (no
- * cancellation, also as α → 1); e^lt − αa − (1−α)b elsewhere.
- */
-function renyiTerm(a: number, b: number, L: number, alpha: number, c: number, lt: number): number {
-  if (Math.abs(L) <= 2 && Math.abs(c * L) <= 2) {
-    // Lᵏ/k!, 1 + c + … + c^(k−2) and its bound 1 + |c| + … (a coefficient can be 0: c = −1)
-    let sum = 0, power = L, coefficient = 1, bound = 1;
-    for (let k = 2; k < 80; k++) {
-      power = (power * L) / k;
-      sum += coefficient * power;
-      if (Math.abs(power) * bound <= 1e-18 * Math.abs(sum)) break;
-      coefficient = 1 + c * coefficient;
-      bound = 1 + Math.abs(c) * bound;
-    }
-    return -alpha * c * a * sum;
-  }
-  const power = a >= MIN_NORMAL && Math.abs(c * L) < 700 ? a * Math.exp(c * L) : Math.exp(lt);
-  return power - alpha * a - c * b;
-}
-
-/** ln a, ln b and d = ln a − ln b of element i, d from the difference of the raw inputs. */
-export function logPair(p: Row, q: Row, i: number): { la: number; lb: number; d: number } {
-  const x = p.v[p.off + i], y = q.v[q.off + i];
-  const P = p.log!, Q = q.log!;
-  const la = lnProb(P, x);
-  const lb = lnProb(Q, y);
-  let d: number;
-  if (la === -Infinity || lb === -Infinity) d = la - lb;
-  else if (P.invT === Q.invT && P.pre === Q.pre) d = (x - y - (P.max - Q.max)) * P.pre * P.invT - (P.logS - Q.logS);
-  else d = la - lb;
-  return { la, lb, d };
-}
-
-/**
- * The common rounding δ of ln a − ln b over a row of two log inputs (their log-sum-exps are
- * doubles): with the implied b' = a·e^(−d), Σ b' = e^(−δ)·Σ b, so δ = ln(Σ a / Σ b') for
- * normalised sides. Measures that are not smooth at a = b (total variation) or that compare
- * a and b directly need d − δ; 0 where either side is not normalised.
- */
-function logShift(p: Row, q: Row): number {
-  if (p.log!.raw === true || q.log!.raw === true) return 0;
-  // Σ a − Σ b' = −Σ a·expm1(−d), exact per element; b at a = 0 counts in Σ b' as itself
-  const diff = new Sum(), sb = new Sum();
-  for (let i = 0; i < p.n; i++) {
-    const { la, lb, d } = logPair(p, q, i);
-    if (la === -Infinity) {
-      const b = Math.exp(lb);
-      diff.add(-b);
-      sb.add(b);
-    } else if (d === Infinity) {
-      diff.add(Math.exp(la));
-    } else {
-      // b' = a·e^(−d) as e^(la − d): a far below b (d < −709) must not overflow e^(−d)
-      const a = Math.exp(la), b = Math.exp(la - d);
-      diff.add(Math.abs(d) < 1 ? -a * Math.expm1(-d) : a - b);
-      sb.add(b);
-    }
-  }
-  if (!(sb.value > 0)) return 0;
-  return Math.log1p(diff.value / sb.value);
-}
-
-/** d + e^(−d) − 1 ≥ 0 with full relative accuracy (the series below |d| = 1/2). */
-export function dPlusExpm1(d: number): number {
-  if (Math.abs(d) > 0.5) return d + Math.expm1(-d);
-  // Σ_{k≥2} x^k / k! with x = −d, by Horner to k = 17 (0.5^18/18! < 1e-21)
-  const x = -d;
-  let r = 1;
-  for (let k = 17; k >= 3; k--) r = 1 + (x * r) / k;
-  return ((x * x) / 2) * r;
-}
-
-function hasZeroUnderMass(p: Row, q: Row): boolean {
-  for (let i = 0; i < p.n; i++) if (p.v[p.off + i] > 0 && q.v[q.off + i] === 0) return true;
-  return false;
-}
-
-/** The row's elements as a vector of their own. */
-export function rowVector(r: Row): Vector {
-  return subVector(r.v, r.off, r.off + r.n);
 }

@@ -1,6 +1,11 @@
-// The plain-JS implementation: the fallback where WebAssembly SIMD is missing, and the
-// readable specification that the AssemblyScript kernel (assembly/index.ts) mirrors.
-import type { Vector } from "./vector.js";
+// The KL core in plain JS: the T-form term, the sums the kernels also return, and their
+// composition into the normalised KL (the same formula for both backends), plus the exact
+// normalised KL for what the kernels cannot settle.
+import type { Vector } from "../engine/vector.js";
+import { KLRangeError } from "../errors.js";
+import { atanhTail, log1pMinusX, logRatio, MIN_NORMAL } from "./log.js";
+import { divisionError, powerOfTwoScale, Sum } from "./sum.js";
+import { total } from "../measures/kl-terms.js";
 
 /** Sums over the elements, as the kernels return them. */
 export interface Sums {
@@ -21,23 +26,6 @@ export interface Sums {
 }
 
 export const INVALID: Sums = { t: NaN, p: NaN, q: NaN, d: NaN, invalid: true, qZero: false, lossy: false };
-
-const MIN_NORMAL = 2.2250738585072014e-308;
-
-/** atanh(x) − x for |x| ≤ 1/3, given u = x² (coefficients from scripts/atanh-poly.py) */
-export function atanhTail(x: number, u: number): number {
-  const h =
-    0.33333333333333487 +
-    u * (0.19999999999780063 +
-    u * (0.14285714338330496 +
-    u * (0.11111106278964857 +
-    u * (0.09091130554209872 +
-    u * (0.07686637438179002 +
-    u * (0.0675117123587855 +
-    u * (0.05161334635249541 +
-    u * 0.08435350330548605)))))));
-  return x * u * h;
-}
 
 /**
  * One term T(p, q) = p·ln(p/q) − p + q ≥ 0 for finite p, q ≥ 0 (p = 0 gives q, p > 0 = q
@@ -69,28 +57,6 @@ export function plainTerm(p: number, q: number): number {
   const d = p - q;
   if (Math.abs(d) * 3 <= p + q) return term(p, q) + d;
   return p * logRatio(p, q);
-}
-
-/** ln(p/q) for positive finite p, q */
-function logRatio(p: number, q: number): number {
-  const r = p / q;
-  // p/q can overflow or lose bits when subnormal; ln p − ln q is then the accurate route
-  return r === Infinity || r < MIN_NORMAL ? Math.log(p) - Math.log(q) : Math.log(r);
-}
-
-/** Compensated (Neumaier) running sum: the JS path is the exactness reference. */
-export class Sum {
-  hi = 0;
-  lo = 0;
-  add(x: number): void {
-    const s = this.hi + x;
-    this.lo += Math.abs(this.hi) >= Math.abs(x) ? this.hi - s + x : x - s + this.hi;
-    this.hi = s;
-  }
-  get value(): number {
-    // an infinite term leaves NaN in the compensation (∞ − ∞): the sum is that infinity
-    return Number.isFinite(this.hi) ? this.hi + this.lo : this.hi;
-  }
 }
 
 /**
@@ -125,20 +91,6 @@ export function sumsJS(p: Vector, q: Vector, scale: number, plain: boolean): Sum
     sd.add(bd);
   }
   return { t: t.value, p: sp.value, q: sq.value, d: sd.value, invalid: false, qZero, lossy };
-}
-
-/**
- * ln(r) − (r − 1) for r = 1 + u > 0, the correction that turns Σ T of the raw inputs into
- * the normalised KL; u is passed separately because, computed from Σ(p − q), it is exact
- * where r ≈ 1 and Q/P − 1 would not be.
- */
-export function log1pMinusX(u: number, r: number): number {
-  if (Math.abs(u) > 0.5) return Math.log(r) - r + 1;
-  // totals equal to rounding (the usual case): the series, relative error below u⁴
-  if (Math.abs(u) < 2 ** -20) return u * u * (u * (1 / 3 - u * (0.25 - u * 0.2)) - 0.5);
-  // log1p(u) = 2·atanh(s) with s = u/(2 + u), and 2s − u = −2s²/(1 − s): no cancellation
-  const s = u / (2 + u);
-  return 2 * atanhTail(s, s * s) - (2 * s * s) / (1 - s);
 }
 
 /**
@@ -193,25 +145,34 @@ export function exactNormalizedKL(p: Vector, q: Vector): number {
   return g.value / total + log1pMinusX(-nd.value / total, nq.value / total);
 }
 
-/** Two powers of two whose product brings x into [2^-500, 2^500] (1, 1 when it is). */
-export function powerOfTwoScale(x: number): [number, number] {
-  if (x >= 2 ** -500 && x <= 2 ** 500) return [1, 1];
-  const k = -Math.round(Math.log2(x)); // up to ±1074: split, since 2^k alone can overflow
-  return [2 ** (k >> 1), 2 ** (k - (k >> 1))];
+/** KL of the normalised pair p/Σp against q/Σq. */
+export function normalizedKL(s: Sums): number {
+  const P = s.p, Q = s.q;
+  if (P === 0) throw new KLRangeError("KL_ZERO_SUM", "p sums to 0 and cannot be normalised");
+  if (Q === 0) throw new KLRangeError("KL_ZERO_SUM", "q sums to 0 and cannot be normalised");
+  checkFinite(s);
+  if (s.qZero) return Infinity;
+  // With T = Σ p·ln(p/q) − p + q over the raw inputs, the KL of p/P against q/Q is exactly
+  // T/P + ln(Q/P) − (Q/P − 1): no second pass and no per-element division.
+  return s.t / P + log1pMinusX(-s.d / P, Q / P);
 }
 
-/** (x − y·quotient)/y, the part of x/y that the rounded quotient misses. */
-function divisionError(x: number, y: number, quotient: number): number {
-  const product = quotient * y;
-  return (x - product - twoProductError(quotient, y, product)) / y;
+/**
+ * The correction ln(Q/P) − (Q/P − 1) is ≤ 0; when it nearly cancels T/P (same shapes, very
+ * different totals) more than `limit` times, the caller sums again with q rescaled by P/Q.
+ */
+export function cancels(s: Sums, kl: number, limit: number): boolean {
+  return s.t / s.p > limit * kl;
 }
 
-/** The rounding error of a·b = product, exactly (Dekker's product, no FMA needed). */
-export function twoProductError(a: number, b: number, product: number): number {
-  const SPLIT = 134217729; // 2^27 + 1
-  let c = SPLIT * a;
-  const aHi = c - (c - a), aLo = a - aHi;
-  c = SPLIT * b;
-  const bHi = c - (c - b), bLo = b - bHi;
-  return aHi * bHi - product + aHi * bLo + aLo * bHi + aLo * bLo;
+/** Σ p·ln(p/q) of the raw inputs, from "plain" sums. */
+export function plainKL(s: Sums): number {
+  checkFinite(s);
+  return s.qZero ? Infinity : s.t;
+}
+
+export function checkFinite(s: Sums): void {
+  if (!Number.isFinite(s.t + s.p + s.q)) {
+    throw new KLRangeError("KL_OVERFLOW", "a sum exceeds the double range; scale the inputs down");
+  }
 }

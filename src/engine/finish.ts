@@ -1,0 +1,98 @@
+// From per-row values to what the caller asked for: the documented range, the base, roots,
+// one overflow rule, weights and the reduction.
+import type { Resolved } from "./options.js";
+import { checkValues, type Side } from "./sides.js";
+import { checkVectorType, type Vector } from "./vector.js";
+import { KLRangeError } from "../errors.js";
+import { Sum } from "../exact/sum.js";
+import { total } from "../measures/kl-terms.js";
+import { type MeasureName, type MeasureRecord, MEASURES } from "../measures/registry.js";
+
+/**
+ * From per-row values (nats, before roots) to what the caller asked for: the documented
+ * range, base, roots, weights, reduction. +Infinity stays only where it is the exact value
+ * (the zeros of `sides` say so); any other value beyond the double range is KL_OVERFLOW.
+ */
+export function finish(measure: MeasureName, values: Float64Array, o: Resolved, single: boolean, sides: Side[]): number | Float64Array {
+  const m = MEASURES[measure];
+  const scale = m.usesBase ? o.scale : 1;
+  // the range in the caller's base, so that ln 2 in base 2 is exactly 1
+  // the documented range holds for distributions (normalised sides, softmaxed logits)
+  const normalized = o.smoothing !== null ? o.smoothing.mode !== "clip" : o.normalize || sides.every((s) => s.kind === "logits");
+  const min = normalized || m.termsNonNegative ? 0 : -Infinity;
+  const max = !normalized ? Infinity : m.usesBase ? m.max / o.logBase : m.max;
+  for (let r = 0; r < values.length; r++) {
+    let v = values[r];
+    if (!Number.isFinite(v)) overflowUnlessInfinite(m, v, sides, r, o);
+    v = Math.min(Math.max(v * scale, min), max);
+    values[r] = m.root ? Math.sqrt(v) : v;
+  }
+  return reduce(values, o, single);
+}
+
+/** Weights and the reduction over rows (`single`: the one value of an unbatched call). */
+export function reduce(values: Float64Array, o: Resolved, single: boolean): number | Float64Array {
+  if (single) return values[0];
+  const w = o.weights;
+  if (w !== null) checkWeights(w, values.length);
+  // weights are used relative to the largest, so that their sum cannot overflow
+  let wMax = 0;
+  if (w !== null) for (let r = 0; r < values.length; r++) wMax = Math.max(wMax, w[r]);
+  const weight = (r: number): number => (w === null ? 1 : w[r] / wMax);
+  if (o.reduction === "none") {
+    if (w !== null) for (let r = 0; r < values.length; r++) values[r] = w[r] === 0 ? 0 : finite(values[r] * weight(r) * wMax, values[r]);
+    return values;
+  }
+  const sum = new Sum(), weights = new Sum();
+  for (let r = 0; r < values.length; r++) {
+    const wr = weight(r);
+    if (wr === 0) continue; // a masked row counts as nothing, even when it is Infinity
+    sum.add(values[r] * wr);
+    weights.add(wr);
+  }
+  const total = sum.value;
+  if (o.reduction === "sum") return finite(total * (w === null ? 1 : wMax), total);
+  if (weights.value === 0) throw new KLRangeError("KL_ZERO_SUM", "options.weights are all 0: the mean is undefined");
+  return finite(total / weights.value, total);
+}
+
+/** A reduction of finite values must be finite: else KL_OVERFLOW (an Infinity row stays Infinity). */
+function finite(result: number, from: number): number {
+  if (result === Infinity && from !== Infinity) overflow();
+  return result;
+}
+
+function overflow(): never {
+  throw new KLRangeError("KL_OVERFLOW", "the result exceeds the double range (about 1.8e308); scale the inputs down");
+}
+
+/** Row r's value is +Infinity or NaN: fine only for +Infinity that the zeros of the inputs explain. */
+function overflowUnlessInfinite(m: MeasureRecord, v: number, sides: Side[], r: number, o: Resolved): void {
+  if (v !== Infinity || sides.length !== 2 || o.smoothing !== null) overflow();
+  const [p, q] = sides;
+  const dim = p.shape.dim;
+  const pAt = p.shape.rows === 1 ? 0 : r * dim, qAt = q.shape.rows === 1 ? 0 : r * dim;
+  // an element is exactly 0 for probabilities, exactly −Infinity for the log kinds
+  const zero = (s: Side, x: number): boolean => (s.kind === "probabilities" ? x === 0 : x === -Infinity);
+  let pOnly = false, qOnly = false, both = false;
+  for (let i = 0; i < dim; i++) {
+    const zp = zero(p, p.v[pAt + i]), zq = zero(q, q.v[qAt + i]);
+    if (!zp && zq) pOnly = true;
+    else if (zp && !zq) qOnly = true;
+    else if (!zp && !zq) both = true;
+  }
+  const alpha = o.alpha ?? 1;
+  const infinite =
+    m.infinite === "q-zero-under-p" ? pOnly :
+    m.infinite === "either-zero" ? pOnly || qOnly :
+    m.infinite === "renyi" ? (alpha >= 1 ? pOnly : !both) : false;
+  if (!infinite) overflow();
+}
+
+function checkWeights(w: Vector, rows: number): void {
+  checkVectorType(w, "options.weights");
+  if (w.length !== rows) {
+    throw new KLRangeError("KL_BAD_SHAPE", `options.weights has ${w.length} entries for ${rows} rows`);
+  }
+  checkValues(w, "options.weights", "probabilities", null);
+}

@@ -1,0 +1,141 @@
+// The arguments of a call: types and shapes (single pairs, batches with a broadcast row),
+// value checks with row/column in the message, input kinds (a log-sum-exp per log row) and
+// smoothing.
+import type { InputKind, Resolved } from "./options.js";
+import { checkVectorType, type Vector } from "./vector.js";
+import { KLRangeError } from "../errors.js";
+import { Sum } from "../exact/sum.js";
+import { probs, total } from "../measures/kl-terms.js";
+import type { Row } from "../measures/rows.js";
+
+/** A row-major matrix argument: `rows` rows of `dim`; rows = 1 broadcasts. */
+export interface Shape {
+  rows: number;
+  dim: number;
+}
+
+export function shapeOf(v: Vector, name: string, dim: number | null): Shape {
+  if (v.length === 0) throw new KLRangeError("KL_EMPTY", `${name} is empty`);
+  if (dim === null) return { rows: 1, dim: v.length };
+  if (v.length % dim !== 0) {
+    throw new KLRangeError("KL_BAD_SHAPE", `${name}.length ${v.length} is not a multiple of options.dim ${dim}`);
+  }
+  return { rows: v.length / dim, dim };
+}
+
+/** The rows a pair of matrices produces: equal row counts, or one side a single row. */
+export function pairRows(p: Shape, q: Shape, names = ["p", "q"]): number {
+  if (p.dim !== q.dim) {
+    throw new KLRangeError("KL_LENGTH_MISMATCH", `${names[0]} and ${names[1]} must have the same length, got ${p.dim} and ${q.dim}`);
+  }
+  if (p.rows !== q.rows && p.rows !== 1 && q.rows !== 1) {
+    throw new KLRangeError("KL_BAD_SHAPE", `${names[0]} has ${p.rows} rows and ${names[1]} has ${q.rows}: they must match, or one must be a single row`);
+  }
+  return Math.max(p.rows, q.rows);
+}
+
+/** Where element i of `name` sits, for messages: "p[37] (row 2, column 5)". */
+export function at(name: string, i: number, dim: number | null): string {
+  return dim === null ? `${name}[${i}]` : `${name}[${i}] (row ${Math.floor(i / dim)}, column ${i % dim})`;
+}
+
+/** Checks a whole side for its input kind; throws naming the first bad element. */
+export function checkValues(v: Vector, name: string, kind: InputKind, dim: number | null): void {
+  for (let i = 0; i < v.length; i++) {
+    const x = v[i];
+    if (kind === "probabilities" ? x >= 0 && x !== Infinity : x < Infinity) continue;
+    const where = at(name, i, dim);
+    if (Number.isNaN(x)) throw new KLRangeError("KL_NAN", `${where} is NaN`);
+    if (kind !== "probabilities") throw new KLRangeError("KL_INFINITE", `${where} is ${x}; ${kind} must be < Infinity (−Infinity means probability 0)`);
+    if (x === Infinity || x === -Infinity) throw new KLRangeError("KL_INFINITE", `${where} is ${x}; values must be finite`);
+    throw new KLRangeError("KL_NEGATIVE", `${where} is ${x}; values must be ≥ 0`);
+  }
+}
+
+/** A checked side of a call. */
+export interface Side {
+  v: Vector;
+  name: string;
+  shape: Shape;
+  kind: InputKind;
+}
+
+/** Type and shape only: values are checked by the kernels, or by `checkSide` before JS runs. */
+export function side(v: unknown, name: string, kind: InputKind, dim: number | null): Side {
+  checkVectorType(v, name);
+  const shape = shapeOf(v, name, dim);
+  return { v, name, shape, kind };
+}
+
+export function checkSide(s: Side): void {
+  checkValues(s.v, s.name, s.kind, s.shape.rows === 1 ? null : s.shape.dim);
+}
+
+/** Means of Gaussians: any finite number. */
+export function checkFinite(s: Side): void {
+  for (let i = 0; i < s.v.length; i++) {
+    const x = s.v[i];
+    if (Number.isFinite(x)) continue;
+    const where = at(s.name, i, s.shape.rows === 1 ? null : s.shape.dim);
+    throw new KLRangeError(Number.isNaN(x) ? "KL_NAN" : "KL_INFINITE", `${where} is ${x}; values must be finite`);
+  }
+}
+
+/**
+ * Row r of a side as the evaluator reads it. Log kinds get their log-sum-exp here:
+ * ln(prob) = (vᵢ − max)·invT − ln Σ exp((vⱼ − max)·invT), so no exponential overflows.
+ */
+export function rowOf(s: Side, r: number, o: Resolved): Row {
+  const dim = s.shape.dim;
+  const off = s.shape.rows === 1 ? 0 : r * dim;
+  const row: Row = { v: s.v, off, n: dim, log: null };
+  if (s.kind === "probabilities") {
+    if (o.normalize && o.smoothing === null) zeroSumCheck(s, row, r);
+    return row;
+  }
+  const invT = s.kind === "logits" ? o.invT : 1, pre = s.kind === "logits" ? o.pre : 1;
+  if (s.kind === "log-probabilities" && !o.normalize) {
+    row.log = { max: 0, pre: 1, invT: 1, logS: 0, raw: true };
+    return row;
+  }
+  let max = -Infinity, top = 0;
+  for (let i = 0; i < dim; i++) {
+    if (s.v[off + i] > max) {
+      max = s.v[off + i];
+      top = i;
+    }
+  }
+  if (max === -Infinity) {
+    const what = s.kind === "logits" ? "logit" : "log-probability";
+    throw new KLRangeError("KL_ZERO_SUM", `${rowName(s, r)} has no finite ${what}: every element is -Infinity`);
+  }
+  // ln Σ = ln(1 + Σ of the others): log1p keeps the digits of a nearly one-hot row
+  const others = new Sum();
+  for (let i = 0; i < dim; i++) if (i !== top) others.add(Math.exp((s.v[off + i] - max) * pre * invT));
+  row.log = { max, pre, invT, logS: Math.log1p(others.value) };
+  return row;
+}
+
+function rowName(s: Side, r: number): string {
+  return s.shape.rows === 1 && r === 0 ? s.name : `${s.name} row ${r}`;
+}
+
+function zeroSumCheck(s: Side, row: Row, r: number): void {
+  for (let i = 0; i < row.n; i++) if (s.v[row.off + i] !== 0) return;
+  throw new KLRangeError("KL_ZERO_SUM", `${s.shape.rows === 1 ? s.name : `${s.name} row ${r}`} sums to 0 and cannot be normalised`);
+}
+
+/** A side's row as probabilities with the smoothing applied (a new array). */
+export function smoothRow(row: Row, o: Resolved, s: Side, r: number): Row {
+  const { mode, epsilon } = o.smoothing!;
+  const n = row.n;
+  const t = total(row, o.normalize && row.log === null);
+  if (t === 0) throw new KLRangeError("KL_ZERO_SUM", `${rowName(s, r)} sums to 0 and cannot be normalised`);
+  const out = probs(row, o.normalize, t);
+  for (let i = 0; i < n; i++) {
+    if (mode === "clip") out[i] = Math.min(Math.max(out[i], epsilon), 1);
+    else if (mode === "additive") out[i] += epsilon;
+    else if (out[i] === 0) out[i] = epsilon;
+  }
+  return { v: out, off: 0, n, log: null };
+}

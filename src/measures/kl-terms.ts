@@ -1,0 +1,89 @@
+// klTerms on the exact path: each aᵢ·ln(aᵢ/bᵢ), exactly, for either kind of row.
+import { logRatio } from "../exact/log.js";
+import { Sum, twoProductError } from "../exact/sum.js";
+import { lnProb, logPair, type Row } from "./rows.js";
+
+/** Per-element a·ln(a/b) of one row, into out at off (exact path). */
+export function termsRow(p: Row, q: Row, normalize: boolean, out: Float64Array, at0: number): void {
+  const n = p.n;
+  if (p.log !== null || q.log !== null) {
+    const A = probs(p, normalize);
+    const zero = (r: Row, i: number) => (r.log === null ? r.v[r.off + i] === 0 : r.v[r.off + i] === -Infinity);
+    // ln of a probability side's total, once per row (not once per element)
+    const logP = p.log === null && normalize ? Math.log(total(p, true)) : 0;
+    const logQ = q.log === null && normalize ? Math.log(total(q, true)) : 0;
+    for (let i = 0; i < n; i++) {
+      const a = A[i];
+      if (zero(p, i)) out[at0 + i] = 0;
+      else if (zero(q, i)) out[at0 + i] = Infinity;
+      else if (p.log !== null && q.log !== null) {
+        out[at0 + i] = a * logPair(p, q, i).d;
+      } else {
+        // one side in the log domain: ln a − ln b from logs (a or b may flush to 0 in double)
+        out[at0 + i] = a * (logOf(p, i, logP) - logOf(q, i, logQ));
+      }
+    }
+    return;
+  }
+  const P = total(p, normalize), Q = total(q, normalize);
+  const logQP = normalize ? logRatio(Q, P) : 0;
+  for (let i = 0; i < n; i++) out[at0 + i] = exactTerm(p.v[p.off + i], q.v[q.off + i], P, Q, logQP, normalize);
+}
+
+/** One term a·ln(a/b) of raw values x, y with totals P, Q (logQP = ln(Q/P)), exactly. */
+export function exactTerm(x: number, y: number, P: number, Q: number, logQP: number, normalize: boolean): number {
+  if (x === 0) return 0;
+  if (y === 0) return Infinity;
+  const a = normalize ? x / P : x;
+  // ln(a/b) = ln(x/y) + ln(Q/P), from the inputs (a or b may flush to 0 in double); near
+  // x/y = Q/P that sum cancels, so there use the exact difference x·Q − y·P
+  const L = logRatio(x, y) + logQP;
+  if (Math.abs(L) >= 0.5) return a * L;
+  if (normalize && !(P > 2 ** -500 && P < 2 ** 500 && Q > 2 ** -500 && Q < 2 ** 500)) {
+    // totals far from 1: scale each side by a power of two, so x·Q and y·P exist
+    const kp = -Math.round(Math.log2(P)), kq = -Math.round(Math.log2(Q));
+    const P2 = pow2(P, kp), Q2 = pow2(Q, kq);
+    return a * nearLog(pow2(x, kp), pow2(y, kq), P2, Q2, true);
+  }
+  return a * nearLog(x, y, P, Q, normalize);
+}
+
+/** ln of element i's probability, for either kind of row (logTotal: ln of a probability row's total, or 0). */
+function logOf(r: Row, i: number, logTotal: number): number {
+  const x = r.v[r.off + i];
+  if (r.log !== null) return lnProb(r.log, x);
+  return Math.log(x) - logTotal;
+}
+
+/** x·2^k for |k| up to ~2100, in two steps (2^k alone can overflow). */
+function pow2(x: number, k: number): number {
+  return x * 2 ** (k >> 1) * 2 ** (k - (k >> 1));
+}
+
+function nearLog(x: number, y: number, P: number, Q: number, normalize: boolean): number {
+  if (!normalize) return Math.log1p((x - y) / y);
+  // (x·Q − y·P)/(y·P) with both products split exactly (values are in range here)
+  const xq = x * Q, yp = y * P;
+  const diff = xq - yp + (twoProductError(x, Q, xq) - twoProductError(y, P, yp));
+  return Math.log1p(diff / yp);
+}
+
+
+export function total(r: Row, normalize: boolean): number {
+  if (!normalize) return 1;
+  const sum = new Sum();
+  for (let i = 0; i < r.n; i++) sum.add(r.v[r.off + i]);
+  return sum.value;
+}
+
+/** A row's probabilities: exp of log rows, v/t (t its total when normalising) otherwise. */
+export function probs(r: Row, normalize: boolean, t?: number): Float64Array {
+  const out = new Float64Array(r.n);
+  if (r.log !== null) {
+    for (let i = 0; i < r.n; i++) out[i] = Math.exp(lnProb(r.log, r.v[r.off + i]));
+    return out;
+  }
+  const divisor = t ?? total(r, normalize);
+  for (let i = 0; i < r.n; i++) out[i] = r.v[r.off + i] / divisor;
+  return out;
+}

@@ -1,0 +1,95 @@
+// A row as the exact path reads it: probabilities, or the log domain (log-probabilities and
+// logits after their log-sum-exp), and the per-element logs of a pair of log rows.
+import { subVector, type Vector } from "../engine/vector.js";
+import { Sum } from "../exact/sum.js";
+
+/** A log-domain row: ln(prob) = (vᵢ − max)·pre·invT − logS (pre: see Resolved.pre). */
+export interface RowLog {
+  max: number;
+  pre: number;
+  invT: number;
+  logS: number;
+  /** log-probabilities taken as they are (not normalised) */
+  raw?: boolean;
+}
+
+/** ln of the probability that x of a log-domain row stands for. */
+export function lnProb(log: RowLog, x: number): number {
+  return (x - log.max) * log.pre * log.invT - log.logS;
+}
+
+/** One row of a side, already checked, in the probability domain or the log domain. */
+export interface Row {
+  v: Vector;
+  off: number;
+  n: number;
+  /**
+   * null: probabilities; otherwise ln(prob) = (vᵢ − max)·invT − logS, `raw` for
+   * log-probabilities taken as they are (not normalised)
+   */
+  log: RowLog | null;
+}
+
+/** A row of probabilities as log-probabilities: ln v − ln Σv (ln v when not normalising). */
+export function logRow(r: Row, normalize: boolean): Row {
+  const logs = new Float64Array(r.n);
+  const sum = new Sum();
+  for (let i = 0; i < r.n; i++) {
+    const x = r.v[r.off + i];
+    logs[i] = x > 0 ? Math.log(x) : -Infinity;
+    sum.add(x);
+  }
+  return { v: logs, off: 0, n: r.n, log: { max: 0, pre: 1, invT: 1, logS: normalize ? Math.log(sum.value) : 0, raw: !normalize } };
+}
+
+/** ln a, ln b and d = ln a − ln b of element i, d from the difference of the raw inputs. */
+export function logPair(p: Row, q: Row, i: number): { la: number; lb: number; d: number } {
+  const x = p.v[p.off + i], y = q.v[q.off + i];
+  const P = p.log!, Q = q.log!;
+  const la = lnProb(P, x);
+  const lb = lnProb(Q, y);
+  let d: number;
+  if (la === -Infinity || lb === -Infinity) d = la - lb;
+  else if (P.invT === Q.invT && P.pre === Q.pre) d = (x - y - (P.max - Q.max)) * P.pre * P.invT - (P.logS - Q.logS);
+  else d = la - lb;
+  return { la, lb, d };
+}
+
+/**
+ * The common rounding δ of ln a − ln b over a row of two log inputs (their log-sum-exps are
+ * doubles): with the implied b' = a·e^(−d), Σ b' = e^(−δ)·Σ b, so δ = ln(Σ a / Σ b') for
+ * normalised sides. Measures that are not smooth at a = b (total variation) or that compare
+ * a and b directly need d − δ; 0 where either side is not normalised.
+ */
+export function logShift(p: Row, q: Row): number {
+  if (p.log!.raw === true || q.log!.raw === true) return 0;
+  // Σ a − Σ b' = −Σ a·expm1(−d), exact per element; b at a = 0 counts in Σ b' as itself
+  const diff = new Sum(), sb = new Sum();
+  for (let i = 0; i < p.n; i++) {
+    const { la, lb, d } = logPair(p, q, i);
+    if (la === -Infinity) {
+      const b = Math.exp(lb);
+      diff.add(-b);
+      sb.add(b);
+    } else if (d === Infinity) {
+      diff.add(Math.exp(la));
+    } else {
+      // b' = a·e^(−d) as e^(la − d): a far below b (d < −709) must not overflow e^(−d)
+      const a = Math.exp(la), b = Math.exp(la - d);
+      diff.add(Math.abs(d) < 1 ? -a * Math.expm1(-d) : a - b);
+      sb.add(b);
+    }
+  }
+  if (!(sb.value > 0)) return 0;
+  return Math.log1p(diff.value / sb.value);
+}
+
+export function hasZeroUnderMass(p: Row, q: Row): boolean {
+  for (let i = 0; i < p.n; i++) if (p.v[p.off + i] > 0 && q.v[q.off + i] === 0) return true;
+  return false;
+}
+
+/** The row's elements as a vector of their own. */
+export function rowVector(r: Row): Vector {
+  return subVector(r.v, r.off, r.off + r.n);
+}
