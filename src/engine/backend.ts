@@ -1,0 +1,94 @@
+// Which backend runs a call: init() loads the kernel once, useBackend() forces one, and
+// calls nest through `guarded` so that only the outermost one uses the kernel's scratch memory.
+import { KLRangeError } from "../errors.js";
+import { kernelRows } from "../batch.js";
+import defaultWasm from "../default-wasm.js";
+import { loadKernel, type Kernel } from "../wasm.js";
+import { simdSupported, type WasmSource } from "../wasm/load.js";
+import type { MeasureName } from "../measures/registry.js";
+import type { Resolved } from "./options.js";
+import type { Side } from "./sides.js";
+
+/** Which implementation runs: the SIMD kernel or the plain-JS fallback. */
+export type Backend = "wasm-simd" | "js";
+
+let kernel: Kernel | null = null;
+let active: Backend = "js";
+let starting: Promise<Backend> | null = null;
+let startingFrom: WasmSource | undefined;
+
+/**
+ * Compiles and instantiates the SIMD module once (later calls return the same promise).
+ * Resolves to "wasm-simd", or to "js" where WebAssembly or SIMD is missing or the built-in
+ * module cannot be compiled (e.g. a CSP without 'wasm-unsafe-eval'). `source` may be a
+ * compiled `WebAssembly.Module` (needed on Cloudflare Workers), bytes, a `Response` or a
+ * URL; when given, a failure to load it rejects instead of falling back.
+ */
+export function init(source?: WasmSource): Promise<Backend> {
+  if (starting === null) {
+    startingFrom = source;
+    starting = start(source).catch((error: unknown) => {
+      starting = null; // let a corrected call try again
+      throw error;
+    });
+  } else if (source === undefined && startingFrom !== undefined) {
+    // another caller's source is loading: a plain init() falls back to the built-in module
+    // if that fails, rather than sharing its rejection
+    return starting.catch(() => init());
+  }
+  return starting;
+}
+
+async function start(source: WasmSource | undefined): Promise<Backend> {
+  if (!simdSupported()) return (active = "js");
+  try {
+    kernel = await loadKernel(source ?? defaultWasm());
+  } catch (error) {
+    if (source !== undefined) throw error;
+    return (active = "js");
+  }
+  return (active = "wasm-simd");
+}
+
+/** The backend the next call will use. */
+export function backend(): Backend {
+  return active;
+}
+
+/**
+ * Forces a backend, e.g. to compare them or to test the fallback. "wasm-simd" needs a
+ * resolved `init()` that selected it.
+ */
+export function useBackend(name: Backend): void {
+  if (name === "wasm-simd" && kernel === null) {
+    throw new KLRangeError("KL_BAD_OPTION", 'backend "wasm-simd" is not available: await init() first (it may have selected "js")');
+  }
+  if (name !== "wasm-simd" && name !== "js") {
+    throw new KLRangeError("KL_BAD_OPTION", `unknown backend ${JSON.stringify(name)}`);
+  }
+  active = name;
+}
+
+// Re-entrancy: reading an input element can run user code (a Proxy, a getter) that calls
+// the library again while this call has data in the kernel's scratch memory. Calls nest
+// through `guarded`; only the outermost uses the kernel, nested ones take the JS path.
+let depth = 0;
+
+export function guarded<T>(f: () => T): T {
+  depth++;
+  try {
+    return f();
+  } finally {
+    depth--;
+  }
+}
+
+/** The kernel when the SIMD backend is active and this is the outermost call. */
+export function simdKernel(): Kernel | null {
+  return active === "wasm-simd" && depth === 1 ? kernel : null;
+}
+
+/** rowValues's kernel path, on the active backend. */
+export function simdRows(measure: MeasureName, p: Side, q: Side | null, rows: number, o: Resolved): Float64Array | null {
+  return kernelRows(simdKernel(), measure, p, q, rows, o);
+}

@@ -1,0 +1,41 @@
+// pairwise and topK: every query row against the candidate rows, as a batch with the query
+// row broadcast.
+import { KLRangeError } from "../errors.js";
+import { measureOf, type MeasureName } from "../measures/registry.js";
+import { simdRows } from "./backend.js";
+import { finish } from "./finish.js";
+import { resolve, type BatchOptions, type Resolved } from "./options.js";
+import { rowValues } from "./rows.js";
+import { checkSide, side, type Side } from "./sides.js";
+import { subVector } from "./vector.js";
+
+export function matrixPair(measure: MeasureName, a: unknown, b: unknown, options: BatchOptions | undefined, names = ["a", "b"]) {
+  const m = measureOf(measure);
+  if (!m.twoSided) throw new KLRangeError("KL_BAD_OPTION", `${measure} has one argument: pairwise and topK need a two-sided measure`);
+  const o = resolve(options, m.normalize, m.alpha === true);
+  if (o.dim === null) throw new KLRangeError("KL_BAD_OPTION", "options.dim (the row length) is required");
+  if (o.reduction !== "none" || o.weights !== null) throw new KLRangeError("KL_BAD_OPTION", "options.reduction and options.weights do not apply here");
+  const A = side(a, names[0], o.inputP, o.dim), B = side(b, names[1], o.inputQ, o.dim);
+  checkSide(A);
+  checkSide(B);
+  return { o, A, B };
+}
+
+/** Fills one query row's scores against every candidate: one batch of the query row broadcast. */
+export function pairEvaluator(measure: MeasureName, A: Side, B: Side, o: Resolved) {
+  return (i: number, out: Float64Array, at0: number): void => {
+    // the query row as doubles: the f64 kernels for every pair (1e-12, so that ties between
+    // candidates survive as ties; two Float32Arrays would take the 1e-6 f32 kernel)
+    const query = rowSide(A, i);
+    if (query.v instanceof Float32Array) query.v = Float64Array.from(query.v);
+    const values = rowValues(measure, query, B, o, simdRows);
+    out.set(finish(measure, values, o, false, [query, B]) as Float64Array, at0);
+  };
+}
+
+/** Row r of a matrix side as a one-row side (for pair loops). */
+function rowSide(s: Side, r: number): Side {
+  const dim = s.shape.dim;
+  const v = subVector(s.v, r * dim, (r + 1) * dim);
+  return { v, name: s.name, shape: { rows: 1, dim }, kind: s.kind };
+}

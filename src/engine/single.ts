@@ -1,0 +1,48 @@
+// kl() of one pair with the core options (normalize, base): the fastest path, one kernel
+// call on the sums and the normalised-KL composition, the exact path only where needed.
+import { cancels, exactNormalizedKL, normalizedKL, plainKL, sumsJS, type Sums } from "../exact/kl.js";
+import type { KernelKind } from "../wasm.js";
+import { simdKernel } from "./backend.js";
+import type { ScoreOptions } from "./options.js";
+import { checkPair, resolveOptions, throwInvalidElement, type KLOptions, type Vector } from "./vector.js";
+
+function sums(p: Vector, q: Vector, kind: KernelKind, scale = 1): Sums {
+  const k = simdKernel();
+  const s = k !== null ? k.sums(p, q, kind, scale) : sumsJS(p, q, scale, kind === "plain");
+  if (s.invalid) throwInvalidElement(p, q);
+  return s;
+}
+
+// Totals this small make the terms subnormal; the exact path rescales them first.
+const TINY_TOTAL = 2 ** -900;
+
+/** Options that only the single-pair kernel path needs (the common, fastest case). */
+export function isCoreOptions(options: ScoreOptions): boolean {
+  if (typeof options !== "object" || options === null) return true; // klCore reports it
+  for (const key in options) if (key !== "normalize" && key !== "base") return false;
+  return true;
+}
+
+export function klCore(p: Vector, q: Vector, options?: KLOptions): number {
+  const { normalize, scale } = resolveOptions(options);
+  checkPair(p, q);
+  if (!normalize) return plainKL(sums(p, q, "plain")) * scale;
+  // Two Float32Arrays run the f32x4 kernel, anything else the f64x2 kernel.
+  const f32 = p instanceof Float32Array && q instanceof Float32Array;
+  const s = sums(p, q, f32 ? "f32" : "f64");
+  let result = normalizedKL(s);
+  if (s.qZero) return Infinity;
+  if (!(result < Infinity) || !(s.p > TINY_TOTAL && s.q > TINY_TOTAL)) {
+    // totals too far apart for T/P or Q/P to exist as doubles, or subnormal totals
+    result = exactNormalizedKL(p, q);
+  } else if (cancels(s, result, f32 ? 4 : 16)) {
+    // Same shapes, different totals: put q on p's scale and sum again in f64; where the
+    // divergence is so small that rounding q·(P/Q) would show, or where the rescale pushed
+    // a q under p > 0 into the subnormal range, take the exact path.
+    const c = s.p / s.q;
+    const again = c > 2 ** -900 && c < 2 ** 900 ? sums(p, q, "f64", c) : null;
+    const rescaled = again === null || again.lossy ? NaN : normalizedKL(again);
+    result = rescaled >= 1e-5 && rescaled < Infinity ? rescaled : exactNormalizedKL(p, q);
+  }
+  return Math.max(result, 0) * scale;
+}
