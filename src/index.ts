@@ -17,6 +17,16 @@ export { backend, init, useBackend, type Backend } from "./engine/backend.js";
 export { KLRangeError, KLTypeError };
 export type { BatchOptions, InputKind, KLErrorCode, KLOptions, MeasureName, ScoreOptions, ScoreResult, Smoothing, Vector, WasmSource };
 
+/** A two-sided measure: a number for one pair, per-row values or their reduction with `dim`. */
+export type TwoSided = <O extends ScoreOptions>(p: Vector, q: Vector, options?: O) => ScoreResult<O>;
+/** A measure with a required parameter (`renyi`'s `alpha`). */
+export type WithAlpha = <O extends ScoreOptions & { alpha: number }>(p: Vector, q: Vector, options: O) => ScoreResult<O>;
+
+/** The API function of a registry measure. */
+function measure(name: MeasureName): TwoSided & WithAlpha {
+  return ((p: Vector, q: Vector, options?: ScoreOptions) => run(name, p, q, options)) as TwoSided & WithAlpha;
+}
+
 /**
  * Kullback–Leibler divergence D(P‖Q) = Σ pᵢ·ln(pᵢ/qᵢ), in nats unless `base` says otherwise.
  * Reverse KL is `kl(q, p)`.
@@ -60,27 +70,19 @@ export function entropy<O extends ScoreOptions>(p: Vector, options?: O): ScoreRe
 }
 
 /** Cross-entropy H(P, Q) = −Σ pᵢ·ln qᵢ = H(P) + D(P‖Q); +Infinity where qᵢ = 0 under pᵢ > 0. */
-export function crossEntropy<O extends ScoreOptions>(p: Vector, q: Vector, options?: O): ScoreResult<O> {
-  return run("crossEntropy", p, q, options) as ScoreResult<O>;
-}
+export const crossEntropy: TwoSided = measure("crossEntropy");
 
 /**
  * Jensen–Shannon divergence ½·D(P‖M) + ½·D(Q‖M), M = (P + Q)/2: symmetric, always finite,
  * in [0, ln 2] (in [0, 1] with base 2); never NaN or negative, even for near-identical inputs.
  */
-export function jsDivergence<O extends ScoreOptions>(p: Vector, q: Vector, options?: O): ScoreResult<O> {
-  return run("jsDivergence", p, q, options) as ScoreResult<O>;
-}
+export const jsDivergence: TwoSided = measure("jsDivergence");
 
 /** Jensen–Shannon distance √(jsDivergence): a metric; SciPy's `jensenshannon`. */
-export function jsDistance<O extends ScoreOptions>(p: Vector, q: Vector, options?: O): ScoreResult<O> {
-  return run("jsDistance", p, q, options) as ScoreResult<O>;
-}
+export const jsDistance: TwoSided = measure("jsDistance");
 
 /** Jeffreys divergence Σ (pᵢ − qᵢ)·ln(pᵢ/qᵢ) = D(P‖Q) + D(Q‖P) (symmetric KL). */
-export function jeffreys<O extends ScoreOptions>(p: Vector, q: Vector, options?: O): ScoreResult<O> {
-  return run("jeffreys", p, q, options) as ScoreResult<O>;
-}
+export const jeffreys: TwoSided = measure("jeffreys");
 
 /**
  * Population stability index Σ (aᵢ − eᵢ)·ln(aᵢ/eᵢ) of actual against expected bin shares —
@@ -88,27 +90,19 @@ export function jeffreys<O extends ScoreOptions>(p: Vector, q: Vector, options?:
  * shift, > 0.25 a major shift. Empty bins make it +Infinity unless smoothed, e.g.
  * `{ smoothing: { mode: "replace-zeros", epsilon: 1e-4 } }`.
  */
-export function psi<O extends ScoreOptions>(actual: Vector, expected: Vector, options?: O): ScoreResult<O> {
-  return run("psi", actual, expected, options) as ScoreResult<O>;
-}
+export const psi: TwoSided = measure("psi");
 
 /**
  * Generalised KL Σ pᵢ·ln(pᵢ/qᵢ) − pᵢ + qᵢ for unnormalised measures (SciPy's `kl_div`,
  * summed). `normalize` defaults to false here; with it, the result is `kl`.
  */
-export function generalizedKL<O extends ScoreOptions>(p: Vector, q: Vector, options?: O): ScoreResult<O> {
-  return run("generalizedKL", p, q, options) as ScoreResult<O>;
-}
+export const generalizedKL: TwoSided = measure("generalizedKL");
 
 /** Hellinger distance √(½·Σ (√pᵢ − √qᵢ)²), in [0, 1]. No logarithm: `base` does not apply. */
-export function hellinger<O extends ScoreOptions>(p: Vector, q: Vector, options?: O): ScoreResult<O> {
-  return run("hellinger", p, q, options) as ScoreResult<O>;
-}
+export const hellinger: TwoSided = measure("hellinger");
 
 /** Total variation distance ½·Σ |pᵢ − qᵢ|, in [0, 1]. No logarithm: `base` does not apply. */
-export function totalVariation<O extends ScoreOptions>(p: Vector, q: Vector, options?: O): ScoreResult<O> {
-  return run("totalVariation", p, q, options) as ScoreResult<O>;
-}
+export const totalVariation: TwoSided = measure("totalVariation");
 
 /**
  * Rényi divergence of order α, D_α(P‖Q) = 1/(α−1)·ln Σ pᵢᵅ·qᵢ¹⁻ᵅ (`options.alpha` > 0,
@@ -116,9 +110,7 @@ export function totalVariation<O extends ScoreOptions>(p: Vector, q: Vector, opt
  * Bhattacharyya coefficient. +Infinity where qᵢ = 0 under pᵢ > 0 (α ≥ 1), or where p and q
  * share no support (α < 1). Accurate also for near-identical pairs (no ln Σ cancellation).
  */
-export function renyi<O extends ScoreOptions & { alpha: number }>(p: Vector, q: Vector, options: O): ScoreResult<O> {
-  return run("renyi", p, q, options) as ScoreResult<O>;
-}
+export const renyi: WithAlpha = measure("renyi");
 
 /** Any measure by name, e.g. from a configuration: `score("psi", actual, expected, opts)`. */
 export function score<O extends ScoreOptions>(measure: MeasureName, p: Vector, q: Vector | null, options?: O): ScoreResult<O> {
