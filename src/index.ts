@@ -10,11 +10,13 @@ import { side, type Side } from "./engine/sides.js";
 import { isCoreOptions, klCore } from "./engine/single.js";
 import { terms } from "./engine/terms.js";
 import type { KLOptions, Vector } from "./engine/vector.js";
-import { MEASURES, type MeasureName } from "./measures/registry.js";
+import { MEASURE_NAMES, MEASURES, type MeasureName } from "./measures/registry.js";
 import type { WasmSource } from "./wasm/load.js";
 
 export { backend, init, useBackend, type Backend } from "./engine/backend.js";
 export { KLRangeError, KLTypeError };
+/** Every measure name `score`, `pairwise`, `topK` and kl-simd/parallel accept. */
+export const measureNames: readonly MeasureName[] = MEASURE_NAMES;
 export type { BatchOptions, InputKind, KLErrorCode, KLOptions, MeasureName, ScoreOptions, ScoreResult, Smoothing, Vector, WasmSource };
 
 /** A two-sided measure: a number for one pair, per-row values or their reduction with `dim`. */

@@ -1,7 +1,7 @@
 // Command-line arguments: node:util parseArgs, then checked and turned into library options.
 import { defaultThreads } from "../parallel.js";
 import { parseArgs } from "node:util";
-import type { InputKind, MeasureName, ScoreOptions, Smoothing } from "../index.js";
+import { measureNames, type InputKind, type MeasureName, type ScoreOptions, type Smoothing } from "../index.js";
 import { usage } from "./errors.js";
 import { FORMATS, type Format } from "./readers.js";
 import { OUTPUT_FORMATS, type OutputFormat } from "./writers.js";
@@ -34,26 +34,9 @@ export interface Args {
   stats: boolean;
 }
 
-/** Measure names on the command line: the API's names and kebab-case aliases. */
-export const MEASURES: Record<string, MeasureName> = {
-  kl: "kl",
-  entropy: "entropy",
-  "cross-entropy": "crossEntropy",
-  crossEntropy: "crossEntropy",
-  js: "jsDivergence",
-  "js-divergence": "jsDivergence",
-  jsDivergence: "jsDivergence",
-  "js-distance": "jsDistance",
-  jsDistance: "jsDistance",
-  jeffreys: "jeffreys",
-  psi: "psi",
-  "generalized-kl": "generalizedKL",
-  generalizedKL: "generalizedKL",
-  hellinger: "hellinger",
-  tv: "totalVariation",
-  "total-variation": "totalVariation",
-  totalVariation: "totalVariation",
-};
+/** Measure names on the command line: the API's names, their kebab-case forms and two short ones. */
+export const MEASURES: Record<string, MeasureName> = { js: "jsDivergence", tv: "totalVariation" };
+for (const name of measureNames) MEASURES[name] = MEASURES[name.replace(/[A-Z]/g, (c) => "-" + c.toLowerCase()).replace("-k-l", "-kl")] = name;
 
 const KINDS: readonly InputKind[] = ["probabilities", "log-probabilities", "logits"];
 
@@ -78,6 +61,7 @@ const OPTIONS = {
   "input-p": { type: "string" },
   "input-q": { type: "string" },
   temperature: { type: "string" },
+  alpha: { type: "string" },
   smoothing: { type: "string" },
   reduction: { type: "string" },
   "on-error": { type: "string" },
@@ -168,6 +152,8 @@ export function parse(argv: string[]): Parsed {
   if (base !== undefined) options.base = base;
   const temperature = num("temperature");
   if (temperature !== undefined) options.temperature = temperature;
+  const alpha = num("alpha");
+  if (alpha !== undefined) options.alpha = alpha;
   if (inputP !== "probabilities" || inputQ !== "probabilities") options.input = { p: inputP, q: inputQ };
   const smoothing = str("smoothing");
   if (smoothing !== null) options.smoothing = parseSmoothing(smoothing);
@@ -235,6 +221,7 @@ const DISTRIBUTION = `How values are read (the same options as the library's Sco
   --input KIND          probabilities (default), log-probabilities or logits, both sides
   --input-p KIND        ... only the rows (p); --input-q KIND: only the reference/other side (q)
   --temperature T       logits: softmax(z / T) (default 1)
+  --alpha A             the order of --measure renyi (> 0; 1 is KL; Infinity)
   --normalize           divide each row by its sum first (the default; generalized-kl: off)
   --no-normalize        take the values as they are
   --base B              logarithm base (default e: nats; 2: bits)
@@ -259,6 +246,7 @@ const MEASURE_LIST = `Measures (--measure, default kl):
   jeffreys, psi    Σ (p − q)·ln(p/q)               (population stability index)
   generalized-kl   Σ p·ln(p/q) − p + q, unnormalised (scipy.special.kl_div(p, q).sum())
   hellinger, tv    Hellinger and total variation distances
+  renyi            Rényi divergence of order --alpha: ln Σ pᵅ·q¹⁻ᵅ / (α − 1)
   entropy          −Σ p·ln p of each row (no reference)`;
 
 export const HELP = `kl-simd — KL divergence and related measures of every row of a file, on the command line
