@@ -43,7 +43,7 @@ export function termOf(measure: Measure, e: Pair): number {
 /**
  * One Rényi bracket aᵅb¹⁻ᵅ − αa − (1−α)b = a·g(L), L = ln(b/a), c = 1 − α, lt = ln a + c·L:
  * g(L) = Σ_{k≥2} (cᵏ − c)·Lᵏ/k! = −α·c·Σ_{k≥2} (1 + c + … + c^(k−2))·Lᵏ/k! near L = 0 (no
- * cancellation, also as α → 1); e^lt − αa − (1−α)b elsewhere.
+ * cancellation, also as α → 1); a·(e^(cL) − 1) − c·(b − a) elsewhere.
  */
 export function renyiTerm(a: number, b: number, L: number, alpha: number, c: number, lt: number): number {
   if (Math.abs(L) <= 2 && Math.abs(c * L) <= 2) {
@@ -58,6 +58,7 @@ export function renyiTerm(a: number, b: number, L: number, alpha: number, c: num
     }
     return -alpha * c * a * sum;
   }
-  const power = a >= MIN_NORMAL && Math.abs(c * L) < 700 ? a * Math.exp(c * L) : Math.exp(lt);
-  return power - alpha * a - c * b;
+  // a·(e^(cL) − 1) − c·(b − a): no cancellation of a against αa as α → 1
+  if (a >= MIN_NORMAL && Math.abs(c * L) < 700) return a * Math.expm1(c * L) - c * (b - a);
+  return Math.exp(lt) - alpha * a - c * b; // aᵅb¹⁻ᵅ from its log: a flushed to 0, or e^(cL) out of range
 }
