@@ -173,23 +173,28 @@ export class RowEvaluator {
     });
     if (infinite) return Infinity;
     if (alpha === Infinity) return top;
-    if (maxLog > 600) return this.renyiLarge(p, q, normalize, c) / (alpha - 1);
     const S = sum.value;
-    if (S <= -1) return Infinity; // α < 1 and no common support
+    // Σ aᵅb¹⁻ᵅ = 1 + S far from 1 (beyond the double range, or S near −1 where 1 + S has lost
+    // its digits): its log directly, by log-sum-exp (Infinity for no common support, α < 1)
+    if (maxLog > 600 || S < -0.5) return this.renyiLarge(p, q, normalize, c) / (alpha - 1);
     // log1p(S)/(α − 1) with S = −α·c·H: the 1/(α − 1) cancels against S analytically
     return Math.max(S === 0 ? 0 : (Math.log1p(S) / S) * (S / (alpha - 1)), 0);
   }
 
-  /** ln Σ aᵅb¹⁻ᵅ by log-sum-exp, where a term exceeds the double range (then no digit is lost). */
+  /** ln Σ aᵅb¹⁻ᵅ by log-sum-exp, from ln a + c·L (two passes: the largest, then the sum). */
   private renyiLarge(p: Row, q: Row, normalize: boolean, c: number): number {
-    const logs: number[] = [];
-    this.eachPair(p, q, normalize, (e) => {
-      if (!e.zeroA && !e.zeroB) logs.push(e.la + c * (e.near ? -2 * (e.s + e.tail) : -e.L));
-      return false;
-    });
-    const max = Math.max(...logs);
+    let max = -Infinity;
     const sum = new Sum();
-    for (const x of logs) sum.add(Math.exp(x - max));
+    for (const pass of [0, 1]) {
+      this.eachPair(p, q, normalize, (e) => {
+        if (e.zeroA || e.zeroB) return false;
+        const x = e.la + c * (e.near ? -2 * (e.s + e.tail) : -e.L);
+        if (pass === 0) max = Math.max(max, x);
+        else sum.add(Math.exp(x - max));
+        return false;
+      });
+      if (max === -Infinity) return -Infinity; // no common support
+    }
     return max + Math.log(sum.value);
   }
 
