@@ -275,7 +275,7 @@ describe("renyi semantics and errors", () => {
           const s = thrown(() => (score as AnyFn)(name, P, Q, { alpha: 2 })) as { code?: unknown } | undefined;
           expect(s?.code, `score("${name}", { alpha })`).toBe("KL_BAD_OPTION");
         }
-        expectError(() => KL.entropy(P, { alpha: 2 }), "range", "KL_BAD_OPTION", [/options\.alpha/, /renyi/]);
+        expectError(() => (KL.entropy as AnyFn)(P, { alpha: 2 }), "range", "KL_BAD_OPTION", [/options\.alpha/, /renyi/]);
         expectError(() => (pairwise as AnyFn)("kl", P, Q, { dim: 4, alpha: 2 }), "range", "KL_BAD_OPTION", [/options\.alpha/, /renyi/]);
       });
 
