@@ -1,0 +1,594 @@
+// Regression tests for the findings of issue 9, through the public API only, on both backends
+// (wasm-simd where init() selected it). Expected values come from mpmath:
+// test/fixtures/regressions.json, made by test/fixtures/generate_regressions.py (the inputs of
+// every value are in that script, and repeated here next to each use).
+//
+// Bounds: |got - e| <= 1e-12 |e| + 1e-300 for doubles (REL), Infinity exactly, NaN never;
+// errors by class, code and a regex on the message.
+import { spawnSync } from "node:child_process";
+import { existsSync, readFileSync, readdirSync, statSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { beforeAll, describe, expect, it, vi } from "vitest";
+import * as KL from "../src/index.js";
+
+type Backend = "wasm-simd" | "js";
+type KLModule = typeof import("../src/index.js");
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type AnyFn = (...args: any[]) => any;
+
+const api = KL as unknown as Record<string, AnyFn>;
+const { init, useBackend, KLRangeError, KLTypeError } = KL;
+const { kl, entropy, crossEntropy, jsDivergence, jsDistance, jeffreys, psi, generalizedKL, hellinger, totalVariation, klTerms, gaussianKL, pairwise, topK, score } =
+  api;
+
+const EXPECTED: Backend = process.env.KL_EXPECT_BACKEND === "js" ? "js" : "wasm-simd";
+const selected = await init();
+const BACKENDS: Backend[] = ["wasm-simd", "js"];
+const REL = 1e-12;
+
+const V = (JSON.parse(readFileSync(new URL("./fixtures/regressions.json", import.meta.url), "utf8")) as { values: Record<string, unknown> }).values;
+function ev(key: string): number {
+  const v = V[key];
+  if (v === undefined) throw new Error(`regressions.json has no ${key}`);
+  return v === "Infinity" ? Infinity : (v as number);
+}
+function evs(key: string): number[] {
+  const v = V[key] as Array<number | "Infinity"> | undefined;
+  if (v === undefined) throw new Error(`regressions.json has no ${key}`);
+  return v.map((x) => (x === "Infinity" ? Infinity : x));
+}
+
+function close(got: unknown, e: number, what: string, bound = REL): void {
+  expect(typeof got, `${what}: ${String(got)}`).toBe("number");
+  const g = got as number;
+  expect(Number.isNaN(g), `${what}: NaN (expected ${e})`).toBe(false);
+  if (e === Infinity) {
+    expect(g, what).toBe(Infinity);
+    return;
+  }
+  expect(Math.abs(g - e), `${what}: got ${g}, expected ${e}`).toBeLessThanOrEqual(bound * Math.abs(e) + 1e-300);
+}
+function closeAll(got: unknown, e: number[], what: string, bound = REL): void {
+  expect(got, what).toBeInstanceOf(Float64Array);
+  const g = got as Float64Array;
+  expect(g.length, what).toBe(e.length);
+  e.forEach((x, i) => close(g[i], x, `${what}[${i}]`, bound));
+}
+
+function thrown(f: () => unknown): unknown {
+  try {
+    f();
+  } catch (error) {
+    return error;
+  }
+  return undefined;
+}
+function expectError(f: () => unknown, cls: "range" | "type", code: string, message: RegExp[], what = ""): void {
+  const e = thrown(f) as { code?: unknown; message?: unknown; name?: unknown } | undefined;
+  expect(e, `${what}: did not throw (returned ${String(safe(f))})`).toBeDefined();
+  const ok = cls === "range" ? e instanceof KLRangeError && e instanceof RangeError : e instanceof KLTypeError && e instanceof TypeError;
+  expect(ok, `${what}: ${String(e!.name)} ${String(e!.code)}: ${String(e!.message)} is not a KL${cls === "range" ? "Range" : "Type"}Error`).toBe(true);
+  expect(e!.code, `${what}: ${String(e!.message)}`).toBe(code);
+  for (const re of message) expect(String(e!.message), what).toMatch(re);
+}
+function safe(f: () => unknown): unknown {
+  try {
+    return f();
+  } catch {
+    return "(threw)";
+  }
+}
+
+function forBackends(title: string, body: (b: Backend) => void): void {
+  describe(title, () => {
+    for (const b of BACKENDS) {
+      describe.skipIf(b === "wasm-simd" && selected !== "wasm-simd")(b, () => {
+        body(b);
+      });
+    }
+  });
+}
+
+// ---------------------------------------------------------------------------------------
+// 1. logits / log-probabilities at ±710
+
+forBackends("1. softmax of logits ±710 (e^710 overflows a double)", (b) => {
+  it("hellinger, totalVariation = 1; jeffreys, psi = 1420; kl = 710; jsDivergence = ln 2", () => {
+    useBackend(b);
+    const o = { input: "logits" };
+    // softmax([710, 0]) = [1/(1+e^-710), e^-710/(1+e^-710)]: the values are 1, 1, 1420, 1420 to 1e-300
+    close(hellinger([710, 0], [0, 710], o), ev("logits710/hellinger"), "hellinger");
+    close(totalVariation([710, 0], [0, 710], o), ev("logits710/totalVariation"), "totalVariation");
+    close(jeffreys([710, 0], [0, 710], o), ev("logits710/jeffreys"), "jeffreys");
+    close(psi([710, 0], [0, 710], o), ev("logits710/psi"), "psi");
+    close(kl([710, 0], [0, 710], o), ev("logits710/kl"), "kl");
+    close(jsDivergence([710, 0], [0, 710], o), ev("logits710/jsDivergence"), "jsDivergence");
+    close(hellinger(new Float64Array([710, 0]), new Float64Array([0, 710]), o), ev("logits710/hellinger"), "hellinger Float64Array");
+    close(jeffreys(new Float32Array([710, 0]), new Float32Array([0, 710]), o), ev("logits710/jeffreys"), "jeffreys Float32Array", 1e-6);
+    close(score("hellinger", [710, 0], [0, 710], o), ev("logits710/hellinger"), "score hellinger");
+  });
+
+  it("psi([0, -710], [-710, 0], log-probabilities) = 1420, hellinger = 1", () => {
+    useBackend(b);
+    const o = { input: "log-probabilities" };
+    close(psi([0, -710], [-710, 0], o), ev("logprob710/psi"), "psi");
+    close(hellinger([0, -710], [-710, 0], o), ev("logprob710/hellinger"), "hellinger");
+  });
+
+  it("in a batch (dim 2, rows [710,0] | [0,710] | [1,2] against [0,710] broadcast)", () => {
+    useBackend(b);
+    const P = new Float64Array([710, 0, 0, 710, 1, 2]);
+    const Q = new Float64Array([0, 710]);
+    const o = { input: "logits", dim: 2 };
+    closeAll(hellinger(P, Q, o), evs("logits710/batch/hellinger"), "hellinger");
+    closeAll(totalVariation(P, Q, o), evs("logits710/batch/totalVariation"), "totalVariation");
+    closeAll(jeffreys(P, Q, o), evs("logits710/batch/jeffreys"), "jeffreys");
+    closeAll(psi(P, Q, o), evs("logits710/batch/psi"), "psi");
+    const sum = evs("logits710/batch/hellinger").reduce((s, x) => s + x, 0);
+    close(hellinger(P, Q, { ...o, reduction: "sum" }), sum, "hellinger sum", 1e-12);
+    closeAll(pairwise("hellinger", P, Q, { input: "logits", dim: 2 }), evs("logits710/batch/hellinger"), "pairwise hellinger");
+  });
+});
+
+// ---------------------------------------------------------------------------------------
+// 2. re-entrancy: inputs that call the library while being read
+
+const P = [0.1, 0.2, 0.3, 0.4];
+const Q = [0.25, 0.25, 0.25, 0.25];
+const Q2 = [0.4, 0.3, 0.2, 0.1];
+const OTHER_P = Float64Array.from({ length: 64 }, (_, i) => 1 + (i % 5));
+const OTHER_Q = Float64Array.from({ length: 64 }, (_, i) => 1 + ((i * 3) % 7));
+
+let nested = 0;
+function disturb(): void {
+  nested++;
+  // other data, through the same backend: reuses whatever scratch memory the outer call holds
+  kl(OTHER_P, OTHER_Q);
+  jsDivergence(OTHER_Q, OTHER_P);
+  entropy(OTHER_P);
+}
+function proxied(values: number[]): number[] {
+  return new Proxy(values.slice(), {
+    get(target, prop, receiver) {
+      if (typeof prop === "string" && /^\d+$/.test(prop)) disturb();
+      return Reflect.get(target, prop, receiver) as unknown;
+    },
+  });
+}
+function getters(values: number[]): number[] {
+  const a = new Array<number>(values.length).fill(0);
+  values.forEach((v, i) =>
+    Object.defineProperty(a, i, {
+      get() {
+        disturb();
+        return v;
+      },
+      enumerable: true,
+    }),
+  );
+  return a;
+}
+
+forBackends("2. re-entrancy: element reads that call the library", (b) => {
+  for (const [label, wrap] of [["Proxy", proxied], ["getter-defined indices", getters]] as Array<[string, (v: number[]) => number[]]>) {
+    it(`${label}: kl, score("jsDivergence"), entropy, klTerms give the outer data's values`, () => {
+      useBackend(b);
+      nested = 0;
+      close(kl(wrap(P), wrap(Q)), ev("reentrant/kl"), "kl");
+      close(kl(wrap(P), Q), ev("reentrant/kl"), "kl (p wrapped)");
+      close(score("jsDivergence", wrap(P), wrap(Q), {}), ev("reentrant/jsDivergence"), "score jsDivergence");
+      close(jsDivergence(P, wrap(Q)), ev("reentrant/jsDivergence"), "jsDivergence (q wrapped)");
+      close(entropy(wrap(P)), ev("reentrant/entropy"), "entropy");
+      closeAll(klTerms(wrap(P), wrap(Q)), evs("reentrant/klTerms"), "klTerms");
+      expect(nested, "the element reads did call the library").toBeGreaterThan(0);
+    });
+
+    it(`${label}: batches with dim, pairwise and topK give the outer data's values`, () => {
+      useBackend(b);
+      nested = 0;
+      closeAll(kl(wrap([...P, ...Q2]), wrap(Q), { dim: 4 }), evs("reentrant/batch"), "kl dim 4");
+      const e = evs("reentrant/batch");
+      close(kl(wrap([...P, ...Q2]), wrap(Q), { dim: 4, reduction: "mean" }), (e[0] + e[1]) / 2, "kl dim 4 mean");
+      closeAll(pairwise("kl", wrap([...P, ...Q2]), wrap([...Q, ...Q2]), { dim: 4 }), evs("reentrant/pairwise"), "pairwise kl");
+      const t = topK("kl", wrap(P), wrap([...Q, ...Q2, ...P]), { dim: 4, k: 2 }) as { indices: Int32Array; scores: Float64Array };
+      expect(Array.from(t.indices)).toEqual([2, 0]);
+      closeAll(t.scores, evs("reentrant/topK/scores"), "topK scores");
+      expect(nested).toBeGreaterThan(0);
+    });
+  }
+});
+
+// ---------------------------------------------------------------------------------------
+// 3. weights near the double range
+
+forBackends("3. reduction weights near the double range", (b) => {
+  it("mean with weights [1e308, 1e308] is the mean of the rows (not 0, not NaN)", () => {
+    useBackend(b);
+    // rows [1,1] | [1,1] against [1,2] broadcast: both d = kl([.5,.5], [1/3,2/3])
+    close(kl([1, 1, 1, 1], [1, 2], { dim: 2, reduction: "mean", weights: [1e308, 1e308] }), ev("weights/mean"), "mean");
+    close(kl(new Float64Array([1, 1, 1, 1]), new Float64Array([1, 2]), { dim: 2, reduction: "mean", weights: new Float64Array([1e308, 1e308]) }), ev("weights/mean"), "mean Float64Array");
+  });
+
+  it("sum with weights [1e308, 1e308] is 2e308·d when that is finite (1.18e307)", () => {
+    useBackend(b);
+    close(kl([1, 1, 1, 1], [1, 2], { dim: 2, reduction: "sum", weights: [1e308, 1e308] }), ev("weights/sum12"), "sum");
+  });
+
+  it("a weighted sum beyond the double range throws KL_OVERFLOW; its mean is right", () => {
+    useBackend(b);
+    // d = kl([.5,.5], [1/1.001, 0.001/1.001]) = 2.76…; 2e308·d > DBL_MAX
+    expectError(() => kl([1, 1, 1, 1], [1, 1e-3], { dim: 2, reduction: "sum", weights: [1e308, 1e308] }), "range", "KL_OVERFLOW", [], "sum");
+    close(kl([1, 1, 1, 1], [1, 1e-3], { dim: 2, reduction: "mean", weights: [1e308, 1e308] }), ev("weights/sum/overflow-row"), "mean");
+  });
+});
+
+// ---------------------------------------------------------------------------------------
+// 4. temperatures whose inverse overflows: one-hot softmax
+
+forBackends("4. temperature below 1/DBL_MAX (1/T = Infinity)", (b) => {
+  for (const T of [1e-309, 5e-324]) {
+    it(`T = ${T}: softmax is one-hot at the max (ties share), never NaN`, () => {
+      useBackend(b);
+      const o = { input: "logits", temperature: T };
+      close(kl([1, 2, 3], [3, 2, 1], o), ev("tinyT/kl/123-321"), "kl 123|321");
+      close(kl([1, 2, 3], [1, 2, 3.5], o), ev("tinyT/kl/123-1235"), "kl 123|1 2 3.5");
+      close(entropy([1, 2, 3], o), ev("tinyT/entropy/123"), "entropy 123");
+      close(entropy([3, 3, 1], o), ev("tinyT/entropy/331"), "entropy 331 (tie)");
+      close(jsDistance([1, 2, 3], [3, 2, 1], o), ev("tinyT/jsDistance/123-321"), "jsDistance");
+      close(jsDistance([1, 2, 3], [3, 2, 1], { ...o, base: 2 }), ev("tinyT/jsDistance/123-321/base2"), "jsDistance base 2");
+      close(jsDistance([1, 2, 3], [1, 2, 3.5], o), ev("tinyT/jsDistance/123-1235"), "jsDistance equal one-hots");
+      close(hellinger([1, 2, 3], [3, 2, 1], o), ev("tinyT/hellinger/123-321"), "hellinger");
+      close(hellinger([1, 2, 3], [1, 2, 3.5], o), ev("tinyT/hellinger/123-1235"), "hellinger equal one-hots");
+      close(kl([3, 3, 1], [3, 1, 3], o), ev("tinyT/kl/331-313"), "kl ties");
+      close(hellinger([3, 3, 1], [3, 1, 3], o), ev("tinyT/hellinger/331-313"), "hellinger ties");
+      close(kl(new Float32Array([1, 2, 3]), new Float32Array([1, 2, 3.5]), o), ev("tinyT/kl/123-1235"), "kl Float32Array");
+      // rows [1,2,3] | [3,2,1] against [1,2,3.5]: one-hot e3 | e1 against e3
+      closeAll(kl([1, 2, 3, 3, 2, 1], [1, 2, 3.5], { ...o, dim: 3 }), [ev("tinyT/kl/123-1235"), ev("tinyT/kl/123-321")], "kl dim 3");
+    });
+  }
+});
+
+// ---------------------------------------------------------------------------------------
+// 5. base in (0, 1]
+
+forBackends("5. base in (0, 1] is rejected", (b) => {
+  for (const base of [0.5, 1, 1e-300]) {
+    it(`base ${base}: KLRangeError KL_BAD_OPTION naming options.base`, () => {
+      useBackend(b);
+      expectError(() => kl(P, Q, { base }), "range", "KL_BAD_OPTION", [/options\.base/], "kl");
+      expectError(() => jsDistance(P, Q, { base }), "range", "KL_BAD_OPTION", [/options\.base/], "jsDistance");
+      expectError(() => entropy(P, { base }), "range", "KL_BAD_OPTION", [/options\.base/], "entropy");
+      expectError(() => kl(P, Q, { base, dim: 4 }), "range", "KL_BAD_OPTION", [/options\.base/], "kl dim");
+    });
+  }
+  it("base 1.0000001 and 2 are fine", () => {
+    useBackend(b);
+    close(kl(P, Q, { base: 1.0000001 }), ev("base/kl/1.0000001"), "base 1.0000001");
+    close(kl(P, Q, { base: 2 }), ev("base/kl/2"), "base 2");
+  });
+});
+
+// ---------------------------------------------------------------------------------------
+// 6. unknown keys inside input and smoothing
+
+forBackends("6. unknown keys inside options.input and options.smoothing", (b) => {
+  it("{ input: { P: 'logits' } } names options.input.P", () => {
+    useBackend(b);
+    expectError(() => kl(P, Q, { input: { P: "logits" } }), "range", "KL_BAD_OPTION", [/options\.input\.P\b/], "kl");
+    expectError(() => kl(P, Q, { input: { p: "logits", Q: "logits" } }), "range", "KL_BAD_OPTION", [/options\.input\.Q\b/], "kl (p, Q)");
+    expectError(() => entropy(P, { input: { P: "logits" } }), "range", "KL_BAD_OPTION", [/options\.input\.P\b/], "entropy");
+  });
+  it("{ smoothing: { mode, epsilon, eps } } names options.smoothing.eps", () => {
+    useBackend(b);
+    expectError(() => kl(P, Q, { smoothing: { mode: "clip", epsilon: 1e-3, eps: 1 } }), "range", "KL_BAD_OPTION", [/options\.smoothing\.eps\b/], "kl");
+    expectError(() => hellinger(P, Q, { smoothing: { mode: "additive", epsilon: 1e-3, eps: 1 } }), "range", "KL_BAD_OPTION", [/options\.smoothing\.eps\b/], "hellinger");
+  });
+});
+
+// ---------------------------------------------------------------------------------------
+// 7. one overflow rule: +Infinity only for q = 0 under p's mass; finite beyond DBL_MAX throws
+
+forBackends("7. results beyond the double range throw KL_OVERFLOW", (b) => {
+  it("[1e308, 1e308] vs [1e-10, 1e-10], unnormalised: kl, generalizedKL, jeffreys, crossEntropy", () => {
+    useBackend(b);
+    // true values ~1.5e311 (kl), 4.6e309 (crossEntropy): finite, not representable
+    const p = [1e308, 1e308];
+    const q = [1e-10, 1e-10];
+    expectError(() => kl(p, q, { normalize: false }), "range", "KL_OVERFLOW", [], "kl");
+    expectError(() => kl(new Float64Array(p), new Float64Array(q), { normalize: false }), "range", "KL_OVERFLOW", [], "kl Float64Array");
+    expectError(() => generalizedKL(p, q), "range", "KL_OVERFLOW", [], "generalizedKL");
+    expectError(() => jeffreys(p, q, { normalize: false }), "range", "KL_OVERFLOW", [], "jeffreys");
+    expectError(() => crossEntropy(p, q, { normalize: false }), "range", "KL_OVERFLOW", [], "crossEntropy");
+    expectError(() => score("generalizedKL", p, q, {}), "range", "KL_OVERFLOW", [], "score generalizedKL");
+    expectError(() => kl([...p, ...p], q, { normalize: false, dim: 2 }), "range", "KL_OVERFLOW", [], "kl dim 2");
+  });
+  it("q = 0 under p's mass is still +Infinity, unnormalised", () => {
+    useBackend(b);
+    close(kl([1e308, 1e308], [0, 1e-10], { normalize: false }), Infinity, "kl");
+    close(generalizedKL([1e308, 1e308], [1e-10, 0]), Infinity, "generalizedKL");
+  });
+  for (const [name, p, q] of [
+    ["1786-0", [1786, 0], [0, 0]],
+    ["1786-1786", [1786, 1786], [0, 0]],
+    ["800-m5", [800, -5], [0, 3]],
+    ["1786-0/vs-1786", [1786, 0], [0, 1786]],
+  ] as Array<[string, number[], number[]]>) {
+    it(`generalizedKL(${JSON.stringify(p)}, ${JSON.stringify(q)}, log-probabilities, additive 1e-3) is the finite mpmath value`, () => {
+      useBackend(b);
+      const o = { input: "log-probabilities", smoothing: { mode: "additive", epsilon: 1e-3 } };
+      close(generalizedKL(p, q, o), ev(`overflow/generalizedKL-logprob-additive/${name}`), "generalizedKL");
+      close(generalizedKL(new Float64Array(p), new Float64Array(q), o), ev(`overflow/generalizedKL-logprob-additive/${name}`), "generalizedKL Float64Array");
+    });
+  }
+});
+
+// ---------------------------------------------------------------------------------------
+// 8. documented ranges hold exactly
+
+function lcg(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
+}
+
+forBackends("8. documented ranges hold exactly on near-disjoint pairs", (b) => {
+  it("jsDistance([1, 1e-300], [1e-300, 1], base 2) <= 1; jsDivergence <= ln 2 (base 2: <= 1)", () => {
+    useBackend(b);
+    const p = [1, 1e-300];
+    const q = [1e-300, 1];
+    expect(jsDistance(p, q, { base: 2 })).toBeLessThanOrEqual(1);
+    expect(jsDistance(p, q)).toBeLessThanOrEqual(Math.sqrt(Math.LN2));
+    expect(jsDivergence(p, q)).toBeLessThanOrEqual(Math.LN2);
+    expect(jsDivergence(p, q, { base: 2 })).toBeLessThanOrEqual(1);
+    expect(hellinger(p, q)).toBeLessThanOrEqual(1);
+    expect(totalVariation(p, q)).toBeLessThanOrEqual(1);
+    expect(jsDistance([1, 0], [0, 1], { base: 2 })).toBe(1);
+  });
+
+  it("seeded loop: 300 near-disjoint pairs, Float64Array and Float32Array", () => {
+    useBackend(b);
+    const rnd = lcg(9);
+    const problems: string[] = [];
+    for (let t = 0; t < 300; t++) {
+      const n = 2 + Math.floor(rnd() * 9);
+      const f32 = t % 2 === 1;
+      const tiny = f32 ? [1e-45, 1e-40, 1e-30, 1e-20] : [1e-300, 5e-324, 1e-200, 1e-20];
+      const p = new (f32 ? Float32Array : Float64Array)(n);
+      const q = new (f32 ? Float32Array : Float64Array)(n);
+      for (let i = 0; i < n; i++) {
+        const big = 0.1 + rnd() * 10;
+        const small = tiny[Math.floor(rnd() * tiny.length)] * (rnd() < 0.2 ? 0 : 1);
+        // p's mass where q is tiny and the other way round
+        if ((i + t) % 2 === 0) {
+          p[i] = big;
+          q[i] = small;
+        } else {
+          p[i] = small;
+          q[i] = big;
+        }
+      }
+      const where = `pair ${t} (${f32 ? "Float32Array" : "Float64Array"}) p=[${Array.from(p).join(", ")}] q=[${Array.from(q).join(", ")}]`;
+      const chk = (name: string, v: unknown, lo: number, hi: number) => {
+        if (typeof v !== "number" || Number.isNaN(v) || !(v >= lo && v <= hi)) problems.push(`${name} = ${String(v)} not in [${lo}, ${hi}]: ${where}`);
+      };
+      chk("jsDistance base 2", jsDistance(p, q, { base: 2 }), 0, 1);
+      chk("jsDistance", jsDistance(p, q), 0, Math.sqrt(Math.LN2));
+      chk("jsDivergence", jsDivergence(p, q), 0, Math.LN2);
+      chk("jsDivergence base 2", jsDivergence(p, q, { base: 2 }), 0, 1);
+      chk("hellinger", hellinger(p, q), 0, 1);
+      chk("totalVariation", totalVariation(p, q), 0, 1);
+      for (const name of ["kl", "jeffreys", "psi", "generalizedKL", "crossEntropy"]) chk(name, api[name](p, q), 0, Infinity);
+      chk("entropy", entropy(p), 0, Math.log(n) * (1 + 1e-14));
+    }
+    expect(problems.slice(0, 10)).toEqual([]);
+  });
+});
+
+// ---------------------------------------------------------------------------------------
+// 9. klTerms with one log-probability side is linear
+
+forBackends("9. klTerms with one log-probability side is not O(n²)", (b) => {
+  // p_i = -i/1024 (log-probabilities), q_i = (i mod 3) + 1: generate_regressions.py
+  const make = (n: number) => {
+    const p = Float64Array.from({ length: n }, (_, i) => -i / 1024);
+    const q = Float64Array.from({ length: n }, (_, i) => (i % 3) + 1);
+    return { p, q };
+  };
+  // today's quadratic path takes minutes at n = 131072: a slow n = 16384 fails both tests at once
+  let quick = true;
+  it("n = 16384 within 0.5 s (a quick guard, so that O(n²) fails fast)", () => {
+    useBackend(b);
+    const { p, q } = make(16384);
+    const t0 = performance.now();
+    klTerms(p, q, { input: { p: "log-probabilities" } });
+    const ms = performance.now() - t0;
+    quick = ms < 500;
+    expect(ms).toBeLessThan(500);
+  });
+  it("n = 131072 within 3 s, and its terms match mpmath", () => {
+    useBackend(b);
+    expect(quick, "n = 16384 took over 0.5 s: n = 131072 not run (it would take minutes)").toBe(true);
+    const { p, q } = make(131072);
+    const t0 = performance.now();
+    const t = klTerms(p, q, { input: { p: "log-probabilities" } }) as Float64Array;
+    const ms = performance.now() - t0;
+    expect(ms).toBeLessThan(3000);
+    expect(t).toBeInstanceOf(Float64Array);
+    expect(t.length).toBe(131072);
+    const idx = V["klTerms131072/indices"] as number[];
+    const terms = evs("klTerms131072/terms");
+    const a = evs("klTerms131072/a");
+    // a term a ln(a/b) is compared with bound * (|e| + a), as in test/scores.test.ts
+    idx.forEach((i, j) => {
+      const err = Math.abs(t[i] - terms[j]);
+      expect(err, `term ${i}: got ${t[i]}, expected ${terms[j]}`).toBeLessThanOrEqual(REL * (Math.abs(terms[j]) + a[j]) + 1e-300);
+    });
+  }, 120_000);
+});
+
+// ---------------------------------------------------------------------------------------
+// 10. entropy, crossEntropy and kl keep nothing after a call
+
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
+const DIST = new URL("../dist/index.js", import.meta.url);
+
+function newestMtime(dir: string): number {
+  let m = 0;
+  for (const f of readdirSync(dir, { recursive: true }) as string[]) {
+    const s = statSync(`${dir}/${f}`);
+    if (s.isFile()) m = Math.max(m, s.mtimeMs);
+  }
+  return m;
+}
+
+describe("10. entropy, crossEntropy, kl keep no memory after a call (node --expose-gc on dist/)", () => {
+  beforeAll(() => {
+    const stale = !existsSync(DIST) || statSync(DIST).mtimeMs < Math.max(newestMtime(`${ROOT}/src`), newestMtime(`${ROOT}/assembly`));
+    if (stale) {
+      const r = spawnSync("npm", ["run", "build"], { cwd: ROOT, encoding: "utf8" });
+      if (r.status !== 0) throw new Error(`npm run build failed:\n${r.stdout}\n${r.stderr}`);
+    }
+  }, 300_000);
+
+  const script = (backend: Backend, call: string) => `
+    const K = await import(${JSON.stringify(DIST.href)});
+    const got = await K.init();
+    if (${JSON.stringify(backend)} === "wasm-simd" && got !== "wasm-simd") { console.log(JSON.stringify({ skip: true })); process.exit(0); }
+    K.useBackend(${JSON.stringify(backend)});
+    const n = 2e6;
+    const p = new Float64Array(n), q = new Float64Array(n);
+    for (let i = 0; i < n; i++) { p[i] = 1 + (i % 7); q[i] = 1 + (i % 5); }
+    // a small call first: the module's fixed state exists before the baseline
+    { const p = new Float64Array([1, 2]), q = new Float64Array([2, 1]); ${call}; }
+    const use = () => { const m = process.memoryUsage(); return m.arrayBuffers + m.heapUsed; };
+    gc(); gc();
+    const before = use();
+    const r = (() => { ${call.replace(/^/, "return ")}; })();
+    gc(); gc();
+    await new Promise((res) => setTimeout(res, 10));
+    gc(); gc();
+    const after = use();
+    console.log(JSON.stringify({ grew: after - before, result: r }));
+  `;
+
+  for (const backend of BACKENDS) {
+    for (const [name, call] of [
+      ["entropy", "K.entropy(p)"],
+      ["crossEntropy", "K.crossEntropy(p, q)"],
+      ["kl", "K.kl(p, q)"],
+    ] as Array<[string, string]>) {
+      it.skipIf(backend === "wasm-simd" && selected !== "wasm-simd")(`${name} on 2e6 elements, ${backend}: < 2 MB retained`, () => {
+        const r = spawnSync(process.execPath, ["--expose-gc", "--input-type=module", "-e", script(backend, call)], { cwd: ROOT, encoding: "utf8", timeout: 60_000 });
+        expect(r.status, r.stderr).toBe(0);
+        const out = JSON.parse(r.stdout.trim().split("\n").pop()!) as { grew: number; result: number; skip?: boolean };
+        if (out.skip) return;
+        expect(Number.isFinite(out.result)).toBe(true);
+        expect(out.grew, `retained ${(out.grew / 2 ** 20).toFixed(1)} MiB`).toBeLessThan(2 * 2 ** 20);
+      }, 120_000);
+    }
+  }
+});
+
+// ---------------------------------------------------------------------------------------
+// unclear errors
+
+forBackends("unclear errors become clear", (b) => {
+  it("entropy(p, q): KLTypeError KL_BAD_OPTION saying entropy takes one distribution", () => {
+    useBackend(b);
+    expectError(() => entropy(P, Q), "type", "KL_BAD_OPTION", [/one distribution/], "entropy(number[], number[])");
+    expectError(() => entropy(new Float64Array(P), new Float64Array(Q)), "type", "KL_BAD_OPTION", [/one distribution/], "entropy(Float64Array, Float64Array)");
+    expectError(() => entropy(new Float32Array(P), new Float32Array(Q)), "type", "KL_BAD_OPTION", [/one distribution/], "entropy(Float32Array, Float32Array)");
+  });
+
+  it("a detached buffer: KLTypeError KL_DETACHED naming p (or q)", () => {
+    useBackend(b);
+    const detached = () => {
+      const buf = new ArrayBuffer(16);
+      const v = new Float64Array(buf);
+      structuredClone(buf, { transfer: [buf] });
+      return v;
+    };
+    const p = detached();
+    expect(p.length).toBe(0);
+    expectError(() => kl(p, [0.5, 0.5]), "type", "KL_DETACHED", [/detached/, /\bp\b/], "kl p");
+    expectError(() => kl([0.5, 0.5], detached()), "type", "KL_DETACHED", [/detached/, /\bq\b/], "kl q");
+    expectError(() => entropy(detached()), "type", "KL_DETACHED", [/detached/, /\bp\b/], "entropy");
+    expectError(() => jsDivergence(detached(), new Float64Array([0.5, 0.5])), "type", "KL_DETACHED", [/detached/, /\bp\b/], "jsDivergence");
+  });
+});
+
+describe("init() with a bad source", () => {
+  async function fresh(): Promise<KLModule> {
+    vi.resetModules();
+    return await import("../src/index.js");
+  }
+  async function rejection(p: Promise<unknown>): Promise<unknown> {
+    try {
+      await p;
+    } catch (error) {
+      return error;
+    }
+    throw new Error("did not reject");
+  }
+
+  it("init(42) rejects with KLTypeError KL_BAD_MODULE", async () => {
+    const m = await fresh();
+    const e = (await rejection(m.init(42 as never))) as { code?: unknown; message?: unknown };
+    expect(e, String(e?.message)).toBeInstanceOf(m.KLTypeError);
+    expect(e.code, String(e.message)).toBe("KL_BAD_MODULE");
+    expect(await m.init()).toBe(EXPECTED);
+  });
+
+  it.skipIf(EXPECTED !== "wasm-simd")("init(the empty module) rejects with KLTypeError KL_BAD_MODULE: not kl-simd's kernel", async () => {
+    const m = await fresh();
+    const empty = new WebAssembly.Module(new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0]));
+    const e = (await rejection(m.init(empty))) as { code?: unknown; message?: unknown };
+    expect(e, String(e?.message)).toBeInstanceOf(m.KLTypeError);
+    expect(e.code, String(e.message)).toBe("KL_BAD_MODULE");
+    expect(String(e.message)).toMatch(/not kl-simd's kernel/);
+    expect(String(e.message)).not.toMatch(/is not a function/);
+    expect(await m.init()).toBe("wasm-simd");
+  });
+
+  it("a plain init() resolves the normal backend while another caller's init(42) is pending", async () => {
+    const m = await fresh();
+    const bad = m.init(42 as never).catch((e: unknown) => e);
+    const good = m.init();
+    expect(await good).toBe(EXPECTED);
+    const e = (await bad) as { code?: unknown; message?: unknown };
+    expect(e, String(e?.message)).toBeInstanceOf(m.KLTypeError);
+    expect(e.code).toBe("KL_BAD_MODULE");
+    expect(m.backend()).toBe(EXPECTED);
+  });
+});
+
+// ---------------------------------------------------------------------------------------
+// gaussianKL with scalar arguments
+
+forBackends("gaussianKL: numbers broadcast to every element", (b) => {
+  const M = [0.5, -1, 2, 0];
+  const Vv = [1, 0.5, 2, 3];
+  it("gaussianKL(m, v, 0, 1) = sum of KL(N(m_i, v_i) || N(0, 1))", () => {
+    useBackend(b);
+    close(gaussianKL(M, Vv, 0, 1), ev("gaussian/m-v-0-1"), "number[]");
+    close(gaussianKL(new Float64Array(M), new Float64Array(Vv), 0, 1), ev("gaussian/m-v-0-1"), "Float64Array");
+    close(gaussianKL(M, Vv, [0, 0, 0, 0], [1, 1, 1, 1]), ev("gaussian/m-v-0-1"), "vectors (the same)");
+    close(gaussianKL(0, 1, M, Vv), ev("gaussian/0-1-m-v"), "0, 1, m, v");
+    close(gaussianKL(M, 2, [0.25, 0.5, 1, -1], Vv), ev("gaussian/m-2-m-v"), "m, 2, m2, v");
+  });
+  it("gaussianKL(m, v, 0, 1, { dim: 4 }) per row", () => {
+    useBackend(b);
+    const M8 = [0.5, -1, 2, 0, 1, 1.5, -0.5, 0.25];
+    const V8 = [1, 0.5, 2, 3, 0.25, 4, 1.5, 0.75];
+    closeAll(gaussianKL(M8, V8, 0, 1, { dim: 4 }), evs("gaussian/dim4/m-v-0-1"), "dim 4");
+    const e = evs("gaussian/dim4/m-v-0-1");
+    close(gaussianKL(M8, V8, 0, 1, { dim: 4, reduction: "sum" }), e[0] + e[1], "dim 4 sum", 1e-14);
+  });
+  it("a scalar variance <= 0 is KL_BAD_VARIANCE naming the argument", () => {
+    useBackend(b);
+    expectError(() => gaussianKL(M, Vv, 0, 0), "range", "KL_BAD_VARIANCE", [/var2/], "var2 0");
+    expectError(() => gaussianKL(M, -1, 0, 1), "range", "KL_BAD_VARIANCE", [/var1/], "var1 -1");
+  });
+});
