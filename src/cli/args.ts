@@ -35,8 +35,10 @@ export interface Args {
 }
 
 /** Measure names on the command line: the API's names, their kebab-case forms and two short ones. */
-export const MEASURES: Record<string, MeasureName> = { js: "jsDivergence", tv: "totalVariation" };
+export const MEASURES: Record<string, MeasureName> = {};
 for (const name of measureNames) MEASURES[name] = MEASURES[name.replace(/[A-Z]/g, (c) => "-" + c.toLowerCase()).replace("-k-l", "-kl")] = name;
+MEASURES.js = "jsDivergence";
+MEASURES.tv = "totalVariation";
 
 const KINDS: readonly InputKind[] = ["probabilities", "log-probabilities", "logits"];
 

@@ -4,7 +4,7 @@ import { KLRangeError } from "../errors.js";
 import { kernelRows } from "../batch.js";
 import defaultWasm from "../default-wasm.js";
 import { loadKernel, type Kernel } from "../wasm.js";
-import { simdSupported, type WasmSource } from "../wasm/load.js";
+import { checkSource, simdSupported, type WasmSource } from "../wasm/load.js";
 import type { MeasureName } from "../measures/registry.js";
 import type { Resolved } from "./options.js";
 import type { Side } from "./sides.js";
@@ -40,7 +40,10 @@ export function init(source?: WasmSource): Promise<Backend> {
 }
 
 async function start(source: WasmSource | undefined): Promise<Backend> {
-  if (!simdSupported()) return (active = "js");
+  if (!simdSupported()) {
+    if (source !== undefined) checkSource(await source); // a wrong argument is wrong here too
+    return (active = "js");
+  }
   try {
     kernel = await loadKernel(source ?? defaultWasm());
   } catch (error) {

@@ -1,12 +1,12 @@
 // The arguments of a call: types and shapes (single pairs, batches with a broadcast row),
 // value checks with row/column in the message, input kinds (a log-sum-exp per log row) and
 // smoothing.
-import type { InputKind, Resolved } from "./options.js";
+import type { InputKind, Resolved, Smoothing } from "./options.js";
 import { checkVectorType, type Vector } from "./vector.js";
 import { KLRangeError } from "../errors.js";
 import { Sum } from "../exact/sum.js";
 import { probs, total } from "../measures/kl-terms.js";
-import type { Row } from "../measures/rows.js";
+import { lnProb, type Row } from "../measures/rows.js";
 
 /** A row-major matrix argument: `rows` rows of `dim`; rows = 1 broadcasts. */
 export interface Shape {
@@ -128,6 +128,7 @@ function zeroSumCheck(s: Side, row: Row, r: number): void {
 /** A side's row as probabilities with the smoothing applied (a new array). */
 export function smoothRow(row: Row, o: Resolved, s: Side, r: number): Row {
   const { mode, epsilon } = o.smoothing!;
+  if (row.log !== null) return smoothLogRow(row, mode, epsilon);
   const n = row.n;
   const t = total(row, o.normalize && row.log === null);
   if (t === 0) throw new KLRangeError("KL_ZERO_SUM", `${rowName(s, r)} sums to 0 and cannot be normalised`);
@@ -138,4 +139,29 @@ export function smoothRow(row: Row, o: Resolved, s: Side, r: number): Row {
     else if (out[i] === 0) out[i] = epsilon;
   }
   return { v: out, off: 0, n, log: null };
+}
+
+/**
+ * Smoothing of a log-domain row, in the log domain: raw log-probabilities can stand for
+ * values beyond the double range (e^1786), and tiny probabilities that flush to 0 as
+ * doubles are still not zeros. The result is a log row again: normalised by its
+ * log-sum-exp, or raw for clip (which does not renormalise).
+ */
+function smoothLogRow(row: Row, mode: Smoothing["mode"], epsilon: number): Row {
+  const lnEps = Math.log(epsilon);
+  const out = new Float64Array(row.n);
+  let max = -Infinity;
+  for (let i = 0; i < row.n; i++) {
+    const l = lnProb(row.log!, row.v[row.off + i]);
+    // ln(e^l + ε) without overflow; replace-zeros: only exact zeros (l = −Infinity)
+    const m = mode === "clip" ? Math.min(Math.max(l, lnEps), 0)
+      : mode === "additive" ? Math.max(l, lnEps) + Math.log1p(Math.exp(-Math.abs(l - lnEps)))
+      : l === -Infinity ? lnEps : l;
+    out[i] = m;
+    max = Math.max(max, m);
+  }
+  if (mode === "clip") return { v: out, off: 0, n: row.n, log: { max: 0, pre: 1, invT: 1, logS: 0, raw: true } };
+  const sum = new Sum();
+  for (let i = 0; i < row.n; i++) sum.add(Math.exp(out[i] - max));
+  return { v: out, off: 0, n: row.n, log: { max: 0, pre: 1, invT: 1, logS: max + Math.log(sum.value) } };
 }

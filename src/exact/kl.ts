@@ -102,15 +102,9 @@ export function sumsJS(p: Vector, q: Vector, scale: number, plain: boolean): Sum
  * extreme totals, subnormal totals).
  */
 export function exactNormalizedKL(p: Vector, q: Vector): number {
-  const sp = new Sum(), sq = new Sum();
-  for (let i = 0; i < p.length; i++) {
-    sp.add(p[i]);
-    sq.add(q[i]);
-  }
   // Totals into [2^-500, 2^500] by powers of two (exact upwards; downwards only elements
   // below 2^-574 of their total can lose bits, and they cannot show in the result).
-  const [p1, p2] = powerOfTwoScale(sp.value), [q1, q2] = powerOfTwoScale(sq.value);
-  const P = sp.value * p1 * p2, Q = sq.value * q1 * q2;
+  const [P, p1, p2] = scaledTotal(p), [Q, q1, q2] = scaledTotal(q);
   const logQP = logRatio(Q, P);
   // ln(Q/P) of the unscaled totals, for logs taken from the unscaled values
   const logQPraw = logQP - Math.log(q1) - Math.log(q2) + Math.log(p1) + Math.log(p2);
@@ -145,13 +139,29 @@ export function exactNormalizedKL(p: Vector, q: Vector): number {
   return g.value / total + log1pMinusX(-nd.value / total, nq.value / total);
 }
 
-/** KL of the normalised pair p/Σp against q/Σq. */
+/**
+ * The total of v times two powers of two s1, s2 that bring it into [2^-500, 2^500], and s1,
+ * s2 (a total beyond the double range is summed again from values scaled down first).
+ */
+function scaledTotal(v: Vector): [number, number, number] {
+  let pre = 1, sum = new Sum();
+  for (let i = 0; i < v.length; i++) sum.add(v[i]);
+  if (sum.value === Infinity) {
+    pre = 2 ** -Math.ceil(Math.log2(v.length) + 1);
+    sum = new Sum();
+    for (let i = 0; i < v.length; i++) sum.add(v[i] * pre);
+  }
+  const [s1, s2] = powerOfTwoScale(sum.value);
+  return [sum.value * s1 * s2, s1 * pre, s2];
+}
+
+/** KL of the normalised pair p/Σp against q/Σq; NaN where the sums overflowed (the exact path decides). */
 export function normalizedKL(s: Sums): number {
   const P = s.p, Q = s.q;
   if (P === 0) throw new KLRangeError("KL_ZERO_SUM", "p sums to 0 and cannot be normalised");
   if (Q === 0) throw new KLRangeError("KL_ZERO_SUM", "q sums to 0 and cannot be normalised");
-  checkFinite(s);
   if (s.qZero) return Infinity;
+  if (!Number.isFinite(s.t + s.p + s.q)) return NaN;
   // With T = Σ p·ln(p/q) − p + q over the raw inputs, the KL of p/P against q/Q is exactly
   // T/P + ln(Q/P) − (Q/P − 1): no second pass and no per-element division.
   return s.t / P + log1pMinusX(-s.d / P, Q / P);
@@ -167,8 +177,9 @@ export function cancels(s: Sums, kl: number, limit: number): boolean {
 
 /** Σ p·ln(p/q) of the raw inputs, from "plain" sums. */
 export function plainKL(s: Sums): number {
+  if (s.qZero) return Infinity; // before overflow: +Infinity is the exact value here
   checkFinite(s);
-  return s.qZero ? Infinity : s.t;
+  return s.t;
 }
 
 export function checkFinite(s: Sums): void {

@@ -151,9 +151,11 @@ export class RowEvaluator {
    */
   private renyi(p: Row, q: Row, normalize: boolean, alpha: number): number {
     const c = 1 - alpha;
-    const sum = new Sum();
+    const sum = new Sum(), totalA = new Sum(), totalB = new Sum();
     let maxLog = -Infinity, top = 0; // ln a + c·L, for aᵅb¹⁻ᵅ beyond the double range (α > 1)
     const infinite = this.eachPair(p, q, normalize, (e) => {
+      totalA.add(e.a);
+      totalB.add(e.b);
       if (e.zeroB) {
         if (alpha === Infinity || alpha > 1) return true;
         sum.add(-alpha * e.a);
@@ -173,12 +175,22 @@ export class RowEvaluator {
     });
     if (infinite) return Infinity;
     if (alpha === Infinity) return top;
+    // Σ aᵅb¹⁻ᵅ − 1 = S + α(Σa − 1) + (1−α)(Σb − 1); the last two are 0 for distributions
+    // (and their rounding is not added), else from compensated totals (clipped rows)
+    const distributions = (p.log === null ? normalize : p.log.raw !== true) && (q.log === null ? normalize : q.log.raw !== true);
+    if (!distributions) {
+      totalA.add(-1);
+      totalB.add(-1);
+      sum.add(alpha * totalA.value);
+      sum.add(c * totalB.value);
+    }
     const S = sum.value;
-    // Σ aᵅb¹⁻ᵅ = 1 + S far from 1 (beyond the double range, or S near −1 where 1 + S has lost
-    // its digits): its log directly, by log-sum-exp (Infinity for no common support, α < 1)
-    if (maxLog > 600 || S < -0.5) return this.renyiLarge(p, q, normalize, c) / (alpha - 1);
+    // 1 + S far from 1 (beyond the double range, or S near −1 where 1 + S has lost its
+    // digits): its log directly, by log-sum-exp (Infinity for no common support, α < 1)
+    if (maxLog > 600 || !(S > -0.5 && S < 1e300)) return this.renyiLarge(p, q, normalize, c) / (alpha - 1);
     // log1p(S)/(α − 1) with S = −α·c·H: the 1/(α − 1) cancels against S analytically
-    return Math.max(S === 0 ? 0 : (Math.log1p(S) / S) * (S / (alpha - 1)), 0);
+    const value = S === 0 ? 0 : (Math.log1p(S) / S) * (S / (alpha - 1));
+    return distributions ? Math.max(value, 0) : value;
   }
 
   /** ln Σ aᵅb¹⁻ᵅ by log-sum-exp, from ln a + c·L (two passes: the largest, then the sum). */

@@ -51,6 +51,7 @@ const divergence = { twoSided: true, usesBase: true, root: false, normalize: tru
 
 export const MEASURES: Readonly<Record<MeasureName, MeasureRecord>> = {
   kl: { ...divergence, infinite: "q-zero-under-p", kernel: { family: "kl" } },
+  entropy: { ...divergence, twoSided: false, infinite: "never", kernel: { family: "kl" } },
   crossEntropy: { ...divergence, infinite: "q-zero-under-p", kernel: { family: "kl" } },
   generalizedKL: { ...divergence, normalize: false, termsNonNegative: true, infinite: "q-zero-under-p", kernel: { family: "kl" } },
   jsDivergence: { ...divergence, max: Math.LN2, infinite: "never", kernel: { family: "pair", id: 2 } },
@@ -60,7 +61,6 @@ export const MEASURES: Readonly<Record<MeasureName, MeasureRecord>> = {
   hellinger: { ...divergence, termsNonNegative: true, usesBase: false, root: true, max: 1, infinite: "never", kernel: { family: "pair", id: 1 } },
   totalVariation: { ...divergence, termsNonNegative: true, usesBase: false, max: 1, infinite: "never", kernel: { family: "pair", id: 0 } },
   renyi: { ...divergence, infinite: "renyi", kernel: null, alpha: true },
-  entropy: { ...divergence, twoSided: false, infinite: "never", kernel: { family: "kl" } },
 };
 
 export const MEASURE_NAMES = Object.keys(MEASURES) as readonly MeasureName[];

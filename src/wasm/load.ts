@@ -32,6 +32,14 @@ function badModule(message: string): never {
   throw new KLTypeError("KL_BAD_MODULE", message);
 }
 
+/** A source, once awaited and fetched, must be a module or bytes (also where SIMD is missing and it is not loaded). */
+export function checkSource(source: unknown): asserts source is WebAssembly.Module | BufferSource {
+  if (typeof WebAssembly === "object" && source instanceof WebAssembly.Module) return;
+  if (source instanceof ArrayBuffer || ArrayBuffer.isView(source)) return;
+  if (typeof source === "string" || source instanceof URL || (typeof Response === "function" && source instanceof Response)) return;
+  badModule(`init() takes a WebAssembly.Module, bytes, a Response or a URL, got ${describe(source)}`);
+}
+
 /**
  * The exports of an instance of `source`, checked to be kl-simd's kernel: every name in
  * `required` a function, and a memory.
@@ -43,14 +51,10 @@ export async function instantiateKernel(source: WasmSource, required: readonly s
     if (!resolved.ok) badModule(`init(): fetching the kernel failed: HTTP ${resolved.status} ${resolved.url}`);
     resolved = await resolved.arrayBuffer();
   }
-  let instance: WebAssembly.Instance;
-  if (resolved instanceof WebAssembly.Module) {
-    instance = await WebAssembly.instantiate(resolved, {});
-  } else if (resolved instanceof ArrayBuffer || ArrayBuffer.isView(resolved)) {
-    instance = (await WebAssembly.instantiate(resolved as BufferSource, {})).instance;
-  } else {
-    badModule(`init() takes a WebAssembly.Module, bytes, a Response or a URL, got ${describe(resolved)}`);
-  }
+  checkSource(resolved);
+  const instance = resolved instanceof WebAssembly.Module
+    ? await WebAssembly.instantiate(resolved, {})
+    : (await WebAssembly.instantiate(resolved as BufferSource, {})).instance;
   const exports = instance.exports as Record<string, unknown>;
   const missing = required.filter((name) => typeof exports[name] !== "function");
   if (!(exports.memory instanceof WebAssembly.Memory) || missing.length > 0) {
