@@ -1,11 +1,13 @@
 // npm run test:pack: checks the package as npm would ship it, not the source tree.
-// Packs the built tree, installs the tarball by name into a fresh project, and checks:
+// Starts from a clean tree (no dist/, no compiler output: what a fresh clone has), packs it
+// (prepack must build it), installs the tarball by name into a fresh project, and checks:
 // what the tarball holds; no install scripts, no eval or new Function in its JS; the size
 // budget; publint and arethetypeswrong on the packed files; that Node imports it by name with
 // the right answers and backend, and resolves the workerd condition to the workerd entry;
-// that TypeScript users compile against it under moduleResolution nodenext and bundler.
+// that CommonJS code loads it with require(); that TypeScript users compile against it under
+// moduleResolution nodenext and bundler.
 import { execFileSync } from "node:child_process";
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
@@ -32,8 +34,13 @@ function assert(condition, message) {
 const run = (cmd, args, cwd) => execFileSync(cmd, args, { cwd, encoding: "utf8", stdio: "pipe" });
 const bin = (name) => join(root, "node_modules", ".bin", name);
 
+// a clean tree, so that the tarball holds what packing builds, not what an earlier step left in
+// dist/; KL_BUILT (CI's "built already") must not skip that build
+rmSync(join(root, "dist"), { recursive: true, force: true });
+for (const f of readdirSync(join(root, "build"))) if (f !== ".gitkeep") rmSync(join(root, "build", f), { recursive: true, force: true });
+const { KL_BUILT: _built, ...env } = process.env;
 const work = mkdtempSync(join(tmpdir(), "kl-simd-pack-"));
-const { tarball, files } = pack(work);
+const { tarball, files } = pack(work, env);
 const app = consumer(tarball);
 const installed = join(app, "node_modules", "kl-simd");
 const manifest = JSON.parse(readFileSync(join(installed, "package.json"), "utf8"));
@@ -121,6 +128,20 @@ check("Node imports it by name: known answer, SIMD backend, typed errors", () =>
   assert(Math.abs(out.value / 0.08717669357238884 - 1) < 1e-15, `kl = ${out.value}`);
   assert(out.code === "KL_LENGTH_MISMATCH", `error code ${out.code}`);
   return `${out.value}, ${out.selected}`;
+});
+
+// A new `npm init -y` project is CommonJS: there require() must work (Node ≥ 20.19 and ≥ 22.12
+// load an ES module by require(), if it has no top-level await; README, "Install").
+check("CommonJS: require(\"kl-simd\") in a .cjs file answers", () => {
+  const [major, minor] = process.versions.node.split(".").map(Number);
+  if (major < 20 || (major === 20 && minor < 19) || (major === 22 && minor < 12)) return `skipped: Node ${process.versions.node} has no require(esm)`;
+  writeFileSync(join(app, "required.cjs"),
+    `const { init, kl } = require("kl-simd");\n` +
+    `init().then((selected) => console.log(JSON.stringify({ selected, value: kl([0.5, 0.5], [0.7, 0.3]) })));\n`);
+  const out = JSON.parse(run(process.execPath, ["required.cjs"], app));
+  assert(out.selected === "wasm-simd", `backend ${out.selected}`);
+  assert(Math.abs(out.value / 0.08717669357238884 - 1) < 1e-15, `kl = ${out.value}`);
+  return `${out.value}, Node ${process.versions.node}`;
 });
 
 check("the kl-simd command: bin dist/cli.js, installed in node_modules/.bin, answers", () => {
