@@ -7,13 +7,13 @@
 // that CommonJS code loads it with require(); that TypeScript users compile against it under
 // moduleResolution nodenext and bundler.
 import { execFileSync } from "node:child_process";
-import { copyFileSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { consumer, pack, root } from "./pack.mjs";
 
-// The default entry, gzipped, JS and the inline wasm together (README: "Bundle size").
+// The default entry, gzipped, JS and the inline wasm together (docs/runtimes.md, "Bundle size").
 // Measured 20,161 bytes; the headroom is for the functions being added.
 const BUDGET_GZIP_BYTES = 44 * 1024; // the core was ~20 KiB; the scoring API (issue 3) added kernels and code
 
@@ -47,13 +47,17 @@ const manifest = JSON.parse(readFileSync(join(installed, "package.json"), "utf8"
 const read = (file) => readFileSync(join(installed, file));
 const js = files.filter((f) => /\.(c|m)?js$/.test(f));
 
-check("the tarball holds the entries, their types, kl.wasm, README and LICENSE", () => {
+check("the tarball holds the entries, their types, kl.wasm, README, the docs it links and LICENSE", () => {
   const wanted = ["package.json", "README.md", "LICENSE", "dist/index.js", "dist/workerd.js", "dist/cli.js", "dist/index.d.ts", "dist/kl.wasm", "dist/kl.wasm.d.ts",
     "dist/parallel.js", "dist/parallel-worker.js", "dist/parallel.d.ts"];
   const missing = wanted.filter((f) => !files.includes(f));
   assert(missing.length === 0, `missing: ${missing.join(", ")}`);
-  const stray = files.filter((f) => !/^(package\.json|README\.md|LICENSE|dist\/.+\.(js|d\.ts|wasm))$/.test(f));
+  const stray = files.filter((f) => !/^(package\.json|README\.md|LICENSE|dist\/.+\.(js|d\.ts|wasm)|docs\/[\w-]+\.md)$/.test(f));
   assert(stray.length === 0, `unexpected files: ${stray.join(", ")}`);
+  // the README's links into docs/ resolve in the installed package too
+  const linked = [...readFileSync(join(root, "README.md"), "utf8").matchAll(/\]\((docs\/[\w-]+\.md)/g)].map((m) => m[1]);
+  const unshipped = linked.filter((f) => !files.includes(f) && existsSync(join(root, f)));
+  assert(unshipped.length === 0, `README links to docs not in the tarball: ${unshipped.join(", ")}`);
   return `${files.length} files`;
 });
 
@@ -184,7 +188,7 @@ check("conditions: default → dist/index.js, workerd → dist/workerd.js, kl-si
 // TypeScript users: test/package/consumer.ts against the installed package, nodenext as a Node
 // user would set it (with @types/node), bundler as a browser app would. Both need lib "dom":
 // the types name WebAssembly.Module, BufferSource and Response, which TypeScript declares only
-// there (@types/node 20 has no WebAssembly namespace; README, "TypeScript").
+// there (@types/node 20 has no WebAssembly namespace; docs/runtimes.md, "TypeScript").
 const settings = {
   nodenext: { module: "nodenext", moduleResolution: "nodenext", lib: ["es2022", "dom"], types: ["node"], typeRoots: [join(root, "node_modules", "@types")] },
   bundler: { module: "esnext", moduleResolution: "bundler", lib: ["es2022", "dom"], types: [] },
