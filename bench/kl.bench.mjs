@@ -198,7 +198,10 @@ const SHORT_SIZE = SIZES.includes(100000) ? 100000 : SIZES[SIZES.length - 1];
 const short = [
   `| n = ${sizeLabel(SHORT_SIZE)}, elements/s (× the plain loop) | Float64Array | Float32Array |`,
   "|---|---:|---:|",
-  ...IMPLEMENTATIONS.map((name) => `| ${label(name)} | ${["Float64Array", "Float32Array"].map((type) => cell(rows.find((r) => r.type === type && r.n === SHORT_SIZE), name)).join(" | ")} |`),
+  ...IMPLEMENTATIONS.map((name) => `| ${label(name)} | ${["Float64Array", "Float32Array"].map((type) => {
+    const r = rows.find((r) => r.type === type && r.n === SHORT_SIZE);
+    return r === undefined ? "" : cell(r, name);
+  }).join(" | ")} |`),
   "",
   `${machine.replace(/;[^;]*load average.*$/, "")}; \`npm run bench\`.`,
 ].join("\n");
