@@ -2,7 +2,7 @@
 // written to a temporary folder. Known answers come from SciPy (hard-coded below, with the
 // expression that produced each), not from the library itself.
 import { spawnSync } from "node:child_process";
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, closeSync, existsSync, lstatSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -421,6 +421,19 @@ describe("no data lost or invented", () => {
     writeFileSync(file("good.csv"), "0.2,0.8\n");
     expect(cli(["score", "good.csv", ...ref, "-o", "results.csv"]).status).toBe(0);
     expectClose(column(readFileSync(file("results.csv"), "utf8")), [KL_02]);
+    expect(listing()).toEqual([]);
+  });
+
+  it("-o through a symbolic link replaces the file it names, keeping the link and the file's permissions", () => {
+    writeFileSync(file("good.csv"), "0.2,0.8\n");
+    writeFileSync(file("real-results.csv"), "old\n");
+    chmodSync(file("real-results.csv"), 0o600);
+    rmSync(file("link.csv"), { force: true });
+    symlinkSync("real-results.csv", file("link.csv"));
+    expect(cli(["score", "good.csv", ...ref, "-o", "link.csv"]).status).toBe(0);
+    expect(lstatSync(file("link.csv")).isSymbolicLink()).toBe(true);
+    expectClose(column(readFileSync(file("real-results.csv"), "utf8")), [KL_02]);
+    expect(statSync(file("real-results.csv")).mode & 0o777).toBe(0o600);
     expect(listing()).toEqual([]);
   });
 

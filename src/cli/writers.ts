@@ -1,6 +1,6 @@
 // Result writers: CSV, NDJSON or .npy, one write per block of rows, to a file or stdout.
 import { once } from "node:events";
-import { closeSync, openSync, renameSync, rmSync, statSync, writeSync, type Stats } from "node:fs";
+import { closeSync, fchmodSync, openSync, realpathSync, renameSync, rmSync, statSync, writeSync, type Stats } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { CliError, usage, writeFailure } from "./errors.js";
 import { npyHeader } from "./npy.js";
@@ -47,13 +47,23 @@ export function openSink(path: string | null, stdout: NodeJS.WritableStream = pr
       throw usage(`--output ${path} is the input file ${input}: writing the scores there would replace its data; name another file`);
     }
   }
+  // the file a symbolic link names is the one replaced, not the link
+  const target = existing === null ? path : realpathSync(path);
   // a device or a pipe (/dev/null, /dev/stdout, a FIFO) is written in place: it cannot be renamed over
-  const temporary = existing === null || existing.isFile() ? join(dirname(path), `.${basename(path)}.${process.pid}.kl-simd-tmp`) : null;
+  let temporary = existing === null || existing.isFile() ? join(dirname(target), `.${basename(target)}.${process.pid}.kl-simd-tmp`) : null;
   let fd: number;
   try {
-    fd = openSync(temporary ?? path, temporary === null ? "w" : "wx");
+    fd = openSync(temporary ?? target, temporary === null ? "w" : "wx");
+    if (temporary !== null && existing !== null) fchmodSync(fd, existing.mode & 0o7777); // the replaced file's permissions
   } catch (error) {
-    throw new CliError(`cannot write ${path}: ${(error as Error).message}`, 2);
+    // a folder that takes no new file (the target itself may still be writable): in place
+    if (temporary === null) throw new CliError(`cannot write ${path}: ${(error as Error).message}`, 2);
+    temporary = null;
+    try {
+      fd = openSync(target, "w");
+    } catch (error) {
+      throw new CliError(`cannot write ${path}: ${(error as Error).message}`, 2);
+    }
   }
   const guarded = <T>(write: () => T): T => {
     try {
@@ -78,8 +88,8 @@ export function openSink(path: string | null, stdout: NodeJS.WritableStream = pr
     close(complete) {
       closeSync(fd);
       if (temporary === null) return;
-      if (complete) guarded(() => renameSync(temporary, path));
-      else rmSync(temporary, { force: true });
+      if (complete) guarded(() => renameSync(temporary!, target));
+      else rmSync(temporary!, { force: true });
     },
   };
 }
