@@ -6,11 +6,14 @@ import { chmodSync, closeSync, existsSync, lstatSync, mkdtempSync, openSync, rea
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { init, kl } from "../src/index.js";
 import { Progress } from "../src/cli/progress.js";
 
 const CLI = fileURLToPath(new URL("../dist/cli.js", import.meta.url));
+// a test starts up to ten node processes, ~0.3 s each on an idle machine and several seconds on
+// a loaded one (CI on shared cores timed out at vitest's default 5 s)
+vi.setConfig({ testTimeout: 60_000 });
 let dir = "";
 const file = (name: string) => join(dir, name);
 
