@@ -1,4 +1,4 @@
-// npm run bench:cli — the command line's throughput and memory (README, "Command line").
+// npm run bench:cli — the command line's throughput and memory (docs/cli.md).
 //  1. CSV parse + score, MB/s: 1e6 rows × 16 with 6 and with 17 significant digits, to .npy
 //     output (so number formatting is not counted) and to CSV output.
 //  2. .npy input against in-memory scoring of the same rows: the CLI's time (from --stats:
@@ -66,7 +66,7 @@ for (const type of ["npy", "npy32"]) {
     score("kl", P, ref, { dim: DIM });
     memory = Math.min(memory, (performance.now() - t) / 1000);
   }
-  // one thread, as the in-memory call (--threads pays only on larger inputs: see README)
+  // one thread, as the in-memory call (--threads pays only on larger inputs: see docs/cli.md)
   const s = cliStats(["score", path, "--ref-values", REF, "-o", "/dev/null", "--output-format", "npy", "--threads", "1"]);
   const label = type === "npy32" ? "float32" : "float64";
   rows.push(`| .npy ${label} (${mb(path)} MB) | npy | ${s.mbPerSecond.toFixed(1)} MB/s | ${s.rowsPerSecond.toLocaleString("en-US")} rows/s | in memory ${Math.round(ROWS / memory).toLocaleString("en-US")} rows/s: CLI ÷ in-memory **${(memory / s.seconds).toFixed(2)}** |`);

@@ -3,9 +3,9 @@
 // otherwise pick (bench/peers.mjs: ml-distance, mathjs, TensorFlow.js on its wasm and cpu
 // backends), all in this one run. Each row (type, n) runs in a process of its own, so the JIT
 // state one size leaves cannot skew the next; within a row all are measured side by side.
-// Prints Markdown tables and writes bench/RESULTS.md and the README's two tables, with the
-// machine and its load named. Without the libraries (`npm run bench:install`) it measures
-// kl-simd and the loop only, and writes nothing.
+// Prints Markdown tables and writes bench/RESULTS.md, the two tables of docs/performance.md and
+// the README's short comparison, with the machine and its load named. Without the libraries
+// (`npm run bench:install`) it measures kl-simd and the loop only, and writes nothing.
 import { Bench } from "tinybench";
 import { cpus, loadavg, totalmem } from "node:os";
 import { readFileSync, writeFileSync } from "node:fs";
@@ -175,7 +175,7 @@ const full = [
   ...how,
 ].join("\n");
 
-// The README's opening table: implementations down, four sizes across, one block per type.
+// docs/performance.md's opening table: implementations down, four sizes across, one block per type.
 const COMPACT_SIZES = [16, 1000, 100000, 10000000].filter((n) => SIZES.includes(n));
 const compactBlock = (type) => [
   `| ${type} | ${COMPACT_SIZES.map((n) => `n = ${sizeLabel(n)}`).join(" | ")} |`,
@@ -184,7 +184,7 @@ const compactBlock = (type) => [
 ];
 const compact = [
   machine,
-  `Each cell: elements/s, ${versus}. ${inputs} Every size: [bench/RESULTS.md](bench/RESULTS.md).`,
+  `Each cell: elements/s, ${versus}. ${inputs} Every size: [bench/RESULTS.md](../bench/RESULTS.md).`,
   "",
   ...compactBlock("Float64Array"),
   "",
@@ -193,7 +193,20 @@ const compact = [
   ...how,
 ].join("\n");
 
-// The Performance section's table: kl-simd against the loop, every size.
+// The README's short comparison: n = 10⁵ of each type, the rest in docs/performance.md.
+const SHORT_SIZE = SIZES.includes(100000) ? 100000 : SIZES[SIZES.length - 1];
+const short = [
+  `| n = ${sizeLabel(SHORT_SIZE)}, elements/s (× the plain loop) | Float64Array | Float32Array |`,
+  "|---|---:|---:|",
+  ...IMPLEMENTATIONS.map((name) => `| ${label(name)} | ${["Float64Array", "Float32Array"].map((type) => {
+    const r = rows.find((r) => r.type === type && r.n === SHORT_SIZE);
+    return r === undefined ? "" : cell(r, name);
+  }).join(" | ")} |`),
+  "",
+  `${machine.replace(/;[^;]*load average.*$/, "")}; \`npm run bench\`.`,
+].join("\n");
+
+// docs/performance.md's second table: kl-simd against the loop, every size.
 const klOnly = [
   machine,
   inputs + " Ratios are against the plain loop `s += p[i]*Math.log(p[i]/q[i])`, measured in the same process. `kl` includes validation and copying into wasm memory.",
@@ -207,16 +220,22 @@ const klOnly = [
 
 console.log(full);
 if (!process.env.KL_BENCH_SIZES && versions) {
-  // a full run with every peer is the one to keep: bench/RESULTS.md and the README's copies
+  // a full run with every peer is the one to keep: bench/RESULTS.md and the copies in the docs
   writeFileSync(new URL("./RESULTS.md", import.meta.url), `# Benchmark results\n\n\`npm run bench\` (after \`npm run bench:install\`)\n\n${full}\n`);
-  const readmeUrl = new URL("../README.md", import.meta.url);
-  let readme = readFileSync(readmeUrl, "utf8");
-  for (const [marker, table] of [["compare", compact], ["bench", klOnly]]) {
-    const marked = new RegExp(`<!-- ${marker}:start -->[\\s\\S]*<!-- ${marker}:end -->`);
-    if (marked.test(readme)) readme = readme.replace(marked, `<!-- ${marker}:start -->\n${table}\n<!-- ${marker}:end -->`);
-    else console.warn(`warning: README.md has no <!-- ${marker}:start --> … <!-- ${marker}:end --> section`);
-  }
-  writeFileSync(readmeUrl, readme);
-  console.error("wrote bench/RESULTS.md and the README's tables");
+  writeMarked("../docs/performance.md", [["compare", compact], ["bench", klOnly]]);
+  writeMarked("../README.md", [["compare-short", short]]);
+  console.error("wrote bench/RESULTS.md, docs/performance.md's tables and the README's short one");
 }
 if (sink === 42) console.log(""); // keep the results alive
+
+/** Puts each table between its <!-- marker:start --> and <!-- marker:end --> lines in `path` (relative to bench/). */
+function writeMarked(path, tables) {
+  const url = new URL(path, import.meta.url);
+  let text = readFileSync(url, "utf8");
+  for (const [marker, table] of tables) {
+    const marked = new RegExp(`<!-- ${marker}:start -->[\\s\\S]*<!-- ${marker}:end -->`);
+    if (marked.test(text)) text = text.replace(marked, `<!-- ${marker}:start -->\n${table}\n<!-- ${marker}:end -->`);
+    else console.warn(`warning: ${path} has no <!-- ${marker}:start --> … <!-- ${marker}:end --> section`);
+  }
+  writeFileSync(url, text);
+}

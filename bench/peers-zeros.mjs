@@ -1,7 +1,7 @@
 // node bench/peers-zeros.mjs: what each peer returns on the inputs where KL implementations
 // differ (zeros, a zero under p > 0, unnormalised counts), next to SciPy's
 // scipy.stats.entropy(p, q), which normalises and treats 0·log 0 as 0. Prints a Markdown table
-// for the README; a value is marked ✗ where it is more than 1e-6 relative from SciPy's.
+// for docs/performance.md; a value is marked ✗ where it is more than 1e-6 relative from SciPy's.
 import { execFileSync } from "node:child_process";
 import { init, kl, useBackend } from "../dist/index.js";
 import { INSTALL_HINT, loadPeers, plainLoop64 } from "./peers.mjs";

@@ -1,5 +1,5 @@
 """How often SciPy's jensenshannon returns NaN for distributions one ulp apart (scipy#20083),
-the README's figure: python3 bench/scipy-jensenshannon-nan.py"""
+the figure in docs/semantics.md: python3 bench/scipy-jensenshannon-nan.py"""
 import warnings
 
 import numpy as np

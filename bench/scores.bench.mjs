@@ -1,7 +1,7 @@
 // The scoring API's workloads (issue 3): batches of drift histograms, long rows, pairwise
 // matrices and LLM logits, each against the plain JS loop doing the same work, in this one
 // run. Each workload runs in a process of its own (as in kl.bench.mjs). Prints a Markdown
-// table; `npm run bench` writes it to bench/RESULTS.md and the README.
+// table; `npm run bench` writes it to bench/SCORES.md and docs/performance.md.
 import { Bench } from "tinybench";
 import { execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
@@ -191,10 +191,10 @@ const lines = [
 const table = lines.join("\n");
 console.log(table);
 if (!only) {
-  // a full run is the one to keep: bench/SCORES.md and the README's copy
+  // a full run is the one to keep: bench/SCORES.md and the copy in docs/performance.md
   writeFileSync(new URL("./SCORES.md", import.meta.url), `# Scoring API benchmark\n\n\`npm run bench\` (bench/scores.bench.mjs)\n\n${table}\n`);
-  const readmeUrl = new URL("../README.md", import.meta.url);
-  const readme = readFileSync(readmeUrl, "utf8");
+  const docUrl = new URL("../docs/performance.md", import.meta.url);
+  const doc = readFileSync(docUrl, "utf8");
   const marked = /<!-- scores-bench:start -->[\s\S]*<!-- scores-bench:end -->/;
-  if (marked.test(readme)) writeFileSync(readmeUrl, readme.replace(marked, `<!-- scores-bench:start -->\n${table}\n<!-- scores-bench:end -->`));
+  if (marked.test(doc)) writeFileSync(docUrl, doc.replace(marked, `<!-- scores-bench:start -->\n${table}\n<!-- scores-bench:end -->`));
 }

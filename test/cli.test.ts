@@ -2,15 +2,18 @@
 // written to a temporary folder. Known answers come from SciPy (hard-coded below, with the
 // expression that produced each), not from the library itself.
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, closeSync, existsSync, lstatSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { init, kl } from "../src/index.js";
 import { Progress } from "../src/cli/progress.js";
 
 const CLI = fileURLToPath(new URL("../dist/cli.js", import.meta.url));
+// a test starts up to ten node processes, ~0.3 s each on an idle machine and several seconds on
+// a loaded one (CI on shared cores timed out at vitest's default 5 s)
+vi.setConfig({ testTimeout: 60_000 });
 let dir = "";
 const file = (name: string) => join(dir, name);
 
@@ -127,7 +130,7 @@ describe("every input format gives the same rows", () => {
     ["p.csv", () => csv(P), []],
     ["p.tsv", () => csv(P, "\t"), []],
     ["blank-separated.txt", () => csv(P, "  "), []],
-    ["header.csv", () => "a,b,c\n" + csv(P), []],
+    ["header.csv", () => "a,b,c\n" + csv(P), ["--header"]],
     ["crlf-quoted.csv", () => P.map((r) => r.map((x) => `"${x}"`).join(",")).join("\r\n"), []], // no final newline
     ["comments.csv", () => "# made by hand\n\n" + csv(P), ["--no-header"]],
     ["arrays.ndjson", () => P.map((r) => JSON.stringify(r)).join("\n") + "\n", []],
@@ -375,7 +378,159 @@ describe("help, progress, stats", () => {
   it("--stats prints rows, rows/s, MB/s and the split of the time", () => {
     writeFileSync(file("p.csv"), csv(P));
     const out = cli(["score", "p.csv", "--ref-values", q.join(","), "--stats"]);
-    expect(out.stderr).toMatch(/^kl-simd: 3 rows × 3 in [\d.]+ s: [\d,]+ rows\/s, [\d.]+ MB\/s of input/);
+    expect(out.stderr).toMatch(/^kl-simd: 3 rows × 3 in [\d.]+ s: [\d,.]+ rows\/s, [\d,.]+ MB\/s of input \([\d.]+ MB\)/);
+    // a small input's rate has significant digits, not a rounded "0 rows/s" or "0.0 MB/s"
+    const [, rate, mbs] = /: ([\d,.]+) rows\/s, ([\d,.]+) MB\/s/.exec(out.stderr)!;
+    expect(Number(rate.replace(/,/g, ""))).toBeGreaterThan(0);
+    expect(Number(mbs.replace(/,/g, ""))).toBeGreaterThan(0);
     expect(out.stderr).toMatch(/read \+ parse .*score .*write .*max RSS \d+ MB/);
+  });
+});
+
+// issue 12: the command line never loses or invents data
+describe("no data lost or invented", () => {
+  const ref = ["--ref-values", "0.5,0.5"];
+  // scipy.stats.entropy([0.1, 0.9], [0.5, 0.5]) and entropy([0.2, 0.8], [0.5, 0.5])
+  const KL_01 = 0.3680642071684972, KL_02 = 0.19274475702175745;
+  const listing = () => readdirSync(dir).filter((f) => f.includes("kl-simd-tmp"));
+
+  it("-o naming an input file is refused and the input is kept (also --against, --ref, topk's .scores.npy)", () => {
+    const rows = "0.5,0.5\n".repeat(20_000);
+    writeFileSync(file("keep.csv"), rows);
+    const out = cli(["score", "keep.csv", ...ref, "-o", "keep.csv"]);
+    expect(out.status).toBe(2);
+    expect(out.stderr).toMatch(/^kl-simd: --output keep\.csv is the input file keep\.csv/);
+    expect(readFileSync(file("keep.csv"), "utf8")).toBe(rows);
+    writeFileSync(file("other.csv"), "0.5,0.5\n");
+    expect(cli(["score", "other.csv", "--against", "keep.csv", "-o", "./keep.csv"]).status).toBe(2);
+    expect(cli(["score", "keep.csv", "--ref", "other.csv", "-o", join(dir, "other.csv")]).status).toBe(2);
+    expect(readFileSync(file("other.csv"), "utf8")).toBe("0.5,0.5\n");
+    writeFileSync(file("c.scores.npy"), npy([[0.5, 0.5]], "<f8"));
+    const topk = cli(["topk", "other.csv", "--candidates", "c.scores.npy", "--k", "1", "-o", "c.npy"]);
+    expect(topk.status).toBe(2);
+    expect(readFileSync(file("c.scores.npy"))).toEqual(npy([[0.5, 0.5]], "<f8"));
+    expect(readFileSync(file("keep.csv"), "utf8")).toBe(rows);
+    expect(listing()).toEqual([]);
+  });
+
+  it("a run that fails leaves the previous output file as it was, and no temporary file", () => {
+    writeFileSync(file("results.csv"), "earlier results\n");
+    writeFileSync(file("bad-late.csv"), "0.2,0.8\n".repeat(10_000) + "0.5,x\n");
+    const out = cli(["score", "bad-late.csv", ...ref, "--block-rows", "100", "-o", "results.csv"]);
+    expect(out.status).toBe(1);
+    expect(readFileSync(file("results.csv"), "utf8")).toBe("earlier results\n");
+    expect(listing()).toEqual([]);
+    // and a run that completes replaces it
+    writeFileSync(file("good.csv"), "0.2,0.8\n");
+    expect(cli(["score", "good.csv", ...ref, "-o", "results.csv"]).status).toBe(0);
+    expectClose(column(readFileSync(file("results.csv"), "utf8")), [KL_02]);
+    expect(listing()).toEqual([]);
+  });
+
+  it("-o through a symbolic link replaces the file it names, keeping the link and the file's permissions", () => {
+    writeFileSync(file("good.csv"), "0.2,0.8\n");
+    writeFileSync(file("real-results.csv"), "old\n");
+    chmodSync(file("real-results.csv"), 0o600);
+    rmSync(file("link.csv"), { force: true });
+    symlinkSync("real-results.csv", file("link.csv"));
+    expect(cli(["score", "good.csv", ...ref, "-o", "link.csv"]).status).toBe(0);
+    expect(lstatSync(file("link.csv")).isSymbolicLink()).toBe(true);
+    expectClose(column(readFileSync(file("real-results.csv"), "utf8")), [KL_02]);
+    expect(statSync(file("real-results.csv")).mode & 0o777).toBe(0o600);
+    expect(listing()).toEqual([]);
+  });
+
+  it("a headerless CSV whose first row has a bad number is an error on line 1, not a header", () => {
+    for (const first of ["0.5,0.5,1e", "0x10,0.5,0.5", "1O,0.5,0.5"]) {
+      writeFileSync(file("first-bad.csv"), `${first}\n0.2,0.3,0.5\n0.1,0.1,0.8\n`);
+      const out = cli(["score", "first-bad.csv", "--ref-values", "1,1,1"]);
+      expect(out.status, first).toBe(1);
+      expect(out.stderr).toMatch(/^kl-simd: first-bad\.csv:1:\d+: "(1e|0x10|1O)" is not a number \(if this line is a header, say --header\)\n$/);
+      expect(out.stdout).toBe("");
+    }
+  });
+
+  it("the header: names are taken and said on stderr; 0,1,2 is data, with a note; --header / --no-header are silent", () => {
+    writeFileSync(file("named.csv"), "p0,p1\n0.1,0.9\n0.2,0.8\n");
+    const named = cli(["score", "named.csv", ...ref]);
+    expect(named.stderr).toBe("kl-simd: named.csv: line 1 taken as a header: p0,p1 (--header or --no-header says so and silences this)\n");
+    expect(named.stdout).toMatch(/^row,kl\n0,/);
+    expectClose(column(named.stdout), [KL_01, KL_02]);
+    // pandas' df.to_csv(index=False) of unnamed columns: "0,1"
+    writeFileSync(file("pandas.csv"), "0,1\n0.1,0.9\n0.2,0.8\n");
+    const guessed = cli(["score", "pandas.csv", ...ref]);
+    expect(guessed.stderr).toMatch(/^kl-simd: pandas\.csv: line 1 \(0,1,…,1\) was scored as data; if it is a header of column numbers, say --header/);
+    // KL([0, 1] ‖ [1/2, 1/2]) = ln 2
+    expectClose(column(guessed.stdout), [Math.LN2, KL_01, KL_02]);
+    const header = cli(["score", "pandas.csv", ...ref, "--header"]);
+    expect(header.stderr).toBe("");
+    expectClose(column(header.stdout), [KL_01, KL_02]);
+    const none = cli(["score", "pandas.csv", ...ref, "--no-header"]);
+    expect(none.stderr).toBe("");
+    expect(column(none.stdout).length).toBe(3);
+  });
+
+  it("a write error is one line naming the output, exit 3 (stdout and -o), as --help documents", () => {
+    writeFileSync(file("good.csv"), "0.2,0.8\n".repeat(1000));
+    if (existsSync("/dev/full")) {
+      const full = openSync("/dev/full", "w");
+      const r = spawnSync(process.execPath, [CLI, "score", "good.csv", ...ref], { cwd: dir, stdio: ["ignore", full, "pipe"] });
+      closeSync(full);
+      expect(r.status).toBe(3);
+      expect(r.stderr.toString()).toBe("kl-simd: cannot write <stdout>: no space left on device (ENOSPC)\n");
+      const o = cli(["score", "good.csv", ...ref, "-o", "/dev/full"]);
+      expect(o.status).toBe(3);
+      expect(o.stderr).toBe("kl-simd: cannot write /dev/full: no space left on device (ENOSPC)\n");
+    }
+    expect(cli(["--help"]).stdout).toMatch(/3 the output could not be written .*70 internal error/s);
+  });
+
+  it("a UTF-8 byte order mark before a headerless CSV is skipped", () => {
+    writeFileSync(file("bom.csv"), Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from("0.1,0.9\n0.2,0.8\n")]));
+    const out = cli(["score", "bom.csv", ...ref]);
+    expect(out.stderr).toBe("");
+    expectClose(column(out.stdout), [KL_01, KL_02]);
+  });
+
+  it("mixed separators name the separator expected and the one found", () => {
+    writeFileSync(file("mixed-tab.csv"), "0.1,0.9\n0.2\t0.8\n");
+    expect(cli(["score", "mixed-tab.csv", ...ref]).stderr).toBe('kl-simd: mixed-tab.csv:2:4: expected "," between values (the separator of line 1), found a tab\n');
+    writeFileSync(file("mixed-semicolon.csv"), "0.1,0.9\n0.2;0.8\n");
+    expect(cli(["score", "mixed-semicolon.csv", ...ref]).stderr).toBe('kl-simd: mixed-semicolon.csv:2:4: expected "," between values (the separator of line 1), found ";"\n');
+    writeFileSync(file("mixed-blank.txt"), "0.1 0.9\n0.2,0.8\n");
+    const blank = cli(["score", "mixed-blank.txt", ...ref]);
+    expect(blank.status).toBe(1);
+    expect(blank.stderr).toBe('kl-simd: mixed-blank.txt:2:4: expected blanks between values (the separator of line 1), found ","\n');
+  });
+
+  it("standard input named twice is a usage error, not an empty result", () => {
+    const out = cli(["score", "-", "--ref", "-"], "0.5,0.5\n");
+    expect(out.status).toBe(2);
+    expect(out.stderr).toMatch(/the input and --ref both read standard input/);
+    expect(cli(["topk", "-", "--candidates", "-"], "0.5,0.5\n").status).toBe(2);
+  });
+
+  it("--on-error skip with every row bad exits 1 instead of printing a NaN mean or an empty table", () => {
+    writeFileSync(file("all-bad.csv"), "0.5,x\n-1,2\n");
+    for (const reduction of ["mean", "sum", "none"]) {
+      const out = cli(["score", "all-bad.csv", ...ref, "--on-error", "skip", "--reduction", reduction]);
+      expect(out.status, reduction).toBe(1);
+      expect(out.stderr).toMatch(/^kl-simd: every row was bad: 2 skipped \(the first: all-bad\.csv:1:5: "x" is not a number/);
+      expect(out.stdout).not.toMatch(/NaN/);
+    }
+    writeFileSync(file("empty.csv"), "");
+    const mean = cli(["score", "empty.csv", ...ref, "--reduction", "mean"]);
+    expect(mean.status).toBe(1);
+    expect(mean.stderr).toBe("kl-simd: empty.csv has no rows: their mean is undefined\n");
+  });
+
+  it("option numbers follow the data's grammar: 0x10, 1O, blanks are refused", () => {
+    writeFileSync(file("good.csv"), "0.2,0.8\n");
+    for (const [option, value] of [["--base", "0x10"], ["--base", " 2"], ["--temperature", "1O"], ["--dim", "0x2"], ["--block-rows", "0b11"]]) {
+      const out = cli(["score", "good.csv", ...ref, option, value]);
+      expect(out.status, `${option} ${value}`).toBe(2);
+      expect(out.stderr).toContain(JSON.stringify(value));
+    }
+    expectClose(column(cli(["score", "good.csv", ...ref, "--base", "2e0"]).stdout), [KL_02 / Math.LN2]);
   });
 });

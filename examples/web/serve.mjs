@@ -11,3 +11,10 @@ try {
   server = await startServer({ port: 0 });
 }
 console.log(`kl-simd demo: ${server.origin}/examples/web/  (Ctrl+C stops it)`);
+
+// Stopping `npm run demo:web` by the PID npm printed kills npm and its shell but not this
+// process, which would go on serving: exit when the parent goes (this is re-parented).
+const parent = process.ppid;
+setInterval(() => {
+  if (process.ppid !== parent) process.exit(0);
+}, 500).unref();

@@ -3,6 +3,7 @@ import { defaultThreads } from "../parallel.js";
 import { parseArgs } from "node:util";
 import { measureNames, type InputKind, type MeasureName, type ScoreOptions, type Smoothing } from "../index.js";
 import { usage } from "./errors.js";
+import { parseDecimal } from "./numbers.js";
 import { FORMATS, type Format } from "./readers.js";
 import { OUTPUT_FORMATS, type OutputFormat } from "./writers.js";
 
@@ -103,15 +104,15 @@ export function parse(argv: string[]): Parsed {
   const int = (name: string, min: number): number | null => {
     const s = str(name);
     if (s === null) return null;
-    const n = Number(s);
-    if (!Number.isInteger(n) || n < min) throw usage(`--${name} must be an integer ≥ ${min}, got ${JSON.stringify(s)}`);
+    const n = parseDecimal(s);
+    if (n === null || !Number.isInteger(n) || n < min) throw usage(`--${name} must be an integer ≥ ${min}, got ${JSON.stringify(s)}`);
     return n;
   };
   const num = (name: string): number | undefined => {
     const s = str(name);
     if (s === null) return undefined;
-    const n = Number(s);
-    if (s.trim() === "" || Number.isNaN(n)) throw usage(`--${name} must be a number, got ${JSON.stringify(s)}`);
+    const n = parseDecimal(s);
+    if (n === null || Number.isNaN(n)) throw usage(`--${name} must be a decimal number such as 2 or 1e-4, got ${JSON.stringify(s)}`);
     return n;
   };
   const oneOf = <T extends string>(name: string, allowed: readonly T[]): T | null => {
@@ -143,6 +144,10 @@ export function parse(argv: string[]): Parsed {
     if (given(ref, refValues, against)) throw usage("--ref, --ref-values and --against belong to score");
     if (measure === "entropy") throw usage("topk needs a two-sided measure, not entropy");
   }
+
+  // standard input can be read once: two sides naming "-" would leave one of them empty
+  const fromStdin = [["the input", input], ["--ref", ref], ["--against", against], ["--candidates", candidates]].filter(([, f]) => f === "-");
+  if (fromStdin.length > 1) throw usage(`${fromStdin.map(([what]) => what).join(" and ")} both read standard input (-); it can be read once: give one of them as a file`);
 
   const input_ = oneOf("input", KINDS) ?? "probabilities";
   const inputP = oneOf("input-p", KINDS) ?? input_;
@@ -197,7 +202,7 @@ const given = (...xs: (string | null)[]) => xs.some((x) => x !== null);
 
 function parseSmoothing(text: string): Smoothing {
   const m = /^(clip|replace-zeros|additive):(.+)$/.exec(text);
-  const epsilon = m === null ? NaN : Number(m[2]);
+  const epsilon = m === null ? NaN : (parseDecimal(m[2]) ?? NaN);
   if (m === null || !(epsilon > 0 && epsilon < 1)) {
     throw usage(`--smoothing must be MODE:EPSILON with MODE clip, replace-zeros or additive and 0 < EPSILON < 1, e.g. replace-zeros:1e-4; got ${JSON.stringify(text)}`);
   }
@@ -211,9 +216,11 @@ function helpFor(command: string | undefined): string {
 }
 
 const INPUTS = `Input formats (by extension, or --format; "-" reads standard input and sniffs the format):
-  .csv             comma-, tab- or blank-separated numbers, one row a line; a first line
-                   with words is a header and skipped (--header / --no-header to say so);
-                   blank lines and lines starting with # are skipped
+  .csv             comma-, tab- or blank-separated numbers, one row a line (the separator
+                   of the first line holds for all); a first line of names only (each
+                   starts with a letter or _) is taken as a header, said on stderr:
+                   --header / --no-header say it instead; a UTF-8 BOM, blank lines and
+                   lines starting with # are skipped
   .tsv             tab-separated
   .ndjson .jsonl   one JSON array a line, or objects with the row in a field (--field probs)
   .npy             NumPy float32 or float64, 2-D (rows × values) or 1-D (one row), C order
@@ -230,7 +237,8 @@ const DISTRIBUTION = `How values are read (the same options as the library's Sco
   --smoothing MODE:EPS  clip, replace-zeros or additive, e.g. --smoothing replace-zeros:1e-4`;
 
 const RUNNING = `Output and running:
-  -o, --output FILE     write the results there (default: standard output)
+  -o, --output FILE     write the results there (default: standard output); written
+                        under a temporary name and renamed when done; never an input file
   --output-format FMT   csv (default), ndjson or npy (default from the --output extension)
   --on-error MODE       fail (default): stop at the first bad row, exit code 1;
                         skip: leave bad rows out and report how many on stderr at the end
@@ -272,7 +280,8 @@ Examples:
 ${MEASURE_LIST}
 
 Run kl-simd score --help or kl-simd topk --help for every option.
-Exit codes: 0 done, 1 bad data (file:line:column: what), 2 bad command line.
+Exit codes: 0 done, 1 bad data (file:line:column: what), 2 bad command line,
+3 the output could not be written (disk full, …), 70 internal error (a bug: please report it).
 `;
 
 export const SCORE_HELP = `kl-simd score — one result per row of FILE
@@ -311,7 +320,8 @@ What to score against:
 Reading:
   -f, --format FMT      csv, tsv, ndjson, npy, f32 or f64 (default: from the extension)
   --dim N               values per row (required for f32/f64; checked for the others)
-  --header, --no-header whether the CSV's first line is a header (default: detected)
+  --header, --no-header whether the CSV's first line is a header (default: a line of
+                        names is, and stderr says so)
   --field NAME          NDJSON objects: the field that holds the row
 
 ${INPUTS}

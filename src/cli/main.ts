@@ -1,9 +1,10 @@
 // kl-simd, the command line (package "bin"; built to dist/cli.js). Parses the arguments, loads
-// the kernel, runs the command; prints errors as one line and exits 1 (bad data) or 2 (bad usage).
+// the kernel, runs the command; prints errors as one line and exits 1 (bad data), 2 (bad usage)
+// or 3 (the output could not be written); 70 with a stack is a bug.
 import { setFlagsFromString } from "node:v8";
 import { init } from "../index.js";
 import { parse } from "./args.js";
-import { CliError } from "./errors.js";
+import { CliError, writeFailure } from "./errors.js";
 import { run } from "./run.js";
 import { scoringFor } from "./scoring.js";
 
@@ -12,7 +13,9 @@ declare const KL_SIMD_VERSION: string; // set by scripts/build-js.mjs
 export async function main(argv: string[]): Promise<number> {
   process.stdout.on("error", (error: NodeJS.ErrnoException) => {
     if (error.code === "EPIPE") process.exit(0); // the reader went away (… | head): not an error
-    throw error;
+    // a full disk or a closed device under "> file": one line and exit 3, whatever was running
+    process.stderr.write(`kl-simd: ${writeFailure("<stdout>", error).message}\n`);
+    process.exit(3);
   });
   try {
     const parsed = parse(argv);

@@ -85,3 +85,12 @@ export function latin1(b: Uint8Array, start: number, end: number): string {
   if (Buffer.isBuffer(b)) return b.toString("latin1", start, end);
   return Buffer.from(b.buffer, b.byteOffset + start, end - start).toString("latin1");
 }
+
+/**
+ * A whole option value as a number by the grammar of the data ("2", "1e-4", "inf"), or null:
+ * so that "--base 0x10" is refused as "0x10" in a file is, where Number() would take it.
+ */
+export function parseDecimal(text: string): number | null {
+  const bytes = Buffer.from(text, "latin1");
+  return parseNumber(bytes, 0, bytes.length) === bytes.length && bytes.length > 0 ? scanned.value : null;
+}

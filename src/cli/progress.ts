@@ -39,13 +39,18 @@ export class Progress {
 
   line(rows: number, bytes: number, t = this.now()): string {
     const seconds = Math.max((t - this.started) / 1000, 1e-9);
-    const rate = `${formatCount(rows)} rows  ${formatCount(rows / seconds)} rows/s  ${(bytes / 1e6 / seconds).toFixed(1)} MB/s`;
+    const rate = `${formatCount(rows)} rows  ${formatRate(rows / seconds)} rows/s  ${formatRate(bytes / 1e6 / seconds)} MB/s`;
     if (this.totalBytes === null || this.totalBytes === 0) return rate;
     const share = Math.min(bytes / this.totalBytes, 1);
     const width = 24;
     const filled = Math.round(share * width);
     return `[${"#".repeat(filled)}${"-".repeat(width - filled)}] ${(share * 100).toFixed(0).padStart(3)}%  ${rate}`;
   }
+}
+
+/** A rate or size: 1234567 → "1,234,567"; under 100 three significant digits (2.5, 0.0417), never a rounded 0. */
+export function formatRate(n: number): string {
+  return n >= 100 || n === 0 || !Number.isFinite(n) ? formatCount(n) : String(Number(n.toPrecision(3)));
 }
 
 /** 1234567 → "1,234,567" (rates rounded to whole rows). */

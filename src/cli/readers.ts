@@ -49,13 +49,18 @@ export interface ReadOptions {
   dim: number | null;
   /** how values are checked: probabilities ≥ 0 and finite; log kinds < +Infinity */
   kind: InputKind;
-  /** csv/tsv: true = the first line is a header, false = none, null = detect */
+  /**
+   * csv/tsv: true = the first line is a header, false = none, null = guess: a first line of
+   * names only (each field starts with a letter or "_") is a header, said on stderr by `note`
+   */
   header: boolean | null;
   /** ndjson objects: the field holding the row */
   field: string | null;
   /** --on-error skip: record bad rows in `skips` and go on */
   skips: Skips | null;
   blockRows: number;
+  /** a line for stderr: what a guess took (a header), or a first line that looks like one */
+  note?: (text: string) => void;
 }
 
 const SNIFF_BYTES = 1 << 16;
@@ -220,6 +225,9 @@ class RowProblem {
 
 const NL = 10, CR = 13, SPACE = 32, TAB = 9, COMMA = 44, QUOTE = 34, HASH = 35;
 
+/** How a separator is named in messages. */
+const SEPARATOR_NAMES: Record<number, string> = { [COMMA]: '","', [TAB]: "a tab", [SPACE]: "blanks", 59: '";"', 124: '"|"' };
+
 class TextReader implements RowReader {
   private buf: Buffer = Buffer.allocUnsafe(1 << 20);
   private pos = 0;
@@ -230,7 +238,7 @@ class TextReader implements RowReader {
   private row = 0; // data rows produced
   private first = 0;
   private headerDone: boolean;
-  private delimiterPicked = false;
+  private delimiterLine = 0; // the line the separator was picked from (0: not yet)
   private delimiter: number;
   private values: Float64Array = new Float64Array(0);
   private lines: Float64Array = new Float64Array(0);
@@ -312,8 +320,11 @@ class TextReader implements RowReader {
 
   /** One line [s, e) (no "\n"): true if it was a data row, now in slot `slot`. */
   private parseLine(s: number, e: number, slot: number): boolean {
-    const b = this.buf, begin = s;
+    const b = this.buf;
     this.line++;
+    // a UTF-8 byte order mark (Excel's "CSV UTF-8") is not part of the first value
+    if (this.line === 1 && e - s >= 3 && b[s] === 0xef && b[s + 1] === 0xbb && b[s + 2] === 0xbf) s += 3;
+    const begin = s;
     if (e > s && b[e - 1] === CR) e--;
     while (s < e && (b[s] === SPACE || b[s] === TAB)) s++;
     if (s === e || b[s] === HASH) return false; // blank line or comment
@@ -321,7 +332,7 @@ class TextReader implements RowReader {
       this.headerDone = true;
       return false;
     }
-    if (!this.delimiterPicked) this.pickDelimiter(s, e);
+    if (this.delimiterLine === 0) this.pickDelimiter(s, e);
     try {
       let count: number;
       if (this.dim === null) {
@@ -330,25 +341,31 @@ class TextReader implements RowReader {
           this.scratch = new Float64Array(count);
           count = this.parseRow(s, e, this.scratch, 0, count);
         }
-        this.headerDone = true;
         this.dim = count;
         this.allocate(count);
         this.values.set(this.scratch.subarray(0, count));
       } else {
         count = this.parseRow(s, e, this.values, slot * this.dim, this.dim);
+      }
+      if (!this.headerDone) {
         this.headerDone = true;
-        if (count !== this.dim) {
-          throw new RowProblem(count > this.dim ? this.fieldStart(s, e, this.dim) : e, `row has ${count} value${count === 1 ? "" : "s"}, expected ${this.dim}`);
-        }
+        if (this.options.header === null) this.noteColumnNumbers(this.values.subarray(slot * this.dim, slot * this.dim + count));
+      }
+      if (count !== this.dim) {
+        throw new RowProblem(count > this.dim ? this.fieldStart(s, e, this.dim) : e, `row has ${count} value${count === 1 ? "" : "s"}, expected ${this.dim}`);
       }
     } catch (error) {
       if (!(error instanceof RowProblem)) throw error;
-      if (!this.headerDone && this.options.header === null && error.notNumber) {
-        this.headerDone = true; // a first line with words in it: a header
+      const guessing = !this.headerDone && this.options.header === null;
+      if (guessing && error.notNumber && this.isNames(s, e)) {
+        this.headerDone = true;
+        const header = latin1(b, s, Math.min(e, s + 60)) + (e - s > 60 ? "…" : "");
+        this.options.note?.(`${this.name}: line ${this.line} taken as a header: ${header} (--header or --no-header says so and silences this)`);
         return false;
       }
       this.headerDone = true;
-      const message = `${this.name}:${this.line}:${error.at - begin + 1}: ${error.message}`;
+      const hint = guessing && error.notNumber ? " (if this line is a header, say --header)" : "";
+      const message = `${this.name}:${this.line}:${error.at - begin + 1}: ${error.message}${hint}`;
       const skips = this.options.skips;
       if (skips === null) throw new CliError(message);
       skips.count++;
@@ -362,9 +379,23 @@ class TextReader implements RowReader {
     return true;
   }
 
+  /** True if every field of the line [s, e) is a name: it starts with a letter or "_" (quoted or not). */
+  private isNames(s: number, e: number): boolean {
+    const text = this.buf.toString("utf8", s, e);
+    const fields = this.delimiter === SPACE ? text.trim().split(/[ \t]+/) : text.split(String.fromCharCode(this.delimiter));
+    return fields.every((f) => /^\s*"?[\p{L}_]/u.test(f));
+  }
+
+  /** A first row 0,1,2,… (pandas' column names when saved without an index) is data unless --header says otherwise: say so. */
+  private noteColumnNumbers(row: Float64Array): void {
+    if (row.length < 2) return;
+    for (let i = 0; i < row.length; i++) if (row[i] !== i) return;
+    this.options.note?.(`${this.name}: line ${this.line} (0,1,…,${row.length - 1}) was scored as data; if it is a header of column numbers, say --header (--no-header silences this)`);
+  }
+
   /** CSV: commas, else tabs, else blanks separate the values (decided on the first line). */
   private pickDelimiter(s: number, e: number): void {
-    this.delimiterPicked = true;
+    this.delimiterLine = this.line;
     if (this.format !== "csv") return;
     const line = this.buf.subarray(s, e);
     if (line.indexOf(COMMA) !== -1) this.delimiter = COMMA;
@@ -403,6 +434,13 @@ class TextReader implements RowReader {
       if (j >= 0 && quoted) j = j < e && b[j] === QUOTE ? j + 1 : -1;
       let k = j;
       if (k >= 0) while (k < e && blank(b[k])) k++;
+      if (j >= 0 && k < e && (d === SPACE ? k === j : b[k] !== d)) {
+        // a number, then another separator than the file's: "0.1;0.2", or blanks or a tab between values of a CSV
+        const found = k > j ? b[j] : b[k];
+        if (k > j || found in SEPARATOR_NAMES) {
+          throw new RowProblem(k > j ? j : k, `expected ${SEPARATOR_NAMES[d]} between values (the separator of line ${this.delimiterLine}), found ${SEPARATOR_NAMES[found]}`);
+        }
+      }
       if (j < 0 || (k < e && (d === SPACE ? k === j : b[k] !== d))) throw this.notANumber(fieldStart, e);
       this.check(scanned.value, fieldStart, k);
       if (count < capacity) out[at + count] = scanned.value;
@@ -466,9 +504,7 @@ class TextReader implements RowReader {
     let end = start;
     while (end < e && b[end] !== this.delimiter && b[end] !== COMMA && b[end] !== 0x5d && b[end] !== TAB && b[end] !== SPACE) end++;
     const token = this.buf.toString("utf8", start, end);
-    // only a word makes a first line a header: "p1,p2" is one, "0.2," is a row with an empty field
-    const word = /[a-z_]/i.test(token);
-    return new RowProblem(start, token === "" ? "empty field: expected a number" : `${JSON.stringify(token)} is not a number`, word);
+    return new RowProblem(start, token === "" ? "empty field: expected a number" : `${JSON.stringify(token)} is not a number`, token !== "");
   }
 
   private check(v: number, start: number, end: number): void {

@@ -3,7 +3,7 @@
 import { KLRangeError, KLTypeError, type BatchOptions, type InputKind } from "../index.js";
 import type { Args } from "./args.js";
 import { CliError } from "./errors.js";
-import { Progress, formatCount, type ProgressStream } from "./progress.js";
+import { Progress, formatCount, formatRate, type ProgressStream } from "./progress.js";
 import { firstInvalid, isBinary, openReader, valueProblem, type Block, type RowReader, type Skips, type Values } from "./readers.js";
 import { inProcess, type Scoring } from "./scoring.js";
 import { memorySource, openSource } from "./sources.js";
@@ -46,14 +46,32 @@ function stats({ rows, dim, bytes }: Summary, t: Timing, total: number, scorer: 
   const pct = (ms: number) => `${(ms / 1000).toFixed(3)} s (${((100 * ms) / total).toFixed(0)}%)`;
   const rss = process.resourceUsage().maxRSS / 1024; // kB → MB
   return (
-    `kl-simd: ${formatCount(rows)} rows × ${dim} in ${s.toFixed(3)} s: ${formatCount(rows / s)} rows/s, ` +
-    `${(bytes / 1e6 / s).toFixed(1)} MB/s of input (${(bytes / 1e6).toFixed(1)} MB)\n` +
+    `kl-simd: ${formatCount(rows)} rows × ${dim} in ${s.toFixed(3)} s: ${formatRate(rows / s)} rows/s, ` +
+    `${formatRate(bytes / 1e6 / s)} MB/s of input (${formatRate(bytes / 1e6)} MB)\n` +
     `kl-simd: read + parse ${pct(t.read)}, score ${pct(t.score)} [${scorer}], write ${pct(t.write)}; max RSS ${rss.toFixed(0)} MB\n`
   );
 }
 
-function readerOptions(args: Args, kind: InputKind, skips: Skips | null, format = args.format, dim = args.dim) {
-  return { format, dim, kind, header: args.header, field: args.field, skips, blockRows: args.blockRows };
+function readerOptions(args: Args, io: Io, kind: InputKind, skips: Skips | null, format = args.format, dim = args.dim) {
+  const note = (text: string) => void io.stderr.write(`kl-simd: ${text}\n`);
+  return { format, dim, kind, header: args.header, field: args.field, skips, blockRows: args.blockRows, note };
+}
+
+/** The files a run reads, which its output must not overwrite. */
+const inputsOf = (args: Args): string[] => [args.input, args.ref, args.against, args.candidates].filter((f): f is string => f !== null);
+
+/** The rows of a block that are not marked bad. */
+function goodRows(rows: number, bad: Uint8Array | null): number {
+  let good = rows;
+  if (bad !== null) for (let r = 0; r < rows; r++) good -= bad[r];
+  return good;
+}
+
+/** With --on-error skip, a run whose every row was bad has no result: exit 1, not an empty one. */
+function checkSomethingLeft(good: number, skips: Skips | null): void {
+  if (good === 0 && skips !== null && skips.count > 0) {
+    throw new CliError(`every row was bad: ${formatCount(skips.count)} skipped (the first: ${skips.first})`);
+  }
 }
 
 /** The one row of --ref or --ref-values, as a typed array of its own. */
@@ -61,7 +79,7 @@ async function reference(args: Args, io: Io, scoring: Scoring): Promise<{ values
   const source = args.refValues !== null
     ? memorySource("--ref-values", new TextEncoder().encode(args.refValues))
     : openSource(args.ref!, io.stdin);
-  const options = readerOptions(args, args.inputQ, null, args.refValues !== null ? "csv" : null);
+  const options = readerOptions(args, io, args.inputQ, null, args.refValues !== null ? "csv" : null);
   if (args.refValues !== null) options.header = false;
   const reader = await openReader(source, { ...options, blockRows: 2 });
   const block = await reader.next(2);
@@ -82,13 +100,13 @@ async function reference(args: Args, io: Io, scoring: Scoring): Promise<{ values
 async function score(args: Args, io: Io, scoring: Scoring, timing: Timing, skips: Skips | null): Promise<Summary> {
   const ref = args.ref !== null || args.refValues !== null ? await reference(args, io, scoring) : null;
   const dim = ref?.values.length ?? args.dim;
-  const reader = await openReader(openSource(args.input, io.stdin), readerOptions(args, args.inputP, skips, args.format, dim));
-  const other = args.against !== null ? await openReader(openSource(args.against, io.stdin), readerOptions(args, args.inputQ, skips, null, dim)) : null;
+  const reader = await openReader(openSource(args.input, io.stdin), readerOptions(args, io, args.inputP, skips, args.format, dim));
+  const other = args.against !== null ? await openReader(openSource(args.against, io.stdin), readerOptions(args, io, args.inputQ, skips, null, dim)) : null;
   const format = args.outputFormat ?? outputFormatOf(args.output);
-  const sink = openSink(args.output, io.stdout);
+  const sink = openSink(args.output, io.stdout, inputsOf(args));
   const writer = scoreWriter(sink, format, args.measure, args.reduction === "none" ? reader.rowCount : null);
   const progress = Progress.for(io.stderr, args.quiet, reader.size);
-  let rows = 0, sum = 0, compensation = 0, counted = 0;
+  let rows = 0, sum = 0, compensation = 0, counted = 0, complete = false;
   try {
     for (;;) {
       let t = performance.now();
@@ -117,6 +135,7 @@ async function score(args: Args, io: Io, scoring: Scoring, timing: Timing, skips
       t = performance.now();
       if (args.reduction === "none") {
         await writer.rows(values, a.rows, a.first, bad);
+        counted += goodRows(a.rows, bad);
       } else {
         for (let r = 0; r < a.rows; r++) {
           if (bad !== null && bad[r]) continue;
@@ -131,16 +150,19 @@ async function score(args: Args, io: Io, scoring: Scoring, timing: Timing, skips
       rows += a.rows;
       progress.update(rows, reader.bytesRead() + (other?.bytesRead() ?? 0));
     }
+    checkSomethingLeft(counted, skips);
     if (args.reduction !== "none") {
+      if (counted === 0 && args.reduction === "mean") throw new CliError(`${reader.name} has no rows: their mean is undefined`);
       const total = sum + compensation;
-      await writer.reduced(args.reduction, args.reduction === "sum" ? total : counted === 0 ? NaN : total / counted, counted);
+      await writer.reduced(args.reduction, args.reduction === "sum" ? total : total / counted, counted);
     }
     await writer.finish();
+    complete = true;
   } finally {
     progress.done();
     reader.close();
     other?.close();
-    sink.close();
+    sink.close(complete);
   }
   return { rows, dim: reader.dim ?? 0, bytes: reader.bytesRead() + (other?.bytesRead() ?? 0) };
 }
@@ -211,16 +233,16 @@ async function topk(args: Args, io: Io, scoring: Scoring, timing: Timing, skips:
   const dim = candidates.dim;
   const n = candidates.values.length / dim;
   if (args.k > n) throw new CliError(`--k ${args.k} is more than the ${n} candidate rows`, 2);
-  const reader = await openReader(openSource(args.input, io.stdin), readerOptions(args, args.inputP, skips, args.format, dim));
+  const reader = await openReader(openSource(args.input, io.stdin), readerOptions(args, io, args.inputP, skips, args.format, dim));
   const format = args.outputFormat ?? outputFormatOf(args.output);
-  const sink = openSink(args.output, io.stdout);
+  const sink = openSink(args.output, io.stdout, inputsOf(args));
   let scoresSink: Sink | null = null;
-  if (format === "npy" && args.output !== null && args.output !== "-") scoresSink = openSink(args.output.replace(/(\.npy)?$/i, ".scores.npy"));
-  const writer = topKWriter(sink, scoresSink, format, args.k, reader.rowCount);
   const progress = Progress.for(io.stderr, args.quiet, reader.size);
   const options = { ...args.options, dim, k: args.k };
-  let rows = 0;
+  let rows = 0, good = 0, complete = false;
   try {
+    if (format === "npy" && args.output !== null && args.output !== "-") scoresSink = openSink(args.output.replace(/(\.npy)?$/i, ".scores.npy"), io.stdout, inputsOf(args));
+    const writer = topKWriter(sink, scoresSink, format, args.k, reader.rowCount);
     for (;;) {
       let t = performance.now();
       const block = await reader.next(args.blockRows);
@@ -242,23 +264,26 @@ async function topk(args: Args, io: Io, scoring: Scoring, timing: Timing, skips:
       timing.score += performance.now() - t;
       t = performance.now();
       await writer.rows(result.indices, result.scores, block.rows, block.first, bad);
+      good += goodRows(block.rows, bad);
       timing.write += performance.now() - t;
       rows += block.rows;
       progress.update(rows, reader.bytesRead());
     }
+    checkSomethingLeft(good, skips);
     await writer.finish();
+    complete = true;
   } finally {
     progress.done();
     reader.close();
-    sink.close();
-    scoresSink?.close();
+    sink.close(complete);
+    scoresSink?.close(complete);
   }
   return { rows, dim, bytes: reader.bytesRead() };
 }
 
 /** Every candidate row in one typed array, each block checked as it comes (so errors have places). */
 async function loadCandidates(args: Args, io: Io, scoring: Scoring): Promise<{ values: Values; dim: number }> {
-  const reader = await openReader(openSource(args.candidates!, io.stdin), readerOptions(args, args.inputQ, null, null));
+  const reader = await openReader(openSource(args.candidates!, io.stdin), readerOptions(args, io, args.inputQ, null, null));
   let values: Values | null = null;
   let length = 0;
   const check: Args = { ...args, inputP: args.inputQ, options: { ...args.options, input: { p: args.inputQ, q: args.inputQ } } };

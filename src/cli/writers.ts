@@ -1,7 +1,8 @@
 // Result writers: CSV, NDJSON or .npy, one write per block of rows, to a file or stdout.
 import { once } from "node:events";
-import { closeSync, openSync, writeSync } from "node:fs";
-import { CliError } from "./errors.js";
+import { closeSync, fchmodSync, openSync, realpathSync, renameSync, rmSync, statSync, writeSync, type Stats } from "node:fs";
+import { basename, dirname, join } from "node:path";
+import { CliError, usage, writeFailure } from "./errors.js";
 import { npyHeader } from "./npy.js";
 
 export type OutputFormat = "csv" | "ndjson" | "npy";
@@ -14,14 +15,22 @@ export interface Sink {
   write(data: Uint8Array | string): Promise<void>;
   /** Overwrites bytes at `position` (files only). */
   patch(data: Uint8Array, position: number): void;
-  close(): void;
+  /** Ends the output; `complete` false (the run failed) leaves the file that was there as it was. */
+  close(complete: boolean): void;
 }
 
-export function openSink(path: string | null, stdout: NodeJS.WritableStream = process.stdout): Sink {
+/**
+ * A sink for --output `path` (stdout for null or "-"). A regular file is written under a
+ * temporary name beside it and renamed over `path` only when the run completes, so a run
+ * that fails leaves no half-written file and an older result intact. `inputs` are the files
+ * the run reads: writing over one of them is refused (it would replace the data with scores).
+ */
+export function openSink(path: string | null, stdout: NodeJS.WritableStream = process.stdout, inputs: readonly string[] = []): Sink {
   if (path === null || path === "-") {
     return {
       name: "<stdout>",
       seekable: false,
+      // a failed write to stdout arrives as its 'error' event, which main.ts reports (exit 3)
       async write(data) {
         if (!stdout.write(data)) await once(stdout, "drain");
       },
@@ -31,25 +40,66 @@ export function openSink(path: string | null, stdout: NodeJS.WritableStream = pr
       close() {},
     };
   }
+  const existing = statOrNull(path);
+  for (const input of inputs) {
+    const read = input === "-" ? null : statOrNull(input);
+    if (existing !== null && read !== null && existing.dev === read.dev && existing.ino === read.ino) {
+      throw usage(`--output ${path} is the input file ${input}: writing the scores there would replace its data; name another file`);
+    }
+  }
+  // the file a symbolic link names is the one replaced, not the link
+  const target = existing === null ? path : realpathSync(path);
+  // a device or a pipe (/dev/null, /dev/stdout, a FIFO) is written in place: it cannot be renamed over
+  let temporary = existing === null || existing.isFile() ? join(dirname(target), `.${basename(target)}.${process.pid}.kl-simd-tmp`) : null;
   let fd: number;
   try {
-    fd = openSync(path, "w");
+    fd = openSync(temporary ?? target, temporary === null ? "w" : "wx");
+    if (temporary !== null && existing !== null) fchmodSync(fd, existing.mode & 0o7777); // the replaced file's permissions
   } catch (error) {
-    throw new CliError(`cannot write ${path}: ${(error as Error).message}`, 2);
+    // a folder that takes no new file (the target itself may still be writable): in place
+    if (temporary === null) throw new CliError(`cannot write ${path}: ${(error as Error).message}`, 2);
+    temporary = null;
+    try {
+      fd = openSync(target, "w");
+    } catch (error) {
+      throw new CliError(`cannot write ${path}: ${(error as Error).message}`, 2);
+    }
   }
+  const guarded = <T>(write: () => T): T => {
+    try {
+      return write();
+    } catch (error) {
+      throw writeFailure(path, error);
+    }
+  };
   return {
     name: path,
     seekable: true,
     write(data) {
-      if (typeof data === "string") writeSync(fd, data);
-      else for (let at = 0; at < data.length; ) at += writeSync(fd, data, at, data.length - at);
+      guarded(() => {
+        if (typeof data === "string") writeSync(fd, data);
+        else for (let at = 0; at < data.length; ) at += writeSync(fd, data, at, data.length - at);
+      });
       return Promise.resolve();
     },
     patch(data, position) {
-      writeSync(fd, data, 0, data.length, position);
+      guarded(() => writeSync(fd, data, 0, data.length, position));
     },
-    close: () => closeSync(fd),
+    close(complete) {
+      closeSync(fd);
+      if (temporary === null) return;
+      if (complete) guarded(() => renameSync(temporary!, target));
+      else rmSync(temporary!, { force: true });
+    },
   };
+}
+
+function statOrNull(path: string): Stats | null {
+  try {
+    return statSync(path);
+  } catch {
+    return null;
+  }
 }
 
 /** The output format named by --output-format, else by the output file's extension, else CSV. */

@@ -1,17 +1,19 @@
 // npm run test:pack: checks the package as npm would ship it, not the source tree.
-// Packs the built tree, installs the tarball by name into a fresh project, and checks:
+// Starts from a clean tree (no dist/, no compiler output: what a fresh clone has), packs it
+// (prepack must build it), installs the tarball by name into a fresh project, and checks:
 // what the tarball holds; no install scripts, no eval or new Function in its JS; the size
 // budget; publint and arethetypeswrong on the packed files; that Node imports it by name with
 // the right answers and backend, and resolves the workerd condition to the workerd entry;
-// that TypeScript users compile against it under moduleResolution nodenext and bundler.
+// that CommonJS code loads it with require(); that TypeScript users compile against it under
+// moduleResolution nodenext and bundler.
 import { execFileSync } from "node:child_process";
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { deflateSync, gzipSync } from "node:zlib";
 import { consumer, pack, root } from "./pack.mjs";
 
-// The default entry, gzipped, JS and the inline wasm together (README: "Bundle size").
+// The default entry, gzipped, JS and the inline wasm together (docs/runtimes.md, "Bundle size").
 // Measured 20,161 bytes; the headroom is for the functions being added.
 const BUDGET_GZIP_BYTES = 44 * 1024; // the core was ~20 KiB; the scoring API (issue 3) added kernels and code
 
@@ -32,21 +34,30 @@ function assert(condition, message) {
 const run = (cmd, args, cwd) => execFileSync(cmd, args, { cwd, encoding: "utf8", stdio: "pipe" });
 const bin = (name) => join(root, "node_modules", ".bin", name);
 
+// a clean tree, so that the tarball holds what packing builds, not what an earlier step left in
+// dist/; KL_BUILT (CI's "built already") must not skip that build
+rmSync(join(root, "dist"), { recursive: true, force: true });
+for (const f of readdirSync(join(root, "build"))) if (f !== ".gitkeep") rmSync(join(root, "build", f), { recursive: true, force: true });
+const { KL_BUILT: _built, ...env } = process.env;
 const work = mkdtempSync(join(tmpdir(), "kl-simd-pack-"));
-const { tarball, files } = pack(work);
+const { tarball, files } = pack(work, env);
 const app = consumer(tarball);
 const installed = join(app, "node_modules", "kl-simd");
 const manifest = JSON.parse(readFileSync(join(installed, "package.json"), "utf8"));
 const read = (file) => readFileSync(join(installed, file));
 const js = files.filter((f) => /\.(c|m)?js$/.test(f));
 
-check("the tarball holds the entries, their types, kl.wasm, README and LICENSE", () => {
+check("the tarball holds the entries, their types, kl.wasm, README, the docs it links and LICENSE", () => {
   const wanted = ["package.json", "README.md", "LICENSE", "dist/index.js", "dist/workerd.js", "dist/cli.js", "dist/index.d.ts", "dist/kl.wasm", "dist/kl.wasm.d.ts",
     "dist/parallel.js", "dist/parallel-worker.js", "dist/parallel.d.ts"];
   const missing = wanted.filter((f) => !files.includes(f));
   assert(missing.length === 0, `missing: ${missing.join(", ")}`);
-  const stray = files.filter((f) => !/^(package\.json|README\.md|LICENSE|dist\/.+\.(js|d\.ts|wasm))$/.test(f));
+  const stray = files.filter((f) => !/^(package\.json|README\.md|LICENSE|dist\/.+\.(js|d\.ts|wasm)|docs\/[\w-]+\.md)$/.test(f));
   assert(stray.length === 0, `unexpected files: ${stray.join(", ")}`);
+  // the README's links into docs/ resolve in the installed package too
+  const linked = [...readFileSync(join(root, "README.md"), "utf8").matchAll(/\]\((docs\/[\w-]+\.md)/g)].map((m) => m[1]);
+  const unshipped = linked.filter((f) => !files.includes(f) && existsSync(join(root, f)));
+  assert(unshipped.length === 0, `README links to docs not in the tarball: ${unshipped.join(", ")}`);
   return `${files.length} files`;
 });
 
@@ -124,6 +135,20 @@ check("Node imports it by name: known answer, SIMD backend, typed errors", () =>
   return `${out.value}, ${out.selected}`;
 });
 
+// A new `npm init -y` project is CommonJS: there require() must work (Node ≥ 20.19 and ≥ 22.12
+// load an ES module by require(), if it has no top-level await; README, "Install").
+check("CommonJS: require(\"kl-simd\") in a .cjs file answers", () => {
+  const [major, minor] = process.versions.node.split(".").map(Number);
+  if (major < 20 || (major === 20 && minor < 19) || (major === 22 && minor < 12)) return `skipped: Node ${process.versions.node} has no require(esm)`;
+  writeFileSync(join(app, "required.cjs"),
+    `const { init, kl } = require("kl-simd");\n` +
+    `init().then((selected) => console.log(JSON.stringify({ selected, value: kl([0.5, 0.5], [0.7, 0.3]) })));\n`);
+  const out = JSON.parse(run(process.execPath, ["required.cjs"], app));
+  assert(out.selected === "wasm-simd", `backend ${out.selected}`);
+  assert(Math.abs(out.value / 0.08717669357238884 - 1) < 1e-15, `kl = ${out.value}`);
+  return `${out.value}, Node ${process.versions.node}`;
+});
+
 check("the kl-simd command: bin dist/cli.js, installed in node_modules/.bin, answers", () => {
   assert(manifest.bin?.["kl-simd"] === "dist/cli.js", `bin: ${JSON.stringify(manifest.bin)}`);
   assert(read("dist/cli.js").toString("utf8").startsWith("#!/usr/bin/env node\n"), "dist/cli.js lacks its #! line");
@@ -164,7 +189,7 @@ check("conditions: default → dist/index.js, workerd → dist/workerd.js, kl-si
 // TypeScript users: test/package/consumer.ts against the installed package, nodenext as a Node
 // user would set it (with @types/node), bundler as a browser app would. Both need lib "dom":
 // the types name WebAssembly.Module, BufferSource and Response, which TypeScript declares only
-// there (@types/node 20 has no WebAssembly namespace; README, "TypeScript").
+// there (@types/node 20 has no WebAssembly namespace; docs/runtimes.md, "TypeScript").
 const settings = {
   nodenext: { module: "nodenext", moduleResolution: "nodenext", lib: ["es2022", "dom"], types: ["node"], typeRoots: [join(root, "node_modules", "@types")] },
   bundler: { module: "esnext", moduleResolution: "bundler", lib: ["es2022", "dom"], types: [] },

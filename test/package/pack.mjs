@@ -9,9 +9,9 @@ import { fileURLToPath } from "node:url";
 
 export const root = fileURLToPath(new URL("../../", import.meta.url));
 
-/** Packs the built tree (run `npm run build` first) into `dir`; returns the tarball's path. */
-export function pack(dir) {
-  const out = execFileSync("npm", ["pack", "--json", "--pack-destination", dir], { cwd: root, encoding: "utf8" });
+/** Packs the tree into `dir` (prepack builds it, unless KL_BUILT=1 in `env`); returns the tarball's path. */
+export function pack(dir, env = process.env) {
+  const out = execFileSync("npm", ["pack", "--json", "--pack-destination", dir], { cwd: root, encoding: "utf8", env });
   const [{ filename, files }] = JSON.parse(out);
   return { tarball: join(dir, filename), files: files.map((f) => f.path) };
 }
