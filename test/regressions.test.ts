@@ -220,6 +220,14 @@ forBackends("3. reduction weights near the double range", (b) => {
     expectError(() => kl([1, 1, 1, 1], [1, 1e-3], { dim: 2, reduction: "sum", weights: [1e308, 1e308] }), "range", "KL_OVERFLOW", [], "sum");
     close(kl([1, 1, 1, 1], [1, 1e-3], { dim: 2, reduction: "mean", weights: [1e308, 1e308] }), ev("weights/sum/overflow-row"), "mean");
   });
+
+  it("weights scaled by their largest: all 0 is still KL_ZERO_SUM for the mean, 0 for the sum; tiny weights still weigh", () => {
+    useBackend(b);
+    expectError(() => kl([1, 1, 1, 1], [1, 2], { dim: 2, reduction: "mean", weights: [0, 0] }), "range", "KL_ZERO_SUM", [/weights are all 0/], "mean");
+    expect(kl([1, 1, 1, 1], [1, 2], { dim: 2, reduction: "sum", weights: [0, 0] })).toBe(0);
+    // both rows d = ev("weights/mean"): a mean over subnormal weights is still d
+    close(kl([1, 1, 1, 1], [1, 2], { dim: 2, reduction: "mean", weights: [5e-324, 1e-320] }), ev("weights/mean"), "subnormal weights");
+  });
 });
 
 // ---------------------------------------------------------------------------------------

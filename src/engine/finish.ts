@@ -5,7 +5,6 @@ import { checkValues, type Side } from "./sides.js";
 import { checkVectorType, type Vector } from "./vector.js";
 import { KLRangeError } from "../errors.js";
 import { Sum } from "../exact/sum.js";
-import { total } from "../measures/kl-terms.js";
 import { type MeasureName, type MeasureRecord, MEASURES } from "../measures/registry.js";
 
 /**
@@ -16,8 +15,8 @@ import { type MeasureName, type MeasureRecord, MEASURES } from "../measures/regi
 export function finish(measure: MeasureName, values: Float64Array, o: Resolved, single: boolean, sides: Side[]): number | Float64Array {
   const m = MEASURES[measure];
   const scale = m.usesBase ? o.scale : 1;
-  // the range in the caller's base, so that ln 2 in base 2 is exactly 1
-  // the documented range holds for distributions (normalised sides, softmaxed logits)
+  // the documented range holds for distributions (normalised sides, softmaxed logits), in
+  // the caller's base: ln 2 / ln 2 is exactly 1
   const normalized = o.smoothing !== null ? o.smoothing.mode !== "clip" : o.normalize || sides.every((s) => s.kind === "logits");
   const min = normalized || m.termsNonNegative ? 0 : -Infinity;
   const max = !normalized ? Infinity : m.usesBase ? m.max / o.logBase : m.max;
@@ -38,9 +37,9 @@ export function reduce(values: Float64Array, o: Resolved, single: boolean): numb
   // weights are used relative to the largest, so that their sum cannot overflow
   let wMax = 0;
   if (w !== null) for (let r = 0; r < values.length; r++) wMax = Math.max(wMax, w[r]);
-  const weight = (r: number): number => (w === null ? 1 : w[r] / wMax);
+  const weight = (r: number): number => (w === null ? 1 : w[r] === 0 ? 0 : w[r] / wMax);
   if (o.reduction === "none") {
-    if (w !== null) for (let r = 0; r < values.length; r++) values[r] = w[r] === 0 ? 0 : finite(values[r] * weight(r) * wMax, values[r]);
+    if (w !== null) for (let r = 0; r < values.length; r++) values[r] = w[r] === 0 ? 0 : finite(values[r] * w[r], values[r]);
     return values;
   }
   const sum = new Sum(), weights = new Sum();
