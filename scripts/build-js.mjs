@@ -23,12 +23,12 @@ const options = {
   legalComments: "inline",
 };
 
-// Puts src/default-wasm.workerd.ts where src/index.ts imports ./default-wasm.js, and leaves
+// Puts src/default-wasm.workerd.ts where src/engine/backend.ts imports ../default-wasm.js, and leaves
 // its import of the .wasm file for the Worker's bundler (wrangler) or workerd to resolve.
 const workerdSource = {
   name: "workerd-default-wasm",
   setup(build) {
-    build.onResolve({ filter: /^\.\/default-wasm\.js$/ }, () => ({
+    build.onResolve({ filter: /^(\.\.?\/)+default-wasm\.js$/ }, () => ({
       path: fileURLToPath(new URL("../src/default-wasm.workerd.ts", import.meta.url)),
     }));
     build.onResolve({ filter: /^\.\/kl\.wasm$/ }, (args) => ({ path: args.path, external: true }));
