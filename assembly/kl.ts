@@ -1,0 +1,432 @@
+// KL divergence kernels over raw pointers into linear memory.
+//
+// Every kernel sums, over i, the non-negative "generalised" term
+//     T(p, q) = p·ln(p/q) − p + q          (0 when p = q, never cancels to garbage)
+// and also Σp, Σq and Σ(p − q); src/compose.ts turns those sums into the normalised KL.
+// (plainF64 sums p·ln(p/q) itself instead of T, for the unnormalised divergence.)
+// Near p = q, with s = (p − q)/(p + q), the term is evaluated as
+//     T = (p + q)·(s² + (1 + s)·(atanh(s) − s))
+// which keeps full relative accuracy where a plain p·ln(p/q) loses most digits. Far from
+// p = q the direct form p·ln(p/q) − (p − q) is well conditioned, and ln(p/q) = k·ln2 +
+// 2·atanh(t), t = (p − q')/(p + q'), with q' = q moved into p's binade and k the exponent
+// difference: p/q is never formed. Both branches share one division and one polynomial.
+//
+// Blocks whose values are all positive normal finite numbers take the SIMD path; any
+// other block (zeros, subnormals, invalid values) is redone by the scalar path, which is
+// exact for every case and reports invalid input through the return value.
+
+import {
+  additionError, atanhTail, atanhTailF32x4, atanhTailF64x2, hsum, lnRatioFromF64x2, log1pMinusX, logRatio,
+  mantissaMask, MIN_NORMAL_F32, MIN_NORMAL_F64, nearF64x2, ratioArgF64x2, twoSumError, v32, V_ONE, v64,
+} from "./math";
+import { INVALID, LOSSY, Q_ZERO, REDO, RESULTS } from "./index";
+
+// ---------------------------------------------------------------------------------------
+// Scalar path: exact semantics for every input; the SIMD path must agree with it.
+
+// T(p, q) for finite p, q ≥ 0 (callers reject everything else)
+function term(p: f64, q: f64): f64 {
+  if (p == 0) return q;
+  if (q == 0) return Infinity;
+  const a = p + q;
+  if (a == Infinity) return 2 * term(p * 0.5, q * 0.5); // halving is exact at this size
+  const d = p - q;
+  if (Math.abs(d) * 3 <= a) {
+    const s = d / a;
+    const u = s * s;
+    return a * (u + (1 + s) * atanhTail(s, u));
+  }
+  return p * logRatio(p, q) - d;
+}
+
+// p·ln(p/q), the unnormalised sum's term: T + (p − q) near p = q, where that has no
+// cancellation, and the direct product elsewhere, where T + (p − q) would have
+// (T ≈ q ≫ p·|ln(p/q)| when q ≫ p).
+function plainTerm(p: f64, q: f64): f64 {
+  if (p == 0) return 0;
+  if (q == 0) return Infinity;
+  const d = p - q;
+  if (Math.abs(d) * 3 <= p + q) return term(p, q) + d;
+  return p * logRatio(p, q);
+}
+
+
+let sumT: f64 = 0;
+let sumTLow: f64 = 0; // Neumaier compensation of sumT (plain sums only)
+let sumP: f64 = 0;
+let sumQ: f64 = 0;
+let sumD: f64 = 0;
+
+// Adds elements [from, to) of type T (f32 or f64, widened) to the scalar sums (of
+// plainTerm instead of term when `plain`); q is multiplied by `scale` first.
+// @ts-ignore: decorator
+@inline function scalarRange<T>(p: usize, q: usize, from: i32, to: i32, scale: f64, plain: bool): i32 {
+  let status = 0;
+  for (let i = from; i < to; i++) {
+    const pi = <f64>load<T>(p + (<usize>i << alignof<T>()));
+    const qi = <f64>load<T>(q + (<usize>i << alignof<T>())) * scale;
+    // !(x >= 0) also catches NaN; x == Infinity catches the rest
+    if (!(pi >= 0) || !(qi >= 0) || pi == Infinity || qi == Infinity) return status | INVALID;
+    if (pi > 0 && qi < MIN_NORMAL_F64 && scale != 1) status |= LOSSY;
+    // the +Infinity term is reported, not summed, so an overflow stays distinguishable
+    if (qi == 0 && pi > 0) status |= Q_ZERO;
+    else if (plain) {
+      // the plain sum may cancel: compensated (Neumaier) addition
+      const x = plainTerm(pi, qi), y = sumT + x;
+      sumTLow += additionError(sumT, x, y);
+      sumT = y;
+    } else sumT += term(pi, qi);
+    sumP += pi;
+    sumQ += qi;
+    sumD += pi - qi;
+  }
+  return status;
+}
+
+// The rounding error of y = a + b (Neumaier's ordering: exact for any magnitudes).
+
+function resetSums(): void {
+  sumT = 0;
+  sumTLow = 0;
+  sumP = 0;
+  sumQ = 0;
+  sumD = 0;
+}
+
+// Stores scalar sums plus the lanes of the SIMD accumulators; `tLow` holds the lanes'
+// compensation of a plain sum.
+function storeResults(t: v128, p: v128, q: v128, d: v128, tLow: v128): void {
+  // the lanes of t join sumT through compensated additions (only plain sums can cancel)
+  let hi = sumT, lo = sumTLow + hsum(tLow);
+  for (let k = 0; k < 2; k++) {
+    const x = k == 0 ? f64x2.extract_lane(t, 0) : f64x2.extract_lane(t, 1);
+    const y = hi + x;
+    lo += additionError(hi, x, y);
+    hi = y;
+  }
+  store<f64>(RESULTS, hi);
+  store<f64>(RESULTS, sumP + hsum(p), 8);
+  store<f64>(RESULTS, sumQ + hsum(q), 16);
+  store<f64>(RESULTS, sumD + hsum(d), 24);
+  store<f64>(RESULTS, lo, 32);
+}
+
+// A block's vector sums are trusted when they are finite (a NaN or ±Infinity anywhere makes
+// them not) and its smallest input is a positive normal number (zero, subnormal or negative
+// would not be); otherwise the scalar path redoes the block.
+// @ts-ignore: decorator
+@inline function trusted(t: v128, s: v128, r: v128, lowest: f64, minNormal: f64): bool {
+  const sum = hsum(f64x2.add(f64x2.add(t, s), r));
+  return sum - sum == 0 && lowest >= minNormal;
+}
+
+// ---------------------------------------------------------------------------------------
+// f64x2 path
+
+// @ts-ignore: decorator
+@inline function termF64x2(p: v128, q: v128, d: v128, plain: bool): v128 {
+  const a = f64x2.add(p, q);
+  const near = nearF64x2(d, a);
+  const x = ratioArgF64x2(p, q, near);
+  const u = f64x2.mul(x, x);
+  const tail = atanhTailF64x2(x, u);
+  // near: (p + q)·(x² + (1 + x)·tail); far: p·ln(p/q) − (p − q)
+  const tNear = f64x2.mul(a, f64x2.add(u, f64x2.add(tail, f64x2.mul(x, tail))));
+  const logRatio = lnRatioFromF64x2(p, q, near, f64x2.add(x, tail));
+  if (plain) return v128.bitselect(f64x2.add(tNear, d), f64x2.mul(p, logRatio), near);
+  return v128.bitselect(tNear, f64x2.sub(f64x2.mul(p, logRatio), d), near);
+}
+
+const BLOCK_F64: i32 = 32; // elements per validity check (a multiple of 4)
+
+// Σ T, Σ p, Σ q, Σ (p − q) over n doubles at p, q; returns status bits.
+export function klF64(p: usize, q: usize, n: i32): i32 {
+  return sumsF64(p, q, n, 1, false, false);
+}
+
+// klF64 with every q multiplied by `scale` first (the rare rescaling pass).
+export function klScaledF64(p: usize, q: usize, n: i32, scale: f64): i32 {
+  return sumsF64(p, q, n, scale, true, false);
+}
+
+// Σ p·ln(p/q) in place of Σ T (the unnormalised divergence), otherwise as klF64.
+export function plainF64(p: usize, q: usize, n: i32): i32 {
+  return sumsF64(p, q, n, 1, false, true);
+}
+
+// q·c where the caller rescales q (`scaled`), q otherwise.
+// @ts-ignore: decorator
+@inline function scaleQ(q: v128, c: v128, scaled: bool): v128 {
+  return scaled ? f64x2.mul(q, c) : q;
+}
+// Lanes outside `valid` become 1.0 (f64 lanes; orZero serves both widths).
+// @ts-ignore: decorator
+@inline function orOne64(x: v128, valid: v128, masked: bool): v128 {
+  return masked ? v128.bitselect(x, v64(V_ONE), valid) : x;
+}
+
+// The sums of one block, left in globals (one store per block is cheap; six vectors
+// cannot be returned).
+let blockT = f64x2.splat(0);
+let blockTLow = f64x2.splat(0);
+let blockP = f64x2.splat(0);
+let blockQ = f64x2.splat(0);
+let blockD = f64x2.splat(0);
+let blockLowest: f64 = 0;
+
+// Sums `count` doubles of a block, two vectors per step. `masked` (the last, partial block)
+// turns lanes at or past `count` into p = q = 1, whose term is 0, and masks them out of the
+// plain sums; `plain` sums p·ln(p/q) with compensation instead of T.
+// @ts-ignore: decorator
+@inline function blockF64(pb: usize, qb: usize, count: i32, c: v128, scaled: bool, plain: bool, masked: bool): void {
+  let t = f64x2.splat(0), tLow = f64x2.splat(0);
+  let s = f64x2.splat(0), r = f64x2.splat(0), d = f64x2.splat(0);
+  let lo = f64x2.splat(Infinity);
+  for (let j = 0; j < count; j += 4) {
+    const pj = pb + (<usize>j << 3), qj = qb + (<usize>j << 3);
+    let v0 = i64x2.splat(-1), v1 = i64x2.splat(-1);
+    if (masked) {
+      v0 = i64x2.lt_s(i64x2.add(i64x2.splat(j), i64x2(0, 1)), i64x2.splat(count));
+      v1 = i64x2.lt_s(i64x2.add(i64x2.splat(j), i64x2(2, 3)), i64x2.splat(count));
+    }
+    // lanes past count read as p = q = 1 (a zero term) here, as 0 in the plain sums below
+    const p0 = orOne64(v128.load(pj), v0, masked), q0 = orOne64(scaleQ(v128.load(qj), c, scaled), v0, masked);
+    const p1 = orOne64(v128.load(pj, 16), v1, masked), q1 = orOne64(scaleQ(v128.load(qj, 16), c, scaled), v1, masked);
+    lo = f64x2.pmin(lo, f64x2.pmin(f64x2.pmin(p0, q0), f64x2.pmin(p1, q1)));
+    const x0 = termF64x2(p0, q0, f64x2.sub(p0, q0), plain), x1 = termF64x2(p1, q1, f64x2.sub(p1, q1), plain);
+    if (plain) {
+      let y = f64x2.add(t, x0);
+      tLow = f64x2.add(tLow, twoSumError(t, x0, y));
+      t = y;
+      y = f64x2.add(t, x1);
+      tLow = f64x2.add(tLow, twoSumError(t, x1, y));
+      t = y;
+    } else {
+      t = f64x2.add(t, f64x2.add(x0, x1));
+    }
+    // the plain sums from a reload (L1): fewer live vectors across the terms
+    const a0 = orZero(v128.load(pj), v0, masked), b0 = orZero(scaleQ(v128.load(qj), c, scaled), v0, masked);
+    const a1 = orZero(v128.load(pj, 16), v1, masked), b1 = orZero(scaleQ(v128.load(qj, 16), c, scaled), v1, masked);
+    s = f64x2.add(s, f64x2.add(a0, a1));
+    r = f64x2.add(r, f64x2.add(b0, b1));
+    d = f64x2.add(d, f64x2.add(f64x2.sub(a0, b0), f64x2.sub(a1, b1)));
+  }
+  blockT = t;
+  blockTLow = tLow;
+  blockP = s;
+  blockQ = r;
+  blockD = d;
+  blockLowest = Math.min(f64x2.extract_lane(lo, 0), f64x2.extract_lane(lo, 1));
+}
+
+// @ts-ignore: decorator
+@inline function sumsF64(p: usize, q: usize, n: i32, scale: f64, scaled: bool, plain: bool): i32 {
+  resetSums();
+  let status = 0;
+  let accT = f64x2.splat(0), accTLow = f64x2.splat(0);
+  let accP = f64x2.splat(0), accQ = f64x2.splat(0), accD = f64x2.splat(0);
+  const c = f64x2.splat(scale);
+  for (let i = 0; i < n; i += BLOCK_F64) {
+    const count = min(BLOCK_F64, n - i);
+    const pb = p + (<usize>i << 3), qb = q + (<usize>i << 3);
+    // full blocks with a constant trip count (V8 keeps that loop tight); a short last block
+    // unmasked when it is whole vector pairs (n = 16 in 10% less time), masked otherwise
+    if (count == BLOCK_F64) blockF64(pb, qb, BLOCK_F64, c, scaled, plain, false);
+    else if ((count & 3) == 0) blockF64(pb, qb, count, c, scaled, plain, false);
+    else blockF64(pb, qb, count, c, scaled, plain, true);
+    if (trusted(blockT, blockP, blockQ, blockLowest, MIN_NORMAL_F64)) {
+      if (plain) {
+        const y = f64x2.add(accT, blockT);
+        accTLow = f64x2.add(accTLow, f64x2.add(twoSumError(accT, blockT, y), blockTLow));
+        accT = y;
+      } else {
+        accT = f64x2.add(accT, blockT);
+      }
+      accP = f64x2.add(accP, blockP);
+      accQ = f64x2.add(accQ, blockQ);
+      accD = f64x2.add(accD, blockD);
+    } else {
+      status |= scalarRange<f64>(p, q, i, i + count, scale, plain);
+      if (status & INVALID) return status;
+    }
+  }
+  storeResults(accT, accP, accQ, accD, accTLow);
+  return status;
+}
+
+// ---------------------------------------------------------------------------------------
+// f32x4 path: the term in f32 lanes (its error stays near 1e-7 relative, see the header),
+// sums in f64 lanes after a short f32 pairwise tree.
+
+// @ts-ignore: decorator
+@inline function termF32x4(p: v128, q: v128, d: v128): v128 {
+  const a = f32x4.add(p, q);
+  // |s| ≤ 1/2 ⇔ 2|p − q| ≤ p + q (a wider near branch than f64: f32 cannot afford the
+  // cancellation of the far form close to p = q)
+  const near = f32x4.le(f32x4.add(f32x4.abs(d), f32x4.abs(d)), a);
+  const m = mantissaMask(true);
+  const qq = v128.bitselect(q, v128.or(v128.and(q, m), v128.andnot(p, m)), near);
+  const kf = f32x4.convert_i32x4_s(i32x4.sub(i32x4.shr_u(p, 23), i32x4.shr_u(q, 23)));
+  const x = f32x4.div(f32x4.sub(p, qq), f32x4.add(p, qq));
+  const u = f32x4.mul(x, x);
+  const tail = atanhTailF32x4(x, u);
+  const tNear = f32x4.mul(a, f32x4.add(u, f32x4.add(tail, f32x4.mul(x, tail))));
+  const y = f32x4.add(x, tail);
+  // k·ln2 rounded once: an ulp of |ln(p/q)| ≥ ln 3 on far lanes, under a term's error budget
+  const logRatio = f32x4.add(f32x4.mul(kf, v32(6)), f32x4.add(y, y));
+  const tFar = f32x4.sub(f32x4.mul(p, logRatio), d);
+  return v128.bitselect(tNear, tFar, near);
+}
+
+// f32x4 → f64x2 sum of its four lanes, pairwise
+// @ts-ignore: decorator
+@inline function widenSum(v: v128): v128 {
+  return f64x2.add(f64x2.promote_low_f32x4(v), f64x2.promote_low_f32x4(v128.shuffle<f32>(v, v, 2, 3, 2, 3)));
+}
+
+const BLOCK_F32: i32 = 64; // a multiple of 16
+
+// Mask of the lanes j..j+3 that lie below count (all lanes when not `masked`).
+// @ts-ignore: decorator
+@inline function lanesBelow(j: i32, count: i32, masked: bool): v128 {
+  return masked ? i32x4.lt_s(i32x4.add(i32x4.splat(j), i32x4(0, 1, 2, 3)), i32x4.splat(count)) : i32x4.splat(-1);
+}
+
+// Lanes outside `valid` become 1 (p = q = 1 has a zero term) / 0 (for the plain sums).
+// @ts-ignore: decorator
+@inline function orOne(x: v128, valid: v128, masked: bool): v128 {
+  return masked ? v128.bitselect(x, f32x4.splat(1), valid) : x;
+}
+// @ts-ignore: decorator
+@inline function orZero(x: v128, valid: v128, masked: bool): v128 {
+  return masked ? v128.and(x, valid) : x;
+}
+
+// Sums `count` floats of a block, four vectors per step; see blockF64 for `masked`.
+// @ts-ignore: decorator
+@inline function blockF32(pb: usize, qb: usize, count: i32, masked: bool): void {
+  let t = f64x2.splat(0), s = f64x2.splat(0), r = f64x2.splat(0), d = f64x2.splat(0);
+  let lo = f32x4.splat(Infinity);
+  for (let j = 0; j < count; j += 16) {
+    // Loads sit next to their use, to keep few vectors live. Terms are ≥ 0, so the short
+    // f32 chain adds at most 3 ulps of relative error.
+    const pj = pb + (<usize>j << 2), qj = qb + (<usize>j << 2);
+    const v0 = lanesBelow(j, count, masked), v1 = lanesBelow(j + 4, count, masked);
+    const v2 = lanesBelow(j + 8, count, masked), v3 = lanesBelow(j + 12, count, masked);
+    let pv = orOne(v128.load(pj), v0, masked), qv = orOne(v128.load(qj), v0, masked);
+    lo = f32x4.pmin(lo, f32x4.pmin(pv, qv));
+    let tt = termF32x4(pv, qv, f32x4.sub(pv, qv));
+    pv = orOne(v128.load(pj, 16), v1, masked);
+    qv = orOne(v128.load(qj, 16), v1, masked);
+    lo = f32x4.pmin(lo, f32x4.pmin(pv, qv));
+    tt = f32x4.add(tt, termF32x4(pv, qv, f32x4.sub(pv, qv)));
+    pv = orOne(v128.load(pj, 32), v2, masked);
+    qv = orOne(v128.load(qj, 32), v2, masked);
+    lo = f32x4.pmin(lo, f32x4.pmin(pv, qv));
+    tt = f32x4.add(tt, termF32x4(pv, qv, f32x4.sub(pv, qv)));
+    pv = orOne(v128.load(pj, 48), v3, masked);
+    qv = orOne(v128.load(qj, 48), v3, masked);
+    lo = f32x4.pmin(lo, f32x4.pmin(pv, qv));
+    tt = f32x4.add(tt, termF32x4(pv, qv, f32x4.sub(pv, qv)));
+    t = f64x2.add(t, widenSum(tt));
+    // Σp, Σq, Σ(p − q) of the same four vectors, reloaded from L1: cheaper than keeping
+    // them in registers (V8 has 16 and spills).
+    const p0 = orZero(v128.load(pj), v0, masked), q0 = orZero(v128.load(qj), v0, masked);
+    const p1 = orZero(v128.load(pj, 16), v1, masked), q1 = orZero(v128.load(qj, 16), v1, masked);
+    const p2 = orZero(v128.load(pj, 32), v2, masked), q2 = orZero(v128.load(qj, 32), v2, masked);
+    const p3 = orZero(v128.load(pj, 48), v3, masked), q3 = orZero(v128.load(qj, 48), v3, masked);
+    s = f64x2.add(s, widenSum(f32x4.add(f32x4.add(p0, p1), f32x4.add(p2, p3))));
+    r = f64x2.add(r, widenSum(f32x4.add(f32x4.add(q0, q1), f32x4.add(q2, q3))));
+    d = f64x2.add(d, widenSum(f32x4.add(
+      f32x4.add(f32x4.sub(p0, q0), f32x4.sub(p1, q1)),
+      f32x4.add(f32x4.sub(p2, q2), f32x4.sub(p3, q3)),
+    )));
+  }
+  blockT = t;
+  blockP = s;
+  blockQ = r;
+  blockD = d;
+  const m = f32x4.pmin(lo, v128.shuffle<f32>(lo, lo, 2, 3, 0, 1));
+  blockLowest = Math.min(f32x4.extract_lane(m, 0), f32x4.extract_lane(m, 1));
+}
+
+// Σ T, Σ p, Σ q, Σ (p − q) over n floats at p, q; returns status bits.
+export function klF32(p: usize, q: usize, n: i32): i32 {
+  resetSums();
+  let status = 0;
+  let accT = f64x2.splat(0), accP = f64x2.splat(0), accQ = f64x2.splat(0), accD = f64x2.splat(0);
+  for (let i = 0; i < n; i += BLOCK_F32) {
+    const count = min(BLOCK_F32, n - i);
+    const pb = p + (<usize>i << 2), qb = q + (<usize>i << 2);
+    // a short last block of whole 16-float steps (rows of 16, 32, 48) runs unmasked
+    if (count == BLOCK_F32) blockF32(pb, qb, BLOCK_F32, false);
+    else if ((count & 15) == 0) blockF32(pb, qb, count, false);
+    else blockF32(pb, qb, count, true);
+    if (trusted(blockT, blockP, blockQ, blockLowest, MIN_NORMAL_F32)) {
+      accT = f64x2.add(accT, blockT);
+      accP = f64x2.add(accP, blockP);
+      accQ = f64x2.add(accQ, blockQ);
+      accD = f64x2.add(accD, blockD);
+    } else {
+      status |= scalarRange<f32>(p, q, i, i + count, 1, false);
+      if (status & INVALID) return status;
+    }
+  }
+  storeResults(accT, accP, accQ, accD, f64x2.splat(0));
+  return status;
+}
+
+// ---------------------------------------------------------------------------------------
+// Batches: many rows per call, row-major with `dim` elements per row; a row step of 0
+// repeats one row against every row of the other side (broadcast).
+
+const TINY_TOTAL: f64 = 1.1830521861667747e-271; // 2^-900: smaller totals make the terms subnormal
+
+// The normalised KL from the sums in RESULTS, as src/compose.ts composes it:
+// T/P + ln(Q/P) − (Q/P − 1); `limit` bounds how far the correction may cancel T/P (NaN beyond).
+function composedKL(limit: f64): f64 {
+  const t = load<f64>(RESULTS) + load<f64>(RESULTS, 32);
+  const P = load<f64>(RESULTS, 8), Q = load<f64>(RESULTS, 16), d = load<f64>(RESULTS, 24);
+  const result = t / P + log1pMinusX(-d / P, Q / P);
+  return result < Infinity && !(t / P > limit * result) ? Math.max(result, 0) : NaN;
+}
+
+// The divergence of every row (kind 0: normalised, f64; 1: Σ p·ln(p/q), f64; 2: normalised,
+// f32; 3: Σ T itself, the generalised KL, f64) into [value, status] per row (index.ts).
+// REDO where the sums cannot settle the row to full accuracy (a zero or tiny total, a sum
+// that overflowed, the correction cancelling T/P more than `limit` times); Q_ZERO with
+// value +Infinity. Returns the OR of the rows' status bits, stopping at the first invalid row.
+export function klRows(kind: i32, p: usize, q: usize, rows: i32, dim: i32, pStep: i32, qStep: i32, out: usize): i32 {
+  const shift: usize = kind == 2 ? 2 : 3;
+  let all = 0;
+  for (let r = 0; r < rows; r++) {
+    const pr = p + ((<usize>r * <usize>pStep) << shift), qr = q + ((<usize>r * <usize>qStep) << shift);
+    // the kernels themselves, called: inlining sumsF64 here with a run-time `plain` would
+    // leave that test inside the hot loop (measured 3× slower)
+    let status = kind == 2 ? klF32(pr, qr, dim) : kind == 1 ? plainF64(pr, qr, dim) : klF64(pr, qr, dim);
+    const t = load<f64>(RESULTS) + load<f64>(RESULTS, 32), P = load<f64>(RESULTS, 8), Q = load<f64>(RESULTS, 16);
+    let value: f64 = Infinity;
+    const normalised = kind == 0 || kind == 2;
+    // a zero (or subnormal) total first: the exact path reports it or rescales
+    if (normalised && !(P > TINY_TOTAL && Q > TINY_TOTAL)) status |= REDO;
+    else if (status & Q_ZERO) value = Infinity;
+    else if (t + P + Q - (t + P + Q) != 0) status |= REDO; // a sum overflowed
+    else if (!normalised) value = t;
+    else {
+      value = composedKL(kind == 2 ? 4 : 16);
+      if (value != value && kind == 0 && P / Q > TINY_TOTAL && P / Q < 1 / TINY_TOTAL) {
+        // same shapes, different totals (counts of different sample sizes): q rescaled by
+        // P/Q and summed again, trusted where that rounding cannot show (as klCore does)
+        const lossy = klScaledF64(pr, qr, dim, P / Q) & LOSSY;
+        value = composedKL(Infinity);
+        if (lossy || !(value >= 1e-5 && value < Infinity)) value = NaN;
+      }
+      if (value != value) status |= REDO;
+    }
+    store<f64>(out + (<usize>r << 4), value);
+    store<f64>(out + (<usize>r << 4), <f64>status, 8);
+    all |= status;
+    if (status & INVALID) break;
+  }
+  return all;
+}
