@@ -7,7 +7,7 @@
 // values instead, and is accurate for rows as close as the inputs allow.
 
 import {
-  atanhTailF64x2, exponentOf, expm1F64x2, hsum, lnRatioF64x2, lnRatioFromF64x2, mantissaOf, MIN_NORMAL_F64,
+  additionError, atanhTailF64x2, exponentOf, expm1F64x2, hsum, lnRatioF64x2, lnRatioFromF64x2, mantissaOf, MIN_NORMAL_F64,
   nearF64x2, poly12F64x2, ratioArgF64x2, twoSumError, V_HALF, V_LN2, V_ONE, V_TWO, v64,
 } from "./math";
 import { INVALID, Q_ZERO, REDO, RESULTS } from "./index";
@@ -196,17 +196,26 @@ export function setParameter(alpha: f64): void {
   renyiUsable = alpha >= 0.01 && alpha <= 1000 && alpha != 1;
 }
 
+// h(L) lane-wise
+// @ts-ignore: decorator
+@inline function renyiH(L: v128): v128 {
+  const series = f64x2.mul(f64x2.mul(L, L), poly12F64x2(RENYI + (<usize>R_SERIES << 4), L));
+  const direct = f64x2.mul(f64x2.sub(expm1F64x2(f64x2.mul(rv(R_C), L)), f64x2.mul(rv(R_C), expm1F64x2(L))), rv(R_INV_AC));
+  return v128.bitselect(series, direct, f64x2.le(f64x2.mul(f64x2.abs(L), rv(R_CMAX)), f64x2.splat(0.25)));
+}
+
 // e(x, y) lane-wise for x, y ≥ 0 (positive lanes normal).
 // @ts-ignore: decorator
 @inline function renyiTerm(x: v128, y: v128): v128 {
-  const L = lnRatioF64x2(y, x, nearF64x2(f64x2.sub(y, x), f64x2.add(y, x)));
-  const series = f64x2.mul(f64x2.mul(L, L), poly12F64x2(RENYI + (<usize>R_SERIES << 4), L));
-  const direct = f64x2.mul(f64x2.sub(expm1F64x2(f64x2.mul(rv(R_C), L)), f64x2.mul(rv(R_C), expm1F64x2(L))), rv(R_INV_AC));
-  const small = f64x2.le(f64x2.mul(f64x2.abs(L), rv(R_CMAX)), f64x2.splat(0.25));
-  const t = f64x2.mul(x, v128.bitselect(series, direct, small));
+  const t = f64x2.mul(x, renyiH(lnRatioF64x2(y, x, nearF64x2(f64x2.sub(y, x), f64x2.add(y, x)))));
   const zero = f64x2.splat(0);
   const xZero = f64x2.eq(x, zero), yZero = f64x2.eq(y, zero);
   return v128.bitselect(f64x2.mul(y, rv(R_INV_ALPHA)), v128.bitselect(f64x2.mul(x, rv(R_Q_ZERO)), t, yZero), xZero);
+}
+
+// The rounding error of s = the sum of v's two lanes.
+function laneError(v: v128, s: f64): f64 {
+  return additionError(f64x2.extract_lane(v, 0), f64x2.extract_lane(v, 1), s);
 }
 
 // Per row [H, status] (see above) over rows as in pairRows.
@@ -232,21 +241,24 @@ function renyiRows(p: usize, q: usize, rows: i32, dim: i32, pStep: i32, qStep: i
       tiny = v128.or(tiny, v128.or(v128.and(f64x2.lt(x, minNormal), f64x2.gt(x, zero)), v128.and(f64x2.lt(y, minNormal), f64x2.gt(y, zero))));
       qZero = v128.or(qZero, v128.and(f64x2.eq(y, zero), f64x2.gt(x, zero)));
     }
-    const P = hsum(sp) + hsum(ep), Q = hsum(sq) + hsum(eq), total = hsum(sum);
+    // the totals as double-doubles: their rounding would move S by ~ε (an absolute error:
+    // all of a 1e-16 divergence), so ln(Q/P) comes from (Q − P)/P carried to ~ε² of P
+    const ph = hsum(sp), pl = hsum(ep) + laneError(sp, ph), qh = hsum(sq), ql = hsum(eq) + laneError(sq, qh);
+    const P = ph + pl, Q = qh + ql, total = hsum(sum);
     const low = Math.min(f64x2.extract_lane(lo, 0), f64x2.extract_lane(lo, 1));
     let status = 0, value: f64 = Infinity;
     if (!(low >= 0) || Math.max(f64x2.extract_lane(hi, 0), f64x2.extract_lane(hi, 1)) == Infinity || P != P || Q != Q) status = INVALID;
     else if (!renyiUsable || v128.any_true(tiny) || !(P > 0 && Q > 0 && P + Q < Infinity)) status = REDO;
     else if (v128.any_true(qZero) && load<f64>(RENYI) > 1) status = Q_ZERO;
     else {
-      const lr = Math.log(Q / P);
-      const e = f64x2.extract_lane(renyiTerm(f64x2.splat(P), f64x2.splat(Q)), 0);
+      const lr = Math.log1p(((qh - ph) + (ql - pl)) / P);
+      const e = P * f64x2.extract_lane(renyiH(f64x2.splat(lr)), 0);
       const diff = total - e;
       value = diff / (P * Math.exp(load<f64>(RENYI, 16) * lr)); // Pᵅ Q^c = P·(Q/P)^c
-      const cmax = load<f64>(RENYI, 48);
-      // rounding of ln(Q/P) (a few ulps with the compensated totals) moves e(P, Q) by about
-      // P·|h′(ln r)|·4ε ≤ 4ε·(P·|lr|·(1 + cmax·|lr|) + cmax·e)
-      const moved = 8.9e-16 * (P * Math.abs(lr) * (1 + cmax * Math.abs(lr)) + cmax * e);
+      const cmax = load<f64>(RENYI, 48), alr = Math.abs(lr);
+      // ln(Q/P) is within ~2ε·|lr| (+ the sums' ε² residue); that moves e(P, Q) by about
+      // |∂e/∂lr|·δ ≤ (P·|lr|·(1 + cmax·|lr|) + cmax·e)·δ
+      const moved = (P * alr * (1 + cmax * alr) + cmax * e) * (4.5e-16 * alr + 1e-30 * dim);
       if (!(total < Infinity) || !(16 * diff >= total) || !(moved <= 1e-13 * diff) || !(value < Infinity)) status = REDO;
     }
     store<f64>(out + (<usize>r << 4), value);
