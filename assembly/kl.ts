@@ -59,8 +59,7 @@ let sumD: f64 = 0;
 
 // Adds elements [from, to) of type T (f32 or f64, widened) to the scalar sums (of
 // plainTerm instead of term when `plain`); q is multiplied by `scale` first.
-// @ts-ignore: decorator
-@inline function scalarRange<T>(p: usize, q: usize, from: i32, to: i32, scale: f64, plain: bool): i32 {
+function scalarRange<T>(p: usize, q: usize, from: i32, to: i32, scale: f64, plain: bool): i32 {
   let status = 0;
   for (let i = from; i < to; i++) {
     const pi = <f64>load<T>(p + (<usize>i << alignof<T>()));
@@ -141,7 +140,7 @@ const BLOCK_F64: i32 = 32; // elements per validity check (a multiple of 4)
 
 // Σ T, Σ p, Σ q, Σ (p − q) over n doubles at p, q; returns status bits.
 export function klF64(p: usize, q: usize, n: i32): i32 {
-  return sumsF64(p, q, n, 1, false, false);
+  return klScaledF64(p, q, n, 1);
 }
 
 // klF64 with every q multiplied by `scale` first (the rare rescaling pass).
@@ -159,11 +158,6 @@ export function plainF64(p: usize, q: usize, n: i32): i32 {
 @inline function scaleQ(q: v128, c: v128, scaled: bool): v128 {
   return scaled ? f64x2.mul(q, c) : q;
 }
-// Lanes outside `valid` become 1.0 (f64 lanes; orZero serves both widths).
-// @ts-ignore: decorator
-@inline function orOne64(x: v128, valid: v128, masked: bool): v128 {
-  return masked ? v128.bitselect(x, v64(V_ONE), valid) : x;
-}
 
 // The sums of one block, left in globals (one store per block is cheap; six vectors
 // cannot be returned).
@@ -174,24 +168,17 @@ let blockQ = f64x2.splat(0);
 let blockD = f64x2.splat(0);
 let blockLowest: f64 = 0;
 
-// Sums `count` doubles of a block, two vectors per step. `masked` (the last, partial block)
-// turns lanes at or past `count` into p = q = 1, whose term is 0, and masks them out of the
-// plain sums; `plain` sums p·ln(p/q) with compensation instead of T.
+// Sums `count` doubles of a block (a multiple of 4), two vectors per step; `plain` sums
+// p·ln(p/q) with compensation instead of T.
 // @ts-ignore: decorator
-@inline function blockF64(pb: usize, qb: usize, count: i32, c: v128, scaled: bool, plain: bool, masked: bool): void {
+@inline function blockF64(pb: usize, qb: usize, count: i32, c: v128, scaled: bool, plain: bool): void {
   let t = f64x2.splat(0), tLow = f64x2.splat(0);
   let s = f64x2.splat(0), r = f64x2.splat(0), d = f64x2.splat(0);
   let lo = f64x2.splat(Infinity);
   for (let j = 0; j < count; j += 4) {
     const pj = pb + (<usize>j << 3), qj = qb + (<usize>j << 3);
-    let v0 = i64x2.splat(-1), v1 = i64x2.splat(-1);
-    if (masked) {
-      v0 = i64x2.lt_s(i64x2.add(i64x2.splat(j), i64x2(0, 1)), i64x2.splat(count));
-      v1 = i64x2.lt_s(i64x2.add(i64x2.splat(j), i64x2(2, 3)), i64x2.splat(count));
-    }
-    // lanes past count read as p = q = 1 (a zero term) here, as 0 in the plain sums below
-    const p0 = orOne64(v128.load(pj), v0, masked), q0 = orOne64(scaleQ(v128.load(qj), c, scaled), v0, masked);
-    const p1 = orOne64(v128.load(pj, 16), v1, masked), q1 = orOne64(scaleQ(v128.load(qj, 16), c, scaled), v1, masked);
+    const p0 = v128.load(pj), q0 = scaleQ(v128.load(qj), c, scaled);
+    const p1 = v128.load(pj, 16), q1 = scaleQ(v128.load(qj, 16), c, scaled);
     lo = f64x2.pmin(lo, f64x2.pmin(f64x2.pmin(p0, q0), f64x2.pmin(p1, q1)));
     const x0 = termF64x2(p0, q0, f64x2.sub(p0, q0), plain), x1 = termF64x2(p1, q1, f64x2.sub(p1, q1), plain);
     if (plain) {
@@ -205,8 +192,8 @@ let blockLowest: f64 = 0;
       t = f64x2.add(t, f64x2.add(x0, x1));
     }
     // the plain sums from a reload (L1): fewer live vectors across the terms
-    const a0 = orZero(v128.load(pj), v0, masked), b0 = orZero(scaleQ(v128.load(qj), c, scaled), v0, masked);
-    const a1 = orZero(v128.load(pj, 16), v1, masked), b1 = orZero(scaleQ(v128.load(qj, 16), c, scaled), v1, masked);
+    const a0 = v128.load(pj), b0 = scaleQ(v128.load(qj), c, scaled);
+    const a1 = v128.load(pj, 16), b1 = scaleQ(v128.load(qj, 16), c, scaled);
     s = f64x2.add(s, f64x2.add(a0, a1));
     r = f64x2.add(r, f64x2.add(b0, b1));
     d = f64x2.add(d, f64x2.add(f64x2.sub(a0, b0), f64x2.sub(a1, b1)));
@@ -226,14 +213,12 @@ let blockLowest: f64 = 0;
   let accT = f64x2.splat(0), accTLow = f64x2.splat(0);
   let accP = f64x2.splat(0), accQ = f64x2.splat(0), accD = f64x2.splat(0);
   const c = f64x2.splat(scale);
-  for (let i = 0; i < n; i += BLOCK_F64) {
-    const count = min(BLOCK_F64, n - i);
+  // whole steps of 4 on the SIMD path, the last n % 4 elements on the scalar one
+  const whole = n & ~3;
+  for (let i = 0; i < whole; i += BLOCK_F64) {
+    const count = min(BLOCK_F64, whole - i);
     const pb = p + (<usize>i << 3), qb = q + (<usize>i << 3);
-    // full blocks with a constant trip count (V8 keeps that loop tight); a short last block
-    // unmasked when it is whole vector pairs (n = 16 in 10% less time), masked otherwise
-    if (count == BLOCK_F64) blockF64(pb, qb, BLOCK_F64, c, scaled, plain, false);
-    else if ((count & 3) == 0) blockF64(pb, qb, count, c, scaled, plain, false);
-    else blockF64(pb, qb, count, c, scaled, plain, true);
+    blockF64(pb, qb, count, c, scaled, plain);
     if (trusted(blockT, blockP, blockQ, blockLowest, MIN_NORMAL_F64)) {
       if (plain) {
         const y = f64x2.add(accT, blockT);
@@ -250,6 +235,8 @@ let blockLowest: f64 = 0;
       if (status & INVALID) return status;
     }
   }
+  status |= scalarRange<f64>(p, q, whole, n, scale, plain);
+  if (status & INVALID) return status;
   storeResults(accT, accP, accQ, accD, accTLow);
   return status;
 }
@@ -286,55 +273,37 @@ let blockLowest: f64 = 0;
 
 const BLOCK_F32: i32 = 64; // a multiple of 16
 
-// Mask of the lanes j..j+3 that lie below count (all lanes when not `masked`).
+// Sums `count` floats of a block (a multiple of 16), four vectors per step.
 // @ts-ignore: decorator
-@inline function lanesBelow(j: i32, count: i32, masked: bool): v128 {
-  return masked ? i32x4.lt_s(i32x4.add(i32x4.splat(j), i32x4(0, 1, 2, 3)), i32x4.splat(count)) : i32x4.splat(-1);
-}
-
-// Lanes outside `valid` become 1 (p = q = 1 has a zero term) / 0 (for the plain sums).
-// @ts-ignore: decorator
-@inline function orOne(x: v128, valid: v128, masked: bool): v128 {
-  return masked ? v128.bitselect(x, f32x4.splat(1), valid) : x;
-}
-// @ts-ignore: decorator
-@inline function orZero(x: v128, valid: v128, masked: bool): v128 {
-  return masked ? v128.and(x, valid) : x;
-}
-
-// Sums `count` floats of a block, four vectors per step; see blockF64 for `masked`.
-// @ts-ignore: decorator
-@inline function blockF32(pb: usize, qb: usize, count: i32, masked: bool): void {
+@inline function blockF32(pb: usize, qb: usize, count: i32): void {
   let t = f64x2.splat(0), s = f64x2.splat(0), r = f64x2.splat(0), d = f64x2.splat(0);
   let lo = f32x4.splat(Infinity);
   for (let j = 0; j < count; j += 16) {
     // Loads sit next to their use, to keep few vectors live. Terms are ≥ 0, so the short
     // f32 chain adds at most 3 ulps of relative error.
     const pj = pb + (<usize>j << 2), qj = qb + (<usize>j << 2);
-    const v0 = lanesBelow(j, count, masked), v1 = lanesBelow(j + 4, count, masked);
-    const v2 = lanesBelow(j + 8, count, masked), v3 = lanesBelow(j + 12, count, masked);
-    let pv = orOne(v128.load(pj), v0, masked), qv = orOne(v128.load(qj), v0, masked);
+    let pv = v128.load(pj), qv = v128.load(qj);
     lo = f32x4.pmin(lo, f32x4.pmin(pv, qv));
     let tt = termF32x4(pv, qv, f32x4.sub(pv, qv));
-    pv = orOne(v128.load(pj, 16), v1, masked);
-    qv = orOne(v128.load(qj, 16), v1, masked);
+    pv = v128.load(pj, 16);
+    qv = v128.load(qj, 16);
     lo = f32x4.pmin(lo, f32x4.pmin(pv, qv));
     tt = f32x4.add(tt, termF32x4(pv, qv, f32x4.sub(pv, qv)));
-    pv = orOne(v128.load(pj, 32), v2, masked);
-    qv = orOne(v128.load(qj, 32), v2, masked);
+    pv = v128.load(pj, 32);
+    qv = v128.load(qj, 32);
     lo = f32x4.pmin(lo, f32x4.pmin(pv, qv));
     tt = f32x4.add(tt, termF32x4(pv, qv, f32x4.sub(pv, qv)));
-    pv = orOne(v128.load(pj, 48), v3, masked);
-    qv = orOne(v128.load(qj, 48), v3, masked);
+    pv = v128.load(pj, 48);
+    qv = v128.load(qj, 48);
     lo = f32x4.pmin(lo, f32x4.pmin(pv, qv));
     tt = f32x4.add(tt, termF32x4(pv, qv, f32x4.sub(pv, qv)));
     t = f64x2.add(t, widenSum(tt));
     // Σp, Σq, Σ(p − q) of the same four vectors, reloaded from L1: cheaper than keeping
     // them in registers (V8 has 16 and spills).
-    const p0 = orZero(v128.load(pj), v0, masked), q0 = orZero(v128.load(qj), v0, masked);
-    const p1 = orZero(v128.load(pj, 16), v1, masked), q1 = orZero(v128.load(qj, 16), v1, masked);
-    const p2 = orZero(v128.load(pj, 32), v2, masked), q2 = orZero(v128.load(qj, 32), v2, masked);
-    const p3 = orZero(v128.load(pj, 48), v3, masked), q3 = orZero(v128.load(qj, 48), v3, masked);
+    const p0 = v128.load(pj), q0 = v128.load(qj);
+    const p1 = v128.load(pj, 16), q1 = v128.load(qj, 16);
+    const p2 = v128.load(pj, 32), q2 = v128.load(qj, 32);
+    const p3 = v128.load(pj, 48), q3 = v128.load(qj, 48);
     s = f64x2.add(s, widenSum(f32x4.add(f32x4.add(p0, p1), f32x4.add(p2, p3))));
     r = f64x2.add(r, widenSum(f32x4.add(f32x4.add(q0, q1), f32x4.add(q2, q3))));
     d = f64x2.add(d, widenSum(f32x4.add(
@@ -355,13 +324,14 @@ export function klF32(p: usize, q: usize, n: i32): i32 {
   resetSums();
   let status = 0;
   let accT = f64x2.splat(0), accP = f64x2.splat(0), accQ = f64x2.splat(0), accD = f64x2.splat(0);
-  for (let i = 0; i < n; i += BLOCK_F32) {
-    const count = min(BLOCK_F32, n - i);
+  // whole steps of 16 on the SIMD path, the last n % 16 elements on the scalar one
+  const whole = n & ~15;
+  for (let i = 0; i < whole; i += BLOCK_F32) {
+    const count = min(BLOCK_F32, whole - i);
     const pb = p + (<usize>i << 2), qb = q + (<usize>i << 2);
-    // a short last block of whole 16-float steps (rows of 16, 32, 48) runs unmasked
-    if (count == BLOCK_F32) blockF32(pb, qb, BLOCK_F32, false);
-    else if ((count & 15) == 0) blockF32(pb, qb, count, false);
-    else blockF32(pb, qb, count, true);
+    // full blocks with a constant trip count: V8 keeps that loop tight (f32: ~40% faster)
+    if (count == BLOCK_F32) blockF32(pb, qb, BLOCK_F32);
+    else blockF32(pb, qb, count);
     if (trusted(blockT, blockP, blockQ, blockLowest, MIN_NORMAL_F32)) {
       accT = f64x2.add(accT, blockT);
       accP = f64x2.add(accP, blockP);
@@ -372,6 +342,8 @@ export function klF32(p: usize, q: usize, n: i32): i32 {
       if (status & INVALID) return status;
     }
   }
+  status |= scalarRange<f32>(p, q, whole, n, 1, false);
+  if (status & INVALID) return status;
   storeResults(accT, accP, accQ, accD, f64x2.splat(0));
   return status;
 }

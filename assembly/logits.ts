@@ -32,7 +32,7 @@
 // ma and mb must be finite (a row of only −∞ has no softmax); rows must not hold NaN or +∞
 // (logitsMax reports those).
 
-import { expF64x2, gSmallF64x2, hsum, MIN_NORMAL_F64, V_HALF, v64 } from "./math";
+import { expCall, expF64x2, gSmallF64x2, hsum, MIN_NORMAL_F64, V_HALF, v64 } from "./math";
 import { INVALID, REDO } from "./index";
 
 // Side results of the last logitsKL call: [Σ p·d, Σ p] (f64).
@@ -79,30 +79,19 @@ export function logitsMax(x: usize, n: i32): f64 {
 // Σ exp((x − max)·invT) over n doubles at x (terms ≤ 1 when max is the row's max).
 export function logitsSumExp(x: usize, n: i32, max: f64, invT: f64): f64 {
   const vm = f64x2.splat(max), vt = f64x2.splat(invT);
-  let s0 = f64x2.splat(0), s1 = s0;
-  let i = 0;
-  for (; i + 4 <= n; i += 4) {
-    const at = x + (<usize>i << 3);
-    s0 = f64x2.add(s0, expF64x2(f64x2.mul(f64x2.sub(v128.load(at), vm), vt)));
-    s1 = f64x2.add(s1, expF64x2(f64x2.mul(f64x2.sub(v128.load(at, 16), vm), vt)));
-  }
-  for (; i < n; i += 2) s0 = f64x2.add(s0, expF64x2(f64x2.mul(f64x2.sub(pairAt(x, i, n), vm), vt)));
-  const s = f64x2.add(s0, s1);
-  return hsum(s);
+  let sum = f64x2.splat(0);
+  for (let i = 0; i < n; i += 2) sum = f64x2.add(sum, expF64x2(f64x2.mul(f64x2.sub(pairAt(x, i, n), vm), vt)));
+  return hsum(sum);
 }
 
 // out[i] = exp((x[i] − max)·invT − l): the probabilities (l = ln Σ), or plain e^x with
 // max = 0, invT = 1, l = 0. out may equal x.
 export function logitsSoftmax(x: usize, out: usize, n: i32, max: f64, invT: f64, l: f64): void {
   const vm = f64x2.splat(max), vt = f64x2.splat(invT), vl = f64x2.splat(l);
-  let i = 0;
-  for (; i + 2 <= n; i += 2) {
-    const at = <usize>i << 3;
-    v128.store(out + at, expF64x2(f64x2.sub(f64x2.mul(f64x2.sub(v128.load(x + at), vm), vt), vl)));
-  }
-  if (i < n) {
-    const e = expF64x2(f64x2.sub(f64x2.mul(f64x2.sub(pairAt(x, i, n), vm), vt), vl));
-    store<f64>(out + (<usize>i << 3), f64x2.extract_lane(e, 0));
+  for (let i = 0; i < n; i += 2) {
+    const e = expCall(f64x2.sub(f64x2.mul(f64x2.sub(pairAt(x, i, n), vm), vt), vl));
+    if (i + 1 < n) v128.store(out + (<usize>i << 3), e);
+    else store<f64>(out + (<usize>i << 3), f64x2.extract_lane(e, 0));
   }
 }
 
@@ -221,8 +210,8 @@ export function logitsStats(a: usize, b: usize, n: i32, invT: f64): void {
     const bLive = mb - mb == 0;
     for (let i = 0; i < n; i += 2) {
       const av = pairAt(a, i, n), bv = pairAt(b, i, n);
-      const ea = expF64x2(f64x2.mul(f64x2.sub(av, vma), vt));
-      if (bLive) sb = f64x2.add(sb, expF64x2(f64x2.mul(f64x2.sub(bv, vmb), vt)));
+      const ea = expCall(f64x2.mul(f64x2.sub(av, vma), vt));
+      if (bLive) sb = f64x2.add(sb, expCall(f64x2.mul(f64x2.sub(bv, vmb), vt)));
       // e_a·z where e_a > 0 (z is NaN or ±∞ where a or b is −∞)
       const ez = v128.and(f64x2.mul(ea, f64x2.mul(f64x2.sub(av, bv), vt)), f64x2.ne(ea, f64x2.splat(0)));
       sa = f64x2.add(sa, ea);
@@ -231,7 +220,7 @@ export function logitsStats(a: usize, b: usize, n: i32, invT: f64): void {
     }
   } else if (mb - mb == 0) {
     const vmb = f64x2.splat(mb), vt = f64x2.splat(invT);
-    for (let i = 0; i < n; i += 2) sb = f64x2.add(sb, expF64x2(f64x2.mul(f64x2.sub(pairAt(b, i, n), vmb), vt)));
+    for (let i = 0; i < n; i += 2) sb = f64x2.add(sb, expCall(f64x2.mul(f64x2.sub(pairAt(b, i, n), vmb), vt)));
   }
   store<f64>(LOGITS_STATS, hsum(sa), 16);
   store<f64>(LOGITS_STATS, hsum(sb), 24);
@@ -263,7 +252,7 @@ export function softmaxRows(x: usize, rows: i32, dim: i32, invT: f64, flags: usi
       let lost = f64x2.splat(0);
       for (let i = 0; i < dim; i += 2) {
         const v = pairAt(row, i, dim);
-        const e = expF64x2(f64x2.sub(f64x2.mul(f64x2.sub(v, vm), vt), vl));
+        const e = expCall(f64x2.sub(f64x2.mul(f64x2.sub(v, vm), vt), vl));
         // a finite input whose probability is below the normal range
         lost = v128.or(lost, v128.and(f64x2.lt(e, f64x2.splat(MIN_NORMAL_F64)), f64x2.ne(v, f64x2.splat(-Infinity))));
         if (i + 1 < dim) v128.store(row + (<usize>i << 3), e);

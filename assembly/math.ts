@@ -244,6 +244,12 @@ export function log1pMinusX(u: f64, r: f64): f64 {
   return f64x2.add(cubic(at, x, x2), f64x2.add(f64x2.mul(cubic(at + 64, x, x2), x4), f64x2.mul(cubic(at + 128, x, x2), f64x2.mul(x4, x4))));
 }
 
+// e^x as a call: one copy for the passes where the exponential is not the whole cost (an
+// inlined copy is ~300 bytes of the module)
+export function expCall(x: v128): v128 {
+  return expF64x2(x);
+}
+
 // g(d) = d + e^−d − 1 for |d| ≤ 1/2, full relative accuracy
 // @ts-ignore: decorator
 @inline export function gSmallF64x2(d: v128): v128 {
@@ -255,7 +261,7 @@ export function log1pMinusX(u: f64, r: f64): f64 {
 // @ts-ignore: decorator
 @inline export function expm1F64x2(x: v128): v128 {
   const small = f64x2.le(f64x2.abs(x), v64(V_HALF));
-  return v128.bitselect(f64x2.add(x, gSmallF64x2(f64x2.neg(x))), f64x2.sub(expF64x2(x), v64(V_ONE)), small);
+  return v128.bitselect(f64x2.add(x, gSmallF64x2(f64x2.neg(x))), f64x2.sub(expCall(x), v64(V_ONE)), small);
 }
 
 // ---------------------------------------------------------------------------------------

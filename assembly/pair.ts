@@ -196,9 +196,8 @@ export function setParameter(alpha: f64): void {
   renyiUsable = alpha >= 0.01 && alpha <= 1000 && alpha != 1;
 }
 
-// h(L) lane-wise
-// @ts-ignore: decorator
-@inline function renyiH(L: v128): v128 {
+// h(L) lane-wise (not inlined: the loop and e(P, Q) share one copy)
+function renyiH(L: v128): v128 {
   const series = f64x2.mul(f64x2.mul(L, L), poly12F64x2(RENYI + (<usize>R_SERIES << 4), L));
   const direct = f64x2.mul(f64x2.sub(expm1F64x2(f64x2.mul(rv(R_C), L)), f64x2.mul(rv(R_C), expm1F64x2(L))), rv(R_INV_AC));
   return v128.bitselect(series, direct, f64x2.le(f64x2.mul(f64x2.abs(L), rv(R_CMAX)), f64x2.splat(0.25)));
