@@ -1,7 +1,7 @@
 // KL between diagonal Gaussians.
 
-import { atanhTailF64x2, hsum, lnRatioFromF64x2, MIN_NORMAL_F64, nearF64x2, ratioArgF64x2, V_ONE, v64 } from "./math";
-import { INVALID, REDO } from "./index";
+import { atanhTailF64x2, hsum, lnRatioFromF64x2, MIN_NORMAL_F64, nearF64x2, ratioArgF64x2, twoAt, V_ONE, v64 } from "./math";
+import { INVALID, putRow, REDO } from "./index";
 
 // KL between diagonal Gaussians, per row Σ ½[(μ₁ − μ₂)²/σ₂² + (r − 1) − ln r], r = σ₁²/σ₂².
 // With d = σ₁² − σ₂² and t = d/(σ₁² + σ₂²): (r − 1) − ln r = d²/((σ₁² + σ₂²)·σ₂²) −
@@ -18,17 +18,8 @@ export function gaussianRows(m1: usize, v1: usize, m2: usize, v2: usize, rows: i
     const b = m2 + ((<usize>r * <usize>s3) << 3), vb = v2 + ((<usize>r * <usize>s4) << 3);
     let sum = f64x2.splat(0), lowest = inf, check = f64x2.splat(0);
     for (let i = 0; i < dim; i += 2) {
-      const at = <usize>i << 3;
-      let x1: v128, x2: v128, y1: v128, y2: v128;
-      if (i + 1 < dim) {
-        x1 = v128.load(va + at); x2 = v128.load(vb + at); y1 = v128.load(a + at); y2 = v128.load(b + at);
-      } else {
-        // the odd last element, paired with σ² = 1, μ = 0 on both sides (a zero term)
-        x1 = f64x2.replace_lane(f64x2.splat(1), 0, load<f64>(va + at));
-        x2 = f64x2.replace_lane(f64x2.splat(1), 0, load<f64>(vb + at));
-        y1 = f64x2.replace_lane(zero, 0, load<f64>(a + at));
-        y2 = f64x2.replace_lane(zero, 0, load<f64>(b + at));
-      }
+      // the odd last element is paired with σ² = 1, μ = 0 on both sides (a zero term)
+      const x1 = twoAt(va, i, dim, 1), x2 = twoAt(vb, i, dim, 1), y1 = twoAt(a, i, dim, 0), y2 = twoAt(b, i, dim, 0);
       lowest = f64x2.pmin(lowest, f64x2.pmin(x1, x2));
       const dm = f64x2.sub(y1, y2);
       const d = f64x2.sub(x1, x2), s = f64x2.add(x1, x2);
@@ -45,13 +36,11 @@ export function gaussianRows(m1: usize, v1: usize, m2: usize, v2: usize, rows: i
       // every input finite: their sum is (NaN or ±∞ otherwise)
       check = f64x2.add(check, f64x2.add(f64x2.add(x1, x2), f64x2.add(y1, y2)));
     }
-    const o = out + (<usize>r << 4);
     const low = Math.min(f64x2.extract_lane(lowest, 0), f64x2.extract_lane(lowest, 1));
     const c = hsum(check);
     let status = 0;
     if (!(low > 0) || c - c != 0) status = INVALID;
     else if (low < MIN_NORMAL_F64) status = REDO;
-    store<f64>(o, hsum(sum));
-    store<f64>(o, <f64>status, 8);
+    putRow(out, r, hsum(sum), status);
   }
 }

@@ -26,6 +26,14 @@ export const REDO: i32 = 8;
 // or a pair pass's (pair.ts).
 export const RESULTS: usize = memory.data(40, 16);
 
+// Writes row r's [value, status] at out; returns the status.
+// @ts-ignore: decorator
+@inline export function putRow(out: usize, r: i32, value: f64, status: i32): i32 {
+  store<f64>(out + (<usize>r << 4), value);
+  store<f64>(out + (<usize>r << 4), <f64>status, 8);
+  return status;
+}
+
 export function resultsPtr(): usize {
   return RESULTS;
 }

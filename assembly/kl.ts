@@ -7,9 +7,8 @@
 // Near p = q, with s = (p − q)/(p + q), the term is evaluated as
 //     T = (p + q)·(s² + (1 + s)·(atanh(s) − s))
 // which keeps full relative accuracy where a plain p·ln(p/q) loses most digits. Far from
-// p = q the direct form p·ln(p/q) − (p − q) is well conditioned, and ln(p/q) = k·ln2 +
-// 2·atanh(t), t = (p − q')/(p + q'), with q' = q moved into p's binade and k the exponent
-// difference: p/q is never formed. Both branches share one division and one polynomial.
+// p = q the direct form p·ln(p/q) − (p − q) is well conditioned, ln(p/q) as math.ts takes
+// it; both branches share one division and one polynomial.
 //
 // Blocks whose values are all positive normal finite numbers take the SIMD path; any
 // other block (zeros, subnormals, invalid values) is redone by the scalar path, which is
@@ -19,7 +18,7 @@ import {
   additionError, atanhTail, atanhTailF32x4, atanhTailF64x2, hsum, lnRatioFromF64x2, log1pMinusX, logRatio,
   mantissaMask, MIN_NORMAL_F32, MIN_NORMAL_F64, nearF64x2, ratioArgF64x2, twoSumError, v32, V_ONE, v64,
 } from "./math";
-import { INVALID, LOSSY, Q_ZERO, REDO, RESULTS } from "./index";
+import { INVALID, LOSSY, putRow, Q_ZERO, REDO, RESULTS } from "./index";
 
 // ---------------------------------------------------------------------------------------
 // Scalar path: exact semantics for every input; the SIMD path must agree with it.
@@ -51,11 +50,8 @@ function plainTerm(p: f64, q: f64): f64 {
 }
 
 
-let sumT: f64 = 0;
-let sumTLow: f64 = 0; // Neumaier compensation of sumT (plain sums only)
-let sumP: f64 = 0;
-let sumQ: f64 = 0;
-let sumD: f64 = 0;
+// the scalar path's sums; sumTLow: the Neumaier compensation of sumT (plain sums only)
+let sumT: f64 = 0, sumTLow: f64 = 0, sumP: f64 = 0, sumQ: f64 = 0, sumD: f64 = 0;
 
 // Adds elements [from, to) of type T (f32 or f64, widened) to the scalar sums (of
 // plainTerm instead of term when `plain`); q is multiplied by `scale` first.
@@ -82,14 +78,8 @@ function scalarRange<T>(p: usize, q: usize, from: i32, to: i32, scale: f64, plai
   return status;
 }
 
-// The rounding error of y = a + b (Neumaier's ordering: exact for any magnitudes).
-
 function resetSums(): void {
-  sumT = 0;
-  sumTLow = 0;
-  sumP = 0;
-  sumQ = 0;
-  sumD = 0;
+  sumT = sumTLow = sumP = sumQ = sumD = 0;
 }
 
 // Stores scalar sums plus the lanes of the SIMD accumulators; `tLow` holds the lanes'
@@ -137,7 +127,7 @@ function storeResults(t: v128, p: v128, q: v128, d: v128, tLow: v128): void {
 }
 
 const BLOCK_F64: i32 = 32; // elements per validity check (a multiple of 4)
-
+const BLOCK_F32: i32 = 64; // a multiple of 16
 // Σ T, Σ p, Σ q, Σ (p − q) over n doubles at p, q; returns status bits.
 export function klF64(p: usize, q: usize, n: i32): i32 {
   return klScaledF64(p, q, n, 1);
@@ -145,12 +135,12 @@ export function klF64(p: usize, q: usize, n: i32): i32 {
 
 // klF64 with every q multiplied by `scale` first (the rare rescaling pass).
 export function klScaledF64(p: usize, q: usize, n: i32, scale: f64): i32 {
-  return sumsF64(p, q, n, scale, true, false);
+  return sums<f64>(p, q, n, scale, true, false);
 }
 
 // Σ p·ln(p/q) in place of Σ T (the unnormalised divergence), otherwise as klF64.
 export function plainF64(p: usize, q: usize, n: i32): i32 {
-  return sumsF64(p, q, n, 1, false, true);
+  return sums<f64>(p, q, n, 1, false, true);
 }
 
 // q·c where the caller rescales q (`scaled`), q otherwise.
@@ -161,11 +151,7 @@ export function plainF64(p: usize, q: usize, n: i32): i32 {
 
 // The sums of one block, left in globals (one store per block is cheap; six vectors
 // cannot be returned).
-let blockT = f64x2.splat(0);
-let blockTLow = f64x2.splat(0);
-let blockP = f64x2.splat(0);
-let blockQ = f64x2.splat(0);
-let blockD = f64x2.splat(0);
+let blockT = f64x2.splat(0), blockTLow = blockT, blockP = blockT, blockQ = blockT, blockD = blockT;
 let blockLowest: f64 = 0;
 
 // Sums `count` doubles of a block (a multiple of 4), two vectors per step; `plain` sums
@@ -206,20 +192,26 @@ let blockLowest: f64 = 0;
   blockLowest = Math.min(f64x2.extract_lane(lo, 0), f64x2.extract_lane(lo, 1));
 }
 
+// The sums over n elements of type T (f64: of T or, `plain`, of p·ln(p/q), q·scale when
+// `scaled`; f32: of T) into RESULTS: whole vector steps block by block on the SIMD path, a
+// block it cannot trust and the last n % step elements on the scalar one.
 // @ts-ignore: decorator
-@inline function sumsF64(p: usize, q: usize, n: i32, scale: f64, scaled: bool, plain: bool): i32 {
+@inline function sums<T>(p: usize, q: usize, n: i32, scale: f64, scaled: bool, plain: bool): i32 {
   resetSums();
   let status = 0;
   let accT = f64x2.splat(0), accTLow = f64x2.splat(0);
   let accP = f64x2.splat(0), accQ = f64x2.splat(0), accD = f64x2.splat(0);
   const c = f64x2.splat(scale);
-  // whole steps of 4 on the SIMD path, the last n % 4 elements on the scalar one
-  const whole = n & ~3;
-  for (let i = 0; i < whole; i += BLOCK_F64) {
-    const count = min(BLOCK_F64, whole - i);
-    const pb = p + (<usize>i << 3), qb = q + (<usize>i << 3);
-    blockF64(pb, qb, count, c, scaled, plain);
-    if (trusted(blockT, blockP, blockQ, blockLowest, MIN_NORMAL_F64)) {
+  const f32 = sizeof<T>() == 4, block = f32 ? BLOCK_F32 : BLOCK_F64;
+  const whole = n & (f32 ? ~15 : ~3);
+  for (let i = 0; i < whole; i += block) {
+    const count = min(block, whole - i);
+    const pb = p + (<usize>i << alignof<T>()), qb = q + (<usize>i << alignof<T>());
+    // full f32 blocks with a constant trip count: V8 keeps that loop tight (~40% faster)
+    if (!f32) blockF64(pb, qb, count, c, scaled, plain);
+    else if (count == BLOCK_F32) blockF32(pb, qb, BLOCK_F32);
+    else blockF32(pb, qb, count);
+    if (trusted(blockT, blockP, blockQ, blockLowest, f32 ? <f64>MIN_NORMAL_F32 : MIN_NORMAL_F64)) {
       if (plain) {
         const y = f64x2.add(accT, blockT);
         accTLow = f64x2.add(accTLow, f64x2.add(twoSumError(accT, blockT, y), blockTLow));
@@ -231,11 +223,11 @@ let blockLowest: f64 = 0;
       accQ = f64x2.add(accQ, blockQ);
       accD = f64x2.add(accD, blockD);
     } else {
-      status |= scalarRange<f64>(p, q, i, i + count, scale, plain);
+      status |= scalarRange<T>(p, q, i, i + count, scale, plain);
       if (status & INVALID) return status;
     }
   }
-  status |= scalarRange<f64>(p, q, whole, n, scale, plain);
+  status |= scalarRange<T>(p, q, whole, n, scale, plain);
   if (status & INVALID) return status;
   storeResults(accT, accP, accQ, accD, accTLow);
   return status;
@@ -265,13 +257,18 @@ let blockLowest: f64 = 0;
   return v128.bitselect(tNear, tFar, near);
 }
 
+// The term of the four floats at p, q
+// @ts-ignore: decorator
+@inline function termF32At(p: usize, q: usize): v128 {
+  const pv = v128.load(p), qv = v128.load(q);
+  return termF32x4(pv, qv, f32x4.sub(pv, qv));
+}
+
 // f32x4 → f64x2 sum of its four lanes, pairwise
 // @ts-ignore: decorator
 @inline function widenSum(v: v128): v128 {
   return f64x2.add(f64x2.promote_low_f32x4(v), f64x2.promote_low_f32x4(v128.shuffle<f32>(v, v, 2, 3, 2, 3)));
 }
-
-const BLOCK_F32: i32 = 64; // a multiple of 16
 
 // Sums `count` floats of a block (a multiple of 16), four vectors per step.
 // @ts-ignore: decorator
@@ -282,21 +279,10 @@ const BLOCK_F32: i32 = 64; // a multiple of 16
     // Loads sit next to their use, to keep few vectors live. Terms are ≥ 0, so the short
     // f32 chain adds at most 3 ulps of relative error.
     const pj = pb + (<usize>j << 2), qj = qb + (<usize>j << 2);
-    let pv = v128.load(pj), qv = v128.load(qj);
-    lo = f32x4.pmin(lo, f32x4.pmin(pv, qv));
-    let tt = termF32x4(pv, qv, f32x4.sub(pv, qv));
-    pv = v128.load(pj, 16);
-    qv = v128.load(qj, 16);
-    lo = f32x4.pmin(lo, f32x4.pmin(pv, qv));
-    tt = f32x4.add(tt, termF32x4(pv, qv, f32x4.sub(pv, qv)));
-    pv = v128.load(pj, 32);
-    qv = v128.load(qj, 32);
-    lo = f32x4.pmin(lo, f32x4.pmin(pv, qv));
-    tt = f32x4.add(tt, termF32x4(pv, qv, f32x4.sub(pv, qv)));
-    pv = v128.load(pj, 48);
-    qv = v128.load(qj, 48);
-    lo = f32x4.pmin(lo, f32x4.pmin(pv, qv));
-    tt = f32x4.add(tt, termF32x4(pv, qv, f32x4.sub(pv, qv)));
+    let tt = termF32At(pj, qj);
+    tt = f32x4.add(tt, termF32At(pj + 16, qj + 16));
+    tt = f32x4.add(tt, termF32At(pj + 32, qj + 32));
+    tt = f32x4.add(tt, termF32At(pj + 48, qj + 48));
     t = f64x2.add(t, widenSum(tt));
     // Σp, Σq, Σ(p − q) of the same four vectors, reloaded from L1: cheaper than keeping
     // them in registers (V8 has 16 and spills).
@@ -304,6 +290,7 @@ const BLOCK_F32: i32 = 64; // a multiple of 16
     const p1 = v128.load(pj, 16), q1 = v128.load(qj, 16);
     const p2 = v128.load(pj, 32), q2 = v128.load(qj, 32);
     const p3 = v128.load(pj, 48), q3 = v128.load(qj, 48);
+    lo = f32x4.pmin(lo, f32x4.pmin(f32x4.pmin(f32x4.pmin(p0, q0), f32x4.pmin(p1, q1)), f32x4.pmin(f32x4.pmin(p2, q2), f32x4.pmin(p3, q3))));
     s = f64x2.add(s, widenSum(f32x4.add(f32x4.add(p0, p1), f32x4.add(p2, p3))));
     r = f64x2.add(r, widenSum(f32x4.add(f32x4.add(q0, q1), f32x4.add(q2, q3))));
     d = f64x2.add(d, widenSum(f32x4.add(
@@ -321,31 +308,7 @@ const BLOCK_F32: i32 = 64; // a multiple of 16
 
 // Σ T, Σ p, Σ q, Σ (p − q) over n floats at p, q; returns status bits.
 export function klF32(p: usize, q: usize, n: i32): i32 {
-  resetSums();
-  let status = 0;
-  let accT = f64x2.splat(0), accP = f64x2.splat(0), accQ = f64x2.splat(0), accD = f64x2.splat(0);
-  // whole steps of 16 on the SIMD path, the last n % 16 elements on the scalar one
-  const whole = n & ~15;
-  for (let i = 0; i < whole; i += BLOCK_F32) {
-    const count = min(BLOCK_F32, whole - i);
-    const pb = p + (<usize>i << 2), qb = q + (<usize>i << 2);
-    // full blocks with a constant trip count: V8 keeps that loop tight (f32: ~40% faster)
-    if (count == BLOCK_F32) blockF32(pb, qb, BLOCK_F32);
-    else blockF32(pb, qb, count);
-    if (trusted(blockT, blockP, blockQ, blockLowest, MIN_NORMAL_F32)) {
-      accT = f64x2.add(accT, blockT);
-      accP = f64x2.add(accP, blockP);
-      accQ = f64x2.add(accQ, blockQ);
-      accD = f64x2.add(accD, blockD);
-    } else {
-      status |= scalarRange<f32>(p, q, i, i + count, 1, false);
-      if (status & INVALID) return status;
-    }
-  }
-  status |= scalarRange<f32>(p, q, whole, n, 1, false);
-  if (status & INVALID) return status;
-  storeResults(accT, accP, accQ, accD, f64x2.splat(0));
-  return status;
+  return sums<f32>(p, q, n, 1, false, false);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -373,7 +336,7 @@ export function klRows(kind: i32, p: usize, q: usize, rows: i32, dim: i32, pStep
   let all = 0;
   for (let r = 0; r < rows; r++) {
     const pr = p + ((<usize>r * <usize>pStep) << shift), qr = q + ((<usize>r * <usize>qStep) << shift);
-    // the kernels themselves, called: inlining sumsF64 here with a run-time `plain` would
+    // the kernels themselves, called: inlining sums here with a run-time `plain` would
     // leave that test inside the hot loop (measured 3× slower)
     let status = kind == 2 ? klF32(pr, qr, dim) : kind == 1 ? plainF64(pr, qr, dim) : klF64(pr, qr, dim);
     const t = load<f64>(RESULTS) + load<f64>(RESULTS, 32), P = load<f64>(RESULTS, 8), Q = load<f64>(RESULTS, 16);
@@ -395,9 +358,7 @@ export function klRows(kind: i32, p: usize, q: usize, rows: i32, dim: i32, pStep
       }
       if (value != value) status |= REDO;
     }
-    store<f64>(out + (<usize>r << 4), value);
-    store<f64>(out + (<usize>r << 4), <f64>status, 8);
-    all |= status;
+    all |= putRow(out, r, value, status);
     if (status & INVALID) break;
   }
   return all;

@@ -23,17 +23,15 @@
 // a constant shift of every d, so it is undone exactly: with e = Σ p·g − Σ p·d =
 // Σ p·(e^−d − 1) = Σ q − Σ p (q as implied by p and d), KL = Σ p·d + ln(1 + e) =
 // Σ p·g − (e − log1p(e)). logitsFinish applies it; e needs only a few correct digits.
-//
 // Measured against mpmath (test/logits-kernel.test.ts): ≤ 5.1e-14 relative on every
 // fixture (logits ±1e4, near-identical rows down to KL ~ 1e-21, T = 0.5, 0.7, 1, 2).
-//
 // Zero mass: a = −∞ gives p = 0; its T-form term is q (0 when b = −∞ too: never NaN), which
 // is what keeps Σ p·g equal to the KL. b = −∞ under a finite a gives +Infinity.
 // ma and mb must be finite (a row of only −∞ has no softmax); rows must not hold NaN or +∞
 // (logitsMax reports those).
 
-import { expCall, expF64x2, gSmallF64x2, hsum, MIN_NORMAL_F64, V_HALF, v64 } from "./math";
-import { INVALID, REDO } from "./index";
+import { expCall, expF64x2, gSmallF64x2, hsum, MIN_NORMAL_F64, storeTwo, twoAt, V_HALF, v64 } from "./math";
+import { INVALID, putRow, REDO } from "./index";
 
 // Side results of the last logitsKL call: [Σ p·d, Σ p] (f64).
 const LOGITS_RESULTS: usize = memory.data(16, 16);
@@ -42,13 +40,11 @@ export function logitsResultsPtr(): usize {
   return LOGITS_RESULTS;
 }
 
-// The two elements at x + 8·i, or for the last, odd element that one and −∞: −∞ is neutral
-// in every pass (max, e^−∞ = 0, and a = b = −∞ adds 0 to each KL sum), so the tail runs
-// through the same vector code.
+// Tails: the odd last element is paired with −∞ (twoAt), neutral in every pass (max,
+// e^−∞ = 0, and a = b = −∞ adds 0 to each KL sum).
 // @ts-ignore: decorator
 @inline function pairAt(x: usize, i: i32, n: i32): v128 {
-  const at = x + (<usize>i << 3);
-  return i + 1 < n ? v128.load(at) : f64x2.replace_lane(v128.load64_zero(at), 1, -Infinity);
+  return twoAt(x, i, n, -Infinity);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -89,9 +85,7 @@ export function logitsSumExp(x: usize, n: i32, max: f64, invT: f64): f64 {
 export function logitsSoftmax(x: usize, out: usize, n: i32, max: f64, invT: f64, l: f64): void {
   const vm = f64x2.splat(max), vt = f64x2.splat(invT), vl = f64x2.splat(l);
   for (let i = 0; i < n; i += 2) {
-    const e = expCall(f64x2.sub(f64x2.mul(f64x2.sub(pairAt(x, i, n), vm), vt), vl));
-    if (i + 1 < n) v128.store(out + (<usize>i << 3), e);
-    else store<f64>(out + (<usize>i << 3), f64x2.extract_lane(e, 0));
+    storeTwo(out, i, n, expCall(f64x2.sub(f64x2.mul(f64x2.sub(pairAt(x, i, n), vm), vt), vl)));
   }
 }
 
@@ -175,9 +169,7 @@ export function logitsKLRows(a: usize, b: usize, rows: i32, dim: i32, aStep: i32
     if (ma != ma || mb != mb) status = INVALID;
     else if (ma == -Infinity || mb == -Infinity) status = REDO;
     else kl = logitsFinish(logitsKL(ar, br, dim, ma, mb, invT, la, lb), load<f64>(LOGITS_RESULTS));
-    store<f64>(out + (<usize>r << 4), kl);
-    store<f64>(out + (<usize>r << 4), <f64>status, 8);
-    all |= status;
+    all |= putRow(out, r, kl, status);
     if (status & INVALID) break;
   }
   return all;
@@ -205,22 +197,18 @@ export function logitsStats(a: usize, b: usize, n: i32, invT: f64): void {
   store<f64>(LOGITS_STATS, mb, 8);
   let sa = f64x2.splat(0), sb = sa, w = sa, abs = sa;
   // NaN: invalid input (the wrapper finds it); −∞: no mass in this chunk on that side
-  if (ma - ma == 0) {
-    const vma = f64x2.splat(ma), vmb = f64x2.splat(mb - mb == 0 ? mb : 0), vt = f64x2.splat(invT);
-    const bLive = mb - mb == 0;
-    for (let i = 0; i < n; i += 2) {
-      const av = pairAt(a, i, n), bv = pairAt(b, i, n);
-      const ea = expCall(f64x2.mul(f64x2.sub(av, vma), vt));
-      if (bLive) sb = f64x2.add(sb, expCall(f64x2.mul(f64x2.sub(bv, vmb), vt)));
-      // e_a·z where e_a > 0 (z is NaN or ±∞ where a or b is −∞)
-      const ez = v128.and(f64x2.mul(ea, f64x2.mul(f64x2.sub(av, bv), vt)), f64x2.ne(ea, f64x2.splat(0)));
-      sa = f64x2.add(sa, ea);
-      w = f64x2.add(w, ez);
-      abs = f64x2.add(abs, f64x2.abs(ez));
-    }
-  } else if (mb - mb == 0) {
-    const vmb = f64x2.splat(mb), vt = f64x2.splat(invT);
-    for (let i = 0; i < n; i += 2) sb = f64x2.add(sb, expCall(f64x2.mul(f64x2.sub(pairAt(b, i, n), vmb), vt)));
+  const aLive = ma - ma == 0, bLive = mb - mb == 0;
+  const vma = f64x2.splat(aLive ? ma : 0), vmb = f64x2.splat(bLive ? mb : 0), vt = f64x2.splat(invT);
+  for (let i = 0; (aLive || bLive) && i < n; i += 2) {
+    const av = pairAt(a, i, n), bv = pairAt(b, i, n);
+    if (bLive) sb = f64x2.add(sb, expCall(f64x2.mul(f64x2.sub(bv, vmb), vt)));
+    if (!aLive) continue;
+    const ea = expCall(f64x2.mul(f64x2.sub(av, vma), vt));
+    // e_a·z where e_a > 0 (z is NaN or ±∞ where a or b is −∞)
+    const ez = v128.and(f64x2.mul(ea, f64x2.mul(f64x2.sub(av, bv), vt)), f64x2.ne(ea, f64x2.splat(0)));
+    sa = f64x2.add(sa, ea);
+    w = f64x2.add(w, ez);
+    abs = f64x2.add(abs, f64x2.abs(ez));
   }
   store<f64>(LOGITS_STATS, hsum(sa), 16);
   store<f64>(LOGITS_STATS, hsum(sb), 24);
@@ -255,8 +243,7 @@ export function softmaxRows(x: usize, rows: i32, dim: i32, invT: f64, flags: usi
         const e = expCall(f64x2.sub(f64x2.mul(f64x2.sub(v, vm), vt), vl));
         // a finite input whose probability is below the normal range
         lost = v128.or(lost, v128.and(f64x2.lt(e, f64x2.splat(MIN_NORMAL_F64)), f64x2.ne(v, f64x2.splat(-Infinity))));
-        if (i + 1 < dim) v128.store(row + (<usize>i << 3), e);
-        else store<f64>(row + (<usize>i << 3), f64x2.extract_lane(e, 0));
+        storeTwo(row, i, dim, e);
       }
       if (v128.any_true(lost)) flag = REDO;
     }

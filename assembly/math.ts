@@ -20,26 +20,16 @@ const HF64_5 = 0.07686637438179002;
 const HF64_6 = 0.0675117123587855;
 const HF64_7 = 0.05161334635249541;
 const HF64_8 = 0.08435350330548605;
-// f32: |x| ≤ 1/2, max relative error of h 6.6e-8 (contributes < 1.2e-8 to a term)
-const HF32_0: f32 = 0.3333333134651184;
-const HF32_1: f32 = 0.2000047266483307;
-const HF32_2: f32 = 0.14263980090618134;
-const HF32_3: f32 = 0.11469875276088715;
-const HF32_4: f32 = 0.06493489444255829;
-const HF32_5: f32 = 0.15751780569553375;
+// f32: |x| ≤ 1/2, max relative error of h 6.6e-8 (contributes < 1.2e-8 to a term): F32
 
 export const LN2 = 0.6931471805599453;
-const LN2_F32: f32 = 0.6931471805599453;
 export const MIN_NORMAL_F64 = 2.2250738585072014e-308;
 export const MIN_NORMAL_F32: f32 = 1.1754943508222875e-38;
 
 // e^x: Cody–Waite reduction, ln2 = LN2_HI + LN2_LO with 21 trailing zero bits in LN2_HI, so
 // k·LN2_HI is exact for |k| < 2^21; x·log2e + 1.5·2^52 leaves round(x·log2e) in the low
 // mantissa bits. Arguments are clamped into [−746, 710]: e^x rounds to 0 below, overflows above.
-const LOG2E = 1.4426950408889634;
-const LN2_HI = 0.6931471803691238; // 0x3fe62e42fee00000
-const LN2_LO = 1.9082149292705877e-10;
-const SHIFTER = 6755399441055744.0;
+// (V_LOG2E … V_EXP_MAX below; LN2_HI = 0x3fe62e42fee00000)
 // e^r = 1 + r + r²·Q(r), |r| ≤ ln2/2, Q's coefficients of r⁰..r⁹ at V_Q (max relative error of
 // Q 2.3e-16, scripts/logits-poly.py); g(d) = d + e^−d − 1 = d²·H(d), |d| ≤ 1/2, H's of d⁰..d¹¹
 // at V_H (max relative error 1.6e-17)
@@ -52,7 +42,8 @@ const V_EXP_BIAS = 20, V_Q = 21, V_H = 31;
 const F64: usize = memory.data<f64>([
   0.5, 0.5, 1, 1, 2, 2, 1.4142135623730951, 1.4142135623730951, LN2, LN2, HF64_0, HF64_0,
   HF64_1, HF64_1, HF64_2, HF64_2, HF64_3, HF64_3, HF64_4, HF64_4, HF64_5, HF64_5, HF64_6, HF64_6,
-  HF64_7, HF64_7, HF64_8, HF64_8, LOG2E, LOG2E, SHIFTER, SHIFTER, LN2_HI, LN2_HI, LN2_LO, LN2_LO,
+  HF64_7, HF64_7, HF64_8, HF64_8, 1.4426950408889634, 1.4426950408889634, 6755399441055744.0, 6755399441055744.0,
+  0.6931471803691238, 0.6931471803691238, 1.9082149292705877e-10, 1.9082149292705877e-10,
   -746.0, -746.0, 710.0, 710.0, reinterpret<f64>(<i64>1023), reinterpret<f64>(<i64>1023),
   0.5000000000000001, 0.5000000000000001, 0.16666666666666669, 0.16666666666666669,
   0.04166666666662413, 0.04166666666662413, 0.008333333333330062, 0.008333333333330062,
@@ -66,10 +57,15 @@ const F64: usize = memory.data<f64>([
   -2.505194670972162e-8, -2.505194670972162e-8, 2.0962955815976076e-9, 2.0962955815976076e-9,
   -1.6116496514371548e-10, -1.6116496514371548e-10,
 ], 16);
+// h's coefficients, then ln 2, as f32 quadruples
 const F32: usize = memory.data<f32>([
-  HF32_0, HF32_0, HF32_0, HF32_0, HF32_1, HF32_1, HF32_1, HF32_1, HF32_2, HF32_2, HF32_2, HF32_2,
-  HF32_3, HF32_3, HF32_3, HF32_3, HF32_4, HF32_4, HF32_4, HF32_4, HF32_5, HF32_5, HF32_5, HF32_5,
-  LN2_F32, LN2_F32, LN2_F32, LN2_F32,
+  0.3333333134651184, 0.3333333134651184, 0.3333333134651184, 0.3333333134651184,
+  0.2000047266483307, 0.2000047266483307, 0.2000047266483307, 0.2000047266483307,
+  0.14263980090618134, 0.14263980090618134, 0.14263980090618134, 0.14263980090618134,
+  0.11469875276088715, 0.11469875276088715, 0.11469875276088715, 0.11469875276088715,
+  0.06493489444255829, 0.06493489444255829, 0.06493489444255829, 0.06493489444255829,
+  0.15751780569553375, 0.15751780569553375, 0.15751780569553375, 0.15751780569553375,
+  0.6931471805599453, 0.6931471805599453, 0.6931471805599453, 0.6931471805599453,
 ], 16);
 const MASKS: usize = memory.data<i64>([
   0x000fffffffffffff, 0x000fffffffffffff, // f64 mantissa
@@ -88,6 +84,21 @@ const MASKS: usize = memory.data<i64>([
 @inline export function mantissaMask(f32: bool): v128 {
   return v128.load(MASKS + (f32 ? 16 : 0));
 }
+// The two doubles at x + 8·i, or for an odd last element (i + 1 = n) that one and `fill`: a
+// value neutral in the caller's sums, so that the tail runs through the same vector code.
+// @ts-ignore: decorator
+@inline export function twoAt(x: usize, i: i32, n: i32, fill: f64): v128 {
+  const at = x + (<usize>i << 3);
+  return i + 1 < n ? v128.load(at) : f64x2.replace_lane(v128.load64_zero(at), 1, fill);
+}
+
+// Stores v's two lanes at x + 8·i, or only the first for an odd last element (i + 1 = n).
+// @ts-ignore: decorator
+@inline export function storeTwo(x: usize, i: i32, n: i32, v: v128): void {
+  if (i + 1 < n) v128.store(x + (<usize>i << 3), v);
+  else store<f64>(x + (<usize>i << 3), f64x2.extract_lane(v, 0));
+}
+
 // The sum of a vector's two f64 lanes.
 // @ts-ignore: decorator
 @inline export function hsum(v: v128): f64 {

@@ -8,9 +8,9 @@
 
 import {
   additionError, atanhTailF64x2, exponentOf, expm1F64x2, hsum, lnRatioF64x2, lnRatioFromF64x2, mantissaOf, MIN_NORMAL_F64,
-  nearF64x2, poly12F64x2, ratioArgF64x2, twoSumError, V_HALF, V_LN2, V_ONE, V_TWO, v64,
+  nearF64x2, poly12F64x2, ratioArgF64x2, twoAt, twoSumError, V_HALF, V_LN2, V_ONE, V_TWO, v64,
 } from "./math";
-import { INVALID, Q_ZERO, REDO, RESULTS } from "./index";
+import { INVALID, putRow, Q_ZERO, REDO, RESULTS } from "./index";
 
 // One vector of a normalised pair: a, b ≥ 0 (a + b > 0 on live lanes; lanes with a = b = 0
 // return 0); +Infinity for Jeffreys where exactly one of a, b is 0.
@@ -66,22 +66,14 @@ import { INVALID, Q_ZERO, REDO, RESULTS } from "./index";
   return v128.and(v128.bitselect(f64x2.mul(m, v64(V_LN2)), t, oneZero), live);
 }
 
-// The two doubles at x + 8·i, or for the odd last element that one and 0 (a = b = 0 adds
-// nothing to any sum here).
-// @ts-ignore: decorator
-@inline function twoAt(x: usize, i: i32, n: i32): v128 {
-  const at = x + (<usize>i << 3);
-  return i + 1 < n ? v128.load(at) : v128.load64_zero(at);
-}
-
 // Pass 1 over n doubles, into RESULTS: [Σ p, Σ q, the smallest element, the smallest
 // non-zero p, the smallest non-zero q] (scaled by 1/P and 1/Q those must stay normal).
 export function pairTotals(p: usize, q: usize, n: i32): void {
   let sp = f64x2.splat(0), sq = sp, lo = f64x2.splat(Infinity), lp = lo, lq = lo;
   const inf = lo, zero = sp;
   for (let i = 0; i < n; i += 2) {
-    // the odd last element is paired with 0: no zero in lp, lq; harmless in lo
-    const a = twoAt(p, i, n), b = twoAt(q, i, n);
+    // the odd last element is paired with 0 (adds nothing; not in lp, lq; harmless in lo)
+    const a = twoAt(p, i, n, 0), b = twoAt(q, i, n, 0);
     sp = f64x2.add(sp, a);
     sq = f64x2.add(sq, b);
     lo = f64x2.pmin(lo, f64x2.pmin(a, b));
@@ -102,7 +94,7 @@ export function pairTotals(p: usize, q: usize, n: i32): void {
   const va = f64x2.splat(ia), vb = f64x2.splat(ib);
   let sum = f64x2.splat(0), tv = sum;
   for (let i = 0; i < n; i += 2) {
-    const a = f64x2.mul(twoAt(p, i, n), va), b = f64x2.mul(twoAt(q, i, n), vb);
+    const a = f64x2.mul(twoAt(p, i, n, 0), va), b = f64x2.mul(twoAt(q, i, n, 0), vb);
     sum = f64x2.add(sum, pairTerm(measure, a, b));
     tv = f64x2.add(tv, f64x2.abs(f64x2.sub(a, b)));
   }
@@ -143,9 +135,7 @@ export function pairRows(measure: i32, p: usize, q: usize, rows: i32, dim: i32, 
       pairSums(measure, pr, qr, dim, 1 / P, 1 / Q);
       status = pairStatus(P, Q, 0, 1, 1, load<f64>(RESULTS, 8));
     }
-    store<f64>(out + (<usize>r << 4), load<f64>(RESULTS));
-    store<f64>(out + (<usize>r << 4), <f64>status, 8);
-    all |= status;
+    all |= putRow(out, r, load<f64>(RESULTS), status);
     if (status & INVALID) break;
   }
   return all;
@@ -220,14 +210,17 @@ function laneError(v: v128, s: f64): f64 {
 // Per row [H, status] (see above) over rows as in pairRows.
 function renyiRows(p: usize, q: usize, rows: i32, dim: i32, pStep: i32, qStep: i32, out: usize): i32 {
   let all = 0;
-  const zero = f64x2.splat(0), minNormal = f64x2.splat(MIN_NORMAL_F64);
+  const zero = f64x2.splat(0);
   for (let r = 0; r < rows; r++) {
     const pr = p + ((<usize>r * <usize>pStep) << 3), qr = q + ((<usize>r * <usize>qStep) << 3);
     // Σ e, and Σ p, Σ q with their rounding errors (TwoSum): e(P, Q) needs ln(Q/P) to an ulp
     let sum = zero, sp = zero, ep = zero, sq = zero, eq = zero;
-    let lo = f64x2.splat(Infinity), hi = zero, tiny = zero, qZero = zero;
-    for (let i = 0; i < dim; i += 2) {
-      const x = twoAt(pr, i, dim), y = twoAt(qr, i, dim);
+    let qZero = zero;
+    // invalid values, and totals or values out of the range the logs take: pairStatus
+    pairTotals(pr, qr, dim);
+    let status = pairStatus(load<f64>(RESULTS), load<f64>(RESULTS, 8), load<f64>(RESULTS, 16), load<f64>(RESULTS, 24), load<f64>(RESULTS, 32), -1);
+    for (let i = 0; status == 0 && i < dim; i += 2) {
+      const x = twoAt(pr, i, dim, 0), y = twoAt(qr, i, dim, 0);
       sum = f64x2.add(sum, renyiTerm(x, y));
       let s = f64x2.add(sp, x);
       ep = f64x2.add(ep, twoSumError(sp, x, s));
@@ -235,19 +228,15 @@ function renyiRows(p: usize, q: usize, rows: i32, dim: i32, pStep: i32, qStep: i
       s = f64x2.add(sq, y);
       eq = f64x2.add(eq, twoSumError(sq, y, s));
       sq = s;
-      lo = f64x2.pmin(lo, f64x2.pmin(x, y));
-      hi = f64x2.pmax(hi, f64x2.pmax(x, y));
-      tiny = v128.or(tiny, v128.or(v128.and(f64x2.lt(x, minNormal), f64x2.gt(x, zero)), v128.and(f64x2.lt(y, minNormal), f64x2.gt(y, zero))));
       qZero = v128.or(qZero, v128.and(f64x2.eq(y, zero), f64x2.gt(x, zero)));
     }
     // the totals as double-doubles: their rounding would move S by ~ε (an absolute error:
     // all of a 1e-16 divergence), so ln(Q/P) comes from (Q − P)/P carried to ~ε² of P
     const ph = hsum(sp), pl = hsum(ep) + laneError(sp, ph), qh = hsum(sq), ql = hsum(eq) + laneError(sq, qh);
     const P = ph + pl, Q = qh + ql, total = hsum(sum);
-    const low = Math.min(f64x2.extract_lane(lo, 0), f64x2.extract_lane(lo, 1));
-    let status = 0, value: f64 = Infinity;
-    if (!(low >= 0) || Math.max(f64x2.extract_lane(hi, 0), f64x2.extract_lane(hi, 1)) == Infinity || P != P || Q != Q) status = INVALID;
-    else if (!renyiUsable || v128.any_true(tiny) || !(P > 0 && Q > 0 && P + Q < Infinity)) status = REDO;
+    let value: f64 = Infinity;
+    if (status != 0) value = 0;
+    else if (!renyiUsable) status = REDO;
     else if (v128.any_true(qZero) && load<f64>(RENYI) > 1) status = Q_ZERO;
     else {
       const lr = Math.log1p(((qh - ph) + (ql - pl)) / P);
@@ -260,9 +249,7 @@ function renyiRows(p: usize, q: usize, rows: i32, dim: i32, pStep: i32, qStep: i
       const moved = (P * alr * (1 + cmax * alr) + cmax * e) * (4.5e-16 * alr + 1e-30 * dim);
       if (!(total < Infinity) || !(16 * diff >= total) || !(moved <= 1e-13 * diff) || !(value < Infinity)) status = REDO;
     }
-    store<f64>(out + (<usize>r << 4), value);
-    store<f64>(out + (<usize>r << 4), <f64>status, 8);
-    all |= status;
+    all |= putRow(out, r, value, status);
     if (status & INVALID) break;
   }
   return all;

@@ -2,6 +2,7 @@
 // the same for logits, is in logits.ts).
 
 import { REDO } from "./index";
+import { storeTwo, twoAt } from "./math";
 
 // Smoothing, in place on rows of `dim` contiguous probabilities (after softmaxRows for
 // logits), before the probability kernels: a = x/Σx (when `normalize`, else x), then
@@ -25,20 +26,13 @@ export function smoothRows(x: usize, rows: i32, dim: i32, mode: i32, eps: f64, n
     }
     store<f64>(flags + (<usize>r << 3), 0);
     const scale = f64x2.splat(normalize ? 1 / total : 1), e = f64x2.splat(eps);
-    const whole = dim & ~1;
-    for (let i = 0; i < whole; i += 2) {
-      const at = row + (<usize>i << 3);
-      const a = f64x2.mul(v128.load(at), scale);
+    for (let i = 0; i < dim; i += 2) {
+      const a = f64x2.mul(twoAt(row, i, dim, 0), scale);
       let s: v128;
       if (mode == 0) s = f64x2.min(f64x2.max(a, e), f64x2.splat(1));
       else if (mode == 1) s = v128.bitselect(e, a, f64x2.eq(a, f64x2.splat(0)));
       else s = f64x2.add(a, e);
-      v128.store(at, s);
-    }
-    if (whole < dim) {
-      const at = row + (<usize>whole << 3);
-      const a = load<f64>(at) * (normalize ? 1 / total : 1);
-      store<f64>(at, mode == 0 ? Math.min(Math.max(a, eps), 1) : mode == 1 ? (a == 0 ? eps : a) : a + eps);
+      storeTwo(row, i, dim, s);
     }
   }
 }

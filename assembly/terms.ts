@@ -1,8 +1,8 @@
 // klTerms: the terms a·ln(a/b) of normalised rows, a = p/P, b = q/Q, one per element.
 
-import { lnRatioF64x2, MIN_NORMAL_F64, nearF64x2 } from "./math";
+import { lnRatioF64x2, MIN_NORMAL_F64, nearF64x2, storeTwo, twoAt } from "./math";
 import { INVALID, REDO, RESULTS } from "./index";
-import { pairTotals } from "./pair";
+import { pairStatus, pairTotals } from "./pair";
 
 // The terms a·ln(a/b) of n elements, a = p·ia, b = q·ib, into out: 0 where a = 0,
 // +Infinity where b = 0 < a, and NaN where a and b agree to better than 1/1024 relative
@@ -13,9 +13,7 @@ export function klTermsRange(p: usize, q: usize, n: i32, ia: f64, ib: f64, out: 
   let redo = zero;
   for (let i = 0; i < n; i += 2) {
     // the odd last element is paired with p = q = 0 (a zero term), not stored
-    const at = <usize>i << 3, whole = i + 1 < n;
-    const rawP = whole ? v128.load(p + at) : v128.load64_zero(p + at);
-    const rawQ = whole ? v128.load(q + at) : v128.load64_zero(q + at);
+    const rawP = twoAt(p, i, n, 0), rawQ = twoAt(q, i, n, 0);
     const a = f64x2.mul(rawP, va), b = f64x2.mul(rawQ, vb);
     const diff = f64x2.sub(a, b), total = f64x2.add(a, b);
     let t = f64x2.mul(a, lnRatioF64x2(a, b, nearF64x2(diff, total)));
@@ -28,8 +26,7 @@ export function klTermsRange(p: usize, q: usize, n: i32, ia: f64, ib: f64, out: 
     redo = v128.or(redo, v128.andnot(inexact, v128.or(pZero, qZero)));
     t = v128.bitselect(f64x2.splat(NaN), t, inexact);
     t = v128.bitselect(zero, v128.bitselect(f64x2.splat(Infinity), t, qZero), pZero);
-    if (whole) v128.store(out + at, t);
-    else store<f64>(out + at, f64x2.extract_lane(t, 0));
+    storeTwo(out, i, n, t);
   }
   return v128.any_true(redo) ? REDO : 0;
 }
@@ -43,9 +40,11 @@ export function klTermsRows(p: usize, q: usize, rows: i32, dim: i32, pStep: i32,
     const pr = p + ((<usize>r * <usize>pStep) << 3), qr = q + ((<usize>r * <usize>qStep) << 3);
     const o = out + ((<usize>r * <usize>dim) << 3);
     pairTotals(pr, qr, dim);
-    const P = load<f64>(RESULTS), Q = load<f64>(RESULTS, 8), lowest = load<f64>(RESULTS, 16);
-    if (!(lowest >= 0) || P - P != 0 || Q - Q != 0) return all | INVALID;
-    if (!(P >= 1e-290 && P <= 1e290 && Q >= 1e-290 && Q <= 1e290)) {
+    const P = load<f64>(RESULTS), Q = load<f64>(RESULTS, 8);
+    // subnormal probabilities are per element here (klTermsRange), not the row's concern
+    const status = pairStatus(P, Q, load<f64>(RESULTS, 16), P, Q, -1);
+    if (status & INVALID) return all | INVALID;
+    if (status & REDO) {
       for (let i = 0; i < dim; i++) store<f64>(o + (<usize>i << 3), NaN);
       all |= REDO;
       continue;
