@@ -227,7 +227,7 @@ let blockLowest: f64 = 0;
       if (status & INVALID) return status;
     }
   }
-  status |= scalarRange<T>(p, q, whole, n, scale, plain);
+  if (whole < n) status |= scalarRange<T>(p, q, whole, n, scale, plain);
   if (status & INVALID) return status;
   storeResults(accT, accP, accQ, accD, accTLow);
   return status;

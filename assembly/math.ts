@@ -210,7 +210,8 @@ export function logRatio(p: f64, q: f64): f64 {
 }
 
 // ln(r) − (r − 1) for r = 1 + u > 0 (src/reference.ts log1pMinusX, the same steps).
-export function log1pMinusX(u: f64, r: f64): f64 {
+// @ts-ignore: decorator
+@inline export function log1pMinusX(u: f64, r: f64): f64 {
   if (Math.abs(u) > 0.5) return Math.log(r) - r + 1;
   if (Math.abs(u) < 9.5367431640625e-7 /* 2^-20 */) return u * u * (u * (1.0 / 3 - u * (0.25 - u * 0.2)) - 0.5);
   const s = u / (2 + u);
