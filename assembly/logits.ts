@@ -28,7 +28,8 @@
 // Zero mass: a = −∞ gives p = 0; its T-form term is q (0 when b = −∞ too: never NaN), which
 // is what keeps Σ p·g equal to the KL. b = −∞ under a finite a gives +Infinity.
 // ma and mb must be finite (a row of only −∞ has no softmax); rows must not hold NaN or +∞
-// (logitsMax reports those).
+// (logitsMax reports those). An odd last element is paired with −∞ (twoAt), neutral in every
+// pass (max, e^−∞ = 0, and a = b = −∞ adds 0 to each KL sum).
 
 import { expCall, expF64x2, gSmallF64x2, hsum, MIN_NORMAL_F64, storeTwo, twoAt, V_HALF, v64 } from "./math";
 import { INVALID, putRow, REDO } from "./index";
@@ -38,13 +39,6 @@ const LOGITS_RESULTS: usize = memory.data(16, 16);
 
 export function logitsResultsPtr(): usize {
   return LOGITS_RESULTS;
-}
-
-// Tails: the odd last element is paired with −∞ (twoAt), neutral in every pass (max,
-// e^−∞ = 0, and a = b = −∞ adds 0 to each KL sum).
-// @ts-ignore: decorator
-@inline function pairAt(x: usize, i: i32, n: i32): v128 {
-  return twoAt(x, i, n, -Infinity);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -63,7 +57,7 @@ export function logitsMax(x: usize, n: i32): f64 {
     m2 = f64x2.max(m2, v128.load(at, 32));
     m3 = f64x2.max(m3, v128.load(at, 48));
   }
-  for (; i < n; i += 2) m0 = f64x2.max(m0, pairAt(x, i, n));
+  for (; i < n; i += 2) m0 = f64x2.max(m0, twoAt(x, i, n, -Infinity));
   const m = f64x2.max(f64x2.max(m0, m1), f64x2.max(m2, m3));
   const r = Math.max(f64x2.extract_lane(m, 0), f64x2.extract_lane(m, 1));
   return r == Infinity ? NaN : r;
@@ -76,7 +70,7 @@ export function logitsMax(x: usize, n: i32): f64 {
 export function logitsSumExp(x: usize, n: i32, max: f64, invT: f64): f64 {
   const vm = f64x2.splat(max), vt = f64x2.splat(invT);
   let sum = f64x2.splat(0);
-  for (let i = 0; i < n; i += 2) sum = f64x2.add(sum, expF64x2(f64x2.mul(f64x2.sub(pairAt(x, i, n), vm), vt)));
+  for (let i = 0; i < n; i += 2) sum = f64x2.add(sum, expF64x2(f64x2.mul(f64x2.sub(twoAt(x, i, n, -Infinity), vm), vt)));
   return hsum(sum);
 }
 
@@ -85,7 +79,7 @@ export function logitsSumExp(x: usize, n: i32, max: f64, invT: f64): f64 {
 export function logitsSoftmax(x: usize, out: usize, n: i32, max: f64, invT: f64, l: f64): void {
   const vm = f64x2.splat(max), vt = f64x2.splat(invT), vl = f64x2.splat(l);
   for (let i = 0; i < n; i += 2) {
-    storeTwo(out, i, n, expCall(f64x2.sub(f64x2.mul(f64x2.sub(pairAt(x, i, n), vm), vt), vl)));
+    storeTwo(out, i, n, expCall(f64x2.sub(f64x2.mul(f64x2.sub(twoAt(x, i, n, -Infinity), vm), vt), vl)));
   }
 }
 
@@ -105,7 +99,7 @@ export function logitsKL(a: usize, b: usize, n: i32, ma: f64, mb: f64, invT: f64
   const dm = f64x2.splat(m), em = f64x2.splat(ma - (m - mv) - (mb + mv)), dl = f64x2.splat(la - lb);
   let sumT = f64x2.splat(0), sumPD = sumT, sumP = sumT;
   for (let i = 0; i < n; i += 2) {
-    const av = pairAt(a, i, n), bv = pairAt(b, i, n);
+    const av = twoAt(a, i, n, -Infinity), bv = twoAt(b, i, n, -Infinity);
     const p = expF64x2(f64x2.sub(f64x2.mul(f64x2.sub(av, vma), vt), vla));
     const diff = f64x2.sub(av, bv);
     const bb = f64x2.sub(diff, av);
@@ -200,7 +194,7 @@ export function logitsStats(a: usize, b: usize, n: i32, invT: f64): void {
   const aLive = ma - ma == 0, bLive = mb - mb == 0;
   const vma = f64x2.splat(aLive ? ma : 0), vmb = f64x2.splat(bLive ? mb : 0), vt = f64x2.splat(invT);
   for (let i = 0; (aLive || bLive) && i < n; i += 2) {
-    const av = pairAt(a, i, n), bv = pairAt(b, i, n);
+    const av = twoAt(a, i, n, -Infinity), bv = twoAt(b, i, n, -Infinity);
     if (bLive) sb = f64x2.add(sb, expCall(f64x2.mul(f64x2.sub(bv, vmb), vt)));
     if (!aLive) continue;
     const ea = expCall(f64x2.mul(f64x2.sub(av, vma), vt));
@@ -239,7 +233,7 @@ export function softmaxRows(x: usize, rows: i32, dim: i32, invT: f64, flags: usi
       const vm = f64x2.splat(max), vt = f64x2.splat(invT), vl = f64x2.splat(l);
       let lost = f64x2.splat(0);
       for (let i = 0; i < dim; i += 2) {
-        const v = pairAt(row, i, dim);
+        const v = twoAt(row, i, dim, -Infinity);
         const e = expCall(f64x2.sub(f64x2.mul(f64x2.sub(v, vm), vt), vl));
         // a finite input whose probability is below the normal range
         lost = v128.or(lost, v128.and(f64x2.lt(e, f64x2.splat(MIN_NORMAL_F64)), f64x2.ne(v, f64x2.splat(-Infinity))));

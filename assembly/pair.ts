@@ -121,6 +121,12 @@ export function pairStatus(P: f64, Q: f64, lowest: f64, leastP: f64, leastQ: f64
   return tv >= 0 && !(tv >= 2e-3) ? REDO : 0;
 }
 
+// pairTotals, then the status pairStatus gives those totals (they stay in RESULTS)
+function totalsStatus(p: usize, q: usize, n: i32): i32 {
+  pairTotals(p, q, n);
+  return pairStatus(load<f64>(RESULTS), load<f64>(RESULTS, 8), load<f64>(RESULTS, 16), load<f64>(RESULTS, 24), load<f64>(RESULTS, 32), -1);
+}
+
 // Per row [value, status] (index.ts) of measure 0–3 (Σ of the terms; REDO rows unspecified)
 // or 4 (Rényi, see renyiRows); returns the OR of the status bits, stopping at an invalid row.
 export function pairRows(measure: i32, p: usize, q: usize, rows: i32, dim: i32, pStep: i32, qStep: i32, out: usize): i32 {
@@ -128,9 +134,8 @@ export function pairRows(measure: i32, p: usize, q: usize, rows: i32, dim: i32, 
   let all = 0;
   for (let r = 0; r < rows; r++) {
     const pr = p + ((<usize>r * <usize>pStep) << 3), qr = q + ((<usize>r * <usize>qStep) << 3);
-    pairTotals(pr, qr, dim);
+    let status = totalsStatus(pr, qr, dim);
     const P = load<f64>(RESULTS), Q = load<f64>(RESULTS, 8);
-    let status = pairStatus(P, Q, load<f64>(RESULTS, 16), load<f64>(RESULTS, 24), load<f64>(RESULTS, 32), -1);
     if (status == 0) {
       pairSums(measure, pr, qr, dim, 1 / P, 1 / Q);
       status = pairStatus(P, Q, 0, 1, 1, load<f64>(RESULTS, 8));
@@ -170,13 +175,12 @@ let renyiUsable = false;
 // Sets α for the Rényi kernel (measure 4 of pairRows), until the next call.
 export function setParameter(alpha: f64): void {
   const c = 1 - alpha;
-  const head = RENYI;
-  v128.store(head, f64x2.splat(alpha));
-  v128.store(head, f64x2.splat(c), 16);
-  v128.store(head, f64x2.splat(1 / (-alpha * c)), 32);
-  v128.store(head, f64x2.splat(Math.max(1, Math.abs(c))), 48);
-  v128.store(head, f64x2.splat(1 / alpha), 64);
-  v128.store(head, f64x2.splat(alpha < 1 ? 1 / c : Infinity), 80);
+  v128.store(RENYI, f64x2.splat(alpha));
+  v128.store(RENYI, f64x2.splat(c), 16);
+  v128.store(RENYI, f64x2.splat(1 / (-alpha * c)), 32);
+  v128.store(RENYI, f64x2.splat(Math.max(1, Math.abs(c))), 48);
+  v128.store(RENYI, f64x2.splat(1 / alpha), 64);
+  v128.store(RENYI, f64x2.splat(alpha < 1 ? 1 / c : Infinity), 80);
   let g: f64 = 1, factorial: f64 = 2;
   for (let k = 2; k < 14; k++) {
     v128.store(RENYI + (<usize>(R_SERIES + k - 2) << 4), f64x2.splat(g / factorial));
@@ -217,8 +221,7 @@ function renyiRows(p: usize, q: usize, rows: i32, dim: i32, pStep: i32, qStep: i
     let sum = zero, sp = zero, ep = zero, sq = zero, eq = zero;
     let qZero = zero;
     // invalid values, and totals or values out of the range the logs take: pairStatus
-    pairTotals(pr, qr, dim);
-    let status = pairStatus(load<f64>(RESULTS), load<f64>(RESULTS, 8), load<f64>(RESULTS, 16), load<f64>(RESULTS, 24), load<f64>(RESULTS, 32), -1);
+    let status = totalsStatus(pr, qr, dim);
     for (let i = 0; status == 0 && i < dim; i += 2) {
       const x = twoAt(pr, i, dim, 0), y = twoAt(qr, i, dim, 0);
       sum = f64x2.add(sum, renyiTerm(x, y));
