@@ -22,17 +22,7 @@ export const LOSSY: i32 = 4;
 // The exact JS path must compute this row (the value slot is unspecified).
 export const REDO: i32 = 8;
 
-// Results of the last sums call: [Σ T, Σ p, Σ q, Σ (p − q), low part of Σ T] as f64 (kl.ts),
-// or a pair pass's (pair.ts).
-export const RESULTS: usize = memory.data(40, 16);
-
-// Writes row r's [value, status] at out; returns the status.
-// @ts-ignore: decorator
-@inline export function putRow(out: usize, r: i32, value: f64, status: i32): i32 {
-  store<f64>(out + (<usize>r << 4), value);
-  store<f64>(out + (<usize>r << 4), <f64>status, 8);
-  return status;
-}
+import { RESULTS } from "./math"; // there, not here: importable without becoming an export
 
 export function resultsPtr(): usize {
   return RESULTS;

@@ -18,7 +18,8 @@ import {
   additionError, atanhTail, atanhTailF32x4, atanhTailF64x2, hsum, lnRatioFromF64x2, log1pMinusX, logRatio,
   mantissaMask, MIN_NORMAL_F32, MIN_NORMAL_F64, nearF64x2, ratioArgF64x2, twoSumError, v32, V_ONE, v64,
 } from "./math";
-import { INVALID, LOSSY, putRow, Q_ZERO, REDO, RESULTS } from "./index";
+import { INVALID, LOSSY, Q_ZERO, REDO } from "./index";
+import { putRow, RESULTS } from "./math";
 
 // ---------------------------------------------------------------------------------------
 // Scalar path: exact semantics for every input; the SIMD path must agree with it.

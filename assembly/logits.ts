@@ -32,7 +32,8 @@
 // pass (max, e^−∞ = 0, and a = b = −∞ adds 0 to each KL sum).
 
 import { expCall, expF64x2, gSmallF64x2, hsum, MIN_NORMAL_F64, storeTwo, twoAt, V_HALF, v64 } from "./math";
-import { INVALID, putRow, REDO } from "./index";
+import { INVALID, REDO } from "./index";
+import { putRow } from "./math";
 
 // Side results of the last logitsKL call: [Σ p·d, Σ p] (f64).
 const LOGITS_RESULTS: usize = memory.data(16, 16);

@@ -275,7 +275,19 @@ export function expCall(x: v128): v128 {
 }
 
 // ---------------------------------------------------------------------------------------
-// Exact additions
+// Results, row records (index.ts) and exact additions
+
+// Results of the last sums call: [Σ T, Σ p, Σ q, Σ (p − q), low part of Σ T] as f64 (kl.ts),
+// or a pair pass's (pair.ts).
+export const RESULTS: usize = memory.data(40, 16);
+
+// Writes row r's [value, status] at out; returns the status.
+// @ts-ignore: decorator
+@inline export function putRow(out: usize, r: i32, value: f64, status: i32): i32 {
+  store<f64>(out + (<usize>r << 4), value);
+  store<f64>(out + (<usize>r << 4), <f64>status, 8);
+  return status;
+}
 
 // The rounding error of y = a + b (Neumaier's ordering: exact for any magnitudes).
 // @ts-ignore: decorator

@@ -1,7 +1,8 @@
 // klTerms: the terms a·ln(a/b) of normalised rows, a = p/P, b = q/Q, one per element.
 
 import { lnRatioF64x2, MIN_NORMAL_F64, nearF64x2, storeTwo, twoAt } from "./math";
-import { INVALID, REDO, RESULTS } from "./index";
+import { INVALID, REDO } from "./index";
+import { RESULTS } from "./math";
 import { pairStatus, pairTotals } from "./pair";
 
 // The terms a·ln(a/b) of n elements, a = p·ia, b = q·ib, into out: 0 where a = 0,
