@@ -23,148 +23,23 @@
 // a constant shift of every d, so it is undone exactly: with e = Σ p·g − Σ p·d =
 // Σ p·(e^−d − 1) = Σ q − Σ p (q as implied by p and d), KL = Σ p·d + ln(1 + e) =
 // Σ p·g − (e − log1p(e)). logitsFinish applies it; e needs only a few correct digits.
-//
 // Measured against mpmath (test/logits-kernel.test.ts): ≤ 5.1e-14 relative on every
 // fixture (logits ±1e4, near-identical rows down to KL ~ 1e-21, T = 0.5, 0.7, 1, 2).
-//
 // Zero mass: a = −∞ gives p = 0; its T-form term is q (0 when b = −∞ too: never NaN), which
 // is what keeps Σ p·g equal to the KL. b = −∞ under a finite a gives +Infinity.
 // ma and mb must be finite (a row of only −∞ has no softmax); rows must not hold NaN or +∞
-// (logitsMax reports those).
+// (logitsMax reports those). An odd last element is paired with −∞ (twoAt), neutral in every
+// pass (max, e^−∞ = 0, and a = b = −∞ adds 0 to each KL sum).
 
-// ---------------------------------------------------------------------------------------
-// Constants
-
-// Cody–Waite reduction: ln2 = LN2_HI + LN2_LO, LN2_HI with 21 trailing zero bits, so k·LN2_HI
-// is exact for every |k| < 2^21.
-const LOG2E = 1.4426950408889634;
-const LN2_HI = 0.6931471803691238; // 0x3fe62e42fee00000
-const LN2_LO = 1.9082149292705877e-10;
-// x·log2e + 1.5·2^52 leaves round(x·log2e) in the low mantissa bits: k as float and as integer
-const SHIFTER = 6755399441055744.0;
-// Arguments are clamped into [EXP_MIN, EXP_MAX]: below, e^x rounds to 0 (e^−745.14 is
-// half the smallest subnormal); above, it overflows. −∞ becomes EXP_MIN, hence 0.
-const EXP_MIN = -746.0;
-const EXP_MAX = 710.0;
-const G_SMALL = 0.5; // |d| up to which g takes the polynomial
-
-// e^r = 1 + r + r²·Q(r), |r| ≤ ln2/2; max relative error of Q 2.3e-16 (scripts/logits-poly.py),
-// < 0.02 ulps of e^r since r²·Q(r) < 0.07
-const EXP_Q2 = 0.5000000000000001;
-const EXP_Q3 = 0.16666666666666669;
-const EXP_Q4 = 0.04166666666662413;
-const EXP_Q5 = 0.008333333333330062;
-const EXP_Q6 = 0.0013888888917213717;
-const EXP_Q7 = 0.00019841269863053618;
-const EXP_Q8 = 2.4801521295954376e-5;
-const EXP_Q9 = 2.7557268459997064e-6;
-const EXP_Q10 = 2.7620088445409746e-7;
-const EXP_Q11 = 2.510038549551032e-8;
-
-// g(d) = d²·H(d), |d| ≤ 1/2; max relative error of H 1.6e-17
-const G_H0 = 0.5;
-const G_H1 = -0.16666666666666666;
-const G_H2 = 0.04166666666666706;
-const G_H3 = -0.00833333333333336;
-const G_H4 = 0.001388888888870455;
-const G_H5 = -0.00019841269841146993;
-const G_H6 = 2.4801587616145414e-5;
-const G_H7 = -2.755731943362024e-6;
-const G_H8 = 2.7557076636642725e-7;
-const G_H9 = -2.505194670972162e-8;
-const G_H10 = 2.0962955815976076e-9;
-const G_H11 = -1.6116496514371548e-10;
-
-// Vector constants from memory (one load each in a loop; a v128.const costs V8 three
-// instructions at every use). Indexes into LOGITS_VEC:
-const V_LOG2E = 0, V_SHIFTER = 1, V_LN2_HI = 2, V_LN2_LO = 3, V_EXP_MIN = 4, V_EXP_MAX = 5;
-const V_ONE = 6, V_G_SMALL = 7, V_Q = 8, V_H = 18, V_EXP_BIAS = 30;
-const LOGITS_VEC: usize = memory.data<f64>([
-  LOG2E, LOG2E, SHIFTER, SHIFTER, LN2_HI, LN2_HI, LN2_LO, LN2_LO,
-  EXP_MIN, EXP_MIN, EXP_MAX, EXP_MAX, 1.0, 1.0, G_SMALL, G_SMALL,
-  EXP_Q2, EXP_Q2, EXP_Q3, EXP_Q3, EXP_Q4, EXP_Q4, EXP_Q5, EXP_Q5, EXP_Q6, EXP_Q6,
-  EXP_Q7, EXP_Q7, EXP_Q8, EXP_Q8, EXP_Q9, EXP_Q9, EXP_Q10, EXP_Q10, EXP_Q11, EXP_Q11,
-  G_H0, G_H0, G_H1, G_H1, G_H2, G_H2, G_H3, G_H3, G_H4, G_H4, G_H5, G_H5,
-  G_H6, G_H6, G_H7, G_H7, G_H8, G_H8, G_H9, G_H9, G_H10, G_H10, G_H11, G_H11,
-  // the exponent bias 1023 as an i64 pair (5e-321 as a double: only its bits matter)
-  reinterpret<f64>(<i64>1023), reinterpret<f64>(<i64>1023),
-], 16);
-
-// @ts-ignore: decorator
-@inline function lv(i: i32): v128 {
-  return v128.load(LOGITS_VEC + (<usize>i << 4));
-}
+import { expCall, expF64x2, gSmallF64x2, hsum, MIN_NORMAL_F64, storeTwo, twoAt, V_HALF, v64 } from "./math";
+import { INVALID, REDO } from "./index";
+import { putRow } from "./math";
 
 // Side results of the last logitsKL call: [Σ p·d, Σ p] (f64).
 const LOGITS_RESULTS: usize = memory.data(16, 16);
 
 export function logitsResultsPtr(): usize {
   return LOGITS_RESULTS;
-}
-
-// ---------------------------------------------------------------------------------------
-// e^x, two lanes
-
-// Estrin's scheme pieces: c[i] + c[i+1]·x and that plus (c[i+2] + c[i+3]·x)·x² (x2 = x²),
-// with the coefficients from LOGITS_VEC index i on
-// @ts-ignore: decorator
-@inline function linear(i: i32, x: v128): v128 {
-  return f64x2.add(lv(i), f64x2.mul(lv(i + 1), x));
-}
-// @ts-ignore: decorator
-@inline function cubic(i: i32, x: v128, x2: v128): v128 {
-  return f64x2.add(linear(i, x), f64x2.mul(linear(i + 2, x), x2));
-}
-
-// e^x for every x (NaN stays NaN). Max error 1.03 ulps against mpmath over 2^20 points of
-// [−745, 709] (scripts/logits-exp-ulps.py; 90% correctly rounded), 0.74 ulps for subnormal
-// results, which are rounded once, from e^r. e^x rounds to 0 below −745.13 (e^−745 is
-// the smallest subnormal, 5e-324, as Math.exp has it).
-// @ts-ignore: decorator
-@inline function expF64x2(x: v128): v128 {
-  // pmax/pmin keep NaN (a comparison with NaN is false) and send −∞ to EXP_MIN
-  x = f64x2.pmin(f64x2.pmax(x, lv(V_EXP_MIN)), lv(V_EXP_MAX));
-  const kf = f64x2.add(f64x2.mul(x, lv(V_LOG2E)), lv(V_SHIFTER));
-  const k = f64x2.sub(kf, lv(V_SHIFTER));
-  // x − k·LN2_HI is exact; r rounds once
-  const r = f64x2.sub(f64x2.sub(x, f64x2.mul(k, lv(V_LN2_HI))), f64x2.mul(k, lv(V_LN2_LO)));
-  const r2 = f64x2.mul(r, r);
-  const r4 = f64x2.mul(r2, r2);
-  const q = f64x2.add(
-    cubic(V_Q, r, r2),
-    f64x2.mul(f64x2.add(cubic(V_Q + 4, r, r2), f64x2.mul(linear(V_Q + 8, r), r4)), r4),
-  );
-  const er = f64x2.add(lv(V_ONE), f64x2.add(r, f64x2.mul(r2, q)));
-  // 2^k in two factors 2^k1·2^k2 (k ∈ [−1076, 1024], so both are normal): e^r·2^k1 is
-  // exact and the second product rounds once, also into the subnormals or to 0 or +∞
-  const ki = i64x2.sub(kf, lv(V_SHIFTER)); // the shifter's bits leave k as an integer
-  const k1 = i64x2.shr_s(ki, 1);
-  const k2 = i64x2.sub(ki, k1);
-  const s1 = i64x2.shl(i64x2.add(k1, lv(V_EXP_BIAS)), 52);
-  const s2 = i64x2.shl(i64x2.add(k2, lv(V_EXP_BIAS)), 52);
-  return f64x2.mul(f64x2.mul(er, s1), s2);
-}
-
-// g(d) = d + e^−d − 1 for |d| ≤ 1/2, full relative accuracy
-// @ts-ignore: decorator
-@inline function gSmallF64x2(d: v128): v128 {
-  const d2 = f64x2.mul(d, d);
-  const d4 = f64x2.mul(d2, d2);
-  const d8 = f64x2.mul(d4, d4);
-  const h = f64x2.add(
-    cubic(V_H, d, d2),
-    f64x2.add(f64x2.mul(cubic(V_H + 4, d, d2), d4), f64x2.mul(cubic(V_H + 8, d, d2), d8)),
-  );
-  return f64x2.mul(d2, h);
-}
-
-// The two elements at x + 8·i, or for the last, odd element that one and −∞: −∞ is neutral
-// in every pass (max, e^−∞ = 0, and a = b = −∞ adds 0 to each KL sum), so the tail runs
-// through the same vector code.
-// @ts-ignore: decorator
-@inline function pairAt(x: usize, i: i32, n: i32): v128 {
-  const at = x + (<usize>i << 3);
-  return i + 1 < n ? v128.load(at) : f64x2.replace_lane(v128.load64_zero(at), 1, -Infinity);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -183,7 +58,7 @@ export function logitsMax(x: usize, n: i32): f64 {
     m2 = f64x2.max(m2, v128.load(at, 32));
     m3 = f64x2.max(m3, v128.load(at, 48));
   }
-  for (; i < n; i += 2) m0 = f64x2.max(m0, pairAt(x, i, n));
+  for (; i < n; i += 2) m0 = f64x2.max(m0, twoAt(x, i, n, -Infinity));
   const m = f64x2.max(f64x2.max(m0, m1), f64x2.max(m2, m3));
   const r = Math.max(f64x2.extract_lane(m, 0), f64x2.extract_lane(m, 1));
   return r == Infinity ? NaN : r;
@@ -195,30 +70,17 @@ export function logitsMax(x: usize, n: i32): f64 {
 // Σ exp((x − max)·invT) over n doubles at x (terms ≤ 1 when max is the row's max).
 export function logitsSumExp(x: usize, n: i32, max: f64, invT: f64): f64 {
   const vm = f64x2.splat(max), vt = f64x2.splat(invT);
-  let s0 = f64x2.splat(0), s1 = s0;
-  let i = 0;
-  for (; i + 4 <= n; i += 4) {
-    const at = x + (<usize>i << 3);
-    s0 = f64x2.add(s0, expF64x2(f64x2.mul(f64x2.sub(v128.load(at), vm), vt)));
-    s1 = f64x2.add(s1, expF64x2(f64x2.mul(f64x2.sub(v128.load(at, 16), vm), vt)));
-  }
-  for (; i < n; i += 2) s0 = f64x2.add(s0, expF64x2(f64x2.mul(f64x2.sub(pairAt(x, i, n), vm), vt)));
-  const s = f64x2.add(s0, s1);
-  return f64x2.extract_lane(s, 0) + f64x2.extract_lane(s, 1);
+  let sum = f64x2.splat(0);
+  for (let i = 0; i < n; i += 2) sum = f64x2.add(sum, expF64x2(f64x2.mul(f64x2.sub(twoAt(x, i, n, -Infinity), vm), vt)));
+  return hsum(sum);
 }
 
 // out[i] = exp((x[i] − max)·invT − l): the probabilities (l = ln Σ), or plain e^x with
 // max = 0, invT = 1, l = 0. out may equal x.
 export function logitsSoftmax(x: usize, out: usize, n: i32, max: f64, invT: f64, l: f64): void {
   const vm = f64x2.splat(max), vt = f64x2.splat(invT), vl = f64x2.splat(l);
-  let i = 0;
-  for (; i + 2 <= n; i += 2) {
-    const at = <usize>i << 3;
-    v128.store(out + at, expF64x2(f64x2.sub(f64x2.mul(f64x2.sub(v128.load(x + at), vm), vt), vl)));
-  }
-  if (i < n) {
-    const e = expF64x2(f64x2.sub(f64x2.mul(f64x2.sub(pairAt(x, i, n), vm), vt), vl));
-    store<f64>(out + (<usize>i << 3), f64x2.extract_lane(e, 0));
+  for (let i = 0; i < n; i += 2) {
+    storeTwo(out, i, n, expCall(f64x2.sub(f64x2.mul(f64x2.sub(twoAt(x, i, n, -Infinity), vm), vt), vl)));
   }
 }
 
@@ -238,7 +100,7 @@ export function logitsKL(a: usize, b: usize, n: i32, ma: f64, mb: f64, invT: f64
   const dm = f64x2.splat(m), em = f64x2.splat(ma - (m - mv) - (mb + mv)), dl = f64x2.splat(la - lb);
   let sumT = f64x2.splat(0), sumPD = sumT, sumP = sumT;
   for (let i = 0; i < n; i += 2) {
-    const av = pairAt(a, i, n), bv = pairAt(b, i, n);
+    const av = twoAt(a, i, n, -Infinity), bv = twoAt(b, i, n, -Infinity);
     const p = expF64x2(f64x2.sub(f64x2.mul(f64x2.sub(av, vma), vt), vla));
     const diff = f64x2.sub(av, bv);
     const bb = f64x2.sub(diff, av);
@@ -247,7 +109,7 @@ export function logitsKL(a: usize, b: usize, n: i32, ma: f64, mb: f64, invT: f64
     const d = f64x2.sub(f64x2.mul(f64x2.add(f64x2.sub(diff, dm), f64x2.sub(err, em)), vt), dl);
     // p·d where p > 0; 0 where p = 0 (there d may be −∞ or NaN, from a = −∞)
     const pd = v128.and(f64x2.mul(p, d), f64x2.ne(p, f64x2.splat(0)));
-    const small = f64x2.le(f64x2.abs(d), lv(V_G_SMALL));
+    const small = f64x2.le(f64x2.abs(d), v64(V_HALF));
     // both formulas for every lane: branching on the lanes' |d| mispredicts on rows that
     // differ and makes V8 spill; branch-free, 9.6 ns/element for far and near rows alike
     // (branching: 11.3 far, 8.2 near)
@@ -258,9 +120,9 @@ export function logitsKL(a: usize, b: usize, n: i32, ma: f64, mb: f64, invT: f64
     sumPD = f64x2.add(sumPD, pd);
     sumP = f64x2.add(sumP, p);
   }
-  store<f64>(LOGITS_RESULTS, f64x2.extract_lane(sumPD, 0) + f64x2.extract_lane(sumPD, 1));
-  store<f64>(LOGITS_RESULTS, f64x2.extract_lane(sumP, 0) + f64x2.extract_lane(sumP, 1), 8);
-  return f64x2.extract_lane(sumT, 0) + f64x2.extract_lane(sumT, 1);
+  store<f64>(LOGITS_RESULTS, hsum(sumPD));
+  store<f64>(LOGITS_RESULTS, hsum(sumP), 8);
+  return hsum(sumT);
 }
 
 // The KL from a row's totals Σ p·g(d) and Σ p·d (sums of logitsKL's result and of
@@ -280,10 +142,12 @@ export function logitsFinish(sumTerms: f64, sumPD: f64): f64 {
 // Many short rows in one call
 
 // KL(softmax(a_r/T) ‖ softmax(b_r/T)) for rows r < rows of dim elements each, row r of a at
-// a + 8·r·aStep (aStep = 0: one row of a against every row of b; likewise bStep), written to
-// out + 8·r as f64. A row holding NaN or +Infinity, or only −∞, gives NaN.
-export function logitsKLRows(a: usize, b: usize, rows: i32, dim: i32, aStep: i32, bStep: i32, invT: f64, out: usize): void {
-  let ma: f64 = NaN, la: f64 = NaN, mb: f64 = NaN, lb: f64 = NaN;
+// a + 8·r·aStep (aStep = 0: one row of a against every row of b; likewise bStep), as
+// [value, status] per row at out + 16·r (index.ts): INVALID for a row holding NaN or +Infinity
+// (the kernel stops there), REDO for a row of only −∞ (no softmax: the exact path reports it).
+// Returns the OR of the status bits.
+export function logitsKLRows(a: usize, b: usize, rows: i32, dim: i32, aStep: i32, bStep: i32, invT: f64, out: usize): i32 {
+  let ma: f64 = NaN, la: f64 = NaN, mb: f64 = NaN, lb: f64 = NaN, all = 0;
   for (let r = 0; r < rows; r++) {
     const ar = a + (<usize>r * <usize>aStep << 3), br = b + (<usize>r * <usize>bStep << 3);
     // a broadcast row's max and log-sum are computed once
@@ -295,14 +159,15 @@ export function logitsKLRows(a: usize, b: usize, rows: i32, dim: i32, aStep: i32
       mb = logitsMax(br, dim);
       lb = Math.log(logitsSumExp(br, dim, mb, invT));
     }
-    // NaN max: invalid input; −∞ max: no mass (NaN − NaN and −∞ − −∞ are both NaN)
-    let kl: f64 = NaN;
-    if (ma - ma == 0 && mb - mb == 0) {
-      const t = logitsKL(ar, br, dim, ma, mb, invT, la, lb);
-      kl = logitsFinish(t, load<f64>(LOGITS_RESULTS));
-    }
-    store<f64>(out + (<usize>r << 3), kl);
+    // NaN max: invalid input; −∞ max: no mass
+    let kl: f64 = 0, status = 0;
+    if (ma != ma || mb != mb) status = INVALID;
+    else if (ma == -Infinity || mb == -Infinity) status = REDO;
+    else kl = logitsFinish(logitsKL(ar, br, dim, ma, mb, invT, la, lb), load<f64>(LOGITS_RESULTS));
+    all |= putRow(out, r, kl, status);
+    if (status & INVALID) break;
   }
+  return all;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -312,9 +177,10 @@ export function logitsKLRows(a: usize, b: usize, rows: i32, dim: i32, aStep: i32
 //   KL = Σ e_a·z / Σ e_a − (ma − mb)·invT − ln(Σ e_a / Σ e_b),
 // which is Σ p·(ln p − ln q) without the T-form: fine where the KL is not small next to
 // the magnitudes summed (the wrapper checks that with Σ e_a·|z|), and half the passes.
-// Otherwise it runs logitsKL (pass 3) with the maxima and sums found here.
+// Otherwise it runs logitsKL (pass 3) with the maxima and sums found here. The seventh slot
+// is the chunk's status: INVALID where it holds NaN or +Infinity.
 
-const LOGITS_STATS: usize = memory.data(48, 16);
+const LOGITS_STATS: usize = memory.data(56, 16);
 
 export function logitsStatsPtr(): usize {
   return LOGITS_STATS;
@@ -326,36 +192,33 @@ export function logitsStats(a: usize, b: usize, n: i32, invT: f64): void {
   store<f64>(LOGITS_STATS, mb, 8);
   let sa = f64x2.splat(0), sb = sa, w = sa, abs = sa;
   // NaN: invalid input (the wrapper finds it); −∞: no mass in this chunk on that side
-  if (ma - ma == 0) {
-    const vma = f64x2.splat(ma), vmb = f64x2.splat(mb - mb == 0 ? mb : 0), vt = f64x2.splat(invT);
-    const bLive = mb - mb == 0;
-    for (let i = 0; i < n; i += 2) {
-      const av = pairAt(a, i, n), bv = pairAt(b, i, n);
-      const ea = expF64x2(f64x2.mul(f64x2.sub(av, vma), vt));
-      if (bLive) sb = f64x2.add(sb, expF64x2(f64x2.mul(f64x2.sub(bv, vmb), vt)));
-      // e_a·z where e_a > 0 (z is NaN or ±∞ where a or b is −∞)
-      const ez = v128.and(f64x2.mul(ea, f64x2.mul(f64x2.sub(av, bv), vt)), f64x2.ne(ea, f64x2.splat(0)));
-      sa = f64x2.add(sa, ea);
-      w = f64x2.add(w, ez);
-      abs = f64x2.add(abs, f64x2.abs(ez));
-    }
-  } else if (mb - mb == 0) {
-    const vmb = f64x2.splat(mb), vt = f64x2.splat(invT);
-    for (let i = 0; i < n; i += 2) sb = f64x2.add(sb, expF64x2(f64x2.mul(f64x2.sub(pairAt(b, i, n), vmb), vt)));
+  const aLive = ma - ma == 0, bLive = mb - mb == 0;
+  const vma = f64x2.splat(aLive ? ma : 0), vmb = f64x2.splat(bLive ? mb : 0), vt = f64x2.splat(invT);
+  for (let i = 0; (aLive || bLive) && i < n; i += 2) {
+    const av = twoAt(a, i, n, -Infinity), bv = twoAt(b, i, n, -Infinity);
+    if (bLive) sb = f64x2.add(sb, expCall(f64x2.mul(f64x2.sub(bv, vmb), vt)));
+    if (!aLive) continue;
+    const ea = expCall(f64x2.mul(f64x2.sub(av, vma), vt));
+    // e_a·z where e_a > 0 (z is NaN or ±∞ where a or b is −∞)
+    const ez = v128.and(f64x2.mul(ea, f64x2.mul(f64x2.sub(av, bv), vt)), f64x2.ne(ea, f64x2.splat(0)));
+    sa = f64x2.add(sa, ea);
+    w = f64x2.add(w, ez);
+    abs = f64x2.add(abs, f64x2.abs(ez));
   }
-  store<f64>(LOGITS_STATS, f64x2.extract_lane(sa, 0) + f64x2.extract_lane(sa, 1), 16);
-  store<f64>(LOGITS_STATS, f64x2.extract_lane(sb, 0) + f64x2.extract_lane(sb, 1), 24);
-  store<f64>(LOGITS_STATS, f64x2.extract_lane(w, 0) + f64x2.extract_lane(w, 1), 32);
-  store<f64>(LOGITS_STATS, f64x2.extract_lane(abs, 0) + f64x2.extract_lane(abs, 1), 40);
+  store<f64>(LOGITS_STATS, hsum(sa), 16);
+  store<f64>(LOGITS_STATS, hsum(sb), 24);
+  store<f64>(LOGITS_STATS, hsum(w), 32);
+  store<f64>(LOGITS_STATS, hsum(abs), 40);
+  store<f64>(LOGITS_STATS, ma != ma || mb != mb ? INVALID : 0, 48);
 }
 
 // ---------------------------------------------------------------------------------------
 // Rows of logits (or log-probabilities, invT = 1) into probabilities, in place, so that the
 // probability kernels (pairRows) can take them: softmax((x − max)·invT) per row of `dim`
-// contiguous doubles. flags[r] (f64): 1 for a row without a finite element or with NaN or
-// +Infinity, 2 where a finite input's probability fell below the normal range (the
-// probability kernels would treat it as 0 or lose its digits); 0 otherwise. The wrapper
-// takes flagged rows to the exact path.
+// contiguous doubles. Status per row at flags + 8·r (f64): REDO for a row without a finite
+// element or with NaN or +Infinity (zero-filled, so that the pair kernel goes on; the exact
+// path reports it), or where a finite input's probability fell below the normal range (the
+// probability kernels would treat it as 0 or lose its digits); 0 otherwise.
 export function softmaxRows(x: usize, rows: i32, dim: i32, invT: f64, flags: usize): void {
   for (let r = 0; r < rows; r++) {
     const row = x + ((<usize>r * <usize>dim) << 3);
@@ -364,21 +227,20 @@ export function softmaxRows(x: usize, rows: i32, dim: i32, invT: f64, flags: usi
     if (max - max != 0) {
       // zeros: the pair kernel then reports the row as ragged (zero total) and goes on,
       // where an invalid value would stop it; the wrapper redoes the row and reports it
-      flag = 1;
+      flag = REDO;
       memory.fill(row, 0, <usize>dim << 3);
     } else {
       const l = Math.log(logitsSumExp(row, dim, max, invT));
       const vm = f64x2.splat(max), vt = f64x2.splat(invT), vl = f64x2.splat(l);
       let lost = f64x2.splat(0);
       for (let i = 0; i < dim; i += 2) {
-        const v = pairAt(row, i, dim);
-        const e = expF64x2(f64x2.sub(f64x2.mul(f64x2.sub(v, vm), vt), vl));
+        const v = twoAt(row, i, dim, -Infinity);
+        const e = expCall(f64x2.sub(f64x2.mul(f64x2.sub(v, vm), vt), vl));
         // a finite input whose probability is below the normal range
-        lost = v128.or(lost, v128.and(f64x2.lt(e, f64x2.splat(2.2250738585072014e-308)), f64x2.ne(v, f64x2.splat(-Infinity))));
-        if (i + 1 < dim) v128.store(row + (<usize>i << 3), e);
-        else store<f64>(row + (<usize>i << 3), f64x2.extract_lane(e, 0));
+        lost = v128.or(lost, v128.and(f64x2.lt(e, f64x2.splat(MIN_NORMAL_F64)), f64x2.ne(v, f64x2.splat(-Infinity))));
+        storeTwo(row, i, dim, e);
       }
-      if (v128.any_true(lost)) flag = 2;
+      if (v128.any_true(lost)) flag = REDO;
     }
     store<f64>(flags + (<usize>r << 3), flag);
   }

@@ -1,9 +1,9 @@
 // The SIMD path of batches: which kernel takes a batch, how its rows are composed, and which
 // rows go back to the exact JS path (src/measures.ts). One kernel call per chunk of rows;
-// rows whose kernel sums cannot give the result to full accuracy come back as NaN and are
-// redone exactly.
+// each row comes back as [value, status] (src/wasm.ts), and rows whose status says REDO (or
+// whose composition here cannot keep full accuracy) are marked in `redo` and done exactly.
 import {
-  KL_ROW, PAIR_ROW, STATUS_INVALID, STATUS_RAGGED,
+  KL_ROW, STATUS_INVALID, STATUS_Q_ZERO, STATUS_REDO,
   type Batch, type Kernel, type KernelKind,
 } from "./wasm.js";
 import type { Resolved } from "./engine/options.js";
@@ -15,6 +15,7 @@ import { MEASURES, type MeasureName } from "./measures/registry.js";
 
 /** A batch on the kernel `k` (null: no SIMD backend active), or null for the JS path. */
 export function kernelRows(k: Kernel | null, measure: MeasureName, p: Side, q: Side | null, rows: number, o: Resolved): Float64Array | null {
+  if (measure === "renyi" && o.alpha === 1) measure = "kl"; // its definition at α = 1
   const family = MEASURES[measure].kernel;
   // no kernel, or logits whose 1/T overflows (the kernels take 1/T): the exact path
   if (k === null || family === null || (o.pre !== 1 && (p.kind === "logits" || q?.kind === "logits"))) return null;
@@ -22,8 +23,10 @@ export function kernelRows(k: Kernel | null, measure: MeasureName, p: Side, q: S
     // two sides of logits (or normalised log-probabilities, the same at T = 1)
     const invT = (s: Side) => (s.kind === "logits" ? o.invT : o.normalize ? 1 : NaN);
     if (!(invT(p) === invT(q))) return null;
-    const values = k.logitsKL({ p: p.v, q: q.v, rows, dim: p.shape.dim, pRows: p.shape.rows, qRows: q.shape.rows }, invT(p));
-    return redoRows(values, measure, p, q, o);
+    const { values } = k.logitsKL({ p: p.v, q: q.v, rows, dim: p.shape.dim, pRows: p.shape.rows, qRows: q.shape.rows }, invT(p));
+    // an invalid row, too, goes to the exact path, which names the value
+    const out = fromRows(values, rows, STATUS_REDO | STATUS_INVALID);
+    return redoRows(out.values, out.redo, measure, p, q, o);
   }
   const dim = p.shape.dim;
   // logits / normalised log-probabilities: the kernels make rows probabilities in the
@@ -54,13 +57,14 @@ export function kernelRows(k: Kernel | null, measure: MeasureName, p: Side, q: S
     if (q !== null) checkSide(q);
     throw new Error("kl-simd internal error: invalid input flagged but not found");
   };
-  // KL of every row (normalised or plain), NaN where the exact path must decide
+  // rows the exact path must decide, by the kernels' status or by the compositions below
+  const redo = new Uint8Array(rows);
+  // KL of every row (normalised or plain)
   const klOf = (a: Side, b: Side, plainKind: KernelKind | "generalized" | null): Float64Array => {
     const { values, status } = k.klRowSums(batch(a, b), plainKind ?? (f32 && a.v instanceof Float32Array && b.v instanceof Float32Array ? "f32" : "f64"));
     if (status & STATUS_INVALID) fail();
-    const out = new Float64Array(rows);
-    for (let r = 0; r < rows; r++) out[r] = values[r * KL_ROW];
-    return out;
+    const out = fromRows(values, rows, STATUS_REDO, redo);
+    return out.values;
   };
   let values: Float64Array;
   switch (measure) {
@@ -78,38 +82,59 @@ export function kernelRows(k: Kernel | null, measure: MeasureName, p: Side, q: S
       values = new Float64Array(rows);
       for (let r = 0; r < rows; r++) {
         const h = norm ? Math.log(dim) - toUniform[r] : -toUniform[r];
-        values[r] = norm && !(h >= 0.05 * Math.log(dim)) ? NaN : h;
+        values[r] = h;
+        if (norm && !(h >= 0.05 * Math.log(dim))) redo[r] = 1;
       }
       if (measure === "crossEntropy") {
+        const entropyRedo = redo.slice();
         const d = klOf(p, q!, norm ? null : "plain");
-        for (let r = 0; r < rows; r++) values[r] = d[r] === Infinity && !Number.isNaN(values[r]) ? Infinity : values[r] + d[r];
+        for (let r = 0; r < rows; r++) values[r] = d[r] === Infinity && entropyRedo[r] === 0 ? Infinity : values[r] + d[r];
       }
       break;
     }
     default: {
       if (!norm || family.family !== "pair") return null;
-      const { values: sums, status } = k.pairRowSums(batch(p, q!), family.id);
+      const alpha = MEASURES[measure].alpha ? o.alpha! : undefined;
+      const { values: sums, status } = k.pairRowSums(batch(p, q!), family.id, alpha);
       if (status & STATUS_INVALID) fail();
-      values = pairValues(sums, rows, null);
+      values = fromRows(sums, rows, STATUS_REDO, redo).values;
+      for (let r = 0; r < rows; r++) {
+        const v = family.compose === undefined ? values[r] : family.compose(values[r], alpha!);
+        if (Number.isNaN(v)) redo[r] = 1;
+        values[r] = Math.max(v, 0);
+      }
       break;
     }
   }
   if (converted) {
     for (let r = 0; r < rows; r++) {
-      // probabilities made from logits carry an ulp each: a KL so small that it could show
-      // (≤ 1e-6 of mixed inputs) goes to the exact path too
-      if (flagged[r] === 1 || ((measure === "kl" || measure === "generalizedKL") && values[r] < 1e-6)) values[r] = NaN;
+      // probabilities made from logits carry an ulp each (see smallFromLogitsExact)
+      if (flagged[r] === 1 || (MEASURES[measure].smallFromLogitsExact && values[r] < 1e-6)) redo[r] = 1;
     }
   }
-  return redoRows(values, measure, p, q, o);
+  return redoRows(values, redo, measure, p, q, o);
 }
 
-/** The rows the kernels could not settle (NaN): checked, then exactly, in JS. */
-function redoRows(values: Float64Array, measure: MeasureName, p: Side, q: Side | null, o: Resolved): Float64Array {
+/**
+ * The values of [value, status] rows, and `redo` marked (OR-ed into the given array) where the
+ * status has any of `redoBits`; a row that is not redone and has Q_ZERO is +Infinity.
+ */
+function fromRows(rowsOut: Float64Array, rows: number, redoBits: number, redo = new Uint8Array(rows)): { values: Float64Array; redo: Uint8Array } {
+  const values = new Float64Array(rows);
+  for (let r = 0; r < rows; r++) {
+    const status = rowsOut[r * KL_ROW + 1];
+    if (status & redoBits) redo[r] = 1;
+    values[r] = status & STATUS_Q_ZERO ? Infinity : rowsOut[r * KL_ROW];
+  }
+  return { values, redo };
+}
+
+/** The rows marked in `redo`: checked, then exactly, in JS. */
+function redoRows(values: Float64Array, redo: Uint8Array, measure: MeasureName, p: Side, q: Side | null, o: Resolved): Float64Array {
   const rows = values.length, dim = p.shape.dim;
   let evaluator: RowEvaluator | null = null;
   for (let r = 0; r < rows; r++) {
-    if (!Number.isNaN(values[r])) continue;
+    if (redo[r] === 0) continue;
     evaluator ??= new RowEvaluator(dim);
     checkRow(p, r);
     if (q !== null) checkRow(q, r);
@@ -118,7 +143,10 @@ function redoRows(values: Float64Array, measure: MeasureName, p: Side, q: Side |
   return values;
 }
 
-/** klTerms on the kernel: the terms, NaN where the exact path must decide; null: JS only. */
+/**
+ * klTerms on the kernel: the terms, NaN where the exact path must redo an element (the
+ * kernel's status then has REDO: elements, not rows, are its unit here); null: JS only.
+ */
 export function kernelTerms(k: Kernel | null, p: Side, q: Side, rows: number, o: Resolved): Float64Array | null {
   if (k === null || o.smoothing !== null || !o.normalize) return null;
   if (p.kind !== "probabilities" || q.kind !== "probabilities") return null;
@@ -126,22 +154,6 @@ export function kernelTerms(k: Kernel | null, p: Side, q: Side, rows: number, o:
   if (status & STATUS_INVALID) {
     checkSide(p);
     checkSide(q);
-  }
-  return values;
-}
-
-/**
- * Per-row results of the pair kernel, NaN for the exact path: rounding of p/P and q/Q moves
- * each term by ~ε·|a − b|, so a row is trusted while its distributions differ by more than
- * that can show (TV ≥ 1e-3), and not when ragged (subnormal or flushed probabilities) or
- * flagged (invalid logits).
- */
-function pairValues(sums: Float64Array, rows: number, flagged: Uint8Array | null): Float64Array {
-  const values = new Float64Array(rows);
-  for (let r = 0; r < rows; r++) {
-    const at = r * PAIR_ROW;
-    const ragged = (sums[at + 2] & (STATUS_RAGGED | STATUS_INVALID)) !== 0 || !(sums[at + 1] >= 2e-3) || flagged?.[r] === 1;
-    values[r] = ragged ? NaN : Math.max(sums[at], 0);
   }
   return values;
 }

@@ -16,14 +16,16 @@ interface KernelExports extends Record<string, unknown> {
   pairRows(measure: number, p: number, q: number, rows: number, dim: number, pStep: number, qStep: number, out: number): number;
   pairTotals(p: number, q: number, n: number): void;
   pairSums(measure: number, p: number, q: number, n: number, ia: number, ib: number): void;
+  pairStatus(P: number, Q: number, lowest: number, leastP: number, leastQ: number, tv: number): number;
+  setParameter(alpha: number): void;
   klTermsRows(p: number, q: number, rows: number, dim: number, pStep: number, qStep: number, out: number): number;
-  klTermsRange(p: number, q: number, n: number, ia: number, ib: number, out: number): void;
+  klTermsRange(p: number, q: number, n: number, ia: number, ib: number, out: number): number;
   logitsMax(x: number, n: number): number;
   logitsSumExp(x: number, n: number, max: number, invT: number): number;
   logitsKL(a: number, b: number, n: number, ma: number, mb: number, invT: number, la: number, lb: number): number;
   logitsResultsPtr(): number;
   logitsFinish(sumTerms: number, sumPD: number): number;
-  logitsKLRows(a: number, b: number, rows: number, dim: number, aStep: number, bStep: number, invT: number, out: number): void;
+  logitsKLRows(a: number, b: number, rows: number, dim: number, aStep: number, bStep: number, invT: number, out: number): number;
   logitsStats(a: number, b: number, n: number, invT: number): void;
   logitsSoftmax(x: number, out: number, n: number, max: number, invT: number, l: number): void;
   softmaxRows(x: number, rows: number, dim: number, invT: number, flags: number): void;
@@ -56,9 +58,9 @@ export interface Batch {
   smooth?: { mode: number; epsilon: number; normalizeP: boolean | null; normalizeQ: boolean | null } | null;
 }
 
-/** Doubles per row of klRows ([divergence or NaN, status]) and pairRows. */
+/** Doubles per row of every row kernel: [value, status] (assembly/index.ts). */
 export const KL_ROW = 2;
-export const PAIR_ROW = 3;
+export const PAIR_ROW = 2;
 // Row results per call: the output area after the two input chunks holds this many.
 const MAX_ROWS = 512;
 
@@ -68,11 +70,12 @@ const MAX_ROWS = 512;
  */
 export type KernelKind = "f64" | "f32" | "plain";
 
+// The status bits of assembly/index.ts: INVALID stops the kernel at a bad value; Q_ZERO:
+// +Infinity by definition; LOSSY: a rescaled q lost bits; REDO: the exact path computes the row.
 export const STATUS_INVALID = 1;
 export const STATUS_Q_ZERO = 2;
-const MIN_NORMAL = 2.2250738585072014e-308;
 const STATUS_LOSSY = 4;
-export const STATUS_RAGGED = 8;
+export const STATUS_REDO = 8;
 
 // Bytes per input per chunk: both chunks stay in L1/L2 between the copy and the kernel.
 const CHUNK_BYTES = 32 * 1024;
@@ -163,8 +166,9 @@ export class Kernel {
       let status = 0;
       for (let r = 0; r < b.rows; r++) {
         const s = this.sums(rowOf(b.p, b.pRows, r, b.dim), rowOf(b.q, b.qRows, r, b.dim), kernel === "generalized" ? "f64" : kernel, 1);
-        const bits = (s.invalid ? STATUS_INVALID : 0) | (s.qZero ? STATUS_Q_ZERO : 0);
-        values[r * KL_ROW] = composeKL(s, kernel);
+        const value = composeKL(s, kernel);
+        const bits = (s.invalid ? STATUS_INVALID : 0) | (s.qZero ? STATUS_Q_ZERO : 0) | (value === null ? STATUS_REDO : 0);
+        values[r * KL_ROW] = value ?? 0;
         values[r * KL_ROW + 1] = bits;
         status |= bits;
         if (s.invalid) break;
@@ -175,8 +179,12 @@ export class Kernel {
     return this.batched(b, useF32, KL_ROW, (p, q, rows, pStep, qStep, out) => this.exports.klRows(kind, p, q, rows, b.dim, pStep, qStep, out));
   }
 
-  /** Per row of a batch [Σ term, Σ |a − b|, status] of a symmetric measure (f64). */
-  pairRowSums(b: Batch, measure: number): { values: Float64Array; status: number } {
+  /**
+   * Per row of a batch [value, status] of a pair measure (f64; Rényi: H with α from
+   * `alpha`, see assembly/pair.ts; its rows longer than a chunk are left to the exact path).
+   */
+  pairRowSums(b: Batch, measure: number, alpha?: number): { values: Float64Array; status: number } {
+    if (alpha !== undefined) this.exports.setParameter(alpha);
     if (b.dim <= CHUNK_F64) {
       return this.batched(b, false, PAIR_ROW, (p, q, rows, pStep, qStep, out) => this.exports.pairRows(measure, p, q, rows, b.dim, pStep, qStep, out));
     }
@@ -206,7 +214,9 @@ export class Kernel {
     for (let r = 0; r < b.rows; r++) {
       const p = rowOf(b.p, b.pRows, r, b.dim), q = rowOf(b.q, b.qRows, r, b.dim);
       const sp = softmaxStats(p, b.invP), sq = softmaxStats(q, b.invQ);
-      if ((sp !== null && !Number.isFinite(sp.max)) || (sq !== null && !Number.isFinite(sq.max))) {
+      if (alpha !== undefined || (sp !== null && !Number.isFinite(sp.max)) || (sq !== null && !Number.isFinite(sq.max))) {
+        values[r * PAIR_ROW + 1] = STATUS_REDO;
+        status |= STATUS_REDO;
         (b.flagged ??= new Uint8Array(b.rows))[r] = 1; // no finite logit, or NaN/+∞: exact path
         continue;
       }
@@ -216,9 +226,8 @@ export class Kernel {
         if (sq !== null) ex.logitsSoftmax(this.scratch + CHUNK_BYTES, this.scratch + CHUNK_BYTES, m, sq.max, b.invQ!, sq.log);
       };
       // pass 1: totals and the smallest elements; pass 2: the sums with the totals known
-      const { P, Q, bits: totalsBits, leastP, leastQ } = this.streamedTotals(b.dim, load);
+      const { P, Q, bits: totalsBits } = this.streamedTotals(b.dim, load);
       let bits = totalsBits;
-      if (bits === 0 && (leastP / P.value < 2 * MIN_NORMAL || leastQ / Q.value < 2 * MIN_NORMAL)) bits = STATUS_RAGGED;
       const sum = new Sum(), tv = new Sum();
       for (let i = 0; bits === 0 && i < b.dim; i += CHUNK_F64) {
         const m = Math.min(CHUNK_F64, b.dim - i);
@@ -227,9 +236,9 @@ export class Kernel {
         sum.add(this.f64[r0]);
         tv.add(this.f64[r0 + 1]);
       }
+      if (bits === 0) bits = ex.pairStatus(P.value, Q.value, 0, 1, 1, tv.value);
       values[r * PAIR_ROW] = sum.value;
-      values[r * PAIR_ROW + 1] = tv.value;
-      values[r * PAIR_ROW + 2] = bits;
+      values[r * PAIR_ROW + 1] = bits;
       status |= bits;
       if (bits & STATUS_INVALID) break;
     }
@@ -239,8 +248,8 @@ export class Kernel {
   /**
    * Pass 1 over a row longer than a chunk (`load` puts elements [i, i + m) of p and q into
    * the input chunks): the totals, the smallest non-zero p and q, and STATUS_INVALID for a
-   * negative, NaN or infinite value or STATUS_RAGGED for totals whose reciprocals leave the
-   * range (as the pairRows kernel decides for short rows).
+   * negative, NaN or infinite value or STATUS_REDO for totals whose reciprocals leave the
+   * range or probabilities below the normal range (the kernel's pairStatus decides).
    */
   private streamedTotals(dim: number, load: (i: number, m: number) => void) {
     const r0 = this.results >> 3;
@@ -256,29 +265,26 @@ export class Kernel {
       leastP = Math.min(leastP, this.f64[r0 + 3]);
       leastQ = Math.min(leastQ, this.f64[r0 + 4]);
     }
-    let bits = 0;
-    if (!(lowest >= 0) || !Number.isFinite(P.value + Q.value)) bits = STATUS_INVALID;
-    else if (!(P.value >= 1e-290 && P.value <= 1e290 && Q.value >= 1e-290 && Q.value <= 1e290)) bits = STATUS_RAGGED;
-    return { P, Q, bits, leastP, leastQ };
+    const bits = this.exports.pairStatus(P.value, Q.value, lowest, leastP, leastQ, -1);
+    return { P, Q, bits };
   }
 
   /**
-   * KL(softmax(a·invT) ‖ softmax(b·invT)) of every row of logits (assembly/logits.ts): NaN
-   * for a row the exact path must decide (invalid values, no finite logit).
+   * KL(softmax(a·invT) ‖ softmax(b·invT)) of every row of logits (assembly/logits.ts), as
+   * [value, status] per row: INVALID or REDO for a row the exact path must decide (invalid
+   * values, no finite logit).
    */
-  logitsKL(b: Batch, invT: number): Float64Array {
+  logitsKL(b: Batch, invT: number): { values: Float64Array; status: number } {
     const ex = this.exports;
     if (b.dim <= CHUNK_F64) {
-      return this.batched(b, false, 1, (p, q, rows, pStep, qStep, out) => {
-        ex.logitsKLRows(p, q, rows, b.dim, pStep, qStep, invT, out);
-        return 0;
-      }).values;
+      return this.batched(b, false, 2, (p, q, rows, pStep, qStep, out) => ex.logitsKLRows(p, q, rows, b.dim, pStep, qStep, invT, out));
     }
     // long rows (LLM vocabularies): one streamed pass gives both rows' maxima and sums of
     // exponentials (rescaled chunk by chunk onto the running maxima) and the direct KL; where
     // that KL is small next to the magnitudes it sums, a second pass takes the T-form
     this.views();
-    const values = new Float64Array(b.rows);
+    const values = new Float64Array(b.rows * 2);
+    let status = 0;
     const qAt = this.scratch + CHUNK_BYTES;
     const stats = ex.logitsStatsPtr() >> 3, side2 = ex.logitsResultsPtr() >> 3;
     const rescale = (from: number, to: number): number => (from === -Infinity ? 0 : Math.exp((from - to) * invT));
@@ -291,7 +297,7 @@ export class Kernel {
         ex.logitsStats(this.scratch, qAt, m, invT);
         const f = this.f64;
         const ca = f[stats], cb = f[stats + 1];
-        if (Number.isNaN(ca) || Number.isNaN(cb)) {
+        if (f[stats + 6] & STATUS_INVALID) {
           ma = NaN;
           break;
         }
@@ -313,7 +319,8 @@ export class Kernel {
         abs += f[stats + 5] * ka;
       }
       if (!Number.isFinite(ma) || !Number.isFinite(mb)) {
-        values[r] = NaN; // invalid values or no finite logit: the exact path reports it
+        values[2 * r + 1] = STATUS_REDO; // invalid values or no finite logit: the exact path reports it
+        status |= STATUS_REDO;
         continue;
       }
       const la = Math.log(sa), lb = Math.log(sb);
@@ -321,7 +328,7 @@ export class Kernel {
       const direct = w / sa - shift;
       // rounding moves the direct form by a few ulps of the magnitudes it sums
       if (direct === Infinity || direct >= 0.05 * (abs / sa + Math.abs(shift))) {
-        values[r] = direct;
+        values[2 * r] = direct;
         continue;
       }
       const terms = new Sum(), pd = new Sum();
@@ -331,9 +338,9 @@ export class Kernel {
         terms.add(ex.logitsKL(this.scratch, qAt, m, ma, mb, invT, la, lb));
         pd.add(this.f64[side2]);
       }
-      values[r] = ex.logitsFinish(terms.value, pd.value);
+      values[2 * r] = ex.logitsFinish(terms.value, pd.value);
     }
-    return values;
+    return { values, status };
   }
 
   /**
@@ -347,22 +354,24 @@ export class Kernel {
     this.views();
     const values = new Float64Array(b.rows * b.dim);
     const out = this.rowsAt >> 3;
+    let status = 0;
     for (let r = 0; r < b.rows; r++) {
       const p = rowOf(b.p, b.pRows, r, b.dim), q = rowOf(b.q, b.qRows, r, b.dim);
       const { P, Q, bits } = this.streamedTotals(b.dim, (i, m) => this.load(p, q, i, m, false));
       if (bits & STATUS_INVALID) return { values, status: STATUS_INVALID };
-      if (bits & STATUS_RAGGED) {
+      if (bits & STATUS_REDO) {
         values.fill(NaN, r * b.dim, (r + 1) * b.dim);
+        status |= STATUS_REDO;
         continue;
       }
       for (let i = 0; i < b.dim; i += CHUNK_F64) {
         const m = Math.min(CHUNK_F64, b.dim - i);
         this.load(p, q, i, m, false);
-        this.exports.klTermsRange(this.scratch, this.scratch + CHUNK_BYTES, m, 1 / P.value, 1 / Q.value, this.rowsAt);
+        status |= this.exports.klTermsRange(this.scratch, this.scratch + CHUNK_BYTES, m, 1 / P.value, 1 / Q.value, this.rowsAt);
         values.set(this.f64.subarray(out, out + m), r * b.dim + i);
       }
     }
-    return { values, status: 0 };
+    return { values, status };
   }
 
   /**
@@ -486,15 +495,15 @@ export class Kernel {
   }
 }
 
-/** A long row's KL from its streamed sums, as the klRows kernel composes it (NaN: redo). */
-function composeKL(s: Sums, kernel: KernelKind | "generalized"): number {
+/** A long row's KL from its streamed sums, as the klRows kernel composes it (null: redo). */
+function composeKL(s: Sums, kernel: KernelKind | "generalized"): number | null {
   const normalised = kernel === "f64" || kernel === "f32";
-  if (normalised && !(s.p > 2 ** -900 && s.q > 2 ** -900)) return NaN; // a zero total: the exact path reports it
+  if (normalised && !(s.p > 2 ** -900 && s.q > 2 ** -900)) return null; // a zero total: the exact path reports it
   if (s.qZero) return Infinity;
-  if (!Number.isFinite(s.t + s.p + s.q)) return NaN;
+  if (!Number.isFinite(s.t + s.p + s.q)) return null;
   if (!normalised) return s.t;
   const result = normalizedKL(s);
-  return result < Infinity && !cancels(s, result, kernel === "f32" ? 4 : 16) ? Math.max(result, 0) : NaN;
+  return result < Infinity && !cancels(s, result, kernel === "f32" ? 4 : 16) ? Math.max(result, 0) : null;
 }
 
 /** Row r of a side with `rows` rows (1: the broadcast row) as a vector of its own. */

@@ -42,25 +42,31 @@ export interface MeasureRecord {
    * The SIMD kernel: "kl" (the KL family: Σ T and the normalised composition, also
    * entropy and cross-entropy through it), "pair" with the pair kernel's measure id, or none
    */
-  kernel: { family: "kl" } | { family: "pair"; id: number } | null;
+  kernel: { family: "kl" } | { family: "pair"; id: number; compose?: (value: number, alpha: number) => number } | null;
   /** the measure takes options.alpha (required) */
   alpha?: true;
+  /**
+   * The kernel's value is exact for the probabilities it was given: where those were made
+   * from logits (an ulp each), a value under 1e-6 could be that rounding: the exact path
+   */
+  smallFromLogitsExact?: true;
 }
 
 const divergence = { twoSided: true, usesBase: true, root: false, normalize: true, max: Infinity, termsNonNegative: false } as const;
 
 export const MEASURES: Readonly<Record<MeasureName, MeasureRecord>> = {
-  kl: { ...divergence, infinite: "q-zero-under-p", kernel: { family: "kl" } },
+  kl: { ...divergence, infinite: "q-zero-under-p", kernel: { family: "kl" }, smallFromLogitsExact: true },
   entropy: { ...divergence, twoSided: false, infinite: "never", kernel: { family: "kl" } },
   crossEntropy: { ...divergence, infinite: "q-zero-under-p", kernel: { family: "kl" } },
-  generalizedKL: { ...divergence, normalize: false, termsNonNegative: true, infinite: "q-zero-under-p", kernel: { family: "kl" } },
+  generalizedKL: { ...divergence, normalize: false, termsNonNegative: true, infinite: "q-zero-under-p", kernel: { family: "kl" }, smallFromLogitsExact: true },
   jsDivergence: { ...divergence, max: Math.LN2, infinite: "never", kernel: { family: "pair", id: 2 } },
   jsDistance: { ...divergence, root: true, max: Math.LN2, infinite: "never", kernel: { family: "pair", id: 2 } },
   jeffreys: { ...divergence, termsNonNegative: true, infinite: "either-zero", kernel: { family: "pair", id: 3 } },
   psi: { ...divergence, termsNonNegative: true, infinite: "either-zero", kernel: { family: "pair", id: 3 } },
   hellinger: { ...divergence, termsNonNegative: true, usesBase: false, root: true, max: 1, infinite: "never", kernel: { family: "pair", id: 1 } },
   totalVariation: { ...divergence, termsNonNegative: true, usesBase: false, max: 1, infinite: "never", kernel: { family: "pair", id: 0 } },
-  renyi: { ...divergence, infinite: "renyi", kernel: null, alpha: true },
+  // the pair kernel returns H = (Σ aᵅb¹⁻ᵅ − 1)/(−α(1 − α)); NaN (a redo) where 1 + S ≤ 0
+  renyi: { ...divergence, infinite: "renyi", kernel: { family: "pair", id: 4, compose: renyiFromH }, alpha: true, smallFromLogitsExact: true },
 };
 
 export const MEASURE_NAMES = Object.keys(MEASURES) as readonly MeasureName[];
@@ -69,4 +75,11 @@ export const MEASURE_NAMES = Object.keys(MEASURES) as readonly MeasureName[];
 export function measureOf(name: unknown): MeasureRecord {
   if (typeof name === "string" && Object.hasOwn(MEASURES, name)) return MEASURES[name as MeasureName];
   throw new KLRangeError("KL_BAD_OPTION", `measure must be one of ${MEASURE_NAMES.join(", ")}, got ${JSON.stringify(name)}`);
+}
+
+/** D_α = ln(1 + S)/(α − 1) from H, S = −α(1 − α)·H, with the 1/(α − 1) cancelled analytically. */
+function renyiFromH(h: number, alpha: number): number {
+  const s = -alpha * (1 - alpha) * h;
+  if (!(s > -0.5)) return NaN; // 1 + S near 0 has lost its digits: the exact path (log-sum-exp)
+  return s === 0 ? alpha * h : alpha * h * (Math.log1p(s) / s);
 }

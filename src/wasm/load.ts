@@ -34,7 +34,8 @@ function badModule(message: string): never {
 
 /** A source, once awaited and fetched, must be a module or bytes (also where SIMD is missing and it is not loaded). */
 export function checkSource(source: unknown): asserts source is WebAssembly.Module | BufferSource {
-  if (typeof WebAssembly === "object" && source instanceof WebAssembly.Module) return;
+  // by its tag: where WebAssembly has been deleted, a Module from a .wasm import is still one
+  if (Object.prototype.toString.call(source) === "[object WebAssembly.Module]") return;
   if (source instanceof ArrayBuffer || ArrayBuffer.isView(source)) return;
   if (typeof source === "string" || source instanceof URL || (typeof Response === "function" && source instanceof Response)) return;
   badModule(`init() takes a WebAssembly.Module, bytes, a Response or a URL, got ${describe(source)}`);

@@ -1,0 +1,303 @@
+// The numeric pieces every family shares, once per width: atanh(x) − x, ln(a/b) without
+// forming a/b, e^x, e^x − 1, ln(r) − (r − 1), and the exact-addition helpers.
+//
+// ln(a/b) = k·ln2 + 2·atanh(x), x = (a − b′)/(a + b′), with b′ = b moved into a's binade
+// and k the exponent difference where a and b are far apart (3|a − b| > a + b), b′ = b and
+// k = 0 near: one division and one series, p/q never formed, no cancellation. Near, x is
+// s = (a − b)/(a + b) itself, which the T-form terms of kl.ts use directly.
+
+// ---------------------------------------------------------------------------------------
+// Constants
+
+// atanh(x) − x = x³·h(x²) (coefficients from scripts/atanh-poly.py).
+// f64: |x| ≤ 1/3, max relative error of h 4.8e-15 (contributes < 6e-16 to a term)
+// f32: |x| ≤ 1/2, max relative error of h 6.6e-8 (contributes < 1.2e-8 to a term): F32
+
+export const LN2 = 0.6931471805599453;
+export const MIN_NORMAL_F64 = 2.2250738585072014e-308;
+export const MIN_NORMAL_F32: f32 = 1.1754943508222875e-38;
+
+// e^x: Cody–Waite reduction, ln2 = LN2_HI + LN2_LO with 21 trailing zero bits in LN2_HI, so
+// k·LN2_HI is exact for |k| < 2^21; x·log2e + 1.5·2^52 leaves round(x·log2e) in the low
+// mantissa bits. Arguments are clamped into [−746, 710]: e^x rounds to 0 below, overflows above.
+// (V_LOG2E … V_EXP_MAX below; LN2_HI = 0x3fe62e42fee00000)
+// e^r = 1 + r + r²·Q(r), |r| ≤ ln2/2, Q's coefficients of r⁰..r⁹ at V_Q (max relative error of
+// Q 2.3e-16, scripts/logits-poly.py); g(d) = d + e^−d − 1 = d²·H(d), |d| ≤ 1/2, H's of d⁰..d¹¹
+// at V_H (max relative error 1.6e-17)
+// Vector constants live in memory: V8 rebuilds a v128.const with three instructions at every
+// use inside a loop, while a load from a fixed address is one. Indexes into F64:
+export const V_HALF = 0, V_ONE = 1, V_TWO = 2, V_SQRT2 = 3, V_LN2 = 4, V_ATANH = 5;
+const V_LOG2E = 14, V_SHIFTER = 15, V_LN2_HI = 16, V_LN2_LO = 17, V_EXP_MIN = 18, V_EXP_MAX = 19;
+const V_EXP_BIAS = 20, V_Q = 21, V_H = 31;
+// (the exponent bias 1023 as an i64 pair at V_EXP_BIAS: only its bits matter)
+const F64: usize = memory.data<f64>([
+  0.5, 0.5, 1, 1, 2, 2, 1.4142135623730951, 1.4142135623730951, LN2, LN2, 0.33333333333333487,
+  0.33333333333333487, 0.19999999999780063, 0.19999999999780063, 0.14285714338330496,
+  0.14285714338330496, 0.11111106278964857, 0.11111106278964857, 0.09091130554209872,
+  0.09091130554209872, 0.07686637438179002, 0.07686637438179002, 0.0675117123587855,
+  0.0675117123587855, 0.05161334635249541, 0.05161334635249541, 0.08435350330548605,
+  0.08435350330548605, 1.4426950408889634, 1.4426950408889634, 6755399441055744.0,
+  6755399441055744.0, 0.6931471803691238, 0.6931471803691238, 1.9082149292705877e-10,
+  1.9082149292705877e-10, -746.0, -746.0, 710.0, 710.0, reinterpret<f64>(<i64>1023),
+  reinterpret<f64>(<i64>1023), 0.5000000000000001, 0.5000000000000001, 0.16666666666666669,
+  0.16666666666666669, 0.04166666666662413, 0.04166666666662413, 0.008333333333330062,
+  0.008333333333330062, 0.0013888888917213717, 0.0013888888917213717, 0.00019841269863053618,
+  0.00019841269863053618, 2.4801521295954376e-5, 2.4801521295954376e-5, 2.7557268459997064e-6,
+  2.7557268459997064e-6, 2.7620088445409746e-7, 2.7620088445409746e-7, 2.510038549551032e-8,
+  2.510038549551032e-8, 0.5, 0.5, -0.16666666666666666, -0.16666666666666666, 0.04166666666666706,
+  0.04166666666666706, -0.00833333333333336, -0.00833333333333336, 0.001388888888870455,
+  0.001388888888870455, -0.00019841269841146993, -0.00019841269841146993, 2.4801587616145414e-5,
+  2.4801587616145414e-5, -2.755731943362024e-6, -2.755731943362024e-6, 2.7557076636642725e-7,
+  2.7557076636642725e-7, -2.505194670972162e-8, -2.505194670972162e-8, 2.0962955815976076e-9,
+  2.0962955815976076e-9, -1.6116496514371548e-10, -1.6116496514371548e-10,
+], 16);
+// h's coefficients, then ln 2, as f32 quadruples
+const F32: usize = memory.data<f32>([
+  0.3333333134651184, 0.3333333134651184, 0.3333333134651184, 0.3333333134651184,
+  0.2000047266483307, 0.2000047266483307, 0.2000047266483307, 0.2000047266483307,
+  0.14263980090618134, 0.14263980090618134, 0.14263980090618134, 0.14263980090618134,
+  0.11469875276088715, 0.11469875276088715, 0.11469875276088715, 0.11469875276088715,
+  0.06493489444255829, 0.06493489444255829, 0.06493489444255829, 0.06493489444255829,
+  0.15751780569553375, 0.15751780569553375, 0.15751780569553375, 0.15751780569553375,
+  0.6931471805599453, 0.6931471805599453, 0.6931471805599453, 0.6931471805599453,
+], 16);
+const MASKS: usize = memory.data<i64>([
+  0x000fffffffffffff, 0x000fffffffffffff, // f64 mantissa
+  0x007fffff007fffff, 0x007fffff007fffff, // f32 mantissa
+], 16);
+
+// @ts-ignore: decorator
+@inline export function v64(i: i32): v128 {
+  return v128.load(F64 + (<usize>i << 4));
+}
+// @ts-ignore: decorator
+@inline export function v32(i: i32): v128 {
+  return v128.load(F32 + (<usize>i << 4));
+}
+// @ts-ignore: decorator
+@inline export function mantissaMask(f32: bool): v128 {
+  return v128.load(MASKS + (f32 ? 16 : 0));
+}
+// The two doubles at x + 8·i, or for an odd last element (i + 1 = n) that one and `fill`: a
+// value neutral in the caller's sums, so that the tail runs through the same vector code.
+// @ts-ignore: decorator
+@inline export function twoAt(x: usize, i: i32, n: i32, fill: f64): v128 {
+  const at = x + (<usize>i << 3);
+  return i + 1 < n ? v128.load(at) : f64x2.replace_lane(v128.load64_zero(at), 1, fill);
+}
+
+// Stores v's two lanes at x + 8·i, or only the first for an odd last element (i + 1 = n).
+// @ts-ignore: decorator
+@inline export function storeTwo(x: usize, i: i32, n: i32, v: v128): void {
+  if (i + 1 < n) v128.store(x + (<usize>i << 3), v);
+  else store<f64>(x + (<usize>i << 3), f64x2.extract_lane(v, 0));
+}
+
+// The sum of a vector's two f64 lanes.
+// @ts-ignore: decorator
+@inline export function hsum(v: v128): f64 {
+  return f64x2.extract_lane(v, 0) + f64x2.extract_lane(v, 1);
+}
+
+// Estrin's scheme pieces over coefficient pairs in memory from address `at` on: c₀ + c₁x,
+// and that plus (c₂ + c₃x)·x² (x2 = x²)
+// @ts-ignore: decorator
+@inline function linear(at: usize, x: v128): v128 {
+  return f64x2.add(v128.load(at), f64x2.mul(v128.load(at, 16), x));
+}
+// @ts-ignore: decorator
+@inline function cubic(at: usize, x: v128, x2: v128): v128 {
+  return f64x2.add(linear(at, x), f64x2.mul(linear(at + 32, x), x2));
+}
+// @ts-ignore: decorator
+@inline function at64(i: i32): usize {
+  return F64 + (<usize>i << 4);
+}
+
+// ---------------------------------------------------------------------------------------
+// atanh(x) − x and ln(a/b)
+
+// h's coefficient i (scalar)
+// @ts-ignore: decorator
+@inline function c64(i: i32): f64 {
+  return load<f64>(at64(V_ATANH + i));
+}
+
+// atanh(x) − x for |x| ≤ 1/3, given u = x²
+// @ts-ignore: decorator
+@inline export function atanhTail(x: f64, u: f64): f64 {
+  const u2 = u * u, u4 = u2 * u2;
+  const h = (c64(0) + c64(1) * u) + (c64(2) + c64(3) * u) * u2 +
+    ((c64(4) + c64(5) * u) + (c64(6) + c64(7) * u) * u2) * u4 + c64(8) * (u4 * u4);
+  return x * u * h;
+}
+
+// The same lane-wise (Estrin: short chains)
+// @ts-ignore: decorator
+@inline export function atanhTailF64x2(x: v128, u: v128): v128 {
+  const u2 = f64x2.mul(u, u);
+  const u4 = f64x2.mul(u2, u2);
+  const h = f64x2.add(
+    cubic(at64(V_ATANH), u, u2),
+    f64x2.mul(f64x2.add(cubic(at64(V_ATANH + 4), u, u2), f64x2.mul(v64(V_ATANH + 8), u4)), u4),
+  );
+  return f64x2.mul(f64x2.mul(x, u), h);
+}
+
+// f32 lanes, |x| ≤ 1/2
+// @ts-ignore: decorator
+@inline export function atanhTailF32x4(x: v128, u: v128): v128 {
+  const u2 = f32x4.mul(u, u);
+  const h = f32x4.add(
+    f32x4.add(v32(0), f32x4.mul(v32(1), u)),
+    f32x4.mul(f32x4.add(f32x4.add(v32(2), f32x4.mul(v32(3), u)), f32x4.mul(f32x4.add(v32(4), f32x4.mul(v32(5), u)), u2)), u2),
+  );
+  return f32x4.mul(f32x4.mul(x, u), h);
+}
+
+// 3|d| ≤ total lane-wise (d = a − b, total = a + b): the near branch, |s| ≤ 1/3 (adds, not
+// a constant: every v128 constant costs instructions in a loop)
+// @ts-ignore: decorator
+@inline export function nearF64x2(d: v128, total: v128): v128 {
+  const ad = f64x2.abs(d);
+  return f64x2.le(f64x2.add(f64x2.add(ad, ad), ad), total);
+}
+
+// x = (a − b′)/(a + b′) for positive normal a, b (see the header): s on near lanes.
+// @ts-ignore: decorator
+@inline export function ratioArgF64x2(a: v128, b: v128, near: v128): v128 {
+  const m = mantissaMask(false);
+  const bb = v128.bitselect(b, v128.or(v128.and(b, m), v128.andnot(a, m)), near);
+  return f64x2.div(f64x2.sub(a, bb), f64x2.add(a, bb));
+}
+
+// ln(a/b) = k·ln2 + 2·y from y = atanh(x) of ratioArgF64x2 (k counts on far lanes only; k·ln2
+// rounded once is within an ulp of |ln(a/b)| ≥ ln 2 there).
+// @ts-ignore: decorator
+@inline export function lnRatioFromF64x2(a: v128, b: v128, near: v128, y: v128): v128 {
+  const k = v128.andnot(i64x2.sub(i64x2.shr_u(a, 52), i64x2.shr_u(b, 52)), near);
+  const kf = f64x2.convert_low_i32x4_s(v128.shuffle<i32>(k, k, 0, 2, 0, 2));
+  return f64x2.add(f64x2.mul(kf, v64(V_LN2)), f64x2.add(y, y));
+}
+
+// ln(a/b) lane-wise for positive normal a, b
+// @ts-ignore: decorator
+@inline export function lnRatioF64x2(a: v128, b: v128, near: v128): v128 {
+  const x = ratioArgF64x2(a, b, near);
+  return lnRatioFromF64x2(a, b, near, f64x2.add(x, atanhTailF64x2(x, f64x2.mul(x, x))));
+}
+
+// The mantissa m ∈ [√½, √2) of positive normal x = 2^k·m, and k as f64 lanes
+// @ts-ignore: decorator
+@inline export function mantissaOf(x: v128): v128 {
+  const m = v128.or(v128.and(x, mantissaMask(false)), v64(V_ONE));
+  return v128.bitselect(f64x2.mul(m, v64(V_HALF)), m, f64x2.gt(m, v64(V_SQRT2)));
+}
+// @ts-ignore: decorator
+@inline export function exponentOf(x: v128): v128 {
+  const big = f64x2.gt(v128.or(v128.and(x, mantissaMask(false)), v64(V_ONE)), v64(V_SQRT2));
+  const e = i64x2.sub(i64x2.sub(i64x2.shr_u(x, 52), i64x2.splat(1023)), big);
+  return f64x2.convert_low_i32x4_s(v128.shuffle<i32>(e, e, 0, 2, 0, 2));
+}
+
+// ln(p/q) for positive finite p, q (scalar; p/q can overflow or lose bits when subnormal,
+// ln p − ln q is then the accurate route)
+export function logRatio(p: f64, q: f64): f64 {
+  const r = p / q;
+  return r == Infinity || r < MIN_NORMAL_F64 ? Math.log(p) - Math.log(q) : Math.log(r);
+}
+
+// ln(r) − (r − 1) for r = 1 + u > 0 (src/reference.ts log1pMinusX, the same steps).
+// @ts-ignore: decorator
+@inline export function log1pMinusX(u: f64, r: f64): f64 {
+  if (Math.abs(u) > 0.5) return Math.log(r) - r + 1;
+  if (Math.abs(u) < 9.5367431640625e-7 /* 2^-20 */) return u * u * (u * (1.0 / 3 - u * (0.25 - u * 0.2)) - 0.5);
+  const s = u / (2 + u);
+  return 2 * atanhTail(s, s * s) - (2 * s * s) / (1 - s);
+}
+
+// ---------------------------------------------------------------------------------------
+// e^x, e^x − 1
+
+// e^x for every x (NaN stays NaN). Max error 1.03 ulps against mpmath over 2^20 points of
+// [−745, 709] (scripts/logits-exp-ulps.py; 90% correctly rounded), 0.74 ulps for subnormal
+// results, which are rounded once, from e^r.
+// @ts-ignore: decorator
+@inline export function expF64x2(x: v128): v128 {
+  // pmax/pmin keep NaN (a comparison with NaN is false) and send −∞ to the lower clamp
+  x = f64x2.pmin(f64x2.pmax(x, v64(V_EXP_MIN)), v64(V_EXP_MAX));
+  const kf = f64x2.add(f64x2.mul(x, v64(V_LOG2E)), v64(V_SHIFTER));
+  const k = f64x2.sub(kf, v64(V_SHIFTER));
+  // x − k·LN2_HI is exact; r rounds once
+  const r = f64x2.sub(f64x2.sub(x, f64x2.mul(k, v64(V_LN2_HI))), f64x2.mul(k, v64(V_LN2_LO)));
+  const r2 = f64x2.mul(r, r);
+  const r4 = f64x2.mul(r2, r2);
+  const q = f64x2.add(
+    cubic(at64(V_Q), r, r2),
+    f64x2.mul(f64x2.add(cubic(at64(V_Q + 4), r, r2), f64x2.mul(linear(at64(V_Q + 8), r), r4)), r4),
+  );
+  const er = f64x2.add(v64(V_ONE), f64x2.add(r, f64x2.mul(r2, q)));
+  // 2^k in two factors 2^k1·2^k2 (k ∈ [−1076, 1024], so both are normal): e^r·2^k1 is
+  // exact and the second product rounds once, also into the subnormals or to 0 or +∞
+  const ki = i64x2.sub(kf, v64(V_SHIFTER)); // the shifter's bits leave k as an integer
+  const k1 = i64x2.shr_s(ki, 1);
+  const s1 = i64x2.shl(i64x2.add(k1, v64(V_EXP_BIAS)), 52);
+  const s2 = i64x2.shl(i64x2.add(i64x2.sub(ki, k1), v64(V_EXP_BIAS)), 52);
+  return f64x2.mul(f64x2.mul(er, s1), s2);
+}
+
+// c₀ + c₁x + … + c₁₁x¹¹ with the coefficient pairs at `at` (Estrin)
+// @ts-ignore: decorator
+@inline export function poly12F64x2(at: usize, x: v128): v128 {
+  const x2 = f64x2.mul(x, x);
+  const x4 = f64x2.mul(x2, x2);
+  return f64x2.add(cubic(at, x, x2), f64x2.add(f64x2.mul(cubic(at + 64, x, x2), x4), f64x2.mul(cubic(at + 128, x, x2), f64x2.mul(x4, x4))));
+}
+
+// e^x as a call: one copy for the passes where the exponential is not the whole cost (an
+// inlined copy is ~300 bytes of the module)
+export function expCall(x: v128): v128 {
+  return expF64x2(x);
+}
+
+// g(d) = d + e^−d − 1 for |d| ≤ 1/2, full relative accuracy
+// @ts-ignore: decorator
+@inline export function gSmallF64x2(d: v128): v128 {
+  return f64x2.mul(f64x2.mul(d, d), poly12F64x2(at64(V_H), d));
+}
+
+// e^x − 1, full relative accuracy: x + g(−x) for |x| ≤ 1/2 (no cancellation: g ≥ 0 is at
+// most x²/1.6), e^x − 1 beyond (which cancels at most 2.6×)
+// @ts-ignore: decorator
+@inline export function expm1F64x2(x: v128): v128 {
+  const small = f64x2.le(f64x2.abs(x), v64(V_HALF));
+  return v128.bitselect(f64x2.add(x, gSmallF64x2(f64x2.neg(x))), f64x2.sub(expCall(x), v64(V_ONE)), small);
+}
+
+// ---------------------------------------------------------------------------------------
+// Results, row records (index.ts) and exact additions
+
+// Results of the last sums call: [Σ T, Σ p, Σ q, Σ (p − q), low part of Σ T] as f64 (kl.ts),
+// or a pair pass's (pair.ts).
+export const RESULTS: usize = memory.data(40, 16);
+
+// Writes row r's [value, status] at out; returns the status.
+// @ts-ignore: decorator
+@inline export function putRow(out: usize, r: i32, value: f64, status: i32): i32 {
+  store<f64>(out + (<usize>r << 4), value);
+  store<f64>(out + (<usize>r << 4), <f64>status, 8);
+  return status;
+}
+
+// The rounding error of y = a + b (Neumaier's ordering: exact for any magnitudes).
+// @ts-ignore: decorator
+@inline export function additionError(a: f64, b: f64, y: f64): f64 {
+  return Math.abs(a) >= Math.abs(b) ? a - y + b : b - y + a;
+}
+
+// Error of the rounded sum s = a + b, lane-wise (Knuth's TwoSum).
+// @ts-ignore: decorator
+@inline export function twoSumError(a: v128, b: v128, s: v128): v128 {
+  const bb = f64x2.sub(s, a);
+  return f64x2.add(f64x2.sub(a, f64x2.sub(s, bb)), f64x2.sub(b, bb));
+}
