@@ -2,7 +2,7 @@
 // call. Injectable, so a multi-threaded scorer (--threads) can take the in-process one's place
 // without the readers, writers or error handling knowing.
 import { score, topK, type BatchOptions, type MeasureName, type TopK } from "../index.js";
-import { scoreParallel } from "../parallel.js";
+import { scoreParallel } from "../parallel/api.js";
 import type { Values } from "./readers.js";
 
 /** Scores every row of p (rows × dim) against q (one row, broadcast, or rows × dim). */

@@ -1,0 +1,46 @@
+// What this runtime offers kl-simd/parallel: its worker API and how many cores it may use.
+// Node has worker_threads (and no Web Workers before 22); browsers, Deno and Bun have module
+// Web Workers. Node's modules are imported by a computed name, so that browser bundlers
+// leave them alone.
+/// <reference types="node" />
+type NodeModules = { threads: typeof import("node:worker_threads"); os: typeof import("node:os") };
+
+const g = globalThis as { process?: { versions?: { node?: unknown } }; Deno?: unknown; Bun?: unknown; navigator?: { hardwareConcurrency?: number } };
+
+/** True in Node (and its worker threads); false in browsers, Deno and Bun. */
+export const isNode = typeof g.process?.versions?.node === "string" && g.Deno === undefined && g.Bun === undefined;
+
+const load = (name: string): Promise<any> => import(name);
+
+/** Node's worker_threads and os, or null where Web Workers serve. */
+export const node: NodeModules | null = isNode ? { threads: await load("node:worker_threads"), os: await load("node:os") } : null;
+
+/** The cores this process may run on: os.availableParallelism() or navigator.hardwareConcurrency. */
+export function availableCores(): number {
+  const n = node !== null
+    ? (typeof node.os.availableParallelism === "function" ? node.os.availableParallelism() : node.os.cpus().length)
+    : (g.navigator?.hardwareConcurrency ?? 1);
+  return Number.isInteger(n) && n >= 1 ? n : 1;
+}
+
+/** Whether rows can live on a SharedArrayBuffer here (a browser page must be cross-origin isolated). */
+export function sharedMemory(): boolean {
+  return typeof SharedArrayBuffer === "function";
+}
+
+const channel = typeof setImmediate === "function" ? null : new MessageChannel();
+const turns: (() => void)[] = [];
+if (channel !== null) channel.port1.onmessage = () => turns.shift()?.();
+
+/**
+ * Runs `f` in a later turn of the event loop, after the messages waiting now: setImmediate
+ * where there is one, else a MessageChannel message (setTimeout waits ≥ 4 ms once nested).
+ */
+export function nextTurn(f: () => void): void {
+  if (channel === null) {
+    setImmediate(f);
+    return;
+  }
+  turns.push(f);
+  channel.port2.postMessage(null);
+}

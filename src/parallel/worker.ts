@@ -1,0 +1,34 @@
+// A worker of kl-simd/parallel's pool (dist/parallel-worker.js), in Node's worker_threads or a
+// module Web Worker: loads the package once, then scores chunks of rows with the same score()
+// the caller's thread runs, so every row's value is bit for bit the same.
+import { backend, init, score, useBackend, type Vector } from "../index.js";
+import type { ChunkReply, ChunkTask } from "./messages.js";
+import { node } from "./runtime.js";
+
+type Reply = (reply: ChunkReply, transfer: ArrayBuffer[]) => void;
+
+const ready = init();
+
+async function handle(task: ChunkTask, reply: Reply): Promise<void> {
+  await ready;
+  // the input buffers go back to the caller's thread for the next chunk (shared ones stay put)
+  const inputs = [task.p.buffer, task.q?.buffer].filter((b): b is ArrayBuffer => b instanceof ArrayBuffer);
+  try {
+    if (backend() !== task.backend) useBackend(task.backend);
+    const values = score(task.measure, task.p, task.q as Vector | null, task.options) as Float64Array;
+    // the values move, unless they are a view of a larger buffer (which they are not today)
+    const own = values.byteLength === values.buffer.byteLength ? [values.buffer as ArrayBuffer] : [];
+    reply({ id: task.id, values, inputs }, [...own, ...inputs]);
+  } catch (e) {
+    const error = e as { name?: string; code?: string; message?: string };
+    reply({ id: task.id, error: { name: String(error?.name), code: error?.code, message: String(error?.message ?? e) }, inputs }, inputs);
+  }
+}
+
+if (node !== null) {
+  const port = node.threads.parentPort!;
+  port.on("message", (task: ChunkTask) => handle(task, (r, transfer) => port.postMessage(r, transfer)));
+} else {
+  const scope = globalThis as unknown as { addEventListener(type: "message", f: (e: MessageEvent<ChunkTask>) => void): void; postMessage(m: unknown, t: Transferable[]): void };
+  scope.addEventListener("message", (e) => handle(e.data, (r, transfer) => scope.postMessage(r, transfer)));
+}
