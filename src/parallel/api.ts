@@ -9,12 +9,12 @@
 import { backend, init, KLRangeError, KLTypeError, score, type BatchOptions, type MeasureName, type ScoreResult, type Vector } from "../index.js";
 import { KLParallelError, Pool, type Chunk } from "./pool.js";
 import { reduceRows } from "./reduce.js";
-import { COPY_CHUNK_ELEMENTS, dropSpares, isShared, recycle, rowsFor, rowsHere, type Rows } from "./rows.js";
+import { COPY_CHUNK_ELEMENTS, dropSpares, inPlace, recycle, rowsFor, rowsHere, type FileRows, type Rows } from "./rows.js";
 import { availableCores, isNode, nextTurn } from "./runtime.js";
 import { startNodeThread } from "./node-thread.js";
 import { startWebWorker } from "./web-worker.js";
 
-export { allocate } from "./rows.js";
+export { allocate, type FileRows } from "./rows.js";
 export { sharedMemory } from "./runtime.js";
 export { KLParallelError, type ParallelErrorCode } from "./pool.js";
 
@@ -68,18 +68,7 @@ const pool = new Pool(isNode ? startNodeThread : startWebWorker, new URL("./para
  * `KLParallelError`s ("KL_POOL_CLOSED", "KL_WORKER_LOST").
  */
 export async function scoreParallel<O extends ParallelOptions>(measure: MeasureName, p: Vector, q: Vector | null, options: O): Promise<ScoreResult<O>> {
-  const { threads: asked = maxThreads(), minElements = PARALLEL_MIN_ELEMENTS, callingThread = false, ...rest } = (options ?? {}) as ParallelOptions;
-  const scoreOptions = rest as BatchOptions;
-  for (const [name, value, ok] of [["threads", asked, Number.isInteger(asked) && asked >= 1], ["minElements", minElements, minElements >= 0]] as const) {
-    const wanted = name === "threads" ? "a positive integer" : "a number ≥ 0";
-    if (typeof value !== "number") throw new KLTypeError("KL_BAD_OPTION", `options.${name} must be ${wanted}, got ${typeof value}`);
-    if (!ok) throw new KLRangeError("KL_BAD_OPTION", `options.${name} must be ${wanted}, got ${value}`);
-  }
-  if (typeof callingThread !== "boolean") throw new KLTypeError("KL_BAD_OPTION", `options.callingThread must be a boolean, got ${typeof callingThread}`);
-  const threads = Math.min(asked, maxThreads());
-  const generation = pool.generation;
-  await init();
-  if (pool.generation !== generation) throw new KLParallelError("KL_POOL_CLOSED", "kl-simd/parallel: the pool was closed");
+  const { threads, minElements, callingThread, scoreOptions } = await start(options);
   // score() on the whole input decides whatever is not a plain batch, and reports every error
   const inProcess = (): ScoreResult<O> => score(measure, p, q, scoreOptions) as ScoreResult<O>;
   const shape = batchShape(measure, p, q, scoreOptions.dim);
@@ -107,29 +96,72 @@ export async function scoreParallel<O extends ParallelOptions>(measure: MeasureN
   return (reduceRows(values, reduction, weights) ?? inProcess()) as ScoreResult<O>;
 }
 
+/** The options of a call checked, `threads` clamped, the package ready; before any work. */
+async function start(options: ParallelOptions) {
+  const { threads: asked = maxThreads(), minElements = PARALLEL_MIN_ELEMENTS, callingThread = false, ...rest } = (options ?? {}) as ParallelOptions;
+  for (const [name, value, ok] of [["threads", asked, Number.isInteger(asked) && asked >= 1], ["minElements", minElements, minElements >= 0]] as const) {
+    const wanted = name === "threads" ? "a positive integer" : "a number ≥ 0";
+    if (typeof value !== "number") throw new KLTypeError("KL_BAD_OPTION", `options.${name} must be ${wanted}, got ${typeof value}`);
+    if (!ok) throw new KLRangeError("KL_BAD_OPTION", `options.${name} must be ${wanted}, got ${value}`);
+  }
+  if (typeof callingThread !== "boolean") throw new KLTypeError("KL_BAD_OPTION", `options.callingThread must be a boolean, got ${typeof callingThread}`);
+  const generation = pool.generation;
+  await init();
+  if (pool.generation !== generation) throw new KLParallelError("KL_POOL_CLOSED", "kl-simd/parallel: the pool was closed");
+  return { threads: Math.min(asked, maxThreads()), minElements, callingThread, scoreOptions: rest as BatchOptions };
+}
+
+/**
+ * Node: per-row values of `measure` for rows the workers read from a file themselves (an
+ * .npy's data, a raw f32/f64 file), so that the calling thread reads none of them: it sends
+ * each worker a few (offset, length) pairs. `q` may be rows in memory (one row is broadcast)
+ * or in a file. Per-row options only (no reduction or weights). A chunk's error is score()'s
+ * for that chunk's rows (row indices from the chunk's first): read the rows to place it.
+ */
+export async function scoreFileRows(measure: MeasureName, p: FileRows, q: Vector | FileRows | null, options: ParallelOptions): Promise<Float64Array> {
+  const { threads, scoreOptions } = await start(options);
+  if (!isNode) throw new KLTypeError("KL_BAD_OPTION", "scoreFileRows reads files: Node only");
+  const { reduction, weights } = scoreOptions;
+  if (reduction !== undefined || weights !== undefined) throw new KLRangeError("KL_BAD_OPTION", "scoreFileRows gives per-row values: options.reduction and options.weights do not apply");
+  for (const s of q !== null && "file" in q ? [p, q] : [p]) checkFileRows(s, scoreOptions.dim);
+  const qs = q === null || "file" in q ? q : rowsOf(q, p.dim);
+  if (q !== null && qs === null) throw new KLRangeError("KL_BAD_SHAPE", `q must be one row of ${p.dim} values, or rows of them`);
+  if (qs !== null && qs.rows !== 1 && qs.rows !== p.rows) throw new KLRangeError("KL_BAD_SHAPE", `p has ${p.rows} rows and q has ${qs.rows}: they must match, or q must be a single row`);
+  return spread(measure, p, measure === "entropy" ? null : qs, p.rows, scoreOptions, threads, false);
+}
+
+function checkFileRows(s: FileRows, dim: number): void {
+  const integer = (x: unknown, least: number) => typeof x === "number" && Number.isSafeInteger(x) && x >= least;
+  if (typeof s.file !== "string" || (s.type !== "f32" && s.type !== "f64")) throw new KLTypeError("KL_BAD_OPTION", "file rows need a file name and a type, \"f32\" or \"f64\"");
+  if (!integer(s.offset, 0) || !integer(s.rows, 1) || !integer(s.dim, 1) || s.dim !== dim) {
+    throw new KLRangeError("KL_BAD_OPTION", `file rows need an offset ≥ 0, rows ≥ 1 and dim = options.dim (${dim}), got ${s.offset}, ${s.rows}, ${s.dim}`);
+  }
+}
+
 /** The sides and row count of a batch, or null where score() must decide (and throw). */
 function batchShape(measure: MeasureName, p: Vector, q: Vector | null, dim: unknown): [Rows, Rows | null, number] | null {
   if (typeof dim !== "number" || !Number.isInteger(dim) || dim < 1) return null;
-  const sideOf = (v: unknown): Rows | null => {
-    const ok = v instanceof Float64Array || v instanceof Float32Array || Array.isArray(v);
-    if (!ok || (v as Vector).length === 0 || (v as Vector).length % dim !== 0) return null;
-    return { v: v as Vector, rows: (v as Vector).length / dim, dim };
-  };
-  const ps = sideOf(p);
+  const ps = rowsOf(p, dim);
   if (ps === null) return null;
   if (measure === "entropy") return [ps, null, ps.rows];
-  const qs = sideOf(q);
+  const qs = rowsOf(q, dim);
   if (qs === null || (ps.rows !== qs.rows && ps.rows !== 1 && qs.rows !== 1)) return null;
   return [ps, qs, Math.max(ps.rows, qs.rows)];
 }
 
+/** A side as rows of `dim`, or null if it is not an array of whole rows. */
+function rowsOf(v: unknown, dim: number): Rows | null {
+  const ok = v instanceof Float64Array || v instanceof Float32Array || Array.isArray(v);
+  if (!ok || (v as Vector).length === 0 || (v as Vector).length % dim !== 0) return null;
+  return { v: v as Vector, rows: (v as Vector).length / dim, dim };
+}
+
 /** Per-row values of the whole batch, from chunks of rows on `threads` threads. */
-function spread(measure: MeasureName, p: Rows, q: Rows | null, rows: number, options: BatchOptions, threads: number, here: boolean): Promise<Float64Array> {
+function spread(measure: MeasureName, p: Rows | FileRows, q: Rows | FileRows | null, rows: number, options: BatchOptions, threads: number, here: boolean): Promise<Float64Array> {
   // Copied rows: at most COPY_CHUNK_ELEMENTS a side, so the copies stay in cache and the
   // workers wait little for them. Rows read in place: a few chunks a thread, whatever the
   // row count. Either way at least two chunks a thread.
-  const inPlace = [p, q].every((s) => s === null || s.rows === 1 || isShared(s.v));
-  const most = inPlace ? Math.ceil(rows / (IN_PLACE_CHUNKS_PER_THREAD * threads)) : Math.floor(COPY_CHUNK_ELEMENTS / p.dim);
+  const most = inPlace(p) && (q === null || inPlace(q)) ? Math.ceil(rows / (IN_PLACE_CHUNKS_PER_THREAD * threads)) : Math.floor(COPY_CHUNK_ELEMENTS / p.dim);
   const rowsPerChunk = Math.max(1, Math.min(most, Math.ceil(rows / (2 * threads))));
   const count = Math.ceil(rows / rowsPerChunk);
   const out = new Float64Array(rows);
@@ -173,7 +205,7 @@ function spread(measure: MeasureName, p: Rows, q: Rows | null, rows: number, opt
       if (chunk === undefined || settled) return;
       const from = chunks.indexOf(chunk) * rowsPerChunk, to = Math.min(rows, from + rowsPerChunk);
       try {
-        finished(from, score(measure, rowsHere(p, from, to), q === null ? null : rowsHere(q, from, to), options) as Float64Array);
+        finished(from, score(measure, rowsHere(p as Rows, from, to), q === null ? null : rowsHere(q as Rows, from, to), options) as Float64Array);
       } catch (error) {
         failed(error);
       }

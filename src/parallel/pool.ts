@@ -145,7 +145,7 @@ export class Pool {
       const id = this.nextId++;
       try {
         const message = chunk.make(id);
-        const transfer = [message.p.buffer, message.q?.buffer].filter((b): b is ArrayBuffer => b instanceof ArrayBuffer);
+        const transfer = [message.p, message.q].map((r) => (r !== null && "buffer" in r ? r.buffer : null)).filter((b): b is ArrayBuffer => b instanceof ArrayBuffer);
         if (slot.running.size === 0) slot.port.hold(true);
         slot.running.set(id, chunk);
         slot.port.post(message, transfer);

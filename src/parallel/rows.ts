@@ -1,6 +1,7 @@
 // The rows a chunk gets: shared memory read in place, or a copy into a buffer that is
 // transferred to the worker and back (the caller's arrays are never detached or written).
 import { KLRangeError, KLTypeError, type Vector } from "../index.js";
+import type { ChunkRows } from "./messages.js";
 import { sharedMemory } from "./runtime.js";
 
 /** A side of a call: its values and its row count (1: broadcast). */
@@ -8,6 +9,15 @@ export interface Rows {
   v: Vector;
   rows: number;
   dim: number;
+}
+
+/** Rows stored in a file: `rows` × `dim` little-endian floats from byte `offset` (.npy data, a raw file). */
+export interface FileRows {
+  file: string;
+  offset: number;
+  rows: number;
+  dim: number;
+  type: "f32" | "f64";
 }
 
 type RowArray = Float64Array | Float32Array;
@@ -31,9 +41,15 @@ export function allocate(length: number, type: Float64ArrayConstructor | Float32
   return new type(buffer);
 }
 
-/** Rows [from, to) of a side (all of a one-row side) for a worker: shared memory, or a copy. */
-export function rowsFor(s: Rows, from: number, to: number): RowArray {
+/** True where workers get a side without a copy: shared memory, a file, a broadcast row. */
+export function inPlace(s: Rows | FileRows): boolean {
+  return "file" in s || s.rows === 1 || isShared(s.v);
+}
+
+/** Rows [from, to) of a side (all of a one-row side) for a worker: shared memory, a copy, a file's bytes. */
+export function rowsFor(s: Rows | FileRows, from: number, to: number): ChunkRows {
   const [a, b] = s.rows === 1 ? [0, s.dim] : [from * s.dim, to * s.dim];
+  if ("file" in s) return { file: s.file, offset: s.offset + a * (s.type === "f32" ? 4 : 8), length: b - a, type: s.type };
   const v = s.v;
   if (isShared(v)) return (v as RowArray).subarray(a, b);
   const copy = v instanceof Float32Array ? new Float32Array(spare(4 * (b - a)), 0, b - a) : new Float64Array(spare(8 * (b - a)), 0, b - a);

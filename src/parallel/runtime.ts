@@ -3,7 +3,7 @@
 // Web Workers. Node's modules are imported by a computed name, so that browser bundlers
 // leave them alone.
 /// <reference types="node" />
-type NodeModules = { threads: typeof import("node:worker_threads"); os: typeof import("node:os") };
+type NodeModules = { threads: typeof import("node:worker_threads"); os: typeof import("node:os"); fs: typeof import("node:fs") };
 
 const g = globalThis as { process?: { versions?: { node?: unknown } }; Deno?: unknown; Bun?: unknown; navigator?: { hardwareConcurrency?: number } };
 
@@ -12,8 +12,10 @@ export const isNode = typeof g.process?.versions?.node === "string" && g.Deno ==
 
 const load = (name: string): Promise<any> => import(name);
 
-/** Node's worker_threads and os, or null where Web Workers serve. */
-export const node: NodeModules | null = isNode ? { threads: await load("node:worker_threads"), os: await load("node:os") } : null;
+/** Node's worker_threads, os and fs, or null where Web Workers serve. */
+export const node: NodeModules | null = isNode
+  ? { threads: await load("node:worker_threads"), os: await load("node:os"), fs: await load("node:fs") }
+  : null;
 
 /** The cores this process may run on: os.availableParallelism() or navigator.hardwareConcurrency. */
 export function availableCores(): number {
