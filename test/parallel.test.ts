@@ -149,6 +149,13 @@ describe("scoreParallel equals score() bit for bit", () => {
     await compare("kl", p, q, { dim, threads: 1, callingThread: true }); // in-process
   });
 
+  it("callingThread: false (copied rows: every chunk copied to a worker), same values", async () => {
+    for (const measure of MEASURES) {
+      await compare(measure, p, q, { dim, threads: 2, callingThread: false });
+      await compare(measure, Array.from(p), q.subarray(0, dim), { dim, threads: 2, callingThread: false, reduction: "sum" });
+    }
+  });
+
   it("the workers run the caller's backend (useBackend)", async () => {
     const selected = backend();
     useBackend("js");

@@ -32,8 +32,10 @@ export interface ParallelOptions extends BatchOptions {
   minElements?: number;
   /**
    * The calling thread scores chunks too, one per event-loop turn (a few ms each), and
-   * `threads` counts it: `threads: 2` is one worker and this thread. Its chunks need no copy,
-   * which is what ordinary (not shared) arrays gain from it. Default false.
+   * `threads` counts it: `threads: 2` is one worker and this thread. Its chunks need no copy.
+   * Default: true where rows are copied to the workers (the copying keeps this thread busy
+   * anyway, and its own share then needs none), false where every side is read in place
+   * (shared memory, a broadcast row): this thread then only sends a few messages a thread.
    */
   callingThread?: boolean;
 }
@@ -74,7 +76,8 @@ export async function scoreParallel<O extends ParallelOptions>(measure: MeasureN
   const shape = batchShape(measure, p, q, scoreOptions.dim);
   if (shape === null) return inProcess();
   const [ps, qs, rows] = shape;
-  if (rows * ps.dim < minElements || rows < 2 || (callingThread && threads === 1)) return inProcess();
+  const here = callingThread ?? !(inPlace(ps) && (qs === null || inPlace(qs)));
+  if (rows * ps.dim < minElements || rows < 2 || (here && threads === 1)) return inProcess();
 
   const { reduction, weights, ...perRow } = scoreOptions;
   try {
@@ -85,7 +88,7 @@ export async function scoreParallel<O extends ParallelOptions>(measure: MeasureN
   }
   let values: Float64Array;
   try {
-    values = await spread(measure, ps, qs, rows, perRow, threads, callingThread);
+    values = await spread(measure, ps, qs, rows, perRow, threads, here);
   } catch (error) {
     // score() names the first invalid element of the whole input by the caller's indices
     // (a chunk knows only its own); it throws that, or (never yet) returns the right values
@@ -98,13 +101,13 @@ export async function scoreParallel<O extends ParallelOptions>(measure: MeasureN
 
 /** The options of a call checked, `threads` clamped, the package ready; before any work. */
 async function start(options: ParallelOptions) {
-  const { threads: asked = maxThreads(), minElements = PARALLEL_MIN_ELEMENTS, callingThread = false, ...rest } = (options ?? {}) as ParallelOptions;
+  const { threads: asked = maxThreads(), minElements = PARALLEL_MIN_ELEMENTS, callingThread, ...rest } = (options ?? {}) as ParallelOptions;
   for (const [name, value, ok] of [["threads", asked, Number.isInteger(asked) && asked >= 1], ["minElements", minElements, minElements >= 0]] as const) {
     const wanted = name === "threads" ? "a positive integer" : "a number ≥ 0";
     if (typeof value !== "number") throw new KLTypeError("KL_BAD_OPTION", `options.${name} must be ${wanted}, got ${typeof value}`);
     if (!ok) throw new KLRangeError("KL_BAD_OPTION", `options.${name} must be ${wanted}, got ${value}`);
   }
-  if (typeof callingThread !== "boolean") throw new KLTypeError("KL_BAD_OPTION", `options.callingThread must be a boolean, got ${typeof callingThread}`);
+  if (callingThread !== undefined && typeof callingThread !== "boolean") throw new KLTypeError("KL_BAD_OPTION", `options.callingThread must be a boolean, got ${typeof callingThread}`);
   const generation = pool.generation;
   await init();
   if (pool.generation !== generation) throw new KLParallelError("KL_POOL_CLOSED", "kl-simd/parallel: the pool was closed");
