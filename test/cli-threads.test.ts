@@ -8,6 +8,7 @@ import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { npyHeader } from "../src/cli/npy.js";
 
 const CLI = fileURLToPath(new URL("../dist/cli.js", import.meta.url));
 const DIM = 64, ROWS = 20_000; // 1.28e6 values: above the size where files go to the workers
@@ -21,13 +22,6 @@ function cli(args: string[]) {
 
 /** A C-order float64 .npy of rows × dim deterministic positive values. */
 function npy(name: string, rows: number, dim: number, seed: number, edit?: (v: Float64Array) => void): string {
-  const dict = `{'descr': '<f8', 'fortran_order': False, 'shape': (${rows}, ${dim}), }`;
-  const total = Math.ceil((10 + dict.length + 1) / 64) * 64;
-  const header = Buffer.alloc(total, 0x20);
-  header.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0]);
-  header.writeUInt16LE(total - 10, 8);
-  header.write(dict, 10, "latin1");
-  header[total - 1] = 10;
   const v = new Float64Array(rows * dim);
   let x = seed;
   for (let i = 0; i < v.length; i++) {
@@ -35,7 +29,7 @@ function npy(name: string, rows: number, dim: number, seed: number, edit?: (v: F
     v[i] = 1e-3 + (x >>> 0) / 4294967296;
   }
   edit?.(v);
-  writeFileSync(file(name), Buffer.concat([header, Buffer.from(v.buffer)]));
+  writeFileSync(file(name), Buffer.concat([npyHeader("<f8", [rows, dim]), Buffer.from(v.buffer)]));
   return name;
 }
 
