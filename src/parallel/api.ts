@@ -14,8 +14,7 @@ import { availableCores, isNode, nextTurn } from "./runtime.js";
 import { startNodeThread } from "./node-thread.js";
 import { startWebWorker } from "./web-worker.js";
 
-export { allocate, type FileRows } from "./rows.js";
-export { sharedMemory } from "./runtime.js";
+export { allocate, sharedMemory, type FileRows } from "./rows.js";
 export { KLParallelError, type ParallelErrorCode } from "./pool.js";
 
 /** Options of `scoreParallel`: the batch options of `score`, and how to spread the rows. */

@@ -2,7 +2,6 @@
 // transferred to the worker and back (the caller's arrays are never detached or written).
 import { KLRangeError, KLTypeError, type Vector } from "../index.js";
 import type { ChunkRows } from "./messages.js";
-import { sharedMemory } from "./runtime.js";
 
 /** A side of a call: its values and its row count (1: broadcast). */
 export interface Rows {
@@ -21,6 +20,11 @@ export interface FileRows {
 }
 
 type RowArray = Float64Array | Float32Array;
+
+/** Whether rows can live on a SharedArrayBuffer here (a browser page must be cross-origin isolated). */
+export function sharedMemory(): boolean {
+  return typeof SharedArrayBuffer === "function";
+}
 
 /** True where a worker can read the rows in place. */
 export function isShared(v: Vector): boolean {

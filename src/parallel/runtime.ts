@@ -25,11 +25,6 @@ export function availableCores(): number {
   return Number.isInteger(n) && n >= 1 ? n : 1;
 }
 
-/** Whether rows can live on a SharedArrayBuffer here (a browser page must be cross-origin isolated). */
-export function sharedMemory(): boolean {
-  return typeof SharedArrayBuffer === "function";
-}
-
 const channel = typeof setImmediate === "function" ? null : new MessageChannel();
 const turns: (() => void)[] = [];
 if (channel !== null) channel.port1.onmessage = () => turns.shift()?.();
