@@ -316,6 +316,11 @@ describe("the pool", () => {
     a.set(p);
     b.set(q);
     await compare("hellinger", a, b, { dim, threads: 2 });
+    // a shared WebAssembly.Memory (as AssemblyScript's threads build makes) is a SharedArrayBuffer
+    const memory = new WebAssembly.Memory({ initial: 4, maximum: 4, shared: true });
+    const m = new Float64Array(memory.buffer, 8, rows * dim);
+    m.set(p);
+    await compare("jsDistance", m, q, { dim, threads: 2, callingThread: false });
     expect((await failure(() => allocate(-1))).slice(0, 2)).toEqual([KLRangeError, "KL_BAD_OPTION"]);
     expect((await failure(() => allocate(1.5))).slice(0, 2)).toEqual([KLRangeError, "KL_BAD_OPTION"]);
     expect((await failure(() => allocate("8" as unknown as number)))[0]).toBe(KLTypeError);
