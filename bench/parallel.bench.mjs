@@ -4,11 +4,17 @@
 // threads 1, 2, 4, … up to the cores present, and with callingThread (the calling thread
 // scores chunks too); with the calling thread's busy time (event-loop utilisation), which
 // for shared rows stays a few ms whatever the row count. Then the batch size where two
-// threads start to pay (minElements); then the machine's ceiling, threads that share nothing.
+// threads start to pay (minElements); then the machine's ceiling, threads that share nothing;
+// then the CLI on a .npy file, --threads 1 against more (its workers read their own rows).
 // The runs of the configurations are interleaved, round by round, so that load from other
 // processes falls on all of them alike; each figure is the median of the rounds.
-// KL_BENCH_RUNS sets the rounds (default 7); KL_BENCH_ROWS the rows of the main table (1e6).
-import { cpus, loadavg, totalmem } from "node:os";
+// KL_BENCH_RUNS sets the rounds (default 7); KL_BENCH_ROWS the rows of the main table (1e6);
+// KL_BENCH_CLI_ROWS the rows of the CLI's .npy file (1e6, 512 MB in the temporary folder; 0: none).
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, openSync, rmSync } from "node:fs";
+import { cpus, loadavg, tmpdir, totalmem } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import { init, score } from "../dist/index.js";
 import { allocate, close, maxThreads, scoreParallel } from "../dist/parallel.js";
@@ -137,5 +143,24 @@ for (let elements = 1 << 14; elements <= 1 << 22; elements *= 4) {
   ]);
   console.log(`| ${elements.toLocaleString("en-US")} (${rows} × ${dim}) | ${inProcess.toFixed(2)} ms | ${two.toFixed(2)} ms | ${(inProcess / two).toFixed(2)}× |`);
 }
+// The CLI on a .npy file: --threads 1 against --threads N (N up to the cores), the workers
+// reading their own rows of the file. Wall time of the whole command, interleaved rounds.
+const CLI_ROWS = Number(process.env.KL_BENCH_CLI_ROWS ?? 1e6);
+if (CLI_ROWS > 0) {
+  const dir = mkdtempSync(join(tmpdir(), "kl-simd-bench-"));
+  const file = join(dir, "rows.npy");
+  execFileSync(process.execPath, [fileURLToPath(new URL("cli-data.mjs", import.meta.url)), String(CLI_ROWS), "64", "npy"], { stdio: ["ignore", openSync(file, "w"), "inherit"] });
+  const cli = fileURLToPath(new URL("../dist/cli.js", import.meta.url));
+  const ref = Array.from({ length: 64 }, (_, i) => 1 + (i % 5)).join(",");
+  const run = (threads) => () => execFileSync(process.execPath, [cli, "score", file, "--ref-values", ref, "-o", "/dev/null", "--output-format", "npy", "--threads", String(threads), "--quiet"]);
+  const counts = THREADS.filter((t) => t > 1);
+  const times = await measure([{ run: run(1) }, ...counts.map((t) => ({ run: run(t) }))]);
+  console.log(`\nThe CLI: \`kl-simd score rows.npy --ref-values … -o /dev/null --output-format npy --threads N\` on a ${CLI_ROWS.toExponential().replace("e+", "e")} × 64 float64 .npy (${(CLI_ROWS * 512 / 1e6).toFixed(0)} MB, in the page cache), whole command, medians of ${RUNS} interleaved rounds.\n`);
+  console.log(`| --threads 1 | ${counts.map((t) => `--threads ${t}`).join(" | ")} |`);
+  console.log(`|---:|${counts.map(() => "---:").join("|")}|`);
+  console.log(`| ${times[0].toFixed(0)} ms | ${counts.map((_, i) => `${times[i + 1].toFixed(0)} ms, **${(times[0] / times[i + 1]).toFixed(2)}×**`).join(" | ")} |`);
+  rmSync(dir, { recursive: true, force: true });
+}
+
 console.log(`\nLoad average at end: ${load()}.`);
 await close();
