@@ -1,5 +1,5 @@
 // kl-simd/parallel: score() with a batch's rows spread over a pool of workers, in every
-// runtime: worker_threads in Node, module Web Workers in browsers, Deno and Bun.
+// runtime: worker_threads in Node and Deno, module Web Workers in browsers and Bun.
 //
 // Each worker loads the package once and runs the same score() on chunks of rows, so every
 // row's value is bit for bit the in-process one; weights and reductions are applied here, over
@@ -10,7 +10,7 @@ import { backend, init, KLRangeError, KLTypeError, score, type BatchOptions, typ
 import { KLParallelError, Pool, type Chunk } from "./pool.js";
 import { reduceRows } from "./reduce.js";
 import { COPY_CHUNK_ELEMENTS, dropSpares, inPlace, recycle, rowsFor, rowsHere, type FileRows, type Rows } from "./rows.js";
-import { availableCores, isNode, nextTurn } from "./runtime.js";
+import { availableCores, nextTurn, node } from "./runtime.js";
 import { startNodeThread } from "./node-thread.js";
 import { startWebWorker } from "./web-worker.js";
 
@@ -59,7 +59,7 @@ export function maxThreads(): number {
 /** @deprecated the same as `maxThreads()` */
 export const defaultThreads = maxThreads;
 
-const pool = new Pool(isNode ? startNodeThread : startWebWorker, new URL("./parallel-worker.js", import.meta.url), recycle);
+const pool = new Pool(node !== null ? startNodeThread : startWebWorker, new URL("./parallel-worker.js", import.meta.url), recycle);
 
 /**
  * `score(measure, p, q, options)` with the rows spread over workers: the same values bit for
@@ -122,7 +122,7 @@ async function start(options: ParallelOptions) {
  */
 export async function scoreFileRows(measure: MeasureName, p: FileRows, q: Vector | FileRows | null, options: ParallelOptions): Promise<Float64Array> {
   const { threads, scoreOptions } = await start(options);
-  if (!isNode) throw new KLTypeError("KL_BAD_OPTION", "scoreFileRows reads files: Node only");
+  if (node === null) throw new KLTypeError("KL_BAD_OPTION", "scoreFileRows reads files: Node and Deno only");
   const { reduction, weights } = scoreOptions;
   if (reduction !== undefined || weights !== undefined) throw new KLRangeError("KL_BAD_OPTION", "scoreFileRows gives per-row values: options.reduction and options.weights do not apply");
   for (const s of q !== null && "file" in q ? [p, q] : [p]) checkFileRows(s, scoreOptions.dim);

@@ -1,4 +1,4 @@
-// A pool worker on Node's worker_threads.
+// A pool worker on Node's worker_threads (in Node and Deno).
 /// <reference types="node" />
 import type { Worker } from "node:worker_threads";
 import type { ChunkReply } from "./messages.js";
@@ -32,7 +32,7 @@ export const startNodeThread: StartWorker = (url, events) => {
  */
 function spawn(url: URL): Worker {
   const { Worker } = node!.threads;
-  const all = process.execArgv;
+  const all = globalThis.process?.execArgv ?? [];
   if (!all.some((a) => a.startsWith("--input-type"))) return new Worker(url);
   const execArgv: string[] = [];
   for (let i = 0; i < all.length; i++) {

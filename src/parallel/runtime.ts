@@ -1,19 +1,19 @@
 // What this runtime offers kl-simd/parallel: its worker API and how many cores it may use.
-// Node has worker_threads (and no Web Workers before 22); browsers, Deno and Bun have module
-// Web Workers. Node's modules are imported by a computed name, so that browser bundlers
-// leave them alone.
+// Node's worker_threads in Node, and in Deno, whose Web Workers cannot be unref'd (an idle
+// pool would keep the process from exiting; its node:worker_threads can); module Web Workers
+// in browsers and Bun. Node's modules are imported by a computed name, so that browser
+// bundlers leave them alone.
 /// <reference types="node" />
 type NodeModules = { threads: typeof import("node:worker_threads"); os: typeof import("node:os"); fs: typeof import("node:fs") };
 
 const g = globalThis as { process?: { versions?: { node?: unknown } }; Deno?: unknown; Bun?: unknown; navigator?: { hardwareConcurrency?: number } };
 
-/** True in Node (and its worker threads); false in browsers, Deno and Bun. */
-export const isNode = typeof g.process?.versions?.node === "string" && g.Deno === undefined && g.Bun === undefined;
+const nodeThreads = g.Deno !== undefined || (typeof g.process?.versions?.node === "string" && g.Bun === undefined);
 
 const load = (name: string): Promise<any> => import(name);
 
-/** Node's worker_threads, os and fs, or null where Web Workers serve. */
-export const node: NodeModules | null = isNode
+/** Node's worker_threads, os and fs (Node, Deno), or null where Web Workers serve. */
+export const node: NodeModules | null = nodeThreads
   ? { threads: await load("node:worker_threads"), os: await load("node:os"), fs: await load("node:fs") }
   : null;
 

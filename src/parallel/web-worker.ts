@@ -1,4 +1,4 @@
-// A pool worker as a module Web Worker: browsers, Deno and Bun.
+// A pool worker as a module Web Worker: browsers and Bun.
 import type { StartWorker } from "./pool.js";
 
 export const startWebWorker: StartWorker = (url, events) => {
