@@ -16,8 +16,8 @@ async function bench(rows, rounds) {
   const p = Float64Array.from(sp), q = Float64Array.from(sq);
   const threads = [1, 2, 4, 8, 16, 32, 64].filter((t) => t <= maxThreads());
   const configs = [["in-process score()", () => score("kl", p, q, { dim })]];
-  if (sharedMemory()) for (const t of threads) configs.push([`${t} threads, shared rows`, () => scoreParallel("kl", sp, sq, { dim, threads: t })]);
-  for (const t of threads) configs.push([`${t} threads, copied rows`, () => scoreParallel("kl", p, q, { dim, threads: t })]);
+  if (sharedMemory()) for (const t of threads) configs.push([`${t} thread${t > 1 ? "s" : ""}, shared rows`, () => scoreParallel("kl", sp, sq, { dim, threads: t })]);
+  for (const t of threads) configs.push([`${t} thread${t > 1 ? "s" : ""}, copied rows`, () => scoreParallel("kl", p, q, { dim, threads: t })]);
   const times = configs.map(() => []);
   for (const [, run] of configs) await run(); // warm-up: workers started, code compiled
   for (let r = 0; r < rounds; r++) {
