@@ -9,7 +9,7 @@ import { dirname, join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { backend, init, KLRangeError, KLTypeError, score, useBackend, type MeasureName, type Vector } from "../dist/index.js";
 import { Worker } from "node:worker_threads";
-import { allocate, close, KLParallelError, maxThreads, PARALLEL_MIN_ELEMENTS, poolSize, scoreParallel, sharedMemory, type ParallelOptions } from "../dist/parallel.js";
+import { allocate, close, KLParallelError, maxThreads, PARALLEL_MIN_ELEMENTS, poolSize, scoreFileRows, scoreParallel, sharedMemory, type ParallelOptions } from "../dist/parallel.js";
 
 await init();
 afterAll(() => close());
@@ -196,6 +196,35 @@ describe("reductions are score()'s, also where a row is +Infinity or the base is
   it("a base below 1 (negative values), jsDistance's NaN rows there", async () => {
     for (const measure of ["kl", "jsDistance", "entropy"] as MeasureName[]) {
       for (const reduction of ["none", "sum", "mean"] as const) await compare(measure, p, q, { dim, threads: 2, base: 0.5, reduction });
+    }
+  });
+});
+
+describe("scoreFileRows: the workers read the rows from a file", () => {
+  it("equals score() on the same rows bit for bit: f64 and f32, q broadcast, in memory or in a file; bad arguments are typed errors", async () => {
+    const dim = 24, rows = 500, header = 40;
+    const dir = mkdtempSync(join(tmpdir(), "kl-simd-file-rows-"));
+    try {
+      const p = values(rows * dim, 41, Float64Array, 0), q = values(rows * dim, 42, Float64Array, 0), p32 = Float32Array.from(p);
+      const file = join(dir, "rows.bin");
+      // a header of 40 bytes, p as f64, q as f64, p as f32
+      writeFileSync(file, Buffer.concat([Buffer.alloc(header, 7), Buffer.from(p.buffer), Buffer.from(q.buffer), Buffer.from(p32.buffer)]));
+      const at = { p: header, q: header + 8 * rows * dim, p32: header + 16 * rows * dim };
+      const rowsIn = (offset: number, type: "f32" | "f64" = "f64") => ({ file, offset, rows, dim, type });
+      expectSame(await scoreFileRows("kl", rowsIn(at.p), q, { dim, threads: 2 }), score("kl", p, q, { dim }));
+      expectSame(await scoreFileRows("jsDistance", rowsIn(at.p), rowsIn(at.q), { dim, threads: 2, base: 2 }), score("jsDistance", p, q, { dim, base: 2 }));
+      expectSame(await scoreFileRows("kl", rowsIn(at.p32, "f32"), q.subarray(0, dim), { dim, threads: 2 }), score("kl", p32, q.subarray(0, dim), { dim }));
+      expectSame(await scoreFileRows("entropy", rowsIn(at.p), null, { dim, threads: 2 }), score("entropy", p, null, { dim }));
+      const bad = async (call: () => Promise<unknown>) => (await failure(call)).slice(0, 2);
+      expect(await bad(() => scoreFileRows("kl", rowsIn(at.p), q, { dim, reduction: "mean" }))).toEqual([KLRangeError, "KL_BAD_OPTION"]);
+      expect(await bad(() => scoreFileRows("kl", { ...rowsIn(at.p), offset: -8 }, q, { dim }))).toEqual([KLRangeError, "KL_BAD_OPTION"]);
+      expect(await bad(() => scoreFileRows("kl", { ...rowsIn(at.p), type: "f16" as "f32" }, q, { dim }))).toEqual([KLTypeError, "KL_BAD_OPTION"]);
+      expect(await bad(() => scoreFileRows("kl", rowsIn(at.p), q.subarray(0, 7 * dim), { dim }))).toEqual([KLRangeError, "KL_BAD_SHAPE"]);
+      // a bad value: score()'s error for the chunk's rows
+      const [type, code] = await bad(() => scoreFileRows("kl", rowsIn(at.p), q.map((x, i) => (i === 5 ? -1 : x)), { dim, threads: 2 }));
+      expect([type, code]).toEqual([KLRangeError, "KL_NEGATIVE"]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
