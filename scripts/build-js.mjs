@@ -35,12 +35,12 @@ const workerdSource = {
   },
 };
 
-// For the parallel entries: src/index.ts and src/errors.ts (which it re-exports), from any
-// folder of src/, are dist/index.js, imported, not bundled.
+// For the parallel entries (src/parallel/): the library, ../index.js, is dist/index.js,
+// imported, not bundled.
 const defaultEntryExternal = {
   name: "default-entry-external",
   setup(build) {
-    build.onResolve({ filter: /^(\.\.?\/)+(index|errors)\.js$/ }, () => ({ path: "./index.js", external: true }));
+    build.onResolve({ filter: /^\.\.\/index\.js$/ }, () => ({ path: "./index.js", external: true }));
   },
 };
 
@@ -52,7 +52,8 @@ await build({ ...options, outfile: "dist/workerd.js", plugins: [workerdSource] }
 const cliUsesLibrary = {
   name: "cli-uses-library",
   setup(build) {
-    build.onResolve({ filter: /^\.\.\/(index|parallel)\.js$/ }, (args) => ({ path: args.path.slice(1), external: true }));
+    build.onResolve({ filter: /^\.\.\/index\.js$/ }, () => ({ path: "./index.js", external: true }));
+    build.onResolve({ filter: /^\.\.\/parallel\/api\.js$/ }, () => ({ path: "./parallel.js", external: true }));
   },
 };
 const { version } = JSON.parse(readFileSync("package.json", "utf8"));
@@ -68,7 +69,7 @@ await build({
 chmodSync("dist/cli.js", 0o755);
 await build({
   ...options,
-  entryPoints: ["src/parallel.ts", "src/parallel-worker.ts"],
+  entryPoints: { parallel: "src/parallel/api.ts", "parallel-worker": "src/parallel/worker.ts" },
   outdir: "dist",
   external: ["node:*"],
   plugins: [defaultEntryExternal],
@@ -81,4 +82,6 @@ writeFileSync(
     "declare const kernelModule: WebAssembly.Module;\nexport default kernelModule;\n",
 );
 execFileSync("npx", ["tsc", "-p", "tsconfig.build.json"], { stdio: "inherit" });
+// the types of kl-simd/parallel, which tsc emits as dist/parallel/api.d.ts
+writeFileSync("dist/parallel.d.ts", 'export * from "./parallel/api.js";\n');
 console.log("dist/: index.js, workerd.js, cli.js, parallel.js, parallel-worker.js, index.d.ts, parallel.d.ts, kl.wasm, kl.wasm.d.ts");

@@ -2,13 +2,14 @@
 // workers run the same score() on chunks of rows), for every measure, shape, reduction and
 // input type, and fails the way score() fails. It runs the built package (dist/, made by
 // `pretest`): the workers load dist/parallel-worker.js, which imports dist/index.js.
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { backend, init, KLRangeError, KLTypeError, score, useBackend, type MeasureName, type Vector } from "../dist/index.js";
-import { close, PARALLEL_MIN_ELEMENTS, scoreParallel, type ParallelOptions } from "../dist/parallel.js";
+import { Worker } from "node:worker_threads";
+import { allocate, close, KLParallelError, maxThreads, PARALLEL_MIN_ELEMENTS, poolSize, scoreFileRows, scoreParallel, sharedMemory, type ParallelOptions } from "../dist/parallel.js";
 
 await init();
 afterAll(() => close());
@@ -148,6 +149,13 @@ describe("scoreParallel equals score() bit for bit", () => {
     await compare("kl", p, q, { dim, threads: 1, callingThread: true }); // in-process
   });
 
+  it("callingThread: false (copied rows: every chunk copied to a worker), same values", async () => {
+    for (const measure of MEASURES) {
+      await compare(measure, p, q, { dim, threads: 2, callingThread: false });
+      await compare(measure, Array.from(p), q.subarray(0, dim), { dim, threads: 2, callingThread: false, reduction: "sum" });
+    }
+  });
+
   it("the workers run the caller's backend (useBackend)", async () => {
     const selected = backend();
     useBackend("js");
@@ -164,6 +172,62 @@ describe("scoreParallel equals score() bit for bit", () => {
     expectSame(await scoreParallel("kl", p, q, {} as ParallelOptions), score("kl", p, q));
     expect(PARALLEL_MIN_ELEMENTS).toBeGreaterThan(0);
     expectSame(await scoreParallel("kl", p, q, { dim }), score("kl", p, q, { dim }));
+  });
+});
+
+describe("reductions are score()'s, also where a row is +Infinity", () => {
+  const dim = 8, rows = 40;
+  const p = values(rows * dim, 31, Float64Array, 0), q = values(rows * dim, 32, Float64Array, 0);
+  const qz = q.slice();
+  qz[17 * dim + 3] = 0; // q = 0 under p's mass: row 17 is +Infinity
+
+  it("+Infinity rows, masked or not", async () => {
+    const w = values(rows, 33, Float64Array, 0.3);
+    expect(score("kl", p, qz, { dim })[17]).toBe(Infinity);
+    for (const reduction of ["none", "sum", "mean"] as const) {
+      await compare("kl", p, qz, { dim, threads: 2, reduction });
+      await compare("kl", p, qz, { dim, threads: 2, reduction, weights: w });
+      w[17] = 0;
+      await compare("kl", p, qz, { dim, threads: 2, reduction, weights: w });
+      w[17] = 1;
+    }
+  });
+
+  it("a base ≤ 1 is score()'s typed error (issue 9: it made divergences negative)", async () => {
+    for (const measure of ["kl", "jsDistance", "entropy"] as MeasureName[]) {
+      const expected = await failure(() => score(measure, p, q, { dim, base: 0.5 }));
+      expect(expected[1]).toBe("KL_BAD_OPTION");
+      expect(await failure(() => scoreParallel(measure, p, q, { dim, threads: 2, base: 0.5, minElements: 0 }))).toEqual(expected);
+    }
+  });
+});
+
+describe("scoreFileRows: the workers read the rows from a file", () => {
+  it("equals score() on the same rows bit for bit: f64 and f32, q broadcast, in memory or in a file; bad arguments are typed errors", async () => {
+    const dim = 24, rows = 500, header = 40;
+    const dir = mkdtempSync(join(tmpdir(), "kl-simd-file-rows-"));
+    try {
+      const p = values(rows * dim, 41, Float64Array, 0), q = values(rows * dim, 42, Float64Array, 0), p32 = Float32Array.from(p);
+      const file = join(dir, "rows.bin");
+      // a header of 40 bytes, p as f64, q as f64, p as f32
+      writeFileSync(file, Buffer.concat([Buffer.alloc(header, 7), Buffer.from(p.buffer), Buffer.from(q.buffer), Buffer.from(p32.buffer)]));
+      const at = { p: header, q: header + 8 * rows * dim, p32: header + 16 * rows * dim };
+      const rowsIn = (offset: number, type: "f32" | "f64" = "f64") => ({ file, offset, rows, dim, type });
+      expectSame(await scoreFileRows("kl", rowsIn(at.p), q, { dim, threads: 2 }), score("kl", p, q, { dim }));
+      expectSame(await scoreFileRows("jsDistance", rowsIn(at.p), rowsIn(at.q), { dim, threads: 2, base: 2 }), score("jsDistance", p, q, { dim, base: 2 }));
+      expectSame(await scoreFileRows("kl", rowsIn(at.p32, "f32"), q.subarray(0, dim), { dim, threads: 2 }), score("kl", p32, q.subarray(0, dim), { dim }));
+      expectSame(await scoreFileRows("entropy", rowsIn(at.p), null, { dim, threads: 2 }), score("entropy", p, null, { dim }));
+      const bad = async (call: () => Promise<unknown>) => (await failure(call)).slice(0, 2);
+      expect(await bad(() => scoreFileRows("kl", rowsIn(at.p), q, { dim, reduction: "mean" }))).toEqual([KLRangeError, "KL_BAD_OPTION"]);
+      expect(await bad(() => scoreFileRows("kl", { ...rowsIn(at.p), offset: -8 }, q, { dim }))).toEqual([KLRangeError, "KL_BAD_OPTION"]);
+      expect(await bad(() => scoreFileRows("kl", { ...rowsIn(at.p), type: "f16" as "f32" }, q, { dim }))).toEqual([KLTypeError, "KL_BAD_OPTION"]);
+      expect(await bad(() => scoreFileRows("kl", rowsIn(at.p), q.subarray(0, 7 * dim), { dim }))).toEqual([KLRangeError, "KL_BAD_SHAPE"]);
+      // a bad value: score()'s error for the chunk's rows
+      const [type, code] = await bad(() => scoreFileRows("kl", rowsIn(at.p), q.map((x, i) => (i === 5 ? -1 : x)), { dim, threads: 2 }));
+      expect([type, code]).toEqual([KLRangeError, "KL_NEGATIVE"]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
@@ -241,6 +305,94 @@ describe("errors are score()'s: class, code, and the caller's indices", () => {
 describe("the pool", () => {
   const dim = 32, rows = 300;
   const p = values(rows * dim, 21), q = values(rows * dim, 22);
+
+  it("threads far above the cores are clamped to them: no more workers, quickly, same values", async () => {
+    await close();
+    const started = Date.now();
+    await compare("kl", p, q, { dim, threads: 1000 });
+    await compare("jsDivergence", p, q, { dim, threads: 1000, callingThread: true, reduction: "mean" });
+    expect(poolSize()).toBeGreaterThan(0);
+    expect(poolSize()).toBeLessThanOrEqual(maxThreads());
+    expect(Date.now() - started).toBeLessThan(10_000);
+  });
+
+  it("a worker that dies is replaced and its rows run again; one that dies twice on them is reported", async () => {
+    const post = Worker.prototype.postMessage;
+    let kills = 1;
+    // the first chunk posted kills its worker (as a crash or an outside terminate() would)
+    Worker.prototype.postMessage = function (this: Worker, ...args: Parameters<Worker["postMessage"]>) {
+      post.apply(this, args);
+      if (kills-- > 0) void this.terminate();
+    };
+    try {
+      await close();
+      await compare("kl", p, q, { dim, threads: 2 });
+      expect(kills).toBeLessThan(0); // the kill happened
+      kills = Infinity;
+      const lost = await failure(() => scoreParallel("kl", p, q, { dim, threads: 2, minElements: 0 }));
+      expect(lost.slice(0, 2)).toEqual([KLParallelError, "KL_WORKER_LOST"]);
+    } finally {
+      Worker.prototype.postMessage = post;
+    }
+    await compare("kl", p, q, { dim, threads: 2 });
+  });
+
+  it("allocate: rows on shared memory, zeroed, read in place; bad lengths and types are typed errors", async () => {
+    expect(sharedMemory()).toBe(true);
+    const a = allocate(rows * dim), b = allocate(rows * dim, Float32Array);
+    expect(a).toBeInstanceOf(Float64Array);
+    expect(b).toBeInstanceOf(Float32Array);
+    expect(a.buffer).toBeInstanceOf(SharedArrayBuffer);
+    expect(a.every((x) => x === 0)).toBe(true);
+    a.set(p);
+    b.set(q);
+    await compare("hellinger", a, b, { dim, threads: 2 });
+    // a shared WebAssembly.Memory (as AssemblyScript's threads build makes) is a SharedArrayBuffer
+    const memory = new WebAssembly.Memory({ initial: 4, maximum: 4, shared: true });
+    const m = new Float64Array(memory.buffer, 8, rows * dim);
+    m.set(p);
+    await compare("jsDistance", m, q, { dim, threads: 2, callingThread: false });
+    expect((await failure(() => allocate(-1))).slice(0, 2)).toEqual([KLRangeError, "KL_BAD_OPTION"]);
+    expect((await failure(() => allocate(1.5))).slice(0, 2)).toEqual([KLRangeError, "KL_BAD_OPTION"]);
+    expect((await failure(() => allocate("8" as unknown as number)))[0]).toBe(KLTypeError);
+    expect((await failure(() => allocate(8, Int32Array as unknown as Float64ArrayConstructor)))[0]).toBe(KLTypeError);
+  });
+
+  it("close() settles after a rejected call and in the middle of one: 20 processes, each exits 0 after close()", async () => {
+    const script = `
+      import { close, scoreParallel } from ${JSON.stringify(new URL("../dist/parallel.js", import.meta.url).href)};
+      const dim = 64, n = dim * 40000;
+      const p = new Float64Array(n).map((_, i) => 1 + (i % 7)), q = p.map((x, i) => 1 + (i % 3));
+      const bad = p.slice();
+      bad[5] = -1; // the first chunk: the call rejects while the other worker is still busy
+      const options = { dim, threads: 2, minElements: 0 };
+      const rejected = await scoreParallel("kl", bad, q, options).then(() => "resolved", (e) => e.code);
+      await close();
+      const running = scoreParallel("kl", p, q, options).then(() => "resolved", (e) => e.code);
+      await new Promise((r) => setTimeout(r, 5));
+      await close();
+      console.log("after close()", rejected, await running);`;
+    const dir = mkdtempSync(join(tmpdir(), "kl-simd-parallel-"));
+    const file = join(dir, "close.mjs");
+    writeFileSync(file, script);
+    const one = () => new Promise<[number | null, string]>((done) => {
+      const child = spawn(process.execPath, [file], { stdio: ["ignore", "pipe", "inherit"], timeout: 30_000 });
+      let out = "";
+      child.stdout.on("data", (d) => (out += d));
+      child.on("close", (code) => done([code, out.trim()]));
+    });
+    try {
+      for (let round = 0; round < 10; round++) {
+        // two at a time: one per core
+        for (const [code, out] of await Promise.all([one(), one()])) {
+          expect(code).toBe(0);
+          expect(out).toMatch(/^after close\(\) KL_NEGATIVE (resolved|KL_POOL_CLOSED)$/);
+        }
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
 
   it("serves concurrent calls with different options, and again after close()", async () => {
     const calls = [

@@ -39,7 +39,7 @@ const module = await WebAssembly.compile(readFileSync(wasmFile));
 rmSync(work, { recursive: true, force: true });
 
 // ----- memory layout: static data, then per worker two slots of [results | p | q | out] -----
-const CHUNK_ROWS = Math.max(1, Math.floor((1 << 18) / DIM)); // as src/parallel.ts: 2 MiB a side
+const CHUNK_ROWS = Math.max(1, Math.floor((1 << 18) / DIM)); // as src/parallel/rows.ts: 2 MiB a side
 const SIDE = CHUNK_ROWS * DIM * 8, OUT = CHUNK_ROWS * 16;
 const SLOT = 64 + 2 * SIDE + OUT + 64;
 const memory = new WebAssembly.Memory({ initial: 16, maximum: 16384, shared: true });

@@ -1,5 +1,5 @@
 // Command-line arguments: node:util parseArgs, then checked and turned into library options.
-import { defaultThreads } from "../parallel.js";
+import { maxThreads } from "../parallel/api.js";
 import { parseArgs } from "node:util";
 import { measureNames, type InputKind, type MeasureName, type ScoreOptions, type Smoothing } from "../index.js";
 import { usage } from "./errors.js";
@@ -190,8 +190,8 @@ export function parse(argv: string[]): Parsed {
       reduction,
       onError: oneOf("on-error", ["fail", "skip"] as const) ?? "fail",
       // larger blocks with threads: kl-simd/parallel pays from ~1e6 values a call
-      blockRows: int("block-rows", 1) ?? ((int("threads", 1) ?? defaultThreads()) > 1 ? 65536 : 4096),
-      threads: int("threads", 1) ?? defaultThreads(),
+      blockRows: int("block-rows", 1) ?? ((int("threads", 1) ?? maxThreads()) > 1 ? 65536 : 4096),
+      threads: int("threads", 1) ?? maxThreads(),
       quiet: values.quiet === true,
       stats: values.stats === true,
     },

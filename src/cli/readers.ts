@@ -2,7 +2,9 @@
 // memory stays bounded whatever the input's size. Text (CSV, TSV, whitespace, NDJSON) is
 // parsed from the bytes into a Float64Array; binary (.npy, raw f32/f64) is read straight into
 // an ArrayBuffer that the block's typed array views: no copy, no object per row.
+import { closeSync, openSync, readSync } from "node:fs";
 import type { InputKind } from "../index.js";
+import type { FileRows } from "../parallel/api.js";
 import { CliError, usage } from "./errors.js";
 import { npyPrefixLength, parseNpyHeader } from "./npy.js";
 import { latin1, parseNumber, scanned } from "./numbers.js";
@@ -13,8 +15,10 @@ export const FORMATS: readonly Format[] = ["csv", "tsv", "ndjson", "npy", "f32",
 export type Values = Float64Array | Float32Array;
 
 export interface Block {
-  /** rows × dim values, row-major; valid until the next call of `next` */
+  /** rows × dim values, row-major; valid until the next call of `next` (of a slice: read when first used) */
   values: Values;
+  /** the rows' place in their file, where workers read them themselves (`nextSlice`) */
+  slice?: FileRows;
   rows: number;
   /** the input row index (0-based, data rows only) of the block's first row */
   first: number;
@@ -191,6 +195,45 @@ class BinaryReader implements RowReader {
     return { values, rows, first: this.first, bad: null };
   }
 
+  /**
+   * Whether `nextSlice` can serve: a file (not a stream) whose bytes hold every row the header
+   * or the size says, and from which `next` has read no rows.
+   */
+  get sliceable(): boolean {
+    const rowBytes = this.dim * this.elementBytes;
+    return this.name !== "<stdin>" && this.row === 0 && this.rowCount !== null && this.size !== null && this.size >= this.dataOffset + this.rowCount * rowBytes;
+  }
+
+  /**
+   * The next up-to-`maxRows` rows unread, as where they are in the file (--threads: the workers
+   * read their own rows); their `values` are read here only if something asks for them (a bad
+   * row to find). Null after the last. Only where `sliceable`; not mixed with `next`.
+   */
+  nextSlice(maxRows: number): Block | null {
+    const rows = Math.min(maxRows, this.capacity, this.rowCount! - this.row);
+    if (rows <= 0) return null;
+    const rowBytes = this.dim * this.elementBytes;
+    const first = this.row, offset = this.dataOffset + first * rowBytes;
+    this.first = first;
+    this.row += rows;
+    this.bytes += rows * rowBytes;
+    const slice: FileRows = { file: this.name, offset, rows, dim: this.dim, type: this.elementBytes === 4 ? "f32" : "f64" };
+    let values: Values | null = null;
+    const read = (): Values => {
+      if (values !== null) return values;
+      const bytes = new Uint8Array(this.buffer, 0, rows * rowBytes);
+      const fd = openSync(this.name, "r");
+      try {
+        for (let at = 0; at < bytes.length; ) at += readSync(fd, bytes, at, bytes.length - at, offset + at) || fail(this.name);
+      } finally {
+        closeSync(fd);
+      }
+      values = this.elementBytes === 4 ? new Float32Array(this.buffer, 0, rows * this.dim) : new Float64Array(this.buffer, 0, rows * this.dim);
+      return values;
+    };
+    return { get values() { return read(); }, slice, rows, first, bad: null };
+  }
+
   where(r: number): string {
     const row = this.first + r;
     return `${this.name}: row ${row} (byte offset ${this.dataOffset + row * this.dim * this.elementBytes})`;
@@ -211,7 +254,11 @@ class BinaryReader implements RowReader {
   }
 }
 
-export function isBinary(reader: RowReader): reader is RowReader & { whereElement(r: number, column: number): string } {
+function fail(name: string): never {
+  throw new CliError(`${name}: the file became shorter while it was read`);
+}
+
+export function isBinary(reader: RowReader): reader is RowReader & { whereElement(r: number, column: number): string; readonly sliceable: boolean; nextSlice(maxRows: number): Block | null } {
   return reader instanceof BinaryReader;
 }
 

@@ -5,6 +5,7 @@ import type { Args } from "./args.js";
 import { CliError } from "./errors.js";
 import { Progress, formatCount, formatRate, type ProgressStream } from "./progress.js";
 import { firstInvalid, isBinary, openReader, valueProblem, type Block, type RowReader, type Skips, type Values } from "./readers.js";
+import { PARALLEL_MIN_ELEMENTS, type FileRows } from "../parallel/api.js";
 import { inProcess, type Scoring } from "./scoring.js";
 import { memorySource, openSource } from "./sources.js";
 import { openSink, outputFormatOf, scoreWriter, topKWriter, type Sink } from "./writers.js";
@@ -106,12 +107,16 @@ async function score(args: Args, io: Io, scoring: Scoring, timing: Timing, skips
   const sink = openSink(args.output, io.stdout, inputsOf(args));
   const writer = scoreWriter(sink, format, args.measure, args.reduction === "none" ? reader.rowCount : null);
   const progress = Progress.for(io.stderr, args.quiet, reader.size);
+  // binary files whose rows the worker threads read themselves (--threads), large enough
+  // that threads pay
+  const slices = scoring.scoreFile !== undefined && (reader.rowCount ?? 0) * (reader.dim ?? 0) >= PARALLEL_MIN_ELEMENTS &&
+    [reader, other].every((r) => r === null || (isBinary(r) && r.sliceable));
   let rows = 0, sum = 0, compensation = 0, counted = 0, complete = false;
   try {
     for (;;) {
       let t = performance.now();
-      const a = await reader.next(args.blockRows);
-      const b = other === null ? null : await other.next(args.blockRows);
+      const a = await nextBlock(reader, args.blockRows, slices);
+      const b = other === null ? null : await nextBlock(other, args.blockRows, slices);
       timing.read += performance.now() - t;
       if (a === null) {
         if (b !== null) throw new CliError(`${other!.name} has more rows than ${reader.name} (${formatCount(rows)})`);
@@ -128,9 +133,10 @@ async function score(args: Args, io: Io, scoring: Scoring, timing: Timing, skips
         for (let r = 0; r < a.rows; r++) bad[r] |= b.bad[r];
         a.bad = bad;
       }
-      const q = ref?.values ?? b?.values ?? null;
+      // of a slice, the values are read only if the row-by-row pass needs them
+      const q = ref !== null ? ref.values : b === null ? null : () => b.values;
       t = performance.now();
-      const { values, bad } = await scoreBlock(args, scoring, a, q, d, reader, other, ref?.name ?? null, skips);
+      const { values, bad } = await scoreBlock(args, scoring, a, q, d, reader, other, ref?.name ?? null, skips, b?.slice);
       timing.score += performance.now() - t;
       t = performance.now();
       if (args.reduction === "none") {
@@ -167,6 +173,11 @@ async function score(args: Args, io: Io, scoring: Scoring, timing: Timing, skips
   return { rows, dim: reader.dim ?? 0, bytes: reader.bytesRead() + (other?.bytesRead() ?? 0) };
 }
 
+/** The next block: of a binary file with --threads, its rows' place, which the workers read. */
+function nextBlock(reader: RowReader, maxRows: number, slices: boolean): Promise<Block | null> {
+  return slices && isBinary(reader) ? Promise.resolve(reader.nextSlice(maxRows)) : reader.next(maxRows);
+}
+
 /** True for the library's errors about values and shapes; a bad option is the command line's (exit 2). */
 const isLibraryError = (e: unknown): e is Error =>
   (e instanceof KLRangeError || e instanceof KLTypeError) && e.code !== "KL_BAD_OPTION";
@@ -177,20 +188,26 @@ const isLibraryError = (e: unknown): e is Error =>
  * with --on-error skip every bad row is marked and left out.
  */
 async function scoreBlock(
-  args: Args, scoring: Scoring, block: Block, q: Values | null, dim: number,
-  reader: RowReader, other: RowReader | null, refName: string | null, skips: Skips | null,
+  args: Args, scoring: Scoring, block: Block, qRows: Values | (() => Values) | null, dim: number,
+  reader: RowReader, other: RowReader | null, refName: string | null, skips: Skips | null, qSlice?: FileRows,
 ): Promise<{ values: Float64Array; bad: Uint8Array | null }> {
   const rows = block.rows;
-  const p = block.values;
   const options: BatchOptions = { ...args.options, dim };
   try {
-    // the whole block at once, on worker threads with --threads; a bad row sends it to the
-    // row-by-row pass below, in-process, which finds and reports (or skips) it
+    // the whole block at once, on worker threads with --threads (which read a file's rows
+    // themselves); a bad row sends it to the row-by-row pass below, in-process, which finds
+    // and reports (or skips) it
+    if (block.slice !== undefined && scoring.scoreFile) {
+      const q = qSlice ?? (typeof qRows === "function" ? qRows() : qRows);
+      return { values: await scoring.scoreFile(args.measure, block.slice, q, options), bad: block.bad };
+    }
+    const p = block.values, q = typeof qRows === "function" ? qRows() : qRows;
     const values = scoring.scoreMany ? await scoring.scoreMany(args.measure, p, q, options) : scoring.score(args.measure, p, q, options);
     return { values, bad: block.bad };
   } catch (error) {
     if (!isLibraryError(error)) throw error;
   }
+  const p = block.values, q = typeof qRows === "function" ? qRows() : qRows;
   const values = new Float64Array(rows);
   const bad = block.bad ?? new Uint8Array(rows);
   for (let r = 0; r < rows; r++) {

@@ -2,7 +2,7 @@
 // call. Injectable, so a multi-threaded scorer (--threads) can take the in-process one's place
 // without the readers, writers or error handling knowing.
 import { score, topK, type BatchOptions, type MeasureName, type TopK } from "../index.js";
-import { scoreParallel } from "../parallel.js";
+import { maxThreads, scoreFileRows, scoreParallel, type FileRows } from "../parallel/api.js";
 import type { Values } from "./readers.js";
 
 /** Scores every row of p (rows × dim) against q (one row, broadcast, or rows × dim). */
@@ -15,6 +15,8 @@ export interface Scoring {
   score: BlockScorer;
   /** a whole block on worker threads (--threads > 1); `score` serves the row-by-row retries */
   scoreMany?: (measure: MeasureName, p: Values, q: Values | null, options: BatchOptions) => Promise<Float64Array>;
+  /** a block of a binary file whose rows the worker threads read themselves (--threads > 1) */
+  scoreFile?: (measure: MeasureName, p: FileRows, q: Values | FileRows | null, options: BatchOptions) => Promise<Float64Array>;
   topK: BlockTopK;
   /** what runs, for --stats: "in-process" */
   readonly name: string;
@@ -31,7 +33,9 @@ export const inProcess: Scoring = {
  * blocks in-process itself, where threads would cost more than they save); top-k and the
  * row-by-row retries of a block with a bad row stay in-process.
  */
-export function scoringFor(threads: number): Scoring {
+export function scoringFor(asked: number): Scoring {
+  // as the library clamps it: more threads than cores only add memory and switching
+  const threads = Math.min(asked, maxThreads());
   if (threads <= 1) return inProcess;
   // the first 2^24 values in-process: starting the pool (tens of ms) pays only on inputs
   // larger than that (measured: 1e6 rows × 16 ran slower on 2 threads than on one)
@@ -44,6 +48,8 @@ export function scoringFor(threads: number): Scoring {
       // this thread scores chunks too (one worker fewer: less memory, no copy for its share)
       return (await scoreParallel(measure, p, q, { ...options, threads, callingThread: true })) as Float64Array;
     },
+    // the calling thread reads nothing: it writes the values while the workers read and score
+    scoreFile: (measure, p, q, options) => scoreFileRows(measure, p, q, { ...options, threads }),
     name: `${threads} threads`,
   };
 }

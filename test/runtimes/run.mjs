@@ -131,8 +131,11 @@ const probe :Workerd.Worker = (
 const work = mkdtempSync(join(tmpdir(), "kl-simd-runtimes-"));
 const { tarball } = pack(work);
 const dir = consumer(tarball, "runtimes");
-for (const f of ["probe.mjs", "main.mjs", "worker.mjs", "worker-module.mjs"]) copyFileSync(here(f), join(dir, f));
+for (const f of ["probe.mjs", "main.mjs", "worker.mjs", "worker-module.mjs", "parallel.mjs", "parallel-exit.mjs"]) copyFileSync(here(f), join(dir, f));
+copyFileSync(here("../browser/pages/parallel-checks.js"), join(dir, "parallel-checks.js"));
 writeFileSync(join(dir, "cases.json"), JSON.stringify(knownAnswers()));
+const scoreCases = JSON.parse(readFileSync(here("../fixtures/score-cases.json"), "utf8")).cases;
+writeFileSync(join(dir, "batch-cases.json"), JSON.stringify(scoreCases.filter((c) => c.category === "batch" && c.call === "pair")));
 
 function knownAnswers() {
   const doc = JSON.parse(readFileSync(here("../fixtures/kl-cases.json"), "utf8"));
@@ -204,12 +207,45 @@ await row(`${workerd}, init(module from "kl-simd/kl.wasm")`, (mode) => runWorker
 const defaultEntry = await bundleWorker(dir, "worker.mjs", "worker-default", ["worker", "browser"]);
 await row(`${workerd}, default entry (bytes inline)`, (mode) => runWorkerd(mode, defaultEntry), { simd: "js", "no-simd": "js", "no-wasm": "js" });
 
+// kl-simd/parallel: worker_threads in Node and Deno, module Web Workers in Bun (SIMD on)
+const parallelCells = [];
+for (const runtime of cli) {
+  const start = performance.now();
+  let text, problems = [];
+  try {
+    const env = { ...process.env, NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1", DO_NOT_TRACK: "1" };
+    const out = execFileSync(runtime.cmd, [...runtime.args, "parallel.mjs"], { cwd: dir, encoding: "utf8", timeout: 120_000, env });
+    const r = JSON.parse(out.trim().split("\n").pop());
+    // an idle pool must let the process exit (execFileSync throws on a timeout or exit code ≠ 0)
+    const exit = JSON.parse(execFileSync(runtime.cmd, [...runtime.args, "parallel-exit.mjs"], { cwd: dir, encoding: "utf8", timeout: 30_000, env }).trim().split("\n").pop());
+    if (!(exit.mean > 0)) problems.push(`parallel-exit.mjs: ${JSON.stringify(exit)}`);
+    problems.push(...r.failures);
+    if (!(r.runs > 900)) problems.push(`only ${r.runs} runs`);
+    if (r.sharedRows !== true) problems.push("allocate() gave no shared rows");
+    if (!(r.workers >= 1 && r.workers <= r.maxThreads) || r.workersAfterClose !== 0) problems.push(`workers ${r.workers}, after close ${r.workersAfterClose}, cores ${r.maxThreads}`);
+    text = `${problems.length === 0 ? "pass" : "FAIL"}: ${r.runs} runs, ${r.workers} workers, shared rows, exits when idle`;
+  } catch (error) {
+    text = "FAIL (error)";
+    problems = [String(error.stack ?? error).slice(0, 2000)];
+  }
+  if (problems.length === 0) passed++;
+  else {
+    failed++;
+    console.error(`${runtime.name}, kl-simd/parallel:\n  ${problems.slice(0, 10).join("\n  ")}`);
+  }
+  parallelCells.push(`| ${runtime.name} | ${text} (${((performance.now() - start) / 1000).toFixed(2)} s) |`);
+}
+
 const cases = rows[0].cells[0].cases;
 console.log(`\nKnown answers (${cases} checks: mpmath fixtures up to ${MAX_CASE_LENGTH} elements, the README example, two error codes) from the packed package:\n`);
 console.log(`| runtime | ${MODES.join(" | ")} |`);
 console.log(`|---|${MODES.map(() => "---").join("|")}|`);
 for (const { name, cells } of rows) console.log(`| ${name} | ${cells.map((c) => `${c.text} (${(c.ms / 1000).toFixed(2)} s)`).join(" | ")} |`);
 console.log(`\nsimd: the runtime as it is; no-simd: node/deno --no-enable-sse4-1, BUN_JSC_useWasmSIMD=0, workerd v8Flags --no-enable-sse4-1; no-wasm: globalThis.WebAssembly deleted before import`);
+console.log(`\nkl-simd/parallel (test/browser/pages/parallel-checks.js: the batch fixtures through scoreParallel, bit for bit score() and within 1e-12 of mpmath; shared rows; an error's indices; threads 1000; close(); exit without close()):\n`);
+console.log("| runtime | kl-simd/parallel |");
+console.log("|---|---|");
+for (const line of parallelCells) console.log(line);
 console.log(`runtimes: ${passed} passed, ${failed} failed, ${skipped} skipped`);
 rmSync(work, { recursive: true, force: true });
 rmSync(dir, { recursive: true, force: true });

@@ -1,0 +1,96 @@
+// The rows a chunk gets: shared memory read in place, or a copy into a buffer that is
+// transferred to the worker and back (the caller's arrays are never detached or written).
+import { KLRangeError, KLTypeError, type Vector } from "../index.js";
+import type { ChunkRows } from "./messages.js";
+
+/** A side of a call: its values and its row count (1: broadcast). */
+export interface Rows {
+  v: Vector;
+  rows: number;
+  dim: number;
+}
+
+/** Rows stored in a file: `rows` × `dim` little-endian floats from byte `offset` (.npy data, a raw file). */
+export interface FileRows {
+  file: string;
+  offset: number;
+  rows: number;
+  dim: number;
+  type: "f32" | "f64";
+}
+
+type RowArray = Float64Array | Float32Array;
+
+/** Whether rows can live on a SharedArrayBuffer here (a browser page must be cross-origin isolated). */
+export function sharedMemory(): boolean {
+  return typeof SharedArrayBuffer === "function";
+}
+
+/** True where a worker can read the rows in place. */
+export function isShared(v: Vector): boolean {
+  return ArrayBuffer.isView(v) && sharedMemory() && v.buffer instanceof SharedArrayBuffer;
+}
+
+/**
+ * A zeroed array of `length` elements that workers read in place: on a SharedArrayBuffer
+ * where the runtime has one (Node, Deno, Bun, a cross-origin-isolated page), else on an
+ * ordinary ArrayBuffer, whose rows are then copied to the workers chunk by chunk.
+ */
+export function allocate(length: number, type: Float64ArrayConstructor | Float32ArrayConstructor = Float64Array): RowArray {
+  if (type !== Float64Array && type !== Float32Array) throw new KLTypeError("KL_BAD_OPTION", "allocate: the type must be Float64Array or Float32Array");
+  if (typeof length !== "number") throw new KLTypeError("KL_BAD_OPTION", `allocate: the length must be a number, got ${typeof length}`);
+  if (!Number.isSafeInteger(length) || length < 0) throw new KLRangeError("KL_BAD_OPTION", `allocate: the length must be an integer ≥ 0, got ${length}`);
+  const bytes = length * type.BYTES_PER_ELEMENT;
+  const buffer = (sharedMemory() ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes)) as ArrayBuffer;
+  return new type(buffer);
+}
+
+/** True where workers get a side without a copy: shared memory, a file, a broadcast row. */
+export function inPlace(s: Rows | FileRows): boolean {
+  return "file" in s || s.rows === 1 || isShared(s.v);
+}
+
+/** Rows [from, to) of a side (all of a one-row side) for a worker: shared memory, a copy, a file's bytes. */
+export function rowsFor(s: Rows | FileRows, from: number, to: number): ChunkRows {
+  const [a, b] = s.rows === 1 ? [0, s.dim] : [from * s.dim, to * s.dim];
+  if ("file" in s) return { file: s.file, offset: s.offset + a * (s.type === "f32" ? 4 : 8), length: b - a, type: s.type };
+  const v = s.v;
+  if (isShared(v)) return (v as RowArray).subarray(a, b);
+  const copy = v instanceof Float32Array ? new Float32Array(spare(4 * (b - a)), 0, b - a) : new Float64Array(spare(8 * (b - a)), 0, b - a);
+  if (ArrayBuffer.isView(v)) copy.set((v as RowArray).subarray(a, b));
+  else {
+    for (let i = a; i < b; i++) {
+      // a typed array would coerce what score() rejects (the call then asks score() for its error)
+      if (typeof v[i] !== "number") throw new KLTypeError("KL_NOT_NUMBER", "not a number");
+      copy[i - a] = v[i];
+    }
+  }
+  return copy;
+}
+
+/** Rows [from, to) of a side (all of a one-row side) for score() on the calling thread. */
+export function rowsHere(s: Rows, from: number, to: number): Vector {
+  if (s.rows === 1) return s.v;
+  return ArrayBuffer.isView(s.v) ? (s.v as RowArray).subarray(from * s.dim, to * s.dim) : s.v.slice(from * s.dim, to * s.dim);
+}
+
+/** Elements of one side in a copied chunk: 2 MiB of doubles, a few ms of kernel time. */
+export const COPY_CHUNK_ELEMENTS = 1 << 18;
+
+// Copy buffers come back from the workers and are used again: fresh memory costs a page
+// fault per 4 KiB, which for large batches cost more than the copy itself. At most 16 kept.
+const SPARE_BYTES = COPY_CHUNK_ELEMENTS * 8;
+const spares: ArrayBuffer[] = [];
+function spare(bytes: number): ArrayBuffer {
+  return bytes <= SPARE_BYTES ? (spares.pop() ?? new ArrayBuffer(SPARE_BYTES)) : new ArrayBuffer(bytes);
+}
+
+/** Takes back copy buffers a worker returned. */
+export function recycle(buffers: ArrayBuffer[]): void {
+  for (const b of buffers) if (b.byteLength === SPARE_BYTES && spares.length < 16) spares.push(b);
+}
+
+/** Frees the kept copy buffers. */
+export function dropSpares(): void {
+  spares.length = 0;
+}
