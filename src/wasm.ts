@@ -1,5 +1,6 @@
 // Loading the SIMD module and streaming inputs through its fixed scratch area.
 import { instantiateKernel, type WasmSource } from "./wasm/load.js";
+import { klTermsLong, logitsKLLong, pairRowSumsLong } from "./wasm/long-rows.js";
 import { subVector, type Vector } from "./engine/vector.js";
 import { cancels, INVALID, normalizedKL, type Sums } from "./exact/kl.js";
 import { Sum } from "./exact/sum.js";
@@ -78,17 +79,17 @@ const STATUS_LOSSY = 4;
 export const STATUS_REDO = 8;
 
 // Bytes per input per chunk: both chunks stay in L1/L2 between the copy and the kernel.
-const CHUNK_BYTES = 32 * 1024;
-const CHUNK_F64 = CHUNK_BYTES / 8;
+export const CHUNK_BYTES = 32 * 1024;
+export const CHUNK_F64 = CHUNK_BYTES / 8;
 const CHUNK_F32 = CHUNK_BYTES / 4;
 
 /** A ready instance: the kernels plus views of its memory, re-taken if memory is replaced. */
 export class Kernel {
-  private readonly exports: KernelExports;
-  private readonly scratch: number;
-  private readonly results: number;
-  private readonly rowsAt: number;
-  private f64!: Float64Array;
+  readonly exports: KernelExports;
+  readonly scratch: number;
+  readonly results: number;
+  readonly rowsAt: number;
+  f64!: Float64Array;
   private f32!: Float32Array;
   private readonly out: Sums = { t: 0, p: 0, q: 0, d: 0, invalid: false, qZero: false, lossy: false };
 
@@ -106,7 +107,7 @@ export class Kernel {
   }
 
   // Memory never grows after start-up, but a grown memory detaches old views (length 0).
-  private views(): void {
+  views(): void {
     if (this.f64 !== undefined && this.f64.length !== 0) return;
     const buffer = this.exports.memory.buffer;
     this.f64 = new Float64Array(buffer);
@@ -188,61 +189,7 @@ export class Kernel {
     if (b.dim <= CHUNK_F64) {
       return this.batched(b, false, PAIR_ROW, (p, q, rows, pStep, qStep, out) => this.exports.pairRows(measure, p, q, rows, b.dim, pStep, qStep, out));
     }
-    this.views();
-    const values = new Float64Array(b.rows * PAIR_ROW);
-    let status = 0;
-    const r0 = this.results >> 3;
-    // logits (LLM vocabularies): each side's max and log-sum-exp first, then every chunk is
-    // made probabilities in place right after it is copied
-    const ex = this.exports;
-    const softmaxStats = (v: Vector, invT: number | null | undefined): { max: number; log: number } | null => {
-      if (invT === null || invT === undefined) return null;
-      let max = -Infinity;
-      for (let i = 0; i < b.dim; i += CHUNK_F64) {
-        const m = Math.min(CHUNK_F64, b.dim - i);
-        copyRows(this.f64, this.scratch >> 3, v, i, m);
-        max = Math.max(max, ex.logitsMax(this.scratch, m));
-      }
-      const sum = new Sum();
-      for (let i = 0; Number.isFinite(max) && i < b.dim; i += CHUNK_F64) {
-        const m = Math.min(CHUNK_F64, b.dim - i);
-        copyRows(this.f64, this.scratch >> 3, v, i, m);
-        sum.add(ex.logitsSumExp(this.scratch, m, max, invT));
-      }
-      return { max, log: Math.log(sum.value) };
-    };
-    for (let r = 0; r < b.rows; r++) {
-      const p = rowOf(b.p, b.pRows, r, b.dim), q = rowOf(b.q, b.qRows, r, b.dim);
-      const sp = softmaxStats(p, b.invP), sq = softmaxStats(q, b.invQ);
-      if (alpha !== undefined || (sp !== null && !Number.isFinite(sp.max)) || (sq !== null && !Number.isFinite(sq.max))) {
-        values[r * PAIR_ROW + 1] = STATUS_REDO;
-        status |= STATUS_REDO;
-        (b.flagged ??= new Uint8Array(b.rows))[r] = 1; // no finite logit, or NaN/+∞: exact path
-        continue;
-      }
-      const load = (i: number, m: number): void => {
-        this.load(p, q, i, m, false);
-        if (sp !== null) ex.logitsSoftmax(this.scratch, this.scratch, m, sp.max, b.invP!, sp.log);
-        if (sq !== null) ex.logitsSoftmax(this.scratch + CHUNK_BYTES, this.scratch + CHUNK_BYTES, m, sq.max, b.invQ!, sq.log);
-      };
-      // pass 1: totals and the smallest elements; pass 2: the sums with the totals known
-      const { P, Q, bits: totalsBits } = this.streamedTotals(b.dim, load);
-      let bits = totalsBits;
-      const sum = new Sum(), tv = new Sum();
-      for (let i = 0; bits === 0 && i < b.dim; i += CHUNK_F64) {
-        const m = Math.min(CHUNK_F64, b.dim - i);
-        load(i, m);
-        this.exports.pairSums(measure, this.scratch, this.scratch + CHUNK_BYTES, m, 1 / P.value, 1 / Q.value);
-        sum.add(this.f64[r0]);
-        tv.add(this.f64[r0 + 1]);
-      }
-      if (bits === 0) bits = ex.pairStatus(P.value, Q.value, 0, 1, 1, tv.value);
-      values[r * PAIR_ROW] = sum.value;
-      values[r * PAIR_ROW + 1] = bits;
-      status |= bits;
-      if (bits & STATUS_INVALID) break;
-    }
-    return { values, status };
+    return pairRowSumsLong(this, b, measure, alpha);
   }
 
   /**
@@ -251,7 +198,7 @@ export class Kernel {
    * negative, NaN or infinite value or STATUS_REDO for totals whose reciprocals leave the
    * range or probabilities below the normal range (the kernel's pairStatus decides).
    */
-  private streamedTotals(dim: number, load: (i: number, m: number) => void) {
+  streamedTotals(dim: number, load: (i: number, m: number) => void) {
     const r0 = this.results >> 3;
     const P = new Sum(), Q = new Sum();
     let lowest = Infinity, leastP = Infinity, leastQ = Infinity;
@@ -279,68 +226,7 @@ export class Kernel {
     if (b.dim <= CHUNK_F64) {
       return this.batched(b, false, 2, (p, q, rows, pStep, qStep, out) => ex.logitsKLRows(p, q, rows, b.dim, pStep, qStep, invT, out));
     }
-    // long rows (LLM vocabularies): one streamed pass gives both rows' maxima and sums of
-    // exponentials (rescaled chunk by chunk onto the running maxima) and the direct KL; where
-    // that KL is small next to the magnitudes it sums, a second pass takes the T-form
-    this.views();
-    const values = new Float64Array(b.rows * 2);
-    let status = 0;
-    const qAt = this.scratch + CHUNK_BYTES;
-    const stats = ex.logitsStatsPtr() >> 3, side2 = ex.logitsResultsPtr() >> 3;
-    const rescale = (from: number, to: number): number => (from === -Infinity ? 0 : Math.exp((from - to) * invT));
-    for (let r = 0; r < b.rows; r++) {
-      const p = rowOf(b.p, b.pRows, r, b.dim), q = rowOf(b.q, b.qRows, r, b.dim);
-      let ma = -Infinity, mb = -Infinity, sa = 0, sb = 0, w = 0, abs = 0;
-      for (let i = 0; i < b.dim; i += CHUNK_F64) {
-        const m = Math.min(CHUNK_F64, b.dim - i);
-        this.load(p, q, i, m, false);
-        ex.logitsStats(this.scratch, qAt, m, invT);
-        const f = this.f64;
-        const ca = f[stats], cb = f[stats + 1];
-        if (f[stats + 6] & STATUS_INVALID) {
-          ma = NaN;
-          break;
-        }
-        if (ca > ma) {
-          const k = rescale(ma, ca);
-          sa *= k;
-          w *= k;
-          abs *= k;
-          ma = ca;
-        }
-        if (cb > mb) {
-          sb *= rescale(mb, cb);
-          mb = cb;
-        }
-        const ka = rescale(ca, ma), kb = rescale(cb, mb);
-        sa += f[stats + 2] * ka;
-        sb += f[stats + 3] * kb;
-        w += f[stats + 4] * ka;
-        abs += f[stats + 5] * ka;
-      }
-      if (!Number.isFinite(ma) || !Number.isFinite(mb)) {
-        values[2 * r + 1] = STATUS_REDO; // invalid values or no finite logit: the exact path reports it
-        status |= STATUS_REDO;
-        continue;
-      }
-      const la = Math.log(sa), lb = Math.log(sb);
-      const shift = (ma - mb) * invT + (la - lb);
-      const direct = w / sa - shift;
-      // rounding moves the direct form by a few ulps of the magnitudes it sums
-      if (direct === Infinity || direct >= 0.05 * (abs / sa + Math.abs(shift))) {
-        values[2 * r] = direct;
-        continue;
-      }
-      const terms = new Sum(), pd = new Sum();
-      for (let i = 0; i < b.dim; i += CHUNK_F64) {
-        const m = Math.min(CHUNK_F64, b.dim - i);
-        this.load(p, q, i, m, false);
-        terms.add(ex.logitsKL(this.scratch, qAt, m, ma, mb, invT, la, lb));
-        pd.add(this.f64[side2]);
-      }
-      values[2 * r] = ex.logitsFinish(terms.value, pd.value);
-    }
-    return { values, status };
+    return logitsKLLong(this, b, invT);
   }
 
   /**
@@ -351,27 +237,7 @@ export class Kernel {
     if (b.dim <= CHUNK_F64) {
       return this.batched(b, false, b.dim, (p, q, rows, pStep, qStep, out) => this.exports.klTermsRows(p, q, rows, b.dim, pStep, qStep, out));
     }
-    this.views();
-    const values = new Float64Array(b.rows * b.dim);
-    const out = this.rowsAt >> 3;
-    let status = 0;
-    for (let r = 0; r < b.rows; r++) {
-      const p = rowOf(b.p, b.pRows, r, b.dim), q = rowOf(b.q, b.qRows, r, b.dim);
-      const { P, Q, bits } = this.streamedTotals(b.dim, (i, m) => this.load(p, q, i, m, false));
-      if (bits & STATUS_INVALID) return { values, status: STATUS_INVALID };
-      if (bits & STATUS_REDO) {
-        values.fill(NaN, r * b.dim, (r + 1) * b.dim);
-        status |= STATUS_REDO;
-        continue;
-      }
-      for (let i = 0; i < b.dim; i += CHUNK_F64) {
-        const m = Math.min(CHUNK_F64, b.dim - i);
-        this.load(p, q, i, m, false);
-        status |= this.exports.klTermsRange(this.scratch, this.scratch + CHUNK_BYTES, m, 1 / P.value, 1 / Q.value, this.rowsAt);
-        values.set(this.f64.subarray(out, out + m), r * b.dim + i);
-      }
-    }
-    return { values, status };
+    return klTermsLong(this, b);
   }
 
   /**
@@ -464,7 +330,7 @@ export class Kernel {
   }
 
   /** Copies elements [from, from + m) of p and q into the two input chunks. */
-  private load(p: Vector, q: Vector, from: number, m: number, useF32: boolean): void {
+  load(p: Vector, q: Vector, from: number, m: number, useF32: boolean): void {
     const view = useF32 ? this.f32 : this.f64;
     const shift = useF32 ? 2 : 3;
     copyRows(view, this.scratch >> shift, p, from, m);
@@ -507,12 +373,12 @@ function composeKL(s: Sums, kernel: KernelKind | "generalized"): number | null {
 }
 
 /** Row r of a side with `rows` rows (1: the broadcast row) as a vector of its own. */
-function rowOf(v: Vector, rows: number, r: number, dim: number): Vector {
+export function rowOf(v: Vector, rows: number, r: number, dim: number): Vector {
   const at = rows === 1 ? 0 : r * dim;
   return subVector(v, at, at + dim);
 }
 
-function copyRows(view: Float64Array | Float32Array, at: number, src: Vector, from: number, m: number): void {
+export function copyRows(view: Float64Array | Float32Array, at: number, src: Vector, from: number, m: number): void {
   if (ArrayBuffer.isView(src)) view.set((src as Float64Array).subarray(from, from + m), at);
   else copyPlain(view, at, src, from, m);
 }

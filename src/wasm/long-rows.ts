@@ -1,0 +1,156 @@
+// Rows longer than a scratch chunk (LLM vocabularies): the pair measures, the KL of logits and
+// klTerms, streamed chunk by chunk through the Kernel's fixed scratch area (src/wasm.ts).
+import type { Vector } from "../engine/vector.js";
+import { Sum } from "../exact/sum.js";
+import { CHUNK_BYTES, CHUNK_F64, PAIR_ROW, STATUS_INVALID, STATUS_REDO, copyRows, rowOf, type Batch, type Kernel } from "../wasm.js";
+
+/** Kernel.pairRowSums for rows longer than a chunk: totals first, then the sums (two passes). */
+export function pairRowSumsLong(k: Kernel, b: Batch, measure: number, alpha: number | undefined): { values: Float64Array; status: number } {
+  k.views();
+  const values = new Float64Array(b.rows * PAIR_ROW);
+  let status = 0;
+  const r0 = k.results >> 3;
+  // logits (LLM vocabularies): each side's max and log-sum-exp first, then every chunk is
+  // made probabilities in place right after it is copied
+  const ex = k.exports;
+  const softmaxStats = (v: Vector, invT: number | null | undefined): { max: number; log: number } | null => {
+    if (invT === null || invT === undefined) return null;
+    let max = -Infinity;
+    for (let i = 0; i < b.dim; i += CHUNK_F64) {
+      const m = Math.min(CHUNK_F64, b.dim - i);
+      copyRows(k.f64, k.scratch >> 3, v, i, m);
+      max = Math.max(max, ex.logitsMax(k.scratch, m));
+    }
+    const sum = new Sum();
+    for (let i = 0; Number.isFinite(max) && i < b.dim; i += CHUNK_F64) {
+      const m = Math.min(CHUNK_F64, b.dim - i);
+      copyRows(k.f64, k.scratch >> 3, v, i, m);
+      sum.add(ex.logitsSumExp(k.scratch, m, max, invT));
+    }
+    return { max, log: Math.log(sum.value) };
+  };
+  for (let r = 0; r < b.rows; r++) {
+    const p = rowOf(b.p, b.pRows, r, b.dim), q = rowOf(b.q, b.qRows, r, b.dim);
+    const sp = softmaxStats(p, b.invP), sq = softmaxStats(q, b.invQ);
+    if (alpha !== undefined || (sp !== null && !Number.isFinite(sp.max)) || (sq !== null && !Number.isFinite(sq.max))) {
+      values[r * PAIR_ROW + 1] = STATUS_REDO;
+      status |= STATUS_REDO;
+      (b.flagged ??= new Uint8Array(b.rows))[r] = 1; // no finite logit, or NaN/+∞: exact path
+      continue;
+    }
+    const load = (i: number, m: number): void => {
+      k.load(p, q, i, m, false);
+      if (sp !== null) ex.logitsSoftmax(k.scratch, k.scratch, m, sp.max, b.invP!, sp.log);
+      if (sq !== null) ex.logitsSoftmax(k.scratch + CHUNK_BYTES, k.scratch + CHUNK_BYTES, m, sq.max, b.invQ!, sq.log);
+    };
+    // pass 1: totals and the smallest elements; pass 2: the sums with the totals known
+    const { P, Q, bits: totalsBits } = k.streamedTotals(b.dim, load);
+    let bits = totalsBits;
+    const sum = new Sum(), tv = new Sum();
+    for (let i = 0; bits === 0 && i < b.dim; i += CHUNK_F64) {
+      const m = Math.min(CHUNK_F64, b.dim - i);
+      load(i, m);
+      k.exports.pairSums(measure, k.scratch, k.scratch + CHUNK_BYTES, m, 1 / P.value, 1 / Q.value);
+      sum.add(k.f64[r0]);
+      tv.add(k.f64[r0 + 1]);
+    }
+    if (bits === 0) bits = ex.pairStatus(P.value, Q.value, 0, 1, 1, tv.value);
+    values[r * PAIR_ROW] = sum.value;
+    values[r * PAIR_ROW + 1] = bits;
+    status |= bits;
+    if (bits & STATUS_INVALID) break;
+  }
+  return { values, status };
+}
+
+/** Kernel.logitsKL for rows longer than a chunk. */
+export function logitsKLLong(k: Kernel, b: Batch, invT: number): { values: Float64Array; status: number } {
+  const ex = k.exports;
+  // long rows (LLM vocabularies): one streamed pass gives both rows' maxima and sums of
+  // exponentials (rescaled chunk by chunk onto the running maxima) and the direct KL; where
+  // that KL is small next to the magnitudes it sums, a second pass takes the T-form
+  k.views();
+  const values = new Float64Array(b.rows * 2);
+  let status = 0;
+  const qAt = k.scratch + CHUNK_BYTES;
+  const stats = ex.logitsStatsPtr() >> 3, side2 = ex.logitsResultsPtr() >> 3;
+  const rescale = (from: number, to: number): number => (from === -Infinity ? 0 : Math.exp((from - to) * invT));
+  for (let r = 0; r < b.rows; r++) {
+    const p = rowOf(b.p, b.pRows, r, b.dim), q = rowOf(b.q, b.qRows, r, b.dim);
+    let ma = -Infinity, mb = -Infinity, sa = 0, sb = 0, w = 0, abs = 0;
+    for (let i = 0; i < b.dim; i += CHUNK_F64) {
+      const m = Math.min(CHUNK_F64, b.dim - i);
+      k.load(p, q, i, m, false);
+      ex.logitsStats(k.scratch, qAt, m, invT);
+      const f = k.f64;
+      const ca = f[stats], cb = f[stats + 1];
+      if (f[stats + 6] & STATUS_INVALID) {
+        ma = NaN;
+        break;
+      }
+      if (ca > ma) {
+        const k = rescale(ma, ca);
+        sa *= k;
+        w *= k;
+        abs *= k;
+        ma = ca;
+      }
+      if (cb > mb) {
+        sb *= rescale(mb, cb);
+        mb = cb;
+      }
+      const ka = rescale(ca, ma), kb = rescale(cb, mb);
+      sa += f[stats + 2] * ka;
+      sb += f[stats + 3] * kb;
+      w += f[stats + 4] * ka;
+      abs += f[stats + 5] * ka;
+    }
+    if (!Number.isFinite(ma) || !Number.isFinite(mb)) {
+      values[2 * r + 1] = STATUS_REDO; // invalid values or no finite logit: the exact path reports it
+      status |= STATUS_REDO;
+      continue;
+    }
+    const la = Math.log(sa), lb = Math.log(sb);
+    const shift = (ma - mb) * invT + (la - lb);
+    const direct = w / sa - shift;
+    // rounding moves the direct form by a few ulps of the magnitudes it sums
+    if (direct === Infinity || direct >= 0.05 * (abs / sa + Math.abs(shift))) {
+      values[2 * r] = direct;
+      continue;
+    }
+    const terms = new Sum(), pd = new Sum();
+    for (let i = 0; i < b.dim; i += CHUNK_F64) {
+      const m = Math.min(CHUNK_F64, b.dim - i);
+      k.load(p, q, i, m, false);
+      terms.add(ex.logitsKL(k.scratch, qAt, m, ma, mb, invT, la, lb));
+      pd.add(k.f64[side2]);
+    }
+    values[2 * r] = ex.logitsFinish(terms.value, pd.value);
+  }
+  return { values, status };
+}
+
+/** Kernel.klTerms for rows longer than a chunk. */
+export function klTermsLong(k: Kernel, b: Batch): { values: Float64Array; status: number } {
+  k.views();
+  const values = new Float64Array(b.rows * b.dim);
+  const out = k.rowsAt >> 3;
+  let status = 0;
+  for (let r = 0; r < b.rows; r++) {
+    const p = rowOf(b.p, b.pRows, r, b.dim), q = rowOf(b.q, b.qRows, r, b.dim);
+    const { P, Q, bits } = k.streamedTotals(b.dim, (i, m) => k.load(p, q, i, m, false));
+    if (bits & STATUS_INVALID) return { values, status: STATUS_INVALID };
+    if (bits & STATUS_REDO) {
+      values.fill(NaN, r * b.dim, (r + 1) * b.dim);
+      status |= STATUS_REDO;
+      continue;
+    }
+    for (let i = 0; i < b.dim; i += CHUNK_F64) {
+      const m = Math.min(CHUNK_F64, b.dim - i);
+      k.load(p, q, i, m, false);
+      status |= k.exports.klTermsRange(k.scratch, k.scratch + CHUNK_BYTES, m, 1 / P.value, 1 / Q.value, k.rowsAt);
+      values.set(k.f64.subarray(out, out + m), r * b.dim + i);
+    }
+  }
+  return { values, status };
+}
