@@ -1,0 +1,321 @@
+// The text formats (CSV, TSV, NDJSON): rows from lines, with the header, separator and
+// number rules of the command line, and the place of every bad value (file:line:column).
+import { CliError } from "./errors.js";
+import { latin1, parseNumber, scanned } from "./numbers.js";
+import type { ByteSource } from "./sources.js";
+import { blockRows_, valueProblem, type Block, type Format, type ReadOptions, type RowReader } from "./readers.js";
+
+/** A problem with one row: where on the line and what. */
+class RowProblem {
+  constructor(readonly at: number, readonly message: string, readonly notNumber = false) {}
+}
+
+const NL = 10, CR = 13, SPACE = 32, TAB = 9, COMMA = 44, QUOTE = 34, HASH = 35;
+
+/** How a separator is named in messages. */
+const SEPARATOR_NAMES: Record<number, string> = { [COMMA]: '","', [TAB]: "a tab", [SPACE]: "blanks", 59: '";"', 124: '"|"' };
+
+export class TextReader implements RowReader {
+  private buf: Buffer = Buffer.allocUnsafe(1 << 20);
+  private pos = 0;
+  private end = 0;
+  private eof = false;
+  private discarded = 0; // bytes dropped from the front of buf
+  private line = 0; // lines consumed
+  private row = 0; // data rows produced
+  private first = 0;
+  private headerDone: boolean;
+  private delimiterLine = 0; // the line the separator was picked from (0: not yet)
+  private delimiter: number;
+  private values: Float64Array = new Float64Array(0);
+  private lines: Float64Array = new Float64Array(0);
+  private bad: Uint8Array = new Uint8Array(0);
+  private anyBad = false;
+  private scratch = new Float64Array(256);
+  dim: number | null;
+  readonly name: string;
+  readonly size: number | null;
+  readonly rowCount = null;
+
+  constructor(private readonly source: ByteSource, readonly format: Format, private readonly options: ReadOptions) {
+    this.name = source.name;
+    this.size = source.size;
+    this.dim = options.dim;
+    this.headerDone = format === "ndjson" || options.header === false;
+    this.delimiter = format === "tsv" ? TAB : COMMA;
+    if (this.dim !== null) this.allocate(this.dim);
+  }
+
+  private allocate(dim: number): void {
+    const rows = blockRows_(this.options.blockRows, dim);
+    this.values = new Float64Array(rows * dim);
+    this.lines = new Float64Array(rows);
+    this.bad = new Uint8Array(rows);
+  }
+
+  async next(maxRows: number): Promise<Block | null> {
+    let rows = 0;
+    this.anyBad = false;
+    if (this.values.length > 0 && this.dim !== null) maxRows = Math.min(maxRows, this.values.length / this.dim);
+    if (this.bad.length > 0) this.bad.fill(0, 0, Math.min(maxRows, this.bad.length));
+    for (;;) {
+      rows = this.parseLines(rows, maxRows);
+      if (rows === maxRows || (this.lines.length > 0 && rows === this.lines.length) || (this.eof && this.pos === this.end)) break;
+      if (this.eof) {
+        rows = this.parseLine(this.pos, this.end, rows) ? rows + 1 : rows; // a last line without "\n"
+        this.pos = this.end;
+        break;
+      }
+      await this.fill();
+    }
+    if (rows === 0) return null;
+    this.first = this.row;
+    this.row += rows;
+    return { values: this.values.subarray(0, rows * this.dim!), rows, first: this.first, bad: this.anyBad ? this.bad : null };
+  }
+
+  /** Moves the unread bytes to the front, grows the buffer if a line fills it, reads more. */
+  private async fill(): Promise<void> {
+    if (this.pos > 0) {
+      this.buf.copyWithin(0, this.pos, this.end);
+      this.discarded += this.pos;
+      this.end -= this.pos;
+      this.pos = 0;
+    }
+    if (this.end === this.buf.length) {
+      const bigger = Buffer.allocUnsafe(this.buf.length * 2);
+      this.buf.copy(bigger, 0, 0, this.end);
+      this.buf = bigger;
+    }
+    const n = await this.source.read(this.buf.subarray(this.end));
+    if (n === 0) this.eof = true;
+    this.end += n;
+  }
+
+  /** Parses the complete lines in the buffer into rows from slot `rows` on, up to `maxRows`. */
+  private parseLines(rows: number, maxRows: number): number {
+    const buf = this.buf;
+    // the block's capacity once the first row has set dim (it may hold fewer than asked)
+    while (rows < maxRows && (this.lines.length === 0 || rows < this.lines.length)) {
+      const nl = buf.indexOf(NL, this.pos);
+      if (nl === -1 || nl >= this.end) break;
+      if (this.parseLine(this.pos, nl, rows)) rows++;
+      this.pos = nl + 1;
+    }
+    return rows;
+  }
+
+  /** One line [s, e) (no "\n"): true if it was a data row, now in slot `slot`. */
+  private parseLine(s: number, e: number, slot: number): boolean {
+    const b = this.buf;
+    this.line++;
+    // a UTF-8 byte order mark (Excel's "CSV UTF-8") is not part of the first value
+    if (this.line === 1 && e - s >= 3 && b[s] === 0xef && b[s + 1] === 0xbb && b[s + 2] === 0xbf) s += 3;
+    const begin = s;
+    if (e > s && b[e - 1] === CR) e--;
+    while (s < e && (b[s] === SPACE || b[s] === TAB)) s++;
+    if (s === e || b[s] === HASH) return false; // blank line or comment
+    if (!this.headerDone && this.options.header === true) {
+      this.headerDone = true;
+      return false;
+    }
+    if (this.delimiterLine === 0) this.pickDelimiter(s, e);
+    try {
+      let count: number;
+      if (this.dim === null) {
+        count = this.parseRow(s, e, this.scratch, 0, this.scratch.length);
+        if (count > this.scratch.length) {
+          this.scratch = new Float64Array(count);
+          count = this.parseRow(s, e, this.scratch, 0, count);
+        }
+        this.dim = count;
+        this.allocate(count);
+        this.values.set(this.scratch.subarray(0, count));
+      } else {
+        count = this.parseRow(s, e, this.values, slot * this.dim, this.dim);
+      }
+      if (!this.headerDone) {
+        this.headerDone = true;
+        if (this.options.header === null) this.noteColumnNumbers(this.values.subarray(slot * this.dim, slot * this.dim + count));
+      }
+      if (count !== this.dim) {
+        throw new RowProblem(count > this.dim ? this.fieldStart(s, e, this.dim) : e, `row has ${count} value${count === 1 ? "" : "s"}, expected ${this.dim}`);
+      }
+    } catch (error) {
+      if (!(error instanceof RowProblem)) throw error;
+      const guessing = !this.headerDone && this.options.header === null;
+      if (guessing && error.notNumber && this.isNames(s, e)) {
+        this.headerDone = true;
+        const header = latin1(b, s, Math.min(e, s + 60)) + (e - s > 60 ? "…" : "");
+        this.options.note?.(`${this.name}: line ${this.line} taken as a header: ${header} (--header or --no-header says so and silences this)`);
+        return false;
+      }
+      this.headerDone = true;
+      const hint = guessing && error.notNumber ? " (if this line is a header, say --header)" : "";
+      const message = `${this.name}:${this.line}:${error.at - begin + 1}: ${error.message}${hint}`;
+      const skips = this.options.skips;
+      if (skips === null) throw new CliError(message);
+      skips.count++;
+      skips.first ??= message;
+      if (this.dim === null) return false; // no row length yet: nothing to hold a place for
+      this.values.fill(1, slot * this.dim, (slot + 1) * this.dim);
+      this.bad[slot] = 1;
+      this.anyBad = true;
+    }
+    this.lines[slot] = this.line;
+    return true;
+  }
+
+  /** True if every field of the line [s, e) is a name: it starts with a letter or "_" (quoted or not). */
+  private isNames(s: number, e: number): boolean {
+    const text = this.buf.toString("utf8", s, e);
+    const fields = this.delimiter === SPACE ? text.trim().split(/[ \t]+/) : text.split(String.fromCharCode(this.delimiter));
+    return fields.every((f) => /^\s*"?[\p{L}_]/u.test(f));
+  }
+
+  /** A first row 0,1,2,… (pandas' column names when saved without an index) is data unless --header says otherwise: say so. */
+  private noteColumnNumbers(row: Float64Array): void {
+    if (row.length < 2) return;
+    for (let i = 0; i < row.length; i++) if (row[i] !== i) return;
+    this.options.note?.(`${this.name}: line ${this.line} (0,1,…,${row.length - 1}) was scored as data; if it is a header of column numbers, say --header (--no-header silences this)`);
+  }
+
+  /** CSV: commas, else tabs, else blanks separate the values (decided on the first line). */
+  private pickDelimiter(s: number, e: number): void {
+    this.delimiterLine = this.line;
+    if (this.format !== "csv") return;
+    const line = this.buf.subarray(s, e);
+    if (line.indexOf(COMMA) !== -1) this.delimiter = COMMA;
+    else if (line.indexOf(TAB) !== -1) this.delimiter = TAB;
+    else this.delimiter = SPACE;
+  }
+
+  /** The byte index where value number `n` of a delimited line starts (for "too many" messages). */
+  private fieldStart(s: number, e: number, n: number): number {
+    if (this.format === "ndjson") return s;
+    const b = this.buf, d = this.delimiter;
+    let seen = 0;
+    for (let i = s; i < e; i++) {
+      if (d === SPACE ? b[i] !== SPACE && b[i] !== TAB && (i === s || b[i - 1] === SPACE || b[i - 1] === TAB) && seen++ === n : b[i] === d && ++seen === n) {
+        return d === SPACE ? i : i + 1;
+      }
+    }
+    return s;
+  }
+
+  /** Parses a row into out[at…]; stores at most `capacity` values, returns how many there were. */
+  private parseRow(s: number, e: number, out: Float64Array, at: number, capacity: number): number {
+    return this.format === "ndjson" ? this.parseJsonRow(s, e, out, at, capacity) : this.parseDelimited(s, e, out, at, capacity);
+  }
+
+  private parseDelimited(s: number, e: number, out: Float64Array, at: number, capacity: number): number {
+    const b = this.buf, d = this.delimiter;
+    const blank = (c: number) => c === SPACE || (c === TAB && d !== TAB);
+    let i = s, count = 0;
+    for (;;) {
+      while (i < e && blank(b[i])) i++;
+      const fieldStart = i;
+      const quoted = i < e && b[i] === QUOTE;
+      if (quoted) i++;
+      let j = parseNumber(b, i, e);
+      if (j >= 0 && quoted) j = j < e && b[j] === QUOTE ? j + 1 : -1;
+      let k = j;
+      if (k >= 0) while (k < e && blank(b[k])) k++;
+      if (j >= 0 && k < e && (d === SPACE ? k === j : b[k] !== d)) {
+        // a number, then another separator than the file's: "0.1;0.2", or blanks or a tab between values of a CSV
+        const found = k > j ? b[j] : b[k];
+        if (k > j || found in SEPARATOR_NAMES) {
+          throw new RowProblem(k > j ? j : k, `expected ${SEPARATOR_NAMES[d]} between values (the separator of line ${this.delimiterLine}), found ${SEPARATOR_NAMES[found]}`);
+        }
+      }
+      if (j < 0 || (k < e && (d === SPACE ? k === j : b[k] !== d))) throw this.notANumber(fieldStart, e);
+      this.check(scanned.value, fieldStart, k);
+      if (count < capacity) out[at + count] = scanned.value;
+      count++;
+      if (k >= e) return count;
+      i = d === SPACE ? k : k + 1;
+    }
+  }
+
+  private parseJsonRow(s: number, e: number, out: Float64Array, at: number, capacity: number): number {
+    const b = this.buf;
+    const ws = (c: number) => c === SPACE || c === TAB || c === CR;
+    if (b[s] === 0x7b) return this.parseJsonObject(s, e, out, at, capacity);
+    if (b[s] !== 0x5b) throw new RowProblem(s, `expected a JSON array [...] or an object {...}, got ${JSON.stringify(latin1(b, s, Math.min(e, s + 20)))}`);
+    let i = s + 1, count = 0;
+    while (i < e && ws(b[i])) i++;
+    if (i < e && b[i] === 0x5d) return 0;
+    for (;;) {
+      while (i < e && ws(b[i])) i++;
+      const start = i;
+      let k = parseNumber(b, i, e);
+      if (k >= 0) while (k < e && ws(b[k])) k++;
+      if (k < 0 || k >= e || (b[k] !== COMMA && b[k] !== 0x5d)) {
+        if (k >= e) throw new RowProblem(e, "unterminated array (no ])");
+        throw this.notANumber(start, e);
+      }
+      this.check(scanned.value, start, k);
+      if (count < capacity) out[at + count] = scanned.value;
+      count++;
+      i = k + 1;
+      if (b[k] === 0x5d) {
+        while (i < e && ws(b[i])) i++;
+        if (i < e) throw new RowProblem(i, `unexpected ${JSON.stringify(latin1(b, i, Math.min(e, i + 10)))} after the array`);
+        return count;
+      }
+    }
+  }
+
+  private parseJsonObject(s: number, e: number, out: Float64Array, at: number, capacity: number): number {
+    const field = this.options.field;
+    let object: unknown;
+    try {
+      object = JSON.parse(this.buf.toString("utf8", s, e));
+    } catch (error) {
+      throw new RowProblem(s, `not valid JSON (${(error as Error).message})`);
+    }
+    if (field === null) throw new RowProblem(s, "a JSON object: name the field that holds the values with --field NAME");
+    const values = (object as Record<string, unknown>)[field];
+    if (!Array.isArray(values)) throw new RowProblem(s, `field "${field}" is ${values === undefined ? "missing" : "not an array"}`);
+    for (let i = 0; i < values.length; i++) {
+      const x = values[i];
+      if (typeof x !== "number") throw new RowProblem(s, `${field}[${i}] is ${JSON.stringify(x)}, not a number`, true);
+      this.checkValue(x, `${field}[${i}] = ${x}`, s);
+      if (i < capacity) out[at + i] = x;
+    }
+    return values.length;
+  }
+
+  private notANumber(start: number, e: number): RowProblem {
+    const b = this.buf;
+    let end = start;
+    while (end < e && b[end] !== this.delimiter && b[end] !== COMMA && b[end] !== 0x5d && b[end] !== TAB && b[end] !== SPACE) end++;
+    const token = this.buf.toString("utf8", start, end);
+    return new RowProblem(start, token === "" ? "empty field: expected a number" : `${JSON.stringify(token)} is not a number`, token !== "");
+  }
+
+  private check(v: number, start: number, end: number): void {
+    if (this.options.kind === "probabilities" ? v >= 0 && v !== Infinity : v < Infinity) return;
+    let e = end;
+    while (e > start && (this.buf[e - 1] === SPACE || this.buf[e - 1] === TAB || this.buf[e - 1] === COMMA || this.buf[e - 1] === this.delimiter)) e--;
+    this.checkValue(v, latin1(this.buf, start, e), start);
+  }
+
+  private checkValue(v: number, token: string, at: number): void {
+    const kind = this.options.kind;
+    if (kind === "probabilities" ? v >= 0 && v !== Infinity : v < Infinity) return;
+    throw new RowProblem(at, valueProblem(v, token, kind));
+  }
+
+  where(r: number): string {
+    return `${this.name}:${this.lines[r]}`;
+  }
+
+  bytesRead(): number {
+    return this.discarded + this.pos;
+  }
+
+  close(): void {
+    this.source.close();
+  }
+}
