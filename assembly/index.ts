@@ -953,3 +953,4 @@ export function gaussianRows(m1: usize, v1: usize, m2: usize, v2: usize, rows: i
     store<f64>(o, <f64>status, 8);
   }
 }
+export * from "./matrix";

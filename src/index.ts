@@ -4,6 +4,7 @@ import { guarded, simdRows } from "./engine/backend.js";
 import { finish } from "./engine/finish.js";
 import { gaussianValues } from "./engine/gaussian.js";
 import { resolve, type BatchOptions, type InputKind, type ScoreOptions, type ScoreResult, type Smoothing } from "./engine/options.js";
+import { decomposes, pairwiseMatrix } from "./engine/matrix.js";
 import { matrixPair, pairEvaluator } from "./engine/pairs.js";
 import { checkMeasure, rowValues } from "./engine/rows.js";
 import { side, type Side } from "./engine/sides.js";
@@ -153,6 +154,9 @@ export function klTerms(p: Vector, q: Vector, options?: ScoreOptions): Float64Ar
  */
 export function pairwise(measure: MeasureName, a: Vector, b: Vector, options: BatchOptions): Float64Array {
   const { o, A, B } = matrixPair(measure, a, b, options);
+  // measures that decompose: one matrix product, exact per-pair redo where it cancels
+  const product = guarded(() => (decomposes(measure, A, B, o) ? pairwiseMatrix(measure, A, B, o) : null));
+  if (product !== null) return product;
   const out = new Float64Array(A.shape.rows * B.shape.rows);
   const each = pairEvaluator(measure, A, B, o);
   guarded(() => {
