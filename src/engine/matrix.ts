@@ -191,3 +191,92 @@ export function pairwiseMatrix(measure: Decomposing, A: Side, B: Side, o: Resolv
   });
   return ok ? out : null;
 }
+
+/**
+ * topK through the product: per query row, the k-th smallest upper bound (value + bound)
+ * caps the k best; every candidate whose lower bound is within TIE of that cap is scored
+ * exactly (the per-pair path) and ranked with topK's rule (ties within 4e-15: lower index
+ * first). The others cannot enter the k. Null where this path does not apply.
+ */
+export function topKMatrix(measure: Decomposing, A: Side, B: Side, o: Resolved, k: number): { indices: Int32Array; scores: Float64Array } | null {
+  const P = queryRows(A), Q = P && candidateRows(B);
+  if (P === null || Q === null) return null;
+  const m = A.shape.rows, n = B.shape.rows, dim = A.shape.dim, w = words(dim);
+  const indices = new Int32Array(m * k), scores = new Float64Array(m * k);
+  let values = new Float64Array(0), bounds = new Float64Array(0);
+  const caps = new Float64Array(k), list = new Int32Array(n), exact = new Float64Array(n);
+  matrixStats.pairs = m * n;
+  matrixStats.reranked = 0;
+  const ok = productTiles(simdKernel()!, P.x, m, Q.x, n, dim, (i0, j0, rowsX, rowsY, g, stride) => {
+    if (values.length < rowsX * n) {
+      values = new Float64Array(rowsX * n);
+      bounds = new Float64Array(rowsX * n);
+    }
+    for (let r = 0; r < rowsX; r++) {
+      const i = i0 + r, h = P.h[i];
+      for (let c = 0; c < rowsY; c++) {
+        const j = j0 + c;
+        if (infinite(P, Q, i, j, w)) {
+          values[r * n + j] = Infinity;
+          bounds[r * n + j] = 0;
+          continue;
+        }
+        const [value, bound] = pairValue(measure, h, g[r * stride + c], dim);
+        values[r * n + j] = value;
+        bounds[r * n + j] = bound;
+      }
+    }
+  }, (i0, rowsX) => {
+    for (let r = 0; r < rowsX; r++) {
+      const i = i0 + r, at = r * n;
+      // the k smallest upper bounds, ascending (insertion: k is small)
+      caps.fill(Infinity);
+      for (let j = 0; j < n; j++) {
+        const u = values[at + j] + bounds[at + j];
+        if (!(u < caps[k - 1])) continue;
+        let t = k - 1;
+        for (; t > 0 && caps[t - 1] > u; t--) caps[t] = caps[t - 1];
+        caps[t] = u;
+      }
+      const cap = caps[k - 1] + TIE * Math.abs(caps[k - 1]);
+      let count = 0, finite = 0;
+      for (let j = 0; j < n; j++) {
+        if (values[at + j] - bounds[at + j] > cap) continue;
+        list[count++] = j;
+      }
+      // exact scores of the finite ones, in one batch (Infinity is exact already)
+      const pending = new Int32Array(count);
+      for (let t = 0; t < count; t++) if (values[at + list[t]] !== Infinity) pending[finite++] = list[t];
+      const scored = finite > 0 ? exactPairs(measure, A, B, o, i, pending, finite) : exact;
+      for (let t = 0, f = 0; t < count; t++) {
+        exact[t] = values[at + list[t]] === Infinity ? Infinity : scored[f++];
+      }
+      matrixStats.reranked += finite;
+      selectK(exact, list, count, k, indices, scores, i * k);
+    }
+  });
+  return ok ? { indices, scores } : null;
+}
+
+/**
+ * topK's selection (src/index.ts) over a shortlist in ascending index order: k passes of
+ * the smallest remaining; equal to rounding (4e-15 relative) is a tie, the lower index wins.
+ */
+function selectK(row: Float64Array, order: Int32Array, count: number, k: number, indices: Int32Array, scores: Float64Array, at: number): void {
+  // row[t] is the score of candidate order[t]; swap both together
+  for (let t = 0; t < k; t++) {
+    let best = t;
+    for (let j = t + 1; j < count; j++) {
+      const a = row[j], b = row[best];
+      const tie = a === b || (a !== Infinity && b !== Infinity && Math.abs(a - b) <= 4e-15 * Math.max(Math.abs(a), Math.abs(b)));
+      if (tie ? order[j] < order[best] : a < b) best = j;
+    }
+    const so = order[t], sv = row[t];
+    order[t] = order[best];
+    row[t] = row[best];
+    order[best] = so;
+    row[best] = sv;
+    indices[at + t] = order[t];
+    scores[at + t] = row[t];
+  }
+}
