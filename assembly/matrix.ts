@@ -6,12 +6,29 @@
 // Error: each lane sums ⌈dim/2⌉ products in order, then the two lanes and the odd tail are
 // added, so |computed − exact| ≤ γ(dim/2 + 3)·Σ|aₖ·bₖ| (src/engine/matrix.ts uses this bound).
 // Rows past the end of a block are read as a copy of the block's first row, never stored.
+//
+// With h ≠ 0 the kernel also finishes each pair of a decomposed divergence (src/engine/matrix.ts):
+// h holds (hᵢ, dᵢ) per row of A, the value is hᵢ − g and its error bound c·|g| + dᵢ (every
+// product term has one sign, so Σ|aₖ·bₖ| = |g|); where the bound exceeds rel·|value| the
+// pair is written as NaN, "redo exactly", and counted in the return value.
 
 @inline function lanes(v: v128): f64 {
   return f64x2.extract_lane(v, 0) + f64x2.extract_lane(v, 1);
 }
 
-export function dotRowsF64(a: usize, aRows: i32, b: usize, bRows: i32, dim: i32, out: usize, outStride: i32): void {
+// One pair's value from its dot product g (see above); NaN where the bound rules it out.
+@inline function pairValue(g: f64, h: usize, c: f64, rel: f64): f64 {
+  if (h == 0) return g;
+  const value = load<f64>(h) - g;
+  if (c * Math.abs(g) + load<f64>(h, 8) <= rel * Math.abs(value)) return value;
+  redone++;
+  return NaN;
+}
+
+let redone: i32 = 0;
+
+export function dotRowsF64(a: usize, aRows: i32, b: usize, bRows: i32, dim: i32, out: usize, outStride: i32, h: usize, c: f64, rel: f64): i32 {
+  redone = 0;
   const rowBytes = <usize>dim << 3;
   const pairBytes = <usize>(dim & ~1) << 3;
   const odd = (dim & 1) != 0;
@@ -39,6 +56,7 @@ export function dotRowsF64(a: usize, aRows: i32, b: usize, bRows: i32, dim: i32,
         c30 = f64x2.add(c30, f64x2.mul(x3, y0));
         c31 = f64x2.add(c31, f64x2.mul(x3, y1));
       }
+      const h0 = h == 0 ? 0 : h + (<usize>i << 4), h1 = h == 0 ? 0 : h0 + 16, h2 = h == 0 ? 0 : h0 + 32, h3 = h == 0 ? 0 : h0 + 48;
       let s00 = lanes(c00), s01 = lanes(c01), s10 = lanes(c10), s11 = lanes(c11);
       let s20 = lanes(c20), s21 = lanes(c21), s30 = lanes(c30), s31 = lanes(c31);
       if (odd) {
@@ -51,20 +69,21 @@ export function dotRowsF64(a: usize, aRows: i32, b: usize, bRows: i32, dim: i32,
       }
       const o = out + <usize>i * stride + (<usize>j << 3);
       const two = j + 1 < bRows;
-      store<f64>(o, s00);
-      if (two) store<f64>(o, s01, 8);
+      store<f64>(o, pairValue(s00, h0, c, rel));
+      if (two) store<f64>(o, pairValue(s01, h0, c, rel), 8);
       if (i + 1 < aRows) {
-        store<f64>(o + stride, s10);
-        if (two) store<f64>(o + stride, s11, 8);
+        store<f64>(o + stride, pairValue(s10, h1, c, rel));
+        if (two) store<f64>(o + stride, pairValue(s11, h1, c, rel), 8);
       }
       if (i + 2 < aRows) {
-        store<f64>(o + 2 * stride, s20);
-        if (two) store<f64>(o + 2 * stride, s21, 8);
+        store<f64>(o + 2 * stride, pairValue(s20, h2, c, rel));
+        if (two) store<f64>(o + 2 * stride, pairValue(s21, h2, c, rel), 8);
       }
       if (i + 3 < aRows) {
-        store<f64>(o + 3 * stride, s30);
-        if (two) store<f64>(o + 3 * stride, s31, 8);
+        store<f64>(o + 3 * stride, pairValue(s30, h3, c, rel));
+        if (two) store<f64>(o + 3 * stride, pairValue(s31, h3, c, rel), 8);
       }
     }
   }
+  return redone;
 }

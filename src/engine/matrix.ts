@@ -17,7 +17,7 @@ import type { Side } from "./sides.js";
 import { subVector } from "./vector.js";
 import { Sum } from "../exact/sum.js";
 import type { MeasureName } from "../measures/registry.js";
-import { productTiles } from "../wasm/matrix.js";
+import { productTiles, type Epilogue } from "../wasm/matrix.js";
 
 const EPS = 2 ** -53;
 /** Relative error a product value may keep (today's per-pair results agree to 1e-12; margin for their own error). */
@@ -104,17 +104,13 @@ function infinite(P: Rows, Q: Rows, i: number, j: number, w: number): boolean {
   return false;
 }
 
-/**
- * Values in nats of every pair of a block of query rows, with absolute error bounds. Per
- * pair: g = Σ a ln b (all terms ≤ 0, so Σ|a ln b| = |g|), summed by the kernel within
- * γ(dim/2 + 3)·|g|; ln b within ε·|ln b| each; a and b within 2ε relative each, which moves
- * D by at most 2ε(|Σ a ln a| + |g| + 1) + 2ε; Σ a ln a compensated, within 2ε|h|.
+/*
+ * Error bound of a pair (the kernel applies it, assembly/matrix.ts): g = Σ a ln b has all
+ * terms ≤ 0, so Σ|a ln b| = |g|, and the kernel sums it within γ(dim/2 + 3)·|g|; each ln b
+ * is within ε·|ln b|; a and b are within 2ε relative each, which moves D by at most
+ * 2ε(|Σ a ln a| + |g| + 1) + 2ε; Σ a ln a is compensated, within 2ε|h|. Hence
+ * |error| ≤ (dim/2 + 8)·ε·|g| + 6ε·|h| + 8ε (crossEntropy: no h).
  */
-function pairValue(measure: Decomposing, h: number, g: number, dim: number): [number, number] {
-  const c = (dim / 2 + 8) * EPS;
-  if (measure === "crossEntropy") return [-g, c * -g + 8 * EPS];
-  return [h - g, c * -g + 6 * EPS * Math.abs(h) + 8 * EPS];
-}
 
 /** Row r of a matrix side as a one-row side. */
 function rowSide(s: Side, r: number, asDoubles: boolean): Side {
@@ -146,6 +142,25 @@ function exactPairs(measure: Decomposing, A: Side, B: Side, o: Resolved, i: numb
 /** Counters of the last call, for tests and benchmarks. */
 export const matrixStats = { pairs: 0, redone: 0, reranked: 0 };
 
+/** Per query row (hᵢ, dᵢ): the value of a pair is hᵢ − g, its error bound c·|g| + dᵢ (see pairValue). */
+function epilogue(measure: Decomposing, P: Rows, dim: number): Epilogue {
+  const rows = P.h.length, h = new Float64Array(2 * rows);
+  for (let i = 0; i < rows; i++) {
+    h[2 * i] = measure === "kl" ? P.h[i] : 0;
+    h[2 * i + 1] = (measure === "kl" ? 6 * EPS * Math.abs(P.h[i]) : 0) + 8 * EPS;
+  }
+  return { h, c: (dim / 2 + 8) * EPS, rel: REL };
+}
+
+/** Candidate rows with a zero element (only their pairs can be +Infinity), ascending. */
+function zeroRows(Q: Rows): Int32Array {
+  let count = 0;
+  for (let j = 0; j < Q.zeros.length; j++) if (Q.zeros[j] !== 0) count++;
+  const list = new Int32Array(count);
+  for (let j = 0, t = 0; j < Q.zeros.length; j++) if (Q.zeros[j] !== 0) list[t++] = j;
+  return list;
+}
+
 /**
  * The whole pairwise matrix (finished values), or null where this path does not apply
  * (then the caller runs the per-pair path, which also reports any bad row).
@@ -155,39 +170,37 @@ export function pairwiseMatrix(measure: Decomposing, A: Side, B: Side, o: Resolv
   if (P === null || Q === null) return null;
   const m = A.shape.rows, n = B.shape.rows, dim = A.shape.dim, w = words(dim);
   const out = new Float64Array(m * n);
-  const redo = new Int32Array(n);
+  const redo = new Int32Array(n), withZeros = zeroRows(Q);
+  let markedInBlock = 0;
   matrixStats.pairs = m * n;
   matrixStats.redone = 0;
-  const ok = productTiles(simdKernel()!, P.x, m, Q.x, n, dim, (i0, j0, rowsX, rowsY, g, stride) => {
-    for (let r = 0; r < rowsX; r++) {
-      const i = i0 + r, h = P.h[i];
-      for (let c = 0; c < rowsY; c++) {
-        const j = j0 + c;
-        if (infinite(P, Q, i, j, w)) {
-          out[i * n + j] = Infinity;
-          continue;
-        }
-        const [value, bound] = pairValue(measure, h, g[r * stride + c], dim);
-        // NaN marks a pair for the exact path (after this block: it uses the same scratch)
-        out[i * n + j] = bound <= REL * Math.abs(value) ? value : NaN;
-      }
+  // the kernel writes hᵢ − g, or NaN for the exact path (run after the block: it uses the same scratch)
+  const ok = productTiles(simdKernel()!, P.x, m, Q.x, n, dim, epilogue(measure, P, dim), (i0, j0, rowsX, rowsY, g, stride, marked) => {
+    markedInBlock += marked;
+    for (let r = 0; r < rowsX; r++) out.set(g.subarray(r * stride, r * stride + rowsY), (i0 + r) * n + j0);
+    for (let z = 0; z < withZeros.length; z++) {
+      const j = withZeros[z];
+      if (j < j0 || j >= j0 + rowsY) continue;
+      for (let i = i0; i < i0 + rowsX; i++) if (infinite(P, Q, i, j, w)) out[i * n + j] = Infinity;
     }
   }, (i0, rowsX) => {
     for (let i = i0; i < i0 + rowsX; i++) {
       const row = out.subarray(i * n, (i + 1) * n);
       let count = 0;
-      for (let j = 0; j < n; j++) {
-        if (!Number.isNaN(row[j])) continue;
-        redo[count++] = j;
-        row[j] = 0;
+      if (markedInBlock > 0) {
+        for (let j = 0; j < n; j++) {
+          if (row[j] === row[j]) continue;
+          redo[count++] = j;
+          row[j] = 0;
+        }
       }
-      const query = rowSide(A, i, false);
-      finish(measure, row, o, false, [query, B]);
+      finish(measure, row, o, false, [rowSide(A, i, false), B]);
       if (count === 0) continue;
       matrixStats.redone += count;
       const exact = exactPairs(measure, A, B, o, i, redo, count);
       for (let t = 0; t < count; t++) row[redo[t]] = exact[t];
     }
+    markedInBlock = 0;
   });
   return ok ? out : null;
 }
@@ -203,36 +216,25 @@ export function topKMatrix(measure: Decomposing, A: Side, B: Side, o: Resolved, 
   if (P === null || Q === null) return null;
   const m = A.shape.rows, n = B.shape.rows, dim = A.shape.dim, w = words(dim);
   const indices = new Int32Array(m * k), scores = new Float64Array(m * k);
-  let values = new Float64Array(0), bounds = new Float64Array(0);
-  const caps = new Float64Array(k), list = new Int32Array(n), exact = new Float64Array(n);
+  const { h: hd, c } = epilogue(measure, P, dim);
+  let products = new Float64Array(0);
+  const caps = new Float64Array(k), list = new Int32Array(n), pending = new Int32Array(n), exact = new Float64Array(n);
   matrixStats.pairs = m * n;
   matrixStats.reranked = 0;
-  const ok = productTiles(simdKernel()!, P.x, m, Q.x, n, dim, (i0, j0, rowsX, rowsY, g, stride) => {
-    if (values.length < rowsX * n) {
-      values = new Float64Array(rowsX * n);
-      bounds = new Float64Array(rowsX * n);
-    }
-    for (let r = 0; r < rowsX; r++) {
-      const i = i0 + r, h = P.h[i];
-      for (let c = 0; c < rowsY; c++) {
-        const j = j0 + c;
-        if (infinite(P, Q, i, j, w)) {
-          values[r * n + j] = Infinity;
-          bounds[r * n + j] = 0;
-          continue;
-        }
-        const [value, bound] = pairValue(measure, h, g[r * stride + c], dim);
-        values[r * n + j] = value;
-        bounds[r * n + j] = bound;
-      }
-    }
+  // raw products g of a block of query rows; values and bounds follow from hᵢ, dᵢ, c
+  const ok = productTiles(simdKernel()!, P.x, m, Q.x, n, dim, null, (i0, j0, rowsX, rowsY, g, stride) => {
+    if (products.length < rowsX * n) products = new Float64Array(rowsX * n);
+    for (let r = 0; r < rowsX; r++) products.set(g.subarray(r * stride, r * stride + rowsY), r * n + j0);
   }, (i0, rowsX) => {
     for (let r = 0; r < rowsX; r++) {
-      const i = i0 + r, at = r * n;
+      const i = i0 + r, at = r * n, h = hd[2 * i], d = hd[2 * i + 1];
+      // Infinity where some q = 0 under p > 0 (exact); else h − g within c·|g| + d
+      for (let j = 0; j < n; j++) if (Q.zeros[j] !== 0 && infinite(P, Q, i, j, w)) products[at + j] = NaN;
       // the k smallest upper bounds, ascending (insertion: k is small)
       caps.fill(Infinity);
       for (let j = 0; j < n; j++) {
-        const u = values[at + j] + bounds[at + j];
+        const gj = products[at + j];
+        const u = h - gj + c * Math.abs(gj) + d; // NaN (infinite) never enters
         if (!(u < caps[k - 1])) continue;
         let t = k - 1;
         for (; t > 0 && caps[t - 1] > u; t--) caps[t] = caps[t - 1];
@@ -241,16 +243,16 @@ export function topKMatrix(measure: Decomposing, A: Side, B: Side, o: Resolved, 
       const cap = caps[k - 1] + TIE * Math.abs(caps[k - 1]);
       let count = 0, finite = 0;
       for (let j = 0; j < n; j++) {
-        if (values[at + j] - bounds[at + j] > cap) continue;
+        const gj = products[at + j];
+        const infinitePair = gj !== gj;
+        if (!infinitePair && h - gj - c * Math.abs(gj) - d > cap) continue;
+        if (infinitePair && cap !== Infinity) continue;
         list[count++] = j;
+        if (!infinitePair) pending[finite++] = j;
       }
       // exact scores of the finite ones, in one batch (Infinity is exact already)
-      const pending = new Int32Array(count);
-      for (let t = 0; t < count; t++) if (values[at + list[t]] !== Infinity) pending[finite++] = list[t];
       const scored = finite > 0 ? exactPairs(measure, A, B, o, i, pending, finite) : exact;
-      for (let t = 0, f = 0; t < count; t++) {
-        exact[t] = values[at + list[t]] === Infinity ? Infinity : scored[f++];
-      }
+      for (let t = 0, f = 0; t < count; t++) exact[t] = products[at + list[t]] !== products[at + list[t]] ? Infinity : scored[f++];
       matrixStats.reranked += finite;
       selectK(exact, list, count, k, indices, scores, i * k);
     }
