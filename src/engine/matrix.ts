@@ -121,22 +121,30 @@ function rowSide(s: Side, r: number, asDoubles: boolean): Side {
   return { v, name: s.name, shape: { rows: 1, dim }, kind: s.kind };
 }
 
-/** The candidate rows `js` of B as one side (same element type, so the same kernel as the per-pair path). */
-function gather(B: Side, js: ArrayLike<number>, count: number): Side {
-  const dim = B.shape.dim;
-  const v = B.v instanceof Float32Array ? new Float32Array(count * dim) : new Float64Array(count * dim);
+/**
+ * Exact finished values of the pairs (A row is[t], B row js[t]), t < count: the per-pair
+ * path in one batch (the query rows as doubles, as src/engine/pairs.ts takes them; the
+ * candidate rows in B's element type, so each pair meets the same kernel as there).
+ */
+function exactPairs(measure: Decomposing, A: Side, B: Side, o: Resolved, is: Int32Array, js: Int32Array, count: number): Float64Array {
+  const dim = A.shape.dim;
+  const p = new Float64Array(count * dim);
+  const q = B.v instanceof Float32Array ? new Float32Array(count * dim) : new Float64Array(count * dim);
   for (let t = 0; t < count; t++) {
-    const j = js[t];
-    for (let k = 0; k < dim; k++) v[t * dim + k] = B.v[j * dim + k];
+    p.set(subVector(A.v, is[t] * dim, (is[t] + 1) * dim), t * dim);
+    q.set(subVector(B.v, js[t] * dim, (js[t] + 1) * dim), t * dim);
   }
-  return { v, name: B.name, shape: { rows: count, dim }, kind: B.kind };
+  const shape = { rows: count, dim };
+  const ps: Side = { v: p, name: A.name, shape, kind: A.kind }, qs: Side = { v: q, name: B.name, shape, kind: B.kind };
+  const values = rowValues(measure, ps, qs, o, simdRows);
+  return finish(measure, values, o, false, [ps, qs]) as Float64Array;
 }
 
-/** Exact finished values of query row i against the candidates `js` (the per-pair path). */
-function exactPairs(measure: Decomposing, A: Side, B: Side, o: Resolved, i: number, js: Int32Array, count: number): Float64Array {
-  const query = rowSide(A, i, true), cands = gather(B, js, count);
-  const values = rowValues(measure, query, cands, o, simdRows);
-  return finish(measure, values, o, false, [query, cands]) as Float64Array;
+/** The same array twice as long (its values kept). */
+function grow(a: Int32Array): Int32Array {
+  const b = new Int32Array(2 * a.length);
+  b.set(a);
+  return b;
 }
 
 /** Counters of the last call, for tests and benchmarks. */
@@ -170,7 +178,8 @@ export function pairwiseMatrix(measure: Decomposing, A: Side, B: Side, o: Resolv
   if (P === null || Q === null) return null;
   const m = A.shape.rows, n = B.shape.rows, dim = A.shape.dim, w = words(dim);
   const out = new Float64Array(m * n);
-  const redo = new Int32Array(n), withZeros = zeroRows(Q);
+  const withZeros = zeroRows(Q);
+  let redoI: Int32Array = new Int32Array(64), redoJ: Int32Array = new Int32Array(64);
   let markedInBlock = 0;
   matrixStats.pairs = m * n;
   matrixStats.redone = 0;
@@ -184,23 +193,27 @@ export function pairwiseMatrix(measure: Decomposing, A: Side, B: Side, o: Resolv
       for (let i = i0; i < i0 + rowsX; i++) if (infinite(P, Q, i, j, w)) out[i * n + j] = Infinity;
     }
   }, (i0, rowsX) => {
+    let count = 0;
     for (let i = i0; i < i0 + rowsX; i++) {
       const row = out.subarray(i * n, (i + 1) * n);
-      let count = 0;
-      if (markedInBlock > 0) {
-        for (let j = 0; j < n; j++) {
-          if (row[j] === row[j]) continue;
-          redo[count++] = j;
-          row[j] = 0;
+      for (let j = 0; markedInBlock > 0 && j < n; j++) {
+        if (row[j] === row[j]) continue;
+        if (count === redoI.length) {
+          redoI = grow(redoI);
+          redoJ = grow(redoJ);
         }
+        redoI[count] = i;
+        redoJ[count++] = j;
+        row[j] = 0;
       }
       finish(measure, row, o, false, [rowSide(A, i, false), B]);
-      if (count === 0) continue;
-      matrixStats.redone += count;
-      const exact = exactPairs(measure, A, B, o, i, redo, count);
-      for (let t = 0; t < count; t++) row[redo[t]] = exact[t];
     }
     markedInBlock = 0;
+    if (count === 0) return;
+    // the block's marked pairs on the exact path, in one batch
+    matrixStats.redone += count;
+    const exact = exactPairs(measure, A, B, o, redoI, redoJ, count);
+    for (let t = 0; t < count; t++) out[redoI[t] * n + redoJ[t]] = exact[t];
   });
   return ok ? out : null;
 }
@@ -217,47 +230,84 @@ export function topKMatrix(measure: Decomposing, A: Side, B: Side, o: Resolved, 
   const m = A.shape.rows, n = B.shape.rows, dim = A.shape.dim, w = words(dim);
   const indices = new Int32Array(m * k), scores = new Float64Array(m * k);
   const { h: hd, c } = epilogue(measure, P, dim);
+  const withZeros = zeroRows(Q);
   let products = new Float64Array(0);
-  const caps = new Float64Array(k), list = new Int32Array(n), pending = new Int32Array(n), exact = new Float64Array(n);
+  const caps = new Float64Array(k);
+  let lists = new Int32Array(0), pendingI = new Int32Array(0), pendingJ = new Int32Array(0);
+  const exact = new Float64Array(n), starts = new Int32Array(Math.min(m, 4096) + 1);
   matrixStats.pairs = m * n;
   matrixStats.reranked = 0;
   // raw products g of a block of query rows; values and bounds follow from hᵢ, dᵢ, c
   const ok = productTiles(simdKernel()!, P.x, m, Q.x, n, dim, null, (i0, j0, rowsX, rowsY, g, stride) => {
-    if (products.length < rowsX * n) products = new Float64Array(rowsX * n);
+    if (products.length < rowsX * n) {
+      products = new Float64Array(rowsX * n);
+      lists = new Int32Array(rowsX * n);
+      pendingI = new Int32Array(rowsX * n);
+      pendingJ = new Int32Array(rowsX * n);
+    }
     for (let r = 0; r < rowsX; r++) products.set(g.subarray(r * stride, r * stride + rowsY), r * n + j0);
   }, (i0, rowsX) => {
+    // per row: the shortlist (lists[starts[r]..starts[r + 1]]), its finite pairs pending
+    let count = 0, finite = 0;
     for (let r = 0; r < rowsX; r++) {
       const i = i0 + r, at = r * n, h = hd[2 * i], d = hd[2 * i + 1];
-      // Infinity where some q = 0 under p > 0 (exact); else h − g within c·|g| + d
-      for (let j = 0; j < n; j++) if (Q.zeros[j] !== 0 && infinite(P, Q, i, j, w)) products[at + j] = NaN;
-      // the k smallest upper bounds, ascending (insertion: k is small)
-      caps.fill(Infinity);
-      for (let j = 0; j < n; j++) {
-        const gj = products[at + j];
-        const u = h - gj + c * Math.abs(gj) + d; // NaN (infinite) never enters
-        if (!(u < caps[k - 1])) continue;
-        let t = k - 1;
-        for (; t > 0 && caps[t - 1] > u; t--) caps[t] = caps[t - 1];
-        caps[t] = u;
+      // NaN where some q = 0 under p > 0: +Infinity exactly
+      for (let z = 0; z < withZeros.length; z++) if (infinite(P, Q, i, withZeros[z], w)) products[at + withZeros[z]] = NaN;
+      const cap = kthUpperBound(products, at, n, h, c, d, caps);
+      starts[r] = count;
+      const listed = shortlist(products, at, n, h, c, d, cap, lists, count);
+      for (let t = count; t < count + listed; t++) {
+        const j = lists[t];
+        if (products[at + j] !== products[at + j]) continue;
+        pendingI[finite] = i;
+        pendingJ[finite++] = j;
       }
-      const cap = caps[k - 1] + TIE * Math.abs(caps[k - 1]);
-      let count = 0, finite = 0;
-      for (let j = 0; j < n; j++) {
-        const gj = products[at + j];
-        const infinitePair = gj !== gj;
-        if (!infinitePair && h - gj - c * Math.abs(gj) - d > cap) continue;
-        if (infinitePair && cap !== Infinity) continue;
-        list[count++] = j;
-        if (!infinitePair) pending[finite++] = j;
-      }
-      // exact scores of the finite ones, in one batch (Infinity is exact already)
-      const scored = finite > 0 ? exactPairs(measure, A, B, o, i, pending, finite) : exact;
-      for (let t = 0, f = 0; t < count; t++) exact[t] = products[at + list[t]] !== products[at + list[t]] ? Infinity : scored[f++];
-      matrixStats.reranked += finite;
-      selectK(exact, list, count, k, indices, scores, i * k);
+      count += listed;
+    }
+    starts[rowsX] = count;
+    // exact scores of the finite ones, in one batch for the block (Infinity is exact already)
+    const scored = finite > 0 ? exactPairs(measure, A, B, o, pendingI, pendingJ, finite) : exact;
+    matrixStats.reranked += finite;
+    for (let r = 0, f = 0; r < rowsX; r++) {
+      const from = starts[r], to = starts[r + 1], at = r * n;
+      const list = lists.subarray(from, to);
+      for (let t = 0; t < to - from; t++) exact[t] = products[at + list[t]] !== products[at + list[t]] ? Infinity : scored[f++];
+      selectK(exact, list, to - from, k, indices, scores, (i0 + r) * k);
     }
   });
   return ok ? { indices, scores } : null;
+}
+
+/**
+ * The k-th smallest upper bound h − g + c·|g| + d of a row of products g (caps: k slots,
+ * ascending; NaN, the +Infinity pairs, never enters), widened by TIE: no candidate whose
+ * lower bound exceeds it can be among the k best.
+ */
+function kthUpperBound(g: Float64Array, at: number, n: number, h: number, c: number, d: number, caps: Float64Array): number {
+  const k = caps.length;
+  caps.fill(Infinity);
+  let last = Infinity;
+  for (let j = 0; j < n; j++) {
+    const gj = g[at + j];
+    const u = h - gj + c * Math.abs(gj) + d;
+    if (!(u < last)) continue;
+    let t = k - 1;
+    for (; t > 0 && caps[t - 1] > u; t--) caps[t] = caps[t - 1];
+    caps[t] = u;
+    last = caps[k - 1];
+  }
+  return last + TIE * Math.abs(last);
+}
+
+/** The candidates of a row that may be among the k best (lower bound ≤ cap; +Infinity ones only when cap is), into list from `from`; their count. */
+function shortlist(g: Float64Array, at: number, n: number, h: number, c: number, d: number, cap: number, list: Int32Array, from: number): number {
+  let count = from;
+  for (let j = 0; j < n; j++) {
+    const gj = g[at + j];
+    if (gj !== gj ? cap !== Infinity : h - gj - c * Math.abs(gj) - d > cap) continue;
+    list[count++] = j;
+  }
+  return count - from;
 }
 
 /**
