@@ -219,10 +219,14 @@ export function pairwiseMatrix(measure: Decomposing, A: Side, B: Side, o: Resolv
 }
 
 /**
- * topK through the product: per query row, the k-th smallest upper bound (value + bound)
- * caps the k best; every candidate whose lower bound is within TIE of that cap is scored
- * exactly (the per-pair path) and ranked with topK's rule (ties within 4e-15: lower index
- * first). The others cannot enter the k. Null where this path does not apply.
+ * topK through the product. Per query row: the k-th smallest upper bound (value + bound)
+ * caps the k best, so only candidates whose lower bound is under that cap (the shortlist)
+ * can enter. A shortlisted value is kept where its bound is within REL of it (as in
+ * pairwise) and its interval, widened by TIE, meets no other shortlisted interval: then
+ * its order against every other candidate is certain and no tie can involve it. Every
+ * other shortlisted candidate (overlapping clusters: near ties, scaled copies, identical
+ * rows) is scored exactly on the per-pair path, and the shortlist is ranked with topK's
+ * rule (ties within 4e-15: lower index first). Null where this path does not apply.
  */
 export function topKMatrix(measure: Decomposing, A: Side, B: Side, o: Resolved, k: number): { indices: Int32Array; scores: Float64Array } | null {
   const P = queryRows(A), Q = P && candidateRows(B);
@@ -233,8 +237,9 @@ export function topKMatrix(measure: Decomposing, A: Side, B: Side, o: Resolved, 
   const withZeros = zeroRows(Q);
   let products = new Float64Array(0);
   const caps = new Float64Array(k);
-  let lists = new Int32Array(0), pendingI = new Int32Array(0), pendingJ = new Int32Array(0);
-  const exact = new Float64Array(n), starts = new Int32Array(Math.min(m, 4096) + 1);
+  let lists = new Int32Array(0), values = new Float64Array(0), pendingI = new Int32Array(0), pendingJ = new Int32Array(0), pendingAt = new Int32Array(0);
+  let infinitePair = new Uint8Array(0);
+  const starts = new Int32Array(Math.min(m, 4096) + 1), lows = new Float64Array(n), highs = new Float64Array(n), order = new Int32Array(n);
   matrixStats.pairs = m * n;
   matrixStats.reranked = 0;
   // raw products g of a block of query rows; values and bounds follow from hᵢ, dᵢ, c
@@ -242,13 +247,16 @@ export function topKMatrix(measure: Decomposing, A: Side, B: Side, o: Resolved, 
     if (products.length < rowsX * n) {
       products = new Float64Array(rowsX * n);
       lists = new Int32Array(rowsX * n);
+      values = new Float64Array(rowsX * n);
       pendingI = new Int32Array(rowsX * n);
       pendingJ = new Int32Array(rowsX * n);
+      pendingAt = new Int32Array(rowsX * n);
+      infinitePair = new Uint8Array(rowsX * n);
     }
     for (let r = 0; r < rowsX; r++) products.set(g.subarray(r * stride, r * stride + rowsY), r * n + j0);
   }, (i0, rowsX) => {
-    // per row: the shortlist (lists[starts[r]..starts[r + 1]]), its finite pairs pending
-    let count = 0, finite = 0;
+    // per row: the shortlist lists[starts[r]..starts[r + 1]] with values (NaN: pending exact)
+    let count = 0, pending = 0;
     for (let r = 0; r < rowsX; r++) {
       const i = i0 + r, at = r * n, h = hd[2 * i], d = hd[2 * i + 1];
       // NaN where some q = 0 under p > 0: +Infinity exactly
@@ -256,26 +264,73 @@ export function topKMatrix(measure: Decomposing, A: Side, B: Side, o: Resolved, 
       const cap = kthUpperBound(products, at, n, h, c, d, caps);
       starts[r] = count;
       const listed = shortlist(products, at, n, h, c, d, cap, lists, count);
+      const settled = settle(products, at, h, c, d, lists, count, listed, values, lows, highs, order);
       for (let t = count; t < count + listed; t++) {
-        const j = lists[t];
-        if (products[at + j] !== products[at + j]) continue;
-        pendingI[finite] = i;
-        pendingJ[finite++] = j;
+        if (values[t] === values[t]) continue;
+        pendingI[pending] = i;
+        pendingJ[pending] = lists[t];
+        pendingAt[pending++] = t;
       }
+      matrixStats.reranked += listed - settled;
       count += listed;
     }
     starts[rowsX] = count;
-    // exact scores of the finite ones, in one batch for the block (Infinity is exact already)
-    const scored = finite > 0 ? exactPairs(measure, A, B, o, pendingI, pendingJ, finite) : exact;
-    matrixStats.reranked += finite;
-    for (let r = 0, f = 0; r < rowsX; r++) {
-      const from = starts[r], to = starts[r + 1], at = r * n;
-      const list = lists.subarray(from, to);
-      for (let t = 0; t < to - from; t++) exact[t] = products[at + list[t]] !== products[at + list[t]] ? Infinity : scored[f++];
-      selectK(exact, list, to - from, k, indices, scores, (i0 + r) * k);
+    // the settled values in the caller's base (finish scales and clamps the finite ones;
+    // +Infinity, exact already, and the pending ones, overwritten below, are left out)
+    for (let t = 0; t < count; t++) {
+      const v = values[t];
+      infinitePair[t] = v === Infinity ? 1 : 0;
+      if (v !== v || v === Infinity) values[t] = 0;
+    }
+    finish(measure, values.subarray(0, count), o, false, []);
+    for (let t = 0; t < count; t++) if (infinitePair[t] === 1) values[t] = Infinity;
+    if (pending > 0) {
+      // exact scores of the rest, in one batch for the block
+      const exact = exactPairs(measure, A, B, o, pendingI, pendingJ, pending);
+      for (let t = 0; t < pending; t++) values[pendingAt[t]] = exact[t];
+    }
+    for (let r = 0; r < rowsX; r++) {
+      const from = starts[r], to = starts[r + 1];
+      selectK(values.subarray(from, to), lists.subarray(from, to), to - from, k, indices, scores, (i0 + r) * k);
     }
   });
   return ok ? { indices, scores } : null;
+}
+
+/**
+ * Values (nats) of the shortlisted candidates lists[from..from + count) into values[...]:
+ * the product's value where it is settled (bound within REL, interval widened by TIE
+ * disjoint from every other one), +Infinity for the infinite pairs (NaN products), NaN
+ * where the exact path must decide. Returns how many are settled.
+ */
+function settle(
+  g: Float64Array, at: number, h: number, c: number, d: number, list: Int32Array, from: number, count: number,
+  values: Float64Array, lows: Float64Array, highs: Float64Array, order: Int32Array,
+): number {
+  let finite = 0;
+  for (let t = 0; t < count; t++) {
+    const gj = g[at + list[from + t]];
+    if (gj !== gj) {
+      values[from + t] = Infinity;
+      continue;
+    }
+    const value = h - gj, bound = c * Math.abs(gj) + d, widen = bound + TIE * Math.abs(value);
+    values[from + t] = bound <= REL * Math.abs(value) ? value : NaN;
+    lows[t] = value - widen;
+    highs[t] = value + widen;
+    order[finite++] = t;
+  }
+  // clusters of overlapping intervals (by ascending lower end): more than one member → exact
+  const sorted = order.subarray(0, finite).sort((x, y) => lows[x] - lows[y]);
+  for (let s = 0; s < finite;) {
+    let e = s + 1, high = highs[sorted[s]];
+    while (e < finite && lows[sorted[e]] <= high) high = Math.max(high, highs[sorted[e++]]);
+    if (e - s > 1) for (let t = s; t < e; t++) values[from + sorted[t]] = NaN;
+    s = e;
+  }
+  let settled = 0;
+  for (let t = 0; t < count; t++) if (values[from + t] === values[from + t]) settled++;
+  return settled;
 }
 
 /**
