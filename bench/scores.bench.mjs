@@ -100,6 +100,20 @@ function loopPairwise(a, b, dim, out) {
   }
 }
 
+/** Hellinger distance of every pair: √(1 − Σ √(aₖ·bₖ)) on normalised rows. */
+function loopHellingerPairwise(a, b, dim, out) {
+  const m = a.length / dim, n = b.length / dim;
+  const totals = (v, rows) => Float64Array.from({ length: rows }, (_, r) => v.subarray(r * dim, (r + 1) * dim).reduce((x, y) => x + y, 0));
+  const A = totals(a, m), B = totals(b, n);
+  for (let i = 0; i < m; i++) {
+    for (let j = 0; j < n; j++) {
+      let s = 0;
+      for (let k = 0; k < dim; k++) s += Math.sqrt((a[i * dim + k] / A[i]) * (b[j * dim + k] / B[j]));
+      out[i * n + j] = Math.sqrt(Math.max(0, 1 - s));
+    }
+  }
+}
+
 /** The k = 10 smallest of each query's row of the pairwise loop (one row at a time, then k passes). */
 function loopTopK(a, b, dim, out) {
   const m = a.length / dim, n = b.length / dim, k = 10;
@@ -151,6 +165,7 @@ const WORKLOADS = {
   "kl single vector 1e6 (reference)": { rows: 1, dim: 1e6, run: (p, q) => kl(p, q), loop: loopKL },
   "kl pairwise 1000 × 1000 × 64": { rows: 1000, cols: 1000, dim: 64, run: (a, b, dim) => pairwise("kl", a, b, { dim }), loop: loopPairwise },
   "kl pairwise 1000 × 1000 × 64 (Float32Array)": { rows: 1000, cols: 1000, dim: 64, f32: true, run: (a, b, dim) => pairwise("kl", a, b, { dim }), loop: loopPairwise },
+  "hellinger pairwise 1000 × 1000 × 64": { rows: 1000, cols: 1000, dim: 64, run: (a, b, dim) => pairwise("hellinger", a, b, { dim }), loop: loopHellingerPairwise },
   "kl topK k=10, 1000 queries × 1000 candidates × 64": { rows: 1000, cols: 1000, dim: 64, outRows: 1000, run: (a, b, dim) => topK("kl", a, b, { dim, k: 10 }).scores, loop: loopTopK },
   "kl logits 64 × 131072": { rows: 64, dim: 131072, logits: true, run: (a, b, dim) => kl(a, b, { dim, input: "logits" }), loop: loopLogits },
 };

@@ -1,9 +1,9 @@
 // pairwise and topK through a matrix product (issue 10, src/engine/matrix.ts), against the
 // mpmath oracle in test/fixtures/matrix-cases.json (made by test/fixtures/generate_matrix.py).
 // Small matrices with zeros (0 ln 0, q = 0 under p > 0), identical rows, scaled copies and
-// near-identical rows: every entry, both backends, Float64Array and Float32Array, base e and
-// 2. The large case (1000 × 1000 × 64, rows re-created here bit for bit from xorshift32): 400
-// spot entries and the topK (k = 10) of a few queries. Bounds: 1e-12 relative for Float64Array
+// near-identical rows: every entry of kl, crossEntropy (base e and 2) and hellinger, both
+// backends, Float64Array and Float32Array. The large case (1000 × 1000 × 64, rows re-created
+// here bit for bit from xorshift32): 400 spot entries and the topK (k = 10) of a few queries. Bounds: 1e-12 relative for Float64Array
 // and for Float32Array alike (the query row is taken as doubles, as on the per-pair path);
 // identical rows give exactly 0, Infinity exactly Infinity, topK indices exactly.
 import { readFileSync } from "node:fs";
@@ -23,7 +23,7 @@ interface SmallCase {
   A: number[];
   B: number[];
   expected: Record<string, Num[]>;
-  topK: { k: number; kl: TopKExpected[] };
+  topK: { k: number; kl: TopKExpected[]; hellinger: TopKExpected[] };
 }
 interface LargeCase {
   name: string;
@@ -88,7 +88,7 @@ describe.each(backends)("matrix path on %s", (backend) => {
     for (const Type of types) {
       describe(`${c.name} as ${Type.name}`, () => {
         const A = Type.from(c.A), B = Type.from(c.B), dim = c.dim;
-        for (const [label, measure, base] of [["kl", "kl", undefined], ["crossEntropy", "crossEntropy", undefined], ["kl base 2", "kl", 2], ["crossEntropy base 2", "crossEntropy", 2]] as const) {
+        for (const [label, measure, base] of [["kl", "kl", undefined], ["crossEntropy", "crossEntropy", undefined], ["kl base 2", "kl", 2], ["crossEntropy base 2", "crossEntropy", 2], ["hellinger", "hellinger", undefined]] as const) {
           it(`pairwise ${label}`, () => {
             useBackend(backend);
             expectClose(pairwise(measure, A, B, { dim, base }), c.expected[label], label);
@@ -101,12 +101,14 @@ describe.each(backends)("matrix path on %s", (backend) => {
           expect(got[0 * n + 0]).toBe(0);
           expect(got[2 * n + 3]).toBe(0);
           expect(got[1 * n + 6]).toBe(0);
+          const h = pairwise("hellinger", A, B, { dim });
+          expect([h[0], h[2 * n + 3], h[1 * n + 6]]).toEqual([0, 0, 0]);
         });
-        it("topK kl (k = 4)", () => {
+        it.each(["kl", "hellinger"] as const)("topK %s (k = 4)", (measure) => {
           useBackend(backend);
-          const got = topK("kl", A, B, { dim, k: c.topK.k });
-          for (let i = 0; i < c.topK.kl.length; i++) {
-            const want = c.topK.kl[i], k = c.topK.k;
+          const got = topK(measure, A, B, { dim, k: c.topK.k });
+          for (let i = 0; i < c.topK[measure].length; i++) {
+            const want = c.topK[measure][i], k = c.topK.k;
             expect(Array.from(got.indices.subarray(i * k, (i + 1) * k)), `query ${i}`).toEqual(want.indices);
             expectClose(got.scores.subarray(i * k, (i + 1) * k), want.scores, `query ${i}`);
           }
@@ -158,12 +160,12 @@ describe.each(backends)("matrix path on %s", (backend) => {
 });
 
 describe("matrix path agrees with the per-pair path", () => {
-  it("pairwise and topK: wasm-simd (matrix) and js (per pair) within 1e-12, same indices", () => {
+  it.each(["kl", "crossEntropy", "hellinger"] as const)("%s pairwise and topK: wasm-simd (matrix) and js (per pair) within 1e-12, same indices", (measure) => {
     const [A, B] = largeRows(200, 64, false);
     useBackend("wasm-simd");
-    const fast = pairwise("kl", A, B, { dim: 64 }), fastK = topK("kl", A, B, { dim: 64, k: 10 });
+    const fast = pairwise(measure, A, B, { dim: 64 }), fastK = topK(measure, A, B, { dim: 64, k: 10 });
     useBackend("js");
-    const slow = pairwise("kl", A, B, { dim: 64 }), slowK = topK("kl", A, B, { dim: 64, k: 10 });
+    const slow = pairwise(measure, A, B, { dim: 64 }), slowK = topK(measure, A, B, { dim: 64, k: 10 });
     let worst = 0;
     for (let t = 0; t < slow.length; t++) {
       if (slow[t] === fast[t]) continue;

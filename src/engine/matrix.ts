@@ -1,5 +1,6 @@
 // pairwise and topK through a matrix product (issue 10), for the measures that decompose:
 //     kl:           D(a‖b) = Σ a ln a − Σ a ln b      crossEntropy: H(a, b) = −Σ a ln b
+//     hellinger²:   1 − Σ √a·√b (the Bhattacharyya coefficient as the product √A·√Bᵀ)
 // with a = p/P, b = q/Q (rows normalised by their exact sums). Σ a ln a is summed once per
 // query row (compensated); the logarithms ln b once per candidate row; the cross terms of
 // every pair are one product A·(ln B)ᵀ on the SIMD kernel (assembly/matrix.ts). Zeros are
@@ -23,15 +24,15 @@ const EPS = 2 ** -53;
 /** Relative error a product value may keep (today's per-pair results agree to 1e-12; margin for their own error). */
 const REL = 2.5e-13;
 /** Tie tolerance of topK's selection (src/index.ts), with margin: candidates this close to the k-th are re-ranked. */
-const TIE = 1e-14;
+const TIE = 2e-14;
 /** Below this, q/Q leaves the normal range: ln b is taken as ln q − ln Q instead. */
 const MIN_NORMAL = 2.2250738585072014e-308;
 
-type Decomposing = "kl" | "crossEntropy";
+type Decomposing = "kl" | "crossEntropy" | "hellinger";
 
 /** The measures, sides and options this path takes; anything else keeps the per-pair path. */
 export function decomposes(measure: MeasureName, A: Side, B: Side, o: Resolved): measure is Decomposing {
-  return (measure === "kl" || measure === "crossEntropy") && o.smoothing === null && o.normalize &&
+  return (measure === "kl" || measure === "crossEntropy" || measure === "hellinger") && o.smoothing === null && o.normalize &&
     A.kind === "probabilities" && B.kind === "probabilities" && simdKernel() !== null;
 }
 
@@ -48,8 +49,12 @@ interface Rows {
 
 const words = (dim: number): number => (dim + 31) >>> 5;
 
-/** Query rows as a = p/P with Σ a ln a; null when a row sums to 0 or beyond the double range (the per-pair path reports it). */
-function queryRows(s: Side): Rows | null {
+/**
+ * Query rows as a = p/P with Σ a ln a (hellinger: √a); null when a row sums to 0 or beyond
+ * the double range (the per-pair path reports it).
+ */
+function queryRows(s: Side, measure: Decomposing): Rows | null {
+  const root = measure === "hellinger";
   const { rows, dim } = s.shape, w = words(dim), v = s.v;
   const x = new Float64Array(rows * dim), h = new Float64Array(rows), bits = new Uint32Array(rows * w);
   for (let r = 0; r < rows; r++) {
@@ -64,16 +69,17 @@ function queryRows(s: Side): Rows | null {
       if (p === 0) continue;
       bits[r * w + (k >>> 5)] |= 1 << (k & 31);
       const a = p / t;
-      x[at + k] = a;
-      if (a > 0) sum.add(a * Math.log(a));
+      x[at + k] = root ? Math.sqrt(a) : a;
+      if (a > 0 && !root) sum.add(a * Math.log(a));
     }
     h[r] = sum.value;
   }
   return { x, h, bits, zeros: new Uint8Array(0) };
 }
 
-/** Candidate rows as ln b = ln(q/Q), 0 where q = 0 (the masks decide those pairs). */
-function candidateRows(s: Side): Rows | null {
+/** Candidate rows as ln b = ln(q/Q), 0 where q = 0 (the masks decide those pairs); hellinger: √b, no masks. */
+function candidateRows(s: Side, measure: Decomposing): Rows | null {
+  const root = measure === "hellinger";
   const { rows, dim } = s.shape, w = words(dim), v = s.v;
   const x = new Float64Array(rows * dim), bits = new Uint32Array(rows * w), zeros = new Uint8Array(rows);
   for (let r = 0; r < rows; r++) {
@@ -85,13 +91,15 @@ function candidateRows(s: Side): Rows | null {
     const lnT = Math.log(t);
     for (let k = 0; k < dim; k++) {
       const q = v[at + k];
+      if (q === 0 && root) continue;
       if (q === 0) {
         bits[r * w + (k >>> 5)] |= 1 << (k & 31);
         zeros[r] = 1;
         continue;
       }
       const b = q / t;
-      x[at + k] = b >= MIN_NORMAL ? Math.log(b) : Math.log(q) - lnT;
+      if (root) x[at + k] = Math.sqrt(b);
+      else x[at + k] = b >= MIN_NORMAL ? Math.log(b) : Math.log(q) - lnT;
     }
   }
   return { x, h: new Float64Array(0), bits, zeros };
@@ -110,6 +118,8 @@ function infinite(P: Rows, Q: Rows, i: number, j: number, w: number): boolean {
  * is within ε·|ln b|; a and b are within 2ε relative each, which moves D by at most
  * 2ε(|Σ a ln a| + |g| + 1) + 2ε; Σ a ln a is compensated, within 2ε|h|. Hence
  * |error| ≤ (dim/2 + 8)·ε·|g| + 6ε·|h| + 8ε (crossEntropy: no h).
+ * hellinger (squared, before the root): 1 − g with g = Σ √a·√b, terms ≥ 0, each √ within
+ * 1.5ε relative: the same bound with h = 1 and no logarithms.
  */
 
 /** Row r of a matrix side as a one-row side. */
@@ -150,11 +160,11 @@ function grow(a: Int32Array): Int32Array {
 /** Counters of the last call, for tests and benchmarks. */
 export const matrixStats = { pairs: 0, redone: 0, reranked: 0 };
 
-/** Per query row (hᵢ, dᵢ): the value of a pair is hᵢ − g, its error bound c·|g| + dᵢ (see pairValue). */
+/** Per query row (hᵢ, dᵢ): the value of a pair is hᵢ − g, its error bound c·|g| + dᵢ (see above). */
 function epilogue(measure: Decomposing, P: Rows, dim: number): Epilogue {
   const rows = P.h.length, h = new Float64Array(2 * rows);
   for (let i = 0; i < rows; i++) {
-    h[2 * i] = measure === "kl" ? P.h[i] : 0;
+    h[2 * i] = measure === "kl" ? P.h[i] : measure === "hellinger" ? 1 : 0;
     h[2 * i + 1] = (measure === "kl" ? 6 * EPS * Math.abs(P.h[i]) : 0) + 8 * EPS;
   }
   return { h, c: (dim / 2 + 8) * EPS, rel: REL };
@@ -174,7 +184,7 @@ function zeroRows(Q: Rows): Int32Array {
  * (then the caller runs the per-pair path, which also reports any bad row).
  */
 export function pairwiseMatrix(measure: Decomposing, A: Side, B: Side, o: Resolved): Float64Array | null {
-  const P = queryRows(A), Q = P && candidateRows(B);
+  const P = queryRows(A, measure), Q = P && candidateRows(B, measure);
   if (P === null || Q === null) return null;
   const m = A.shape.rows, n = B.shape.rows, dim = A.shape.dim, w = words(dim);
   const out = new Float64Array(m * n);
@@ -229,7 +239,7 @@ export function pairwiseMatrix(measure: Decomposing, A: Side, B: Side, o: Resolv
  * rule (ties within 4e-15: lower index first). Null where this path does not apply.
  */
 export function topKMatrix(measure: Decomposing, A: Side, B: Side, o: Resolved, k: number): { indices: Int32Array; scores: Float64Array } | null {
-  const P = queryRows(A), Q = P && candidateRows(B);
+  const P = queryRows(A, measure), Q = P && candidateRows(B, measure);
   if (P === null || Q === null) return null;
   const m = A.shape.rows, n = B.shape.rows, dim = A.shape.dim, w = words(dim);
   const indices = new Int32Array(m * k), scores = new Float64Array(m * k);
