@@ -236,7 +236,8 @@ export function pairwiseMatrix(measure: Decomposing, A: Side, B: Side, o: Resolv
  * its order against every other candidate is certain and no tie can involve it. Every
  * other shortlisted candidate (overlapping clusters: near ties, scaled copies, identical
  * rows) is scored exactly on the per-pair path, and the shortlist is ranked with topK's
- * rule (ties within 4e-15: lower index first). Null where this path does not apply.
+ * rule (ties within 4e-15: lower index first). The k chosen are then scored exactly, so
+ * the scores are the per-pair path's. Null where this path does not apply.
  */
 export function topKMatrix(measure: Decomposing, A: Side, B: Side, o: Resolved, k: number): { indices: Int32Array; scores: Float64Array } | null {
   const P = queryRows(A, measure), Q = P && candidateRows(B, measure);
@@ -303,6 +304,18 @@ export function topKMatrix(measure: Decomposing, A: Side, B: Side, o: Resolved, 
       const from = starts[r], to = starts[r + 1];
       selectK(values.subarray(from, to), lists.subarray(from, to), to - from, k, indices, scores, (i0 + r) * k);
     }
+    // the k scores of each query exactly (the order is already certain): the per-pair
+    // path's values, digit for digit
+    let chosen = 0;
+    for (let t = i0 * k; t < (i0 + rowsX) * k; t++) {
+      if (scores[t] === Infinity) continue;
+      pendingI[chosen] = Math.floor(t / k);
+      pendingJ[chosen] = indices[t];
+      pendingAt[chosen++] = t;
+    }
+    if (chosen === 0) return;
+    const exact = exactPairs(measure, A, B, o, pendingI, pendingJ, chosen);
+    for (let t = 0; t < chosen; t++) scores[pendingAt[t]] = exact[t];
   });
   return ok ? { indices, scores } : null;
 }
