@@ -117,9 +117,18 @@ function loopHellingerPairwise(a, b, dim, out) {
 /** The k = 10 smallest of each query's row of the pairwise loop (one row at a time, then k passes). */
 function loopTopK(a, b, dim, out) {
   const m = a.length / dim, n = b.length / dim, k = 10;
+  const totals = (v, rows) => Float64Array.from({ length: rows }, (_, r) => v.subarray(r * dim, (r + 1) * dim).reduce((x, y) => x + y, 0));
+  const A = totals(a, m), B = totals(b, n);
   const row = new Float64Array(n), taken = new Uint8Array(n);
   for (let i = 0; i < m; i++) {
-    loopPairwise(a.subarray(i * dim, (i + 1) * dim), b, dim, row);
+    for (let j = 0; j < n; j++) {
+      let s = 0;
+      for (let t = 0; t < dim; t++) {
+        const x = a[i * dim + t] / A[i], y = b[j * dim + t] / B[j];
+        if (x > 0) s += x * Math.log(x / y);
+      }
+      row[j] = s;
+    }
     taken.fill(0);
     for (let t = 0; t < k; t++) {
       let best = -1;

@@ -15,7 +15,7 @@ import { finish } from "./finish.js";
 import type { Resolved } from "./options.js";
 import { rowValues } from "./rows.js";
 import type { Side } from "./sides.js";
-import { subVector } from "./vector.js";
+import { subVector, type Vector } from "./vector.js";
 import { Sum } from "../exact/sum.js";
 import type { MeasureName } from "../measures/registry.js";
 import { productTiles, type Epilogue } from "../wasm/matrix.js";
@@ -131,6 +131,9 @@ function rowSide(s: Side, r: number, asDoubles: boolean): Side {
   return { v, name: s.name, shape: { rows: 1, dim }, kind: s.kind };
 }
 
+const KEEP = 1 << 17;
+let gathered64 = new Float64Array(0), gatheredQ64 = new Float64Array(0), gathered32 = new Float32Array(0);
+
 /**
  * Exact finished values of the pairs (A row is[t], B row js[t]), t < count: the per-pair
  * path in one batch (the query rows as doubles, as src/engine/pairs.ts takes them; the
@@ -138,16 +141,45 @@ function rowSide(s: Side, r: number, asDoubles: boolean): Side {
  */
 function exactPairs(measure: Decomposing, A: Side, B: Side, o: Resolved, is: Int32Array, js: Int32Array, count: number): Float64Array {
   const dim = A.shape.dim;
-  const p = new Float64Array(count * dim);
-  const q = B.v instanceof Float32Array ? new Float32Array(count * dim) : new Float64Array(count * dim);
-  for (let t = 0; t < count; t++) {
-    p.set(subVector(A.v, is[t] * dim, (is[t] + 1) * dim), t * dim);
-    q.set(subVector(B.v, js[t] * dim, (js[t] + 1) * dim), t * dim);
+  // buffers kept between calls (fresh large typed arrays cost more than the copies), up
+  // to KEEP elements; a larger batch (most pairs redone) gets its own
+  if (count * dim > KEEP) {
+    gathered64 = new Float64Array(0);
+    gatheredQ64 = new Float64Array(0);
+    gathered32 = new Float32Array(0);
   }
+  if (gathered64.length < count * dim) gathered64 = new Float64Array(Math.max(count * dim, Math.min(2 * count * dim, KEEP)));
+  const p = gathered64.subarray(0, count * dim);
+  let q: Float64Array | Float32Array;
+  if (B.v instanceof Float32Array) {
+    if (gathered32.length < count * dim) gathered32 = new Float32Array(Math.max(count * dim, Math.min(2 * count * dim, KEEP)));
+    q = gathered32.subarray(0, count * dim);
+  } else {
+    if (gatheredQ64.length < count * dim) gatheredQ64 = new Float64Array(Math.max(count * dim, Math.min(2 * count * dim, KEEP)));
+    q = gatheredQ64.subarray(0, count * dim);
+  }
+  copyRows(p, A.v, is, count, dim);
+  copyRows(q, B.v, js, count, dim);
   const shape = { rows: count, dim };
   const ps: Side = { v: p, name: A.name, shape, kind: A.kind }, qs: Side = { v: q, name: B.name, shape, kind: B.kind };
   const values = rowValues(measure, ps, qs, o, simdRows);
   return finish(measure, values, o, false, [ps, qs]) as Float64Array;
+}
+
+/** dst row t = src row rows[t] (an element loop: faster than a subarray per row). */
+function copyRows(dst: Float64Array | Float32Array, src: Vector, rows: Int32Array, count: number, dim: number): void {
+  if (dst instanceof Float64Array && src instanceof Float64Array) return copyRows64(dst, src, rows, count, dim);
+  for (let t = 0; t < count; t++) {
+    const from = rows[t] * dim, to = t * dim;
+    for (let k = 0; k < dim; k++) dst[to + k] = src[from + k];
+  }
+}
+
+function copyRows64(dst: Float64Array, src: Float64Array, rows: Int32Array, count: number, dim: number): void {
+  for (let t = 0; t < count; t++) {
+    const from = rows[t] * dim, to = t * dim;
+    for (let k = 0; k < dim; k++) dst[to + k] = src[from + k];
+  }
 }
 
 /** The same array twice as long (its values kept). */
