@@ -376,7 +376,14 @@ function settle(
     order[finite++] = t;
   }
   // clusters of overlapping intervals (by ascending lower end): more than one member → exact
-  const sorted = order.subarray(0, finite).sort((x, y) => lows[x] - lows[y]);
+  // insertion sort: a shortlist is about k long
+  for (let t = 1; t < finite; t++) {
+    const x = order[t], low = lows[x];
+    let u = t;
+    for (; u > 0 && lows[order[u - 1]] > low; u--) order[u] = order[u - 1];
+    order[u] = x;
+  }
+  const sorted = order;
   for (let s = 0; s < finite;) {
     let e = s + 1, high = highs[sorted[s]];
     while (e < finite && lows[sorted[e]] <= high) high = Math.max(high, highs[sorted[e++]]);
