@@ -39,3 +39,4 @@ export * from "./logits";
 export { klTermsRange, klTermsRows } from "./terms";
 export { gaussianRows } from "./gaussian";
 export { smoothRows } from "./smoothing";
+export * from "./matrix";

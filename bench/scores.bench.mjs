@@ -7,7 +7,7 @@ import { execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, totalmem } from "node:os";
 import { fileURLToPath } from "node:url";
-import { init, jsDivergence, kl, pairwise, psi, useBackend } from "../dist/index.js";
+import { init, jsDivergence, kl, pairwise, psi, topK, useBackend } from "../dist/index.js";
 
 const TIME_MS = Number(process.env.KL_BENCH_TIME ?? 400);
 
@@ -100,6 +100,45 @@ function loopPairwise(a, b, dim, out) {
   }
 }
 
+/** Hellinger distance of every pair: √(1 − Σ √(aₖ·bₖ)) on normalised rows. */
+function loopHellingerPairwise(a, b, dim, out) {
+  const m = a.length / dim, n = b.length / dim;
+  const totals = (v, rows) => Float64Array.from({ length: rows }, (_, r) => v.subarray(r * dim, (r + 1) * dim).reduce((x, y) => x + y, 0));
+  const A = totals(a, m), B = totals(b, n);
+  for (let i = 0; i < m; i++) {
+    for (let j = 0; j < n; j++) {
+      let s = 0;
+      for (let k = 0; k < dim; k++) s += Math.sqrt((a[i * dim + k] / A[i]) * (b[j * dim + k] / B[j]));
+      out[i * n + j] = Math.sqrt(Math.max(0, 1 - s));
+    }
+  }
+}
+
+/** The k = 10 smallest of each query's row of the pairwise loop (one row at a time, then k passes). */
+function loopTopK(a, b, dim, out) {
+  const m = a.length / dim, n = b.length / dim, k = 10;
+  const totals = (v, rows) => Float64Array.from({ length: rows }, (_, r) => v.subarray(r * dim, (r + 1) * dim).reduce((x, y) => x + y, 0));
+  const A = totals(a, m), B = totals(b, n);
+  const row = new Float64Array(n), taken = new Uint8Array(n);
+  for (let i = 0; i < m; i++) {
+    for (let j = 0; j < n; j++) {
+      let s = 0;
+      for (let t = 0; t < dim; t++) {
+        const x = a[i * dim + t] / A[i], y = b[j * dim + t] / B[j];
+        if (x > 0) s += x * Math.log(x / y);
+      }
+      row[j] = s;
+    }
+    taken.fill(0);
+    for (let t = 0; t < k; t++) {
+      let best = -1;
+      for (let j = 0; j < n; j++) if (!taken[j] && (best < 0 || row[j] < row[best])) best = j;
+      taken[best] = 1;
+      out[i] = best;
+    }
+  }
+}
+
 /** Max-subtracted log-softmax of both rows, then Σ p·(log p − log q). */
 function loopLogits(a, b, dim, out) {
   for (let r = 0, rows = out.length; r < rows; r++) {
@@ -134,6 +173,9 @@ const WORKLOADS = {
   "kl rows 1e4 × 1024": { rows: 1e4, dim: 1024, run: (p, q, dim) => kl(p, q, { dim }), loop: loopKL },
   "kl single vector 1e6 (reference)": { rows: 1, dim: 1e6, run: (p, q) => kl(p, q), loop: loopKL },
   "kl pairwise 1000 × 1000 × 64": { rows: 1000, cols: 1000, dim: 64, run: (a, b, dim) => pairwise("kl", a, b, { dim }), loop: loopPairwise },
+  "kl pairwise 1000 × 1000 × 64 (Float32Array)": { rows: 1000, cols: 1000, dim: 64, f32: true, run: (a, b, dim) => pairwise("kl", a, b, { dim }), loop: loopPairwise },
+  "hellinger pairwise 1000 × 1000 × 64": { rows: 1000, cols: 1000, dim: 64, run: (a, b, dim) => pairwise("hellinger", a, b, { dim }), loop: loopHellingerPairwise },
+  "kl topK k=10, 1000 queries × 1000 candidates × 64": { rows: 1000, cols: 1000, dim: 64, outRows: 1000, run: (a, b, dim) => topK("kl", a, b, { dim, k: 10 }).scores, loop: loopTopK },
   "kl logits 64 × 131072": { rows: 64, dim: 131072, logits: true, run: (a, b, dim) => kl(a, b, { dim, input: "logits" }), loop: loopLogits },
 };
 
@@ -142,7 +184,7 @@ async function measure(name) {
   const Type = w.f32 || w.logits ? Float32Array : Float64Array;
   const make = (rows, seed) => (w.logits ? logits(rows * w.dim, seed) : values(rows * w.dim, seed, Type));
   const p = make(w.rows, 1234), q = make(w.cols ?? w.rows, 5678);
-  const out = new Float64Array(w.rows * (w.cols ?? 1));
+  const out = new Float64Array(w.outRows ?? w.rows * (w.cols ?? 1));
   const elements = w.rows * (w.cols ?? 1) * w.dim;
   let sink = 0;
   const bench = new Bench({ time: TIME_MS, warmupTime: 100, iterations: 3 });

@@ -4,6 +4,7 @@ import { guarded, simdRows } from "./engine/backend.js";
 import { finish } from "./engine/finish.js";
 import { gaussianValues } from "./engine/gaussian.js";
 import { resolve, type BatchOptions, type InputKind, type ScoreOptions, type ScoreResult, type Smoothing } from "./engine/options.js";
+import { decomposes, pairwiseMatrix, topKMatrix } from "./engine/matrix.js";
 import { matrixPair, pairEvaluator } from "./engine/pairs.js";
 import { checkMeasure, rowValues } from "./engine/rows.js";
 import { side, type Side } from "./engine/sides.js";
@@ -153,6 +154,9 @@ export function klTerms(p: Vector, q: Vector, options?: ScoreOptions): Float64Ar
  */
 export function pairwise(measure: MeasureName, a: Vector, b: Vector, options: BatchOptions): Float64Array {
   const { o, A, B } = matrixPair(measure, a, b, options);
+  // measures that decompose: one matrix product, exact per-pair redo where it cancels
+  const product = guarded(() => (decomposes(measure, A, B, o) ? pairwiseMatrix(measure, A, B, o) : null));
+  if (product !== null) return product;
   const out = new Float64Array(A.shape.rows * B.shape.rows);
   const each = pairEvaluator(measure, A, B, o);
   guarded(() => {
@@ -181,6 +185,8 @@ export function topK(measure: MeasureName, queries: Vector, candidates: Vector, 
   if (typeof k !== "number" || !Number.isInteger(k) || k < 1 || k > n) {
     throw new KLRangeError("KL_BAD_OPTION", `options.k must be an integer in [1, ${n}] (the candidate rows), got ${String(k)}`);
   }
+  const product = guarded(() => (decomposes(measure, A, B, o) ? topKMatrix(measure, A, B, o, k) : null));
+  if (product !== null) return product;
   const m = A.shape.rows;
   const indices = new Int32Array(m * k), scores = new Float64Array(m * k);
   const row = new Float64Array(n);
@@ -195,8 +201,9 @@ export function topK(measure: MeasureName, queries: Vector, candidates: Vector, 
       for (let j = t + 1; j < n; j++) {
         const a = row[order[j]], b = row[order[best]];
         // equal to rounding (a few ulps) is a tie, which the lower index wins: candidates
-        // that tie exactly (a row and a scaled copy) may differ in the last bits here
-        const tie = a === b || Math.abs(a - b) <= 4e-15 * Math.max(Math.abs(a), Math.abs(b));
+        // that tie exactly (a row and a scaled copy) may differ in the last bits here;
+        // +Infinity ties only with itself (|∞ − x| ≤ 4e-15·∞ held for every x)
+        const tie = a === b || (a !== Infinity && b !== Infinity && Math.abs(a - b) <= 4e-15 * Math.max(Math.abs(a), Math.abs(b)));
         if (tie ? order[j] < order[best] : a < b) best = j;
       }
       const swap = order[t];

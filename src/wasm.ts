@@ -106,6 +106,11 @@ export class Kernel {
     this.views();
   }
 
+  /** The raw exports and the whole fixed scratch area (two input chunks and the row results), for src/wasm/matrix.ts. */
+  get area(): { exports: Record<string, unknown> & { memory: WebAssembly.Memory }; at: number; bytes: number } {
+    return { exports: this.exports, at: this.scratch, bytes: this.rowsAt + CHUNK_BYTES - this.scratch };
+  }
+
   // Memory never grows after start-up, but a grown memory detaches old views (length 0).
   views(): void {
     if (this.f64 !== undefined && this.f64.length !== 0) return;

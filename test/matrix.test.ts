@@ -1,0 +1,177 @@
+// pairwise and topK through a matrix product (issue 10, src/engine/matrix.ts), against the
+// mpmath oracle in test/fixtures/matrix-cases.json (made by test/fixtures/generate_matrix.py).
+// Small matrices with zeros (0 ln 0, q = 0 under p > 0), identical rows, scaled copies and
+// near-identical rows: every entry of kl, crossEntropy (base e and 2) and hellinger, both
+// backends, Float64Array and Float32Array. The large case (1000 × 1000 × 64, rows re-created
+// here bit for bit from xorshift32): 400 spot entries and the topK (k = 10) of a few queries. Bounds: 1e-12 relative for Float64Array
+// and for Float32Array alike (the query row is taken as doubles, as on the per-pair path);
+// identical rows give exactly 0, Infinity exactly Infinity, topK indices exactly.
+import { readFileSync } from "node:fs";
+import { beforeAll, describe, expect, it } from "vitest";
+import { init, pairwise, topK, useBackend, type Backend } from "../src/index.js";
+import { matrixStats } from "../src/engine/matrix.js";
+
+type Num = number | "Infinity";
+interface TopKExpected {
+  indices: number[];
+  scores: Num[];
+}
+interface SmallCase {
+  name: string;
+  kind: "f64" | "f32";
+  dim: number;
+  A: number[];
+  B: number[];
+  expected: Record<string, Num[]>;
+  topK: { k: number; kl: TopKExpected[]; hellinger: TopKExpected[] };
+}
+interface LargeCase {
+  name: string;
+  kind: "f64" | "f32";
+  rows: number;
+  dim: number;
+  spots: [number, number, Num][];
+  topK: { k: number; queries: number[]; kl: TopKExpected[] };
+}
+
+const fixtures = JSON.parse(readFileSync(new URL("./fixtures/matrix-cases.json", import.meta.url), "utf8")) as { small: SmallCase[]; large: LargeCase[] };
+const BOUND = 1e-12;
+const backends: Backend[] = ["wasm-simd", "js"];
+
+beforeAll(async () => {
+  await init();
+});
+
+function close(got: number, want: Num): boolean {
+  if (want === "Infinity") return got === Infinity;
+  if (want === 0) return got === 0;
+  return Math.abs(got - want) <= BOUND * Math.abs(want);
+}
+
+function expectClose(got: ArrayLike<number>, want: Num[], what: string): void {
+  expect(got.length).toBe(want.length);
+  const bad: string[] = [];
+  for (let t = 0; t < want.length; t++) if (!close(got[t], want[t])) bad.push(`[${t}] got ${got[t]}, want ${want[t]}`);
+  expect(bad, what).toEqual([]);
+}
+
+/** The large case's rows, as test/fixtures/generate_matrix.py makes them. */
+function xorshiftValues(n: number, seed: number): Float64Array {
+  let x = seed >>> 0 || 1;
+  const v = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    const u = x >>> 0;
+    v[i] = u % 97 === 0 ? 0 : (u + 1) / 4294967297;
+  }
+  return v;
+}
+
+function largeRows(rows: number, dim: number, f32: boolean): [Float64Array | Float32Array, Float64Array | Float32Array] {
+  const a = xorshiftValues(rows * dim, 1234), b = xorshiftValues(rows * dim, 5678);
+  for (let j = 0; j < rows; j++) {
+    for (let k = 0; k < dim; k++) {
+      const src = a[j * dim + k];
+      if (j % 50 === 1) b[j * dim + k] = src;
+      else if (j % 50 === 0) b[j * dim + k] = src * (1 + 2 ** -20 * (k % 3));
+      else if (j % 50 === 2) b[j * dim + k] = src * 4;
+    }
+  }
+  return f32 ? [Float32Array.from(a), Float32Array.from(b)] : [a, b];
+}
+
+describe.each(backends)("matrix path on %s", (backend) => {
+  for (const c of fixtures.small) {
+    const types = c.kind === "f32" ? [Float32Array, Float64Array] : [Float64Array];
+    for (const Type of types) {
+      describe(`${c.name} as ${Type.name}`, () => {
+        const A = Type.from(c.A), B = Type.from(c.B), dim = c.dim;
+        for (const [label, measure, base] of [["kl", "kl", undefined], ["crossEntropy", "crossEntropy", undefined], ["kl base 2", "kl", 2], ["crossEntropy base 2", "crossEntropy", 2], ["hellinger", "hellinger", undefined]] as const) {
+          it(`pairwise ${label}`, () => {
+            useBackend(backend);
+            expectClose(pairwise(measure, A, B, { dim, base }), c.expected[label], label);
+          });
+        }
+        it("pairwise kl of identical rows and scaled copies is exactly 0", () => {
+          useBackend(backend);
+          const got = pairwise("kl", A, B, { dim });
+          const n = B.length / dim;
+          expect(got[0 * n + 0]).toBe(0);
+          expect(got[2 * n + 3]).toBe(0);
+          expect(got[1 * n + 6]).toBe(0);
+          const h = pairwise("hellinger", A, B, { dim });
+          expect([h[0], h[2 * n + 3], h[1 * n + 6]]).toEqual([0, 0, 0]);
+        });
+        it.each(["kl", "hellinger"] as const)("topK %s (k = 4)", (measure) => {
+          useBackend(backend);
+          const got = topK(measure, A, B, { dim, k: c.topK.k });
+          for (let i = 0; i < c.topK[measure].length; i++) {
+            const want = c.topK[measure][i], k = c.topK.k;
+            expect(Array.from(got.indices.subarray(i * k, (i + 1) * k)), `query ${i}`).toEqual(want.indices);
+            expectClose(got.scores.subarray(i * k, (i + 1) * k), want.scores, `query ${i}`);
+          }
+        });
+      });
+    }
+  }
+
+  for (const c of fixtures.large) {
+    describe(c.name, () => {
+      const [A, B] = largeRows(c.rows, c.dim, c.kind === "f32");
+      const dim = c.dim;
+      it("pairwise kl at 400 spots (and the special rows: identical, scaled, near-identical)", () => {
+        useBackend(backend);
+        // the js backend keeps the per-pair path: only the spot rows there, to stay quick
+        const rows = backend === "js" ? [...new Set(c.spots.map(([i]) => i))].slice(0, 8) : null;
+        if (rows === null) {
+          const got = pairwise("kl", A, B, { dim });
+          if (c.kind === "f64") {
+            // redone exactly: near-identical pairs only, a small part of the million
+            expect(matrixStats.redone).toBeGreaterThan(0);
+            expect(matrixStats.redone).toBeLessThan(0.05 * matrixStats.pairs);
+          }
+          const bad = c.spots.filter(([i, j, want]) => !close(got[i * c.rows + j], want));
+          expect(bad.map(([i, j, want]) => `(${i}, ${j}) got ${got[i * c.rows + j]}, want ${want}`)).toEqual([]);
+        } else {
+          for (const i of rows) {
+            const got = pairwise("kl", A.subarray(i * dim, (i + 1) * dim), B, { dim });
+            const bad = c.spots.filter(([si, j, want]) => si === i && !close(got[j], want));
+            expect(bad).toEqual([]);
+          }
+        }
+      });
+      it("topK kl (k = 10) of a few queries against all candidates", () => {
+        useBackend(backend);
+        const k = c.topK.k;
+        const queries = c.topK.queries;
+        const Q = A instanceof Float32Array ? new Float32Array(queries.length * dim) : new Float64Array(queries.length * dim);
+        queries.forEach((i, t) => Q.set(A.subarray(i * dim, (i + 1) * dim), t * dim));
+        const got = topK("kl", Q, B, { dim, k });
+        for (let t = 0; t < queries.length; t++) {
+          const want = c.topK.kl[t];
+          expect(Array.from(got.indices.subarray(t * k, (t + 1) * k)), `query ${queries[t]}`).toEqual(want.indices);
+          expectClose(got.scores.subarray(t * k, (t + 1) * k), want.scores, `query ${queries[t]}`);
+        }
+      });
+    });
+  }
+});
+
+describe("matrix path agrees with the per-pair path", () => {
+  it.each(["kl", "crossEntropy", "hellinger"] as const)("%s pairwise and topK: wasm-simd (matrix) and js (per pair) within 1e-12, same indices", (measure) => {
+    const [A, B] = largeRows(200, 64, false);
+    useBackend("wasm-simd");
+    const fast = pairwise(measure, A, B, { dim: 64 }), fastK = topK(measure, A, B, { dim: 64, k: 10 });
+    useBackend("js");
+    const slow = pairwise(measure, A, B, { dim: 64 }), slowK = topK(measure, A, B, { dim: 64, k: 10 });
+    let worst = 0;
+    for (let t = 0; t < slow.length; t++) {
+      if (slow[t] === fast[t]) continue;
+      worst = Math.max(worst, Math.abs(slow[t] - fast[t]) / Math.abs(slow[t]));
+    }
+    expect(worst).toBeLessThanOrEqual(BOUND);
+    expect(Array.from(fastK.indices)).toEqual(Array.from(slowK.indices));
+  });
+});
