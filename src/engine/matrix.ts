@@ -131,39 +131,32 @@ function rowSide(s: Side, r: number, asDoubles: boolean): Side {
   return { v, name: s.name, shape: { rows: 1, dim }, kind: s.kind };
 }
 
-const KEEP = 1 << 17;
-let gathered64 = new Float64Array(0), gatheredQ64 = new Float64Array(0), gathered32 = new Float32Array(0);
+// pairs redone per batch: at most this many elements per side (1 MiB of doubles), so that a
+// call whose pairs are mostly near-identical still streams through bounded memory
+const BATCH_ELEMENTS = 1 << 17;
 
 /**
  * Exact finished values of the pairs (A row is[t], B row js[t]), t < count: the per-pair
- * path in one batch (the query rows as doubles, as src/engine/pairs.ts takes them; the
- * candidate rows in B's element type, so each pair meets the same kernel as there).
+ * path in batches (the query rows as doubles, as src/engine/pairs.ts takes them; the
+ * candidate rows in B's element type, so each pair meets the same kernel as there). The
+ * gather buffers live for this call only.
  */
 function exactPairs(measure: Decomposing, A: Side, B: Side, o: Resolved, is: Int32Array, js: Int32Array, count: number): Float64Array {
   const dim = A.shape.dim;
-  // buffers kept between calls (fresh large typed arrays cost more than the copies), up
-  // to KEEP elements; a larger batch (most pairs redone) gets its own
-  if (count * dim > KEEP) {
-    gathered64 = new Float64Array(0);
-    gatheredQ64 = new Float64Array(0);
-    gathered32 = new Float32Array(0);
+  const per = Math.max(1, Math.min(count, Math.floor(BATCH_ELEMENTS / dim)));
+  const p = new Float64Array(per * dim);
+  const q = B.v instanceof Float32Array ? new Float32Array(per * dim) : new Float64Array(per * dim);
+  const out = new Float64Array(count);
+  for (let from = 0; from < count; from += per) {
+    const n = Math.min(per, count - from);
+    copyRows(p, A.v, is.subarray(from, from + n), n, dim);
+    copyRows(q, B.v, js.subarray(from, from + n), n, dim);
+    const shape = { rows: n, dim };
+    const ps: Side = { v: p.subarray(0, n * dim), name: A.name, shape, kind: A.kind };
+    const qs: Side = { v: q.subarray(0, n * dim), name: B.name, shape, kind: B.kind };
+    out.set(finish(measure, rowValues(measure, ps, qs, o, simdRows), o, false, [ps, qs]) as Float64Array, from);
   }
-  if (gathered64.length < count * dim) gathered64 = new Float64Array(Math.max(count * dim, Math.min(2 * count * dim, KEEP)));
-  const p = gathered64.subarray(0, count * dim);
-  let q: Float64Array | Float32Array;
-  if (B.v instanceof Float32Array) {
-    if (gathered32.length < count * dim) gathered32 = new Float32Array(Math.max(count * dim, Math.min(2 * count * dim, KEEP)));
-    q = gathered32.subarray(0, count * dim);
-  } else {
-    if (gatheredQ64.length < count * dim) gatheredQ64 = new Float64Array(Math.max(count * dim, Math.min(2 * count * dim, KEEP)));
-    q = gatheredQ64.subarray(0, count * dim);
-  }
-  copyRows(p, A.v, is, count, dim);
-  copyRows(q, B.v, js, count, dim);
-  const shape = { rows: count, dim };
-  const ps: Side = { v: p, name: A.name, shape, kind: A.kind }, qs: Side = { v: q, name: B.name, shape, kind: B.kind };
-  const values = rowValues(measure, ps, qs, o, simdRows);
-  return finish(measure, values, o, false, [ps, qs]) as Float64Array;
+  return out;
 }
 
 /** dst row t = src row rows[t] (an element loop: faster than a subarray per row). */
