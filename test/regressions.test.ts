@@ -9,6 +9,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync, readdirSync, statSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, it, vi } from "vitest";
+import { thrown } from "./thrown.js";
 import * as KL from "../src/index.js";
 
 type Backend = "wasm-simd" | "js";
@@ -55,14 +56,6 @@ function closeAll(got: unknown, e: number[], what: string, bound = REL): void {
   e.forEach((x, i) => close(g[i], x, `${what}[${i}]`, bound));
 }
 
-function thrown(f: () => unknown): unknown {
-  try {
-    f();
-  } catch (error) {
-    return error;
-  }
-  return undefined;
-}
 function expectError(f: () => unknown, cls: "range" | "type", code: string, message: RegExp[], what = ""): void {
   const e = thrown(f) as { code?: unknown; message?: unknown; name?: unknown } | undefined;
   expect(e, `${what}: did not throw (returned ${String(safe(f))})`).toBeDefined();

@@ -11,6 +11,7 @@
 // inputs unchanged after the call; score("renyi", …) equal to renyi(…).
 import { readFileSync } from "node:fs";
 import { beforeAll, describe, expect, it } from "vitest";
+import { thrown } from "./thrown.js";
 import * as KL from "../src/index.js";
 
 type BackendName = "wasm-simd" | "js";
@@ -201,15 +202,6 @@ describe("renyi oracle", () => {
 
 // ---------------------------------------------------------------------------------------
 // semantics that need no fixture: alpha = 1 is kl(), the errors
-
-function thrown(f: () => unknown): unknown {
-  try {
-    f();
-  } catch (error) {
-    return error;
-  }
-  return undefined;
-}
 
 function expectError(f: () => unknown, cls: "range" | "type", code: string, message: RegExp[]): void {
   const e = thrown(f) as { code?: unknown; message?: unknown } | undefined;

@@ -20,6 +20,7 @@
 // the index (and row / column in batches) and the value.
 import { readFileSync, writeFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { thrown } from "./thrown.js";
 import {
   crossEntropy,
   entropy,
@@ -366,15 +367,6 @@ interface BadCall {
   cls: ErrorClass;
   codes: string[]; // one of
   message: RegExp[]; // all must match
-}
-
-function thrown(f: () => unknown): unknown {
-  try {
-    f();
-  } catch (error) {
-    return error;
-  }
-  return undefined;
 }
 
 function esc(s: string): RegExp {

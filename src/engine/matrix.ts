@@ -59,10 +59,8 @@ function queryRows(s: Side, measure: Decomposing): Rows | null {
   const x = new Float64Array(rows * dim), h = new Float64Array(rows), bits = new Uint32Array(rows * w);
   for (let r = 0; r < rows; r++) {
     const at = r * dim;
-    const total = new Sum();
-    for (let k = 0; k < dim; k++) total.add(v[at + k]);
-    const t = total.value;
-    if (!(t > 0) || t === Infinity) return null;
+    const t = rowTotal(v, at, dim);
+    if (t === null) return null;
     const sum = new Sum();
     for (let k = 0; k < dim; k++) {
       const p = v[at + k];
@@ -77,6 +75,14 @@ function queryRows(s: Side, measure: Decomposing): Rows | null {
   return { x, h, bits, zeros: new Uint8Array(0) };
 }
 
+/** A row's compensated total, or null where it is 0 or overflows (the per-pair path reports those). */
+function rowTotal(v: Vector, at: number, dim: number): number | null {
+  const total = new Sum();
+  for (let k = 0; k < dim; k++) total.add(v[at + k]);
+  const t = total.value;
+  return t > 0 && t < Infinity ? t : null;
+}
+
 /** Candidate rows as ln b = ln(q/Q), 0 where q = 0 (the masks decide those pairs); hellinger: √b, no masks. */
 function candidateRows(s: Side, measure: Decomposing): Rows | null {
   const root = measure === "hellinger";
@@ -84,10 +90,8 @@ function candidateRows(s: Side, measure: Decomposing): Rows | null {
   const x = new Float64Array(rows * dim), bits = new Uint32Array(rows * w), zeros = new Uint8Array(rows);
   for (let r = 0; r < rows; r++) {
     const at = r * dim;
-    const total = new Sum();
-    for (let k = 0; k < dim; k++) total.add(v[at + k]);
-    const t = total.value;
-    if (!(t > 0) || t === Infinity) return null;
+    const t = rowTotal(v, at, dim);
+    if (t === null) return null;
     const lnT = Math.log(t);
     for (let k = 0; k < dim; k++) {
       const q = v[at + k];
