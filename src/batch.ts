@@ -15,7 +15,6 @@ import { MEASURES, type MeasureName } from "./measures/registry.js";
 
 /** A batch on the kernel `k` (null: no SIMD backend active), or null for the JS path. */
 export function kernelRows(k: Kernel | null, measure: MeasureName, p: Side, q: Side | null, rows: number, o: Resolved): Float64Array | null {
-  if (measure === "renyi" && o.alpha === 1) measure = "kl"; // its definition at α = 1
   const family = MEASURES[measure].kernel;
   // no kernel, or logits whose 1/T overflows (the kernels take 1/T): the exact path
   if (k === null || family === null || (o.pre !== 1 && (p.kind === "logits" || q?.kind === "logits"))) return null;

@@ -22,6 +22,7 @@ export function rowValues(
   measure: MeasureName, p: Side, q: Side | null, o: Resolved, fast: FastPath | null,
   singleKL: ((p: Vector, q: Vector, normalize: boolean) => number) | null = null,
 ): Float64Array {
+  if (measure === "renyi" && o.alpha === 1) measure = "kl"; // its definition at α = 1, on either path
   const rows = q === null ? p.shape.rows : pairRows(p.shape, q.shape);
   const fromKernel = fast?.(measure, p, q, rows, o) ?? null;
   if (fromKernel !== null) return fromKernel;

@@ -113,7 +113,6 @@ export class RowEvaluator {
   }
 
   measure(measure: Measure, p: Row, q: Row, normalize: boolean, alpha: number | null = null): number {
-    if (measure === "renyi" && alpha === 1) measure = "kl";
     if (measure === "crossEntropy") {
       const k = this.measure("kl", p, q, normalize);
       return k === Infinity ? Infinity : this.entropy(p, normalize) + k;
