@@ -122,7 +122,7 @@ function storeResults(t: v128, p: v128, q: v128, d: v128, tLow: v128): void {
   const tail = atanhTailF64x2(x, u);
   // near: (p + q)·(x² + (1 + x)·tail); far: p·ln(p/q) − (p − q)
   const tNear = f64x2.mul(a, f64x2.add(u, f64x2.add(tail, f64x2.mul(x, tail))));
-  const logRatio = lnRatioFromF64x2(p, q, near, f64x2.add(x, tail));
+  const logRatio = lnRatioFromF64x2(p, q, near, f64x2.add(x, tail), true);
   if (plain) return v128.bitselect(f64x2.add(tNear, d), f64x2.mul(p, logRatio), near);
   return v128.bitselect(tNear, f64x2.sub(f64x2.mul(p, logRatio), d), near);
 }
@@ -131,7 +131,7 @@ const BLOCK_F64: i32 = 32; // elements per validity check (a multiple of 4)
 const BLOCK_F32: i32 = 64; // a multiple of 16
 // Σ T, Σ p, Σ q, Σ (p − q) over n doubles at p, q; returns status bits.
 export function klF64(p: usize, q: usize, n: i32): i32 {
-  return klScaledF64(p, q, n, 1);
+  return sums<f64>(p, q, n, 1, false, false);
 }
 
 // klF64 with every q multiplied by `scale` first (the rare rescaling pass).

@@ -172,10 +172,12 @@ const MASKS: usize = memory.data<i64>([
 }
 
 // ln(a/b) = k·ln2 + 2·y from y = atanh(x) of ratioArgF64x2 (k counts on far lanes only; k·ln2
-// rounded once is within an ulp of |ln(a/b)| ≥ ln 2 there).
+// rounded once is within an ulp of |ln(a/b)| ≥ ln 2 there). `farOnly`: the caller uses far
+// lanes only, so near lanes need not zero k (one instruction less in the KL loop).
 // @ts-ignore: decorator
-@inline export function lnRatioFromF64x2(a: v128, b: v128, near: v128, y: v128): v128 {
-  const k = v128.andnot(i64x2.sub(i64x2.shr_u(a, 52), i64x2.shr_u(b, 52)), near);
+@inline export function lnRatioFromF64x2(a: v128, b: v128, near: v128, y: v128, farOnly: bool = false): v128 {
+  let k = i64x2.sub(i64x2.shr_u(a, 52), i64x2.shr_u(b, 52));
+  if (!farOnly) k = v128.andnot(k, near);
   const kf = f64x2.convert_low_i32x4_s(v128.shuffle<i32>(k, k, 0, 2, 0, 2));
   return f64x2.add(f64x2.mul(kf, v64(V_LN2)), f64x2.add(y, y));
 }
