@@ -14,7 +14,7 @@ import type { KLOptions, Vector } from "./engine/vector.js";
 import { MEASURE_NAMES, MEASURES, type MeasureName } from "./measures/registry.js";
 import type { WasmSource } from "./wasm/load.js";
 
-export { backend, init, useBackend, type Backend } from "./engine/backend.js";
+export { backend, init, kernelModule, useBackend, type Backend } from "./engine/backend.js";
 export { KLRangeError, KLTypeError };
 /** Every measure name `score`, `pairwise`, `topK` and kl-simd/parallel accept. */
 export const measureNames: readonly MeasureName[] = MEASURE_NAMES;

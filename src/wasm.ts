@@ -93,7 +93,7 @@ export class Kernel {
   private f32!: Float32Array;
   private readonly out: Sums = { t: 0, p: 0, q: 0, d: 0, invalid: false, qZero: false, lossy: false };
 
-  constructor(exports: KernelExports) {
+  constructor(exports: KernelExports, readonly module: WebAssembly.Module) {
     this.exports = exports;
     this.scratch = exports.scratchPtr();
     this.results = exports.resultsPtr();
@@ -394,6 +394,6 @@ function copyPlain(view: Float64Array | Float32Array, at: number, src: Vector, f
 
 /** Instantiates the kernel module (src/wasm/load.ts) and wraps it. */
 export async function loadKernel(source: WasmSource): Promise<Kernel> {
-  const exports = await instantiateKernel(source, ["scratchPtr", "resultsPtr", "klF64", "klRows", "pairRows"]);
-  return new Kernel(exports as unknown as KernelExports);
+  const { module, exports } = await instantiateKernel(source, ["scratchPtr", "resultsPtr", "klF64", "klRows", "pairRows"]);
+  return new Kernel(exports as unknown as KernelExports, module);
 }

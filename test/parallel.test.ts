@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { backend, init, KLRangeError, KLTypeError, score, useBackend, type MeasureName, type Vector } from "../dist/index.js";
+import { backend, init, kernelModule, KLRangeError, KLTypeError, score, useBackend, type MeasureName, type Vector } from "../dist/index.js";
 import { Worker } from "node:worker_threads";
 import { allocate, close, KLParallelError, maxThreads, PARALLEL_MIN_ELEMENTS, poolSize, scoreFileRows, scoreParallel, sharedMemory, type ParallelOptions } from "../dist/parallel.js";
 
@@ -217,6 +217,9 @@ describe("scoreFileRows: the workers read the rows from a file", () => {
       expectSame(await scoreFileRows("jsDistance", rowsIn(at.p), rowsIn(at.q), { dim, threads: 2, base: 2 }), score("jsDistance", p, q, { dim, base: 2 }));
       expectSame(await scoreFileRows("kl", rowsIn(at.p32, "f32"), q.subarray(0, dim), { dim, threads: 2 }), score("kl", p32, q.subarray(0, dim), { dim }));
       expectSame(await scoreFileRows("entropy", rowsIn(at.p), null, { dim, threads: 2 }), score("entropy", p, null, { dim }));
+      // callingThread: this thread reads and scores chunks of the file too
+      expectSame(await scoreFileRows("kl", rowsIn(at.p), rowsIn(at.q), { dim, threads: 2, callingThread: true }), score("kl", p, q, { dim }));
+      expectSame(await scoreFileRows("hellinger", rowsIn(at.p32, "f32"), q.subarray(0, dim), { dim, threads: 2, callingThread: true }), score("hellinger", p32, q.subarray(0, dim), { dim }));
       const bad = async (call: () => Promise<unknown>) => (await failure(call)).slice(0, 2);
       expect(await bad(() => scoreFileRows("kl", rowsIn(at.p), q, { dim, reduction: "mean" }))).toEqual([KLRangeError, "KL_BAD_OPTION"]);
       expect(await bad(() => scoreFileRows("kl", { ...rowsIn(at.p), offset: -8 }, q, { dim }))).toEqual([KLRangeError, "KL_BAD_OPTION"]);
@@ -326,15 +329,44 @@ describe("the pool", () => {
     };
     try {
       await close();
-      await compare("kl", p, q, { dim, threads: 2 });
+      // callingThread: false, so that chunks go to the workers (this thread would otherwise
+      // score them all while the workers load)
+      await compare("kl", p, q, { dim, threads: 2, callingThread: false });
       expect(kills).toBeLessThan(0); // the kill happened
       kills = Infinity;
-      const lost = await failure(() => scoreParallel("kl", p, q, { dim, threads: 2, minElements: 0 }));
+      const lost = await failure(() => scoreParallel("kl", p, q, { dim, threads: 2, minElements: 0, callingThread: false }));
       expect(lost.slice(0, 2)).toEqual([KLParallelError, "KL_WORKER_LOST"]);
     } finally {
       Worker.prototype.postMessage = post;
     }
     await compare("kl", p, q, { dim, threads: 2 });
+  });
+
+  it("workers that cannot load are not started forever: the call is rejected after two, the next call starts afresh", async () => {
+    const emit = Worker.prototype.emit;
+    // every worker fails as it would loading (an error instead of its first message)
+    Worker.prototype.emit = function (this: Worker, event: string | symbol, ...args: unknown[]) {
+      if (event === "message" && (args[0] as { ready?: boolean })?.ready) return emit.call(this, "error", new Error("cannot load"));
+      return emit.call(this, event, ...args);
+    } as typeof emit;
+    try {
+      await close();
+      const started = Date.now();
+      const lost = await failure(() => scoreParallel("kl", p, q, { dim, threads: 2, minElements: 0, callingThread: false }));
+      expect(lost.slice(0, 2)).toEqual([KLParallelError, "KL_WORKER_LOST"]);
+      expect(Date.now() - started).toBeLessThan(20_000);
+    } finally {
+      Worker.prototype.emit = emit;
+    }
+    await compare("kl", p, q, { dim, threads: 2, callingThread: false });
+  });
+
+  it("the workers get the caller's compiled kernel (kernelModule()), and give the same values", async () => {
+    const module = kernelModule();
+    if ((await init()) === "js") expect(module).toBeNull(); // no SIMD here: no kernel to share
+    else expect(WebAssembly.Module.exports(module!).map((e) => e.name)).toEqual(expect.arrayContaining(["klF64", "klRows", "pairRows", "memory"]));
+    await close();
+    await compare("jeffreys", p, q, { dim, threads: 2, callingThread: false });
   });
 
   it("allocate: rows on shared memory, zeroed, read in place; bad lengths and types are typed errors", async () => {

@@ -48,8 +48,9 @@ export function scoringFor(asked: number): Scoring {
       // this thread scores chunks too (one worker fewer: less memory, no copy for its share)
       return (await scoreParallel(measure, p, q, { ...options, threads, callingThread: true })) as Float64Array;
     },
-    // the calling thread reads nothing: it writes the values while the workers read and score
-    scoreFile: (measure, p, q, options) => scoreFileRows(measure, p, q, { ...options, threads }),
+    // this thread reads and scores chunks too: it starts at once, while the workers start
+    // (~100 ms), and has little else to do (writing the values)
+    scoreFile: (measure, p, q, options) => scoreFileRows(measure, p, q, { ...options, threads, callingThread: true }),
     name: `${threads} threads`,
   };
 }

@@ -59,6 +59,15 @@ export function backend(): Backend {
 }
 
 /**
+ * The compiled kernel `init()` loaded, or null (before it, or where it selected "js"). Pass
+ * it to `init()` in a worker of your own: the worker then neither decodes nor compiles the
+ * kernel, and (in V8) runs the code the engine has already optimised.
+ */
+export function kernelModule(): WebAssembly.Module | null {
+  return kernel?.module ?? null;
+}
+
+/**
  * Forces a backend, e.g. to compare them or to test the fallback. "wasm-simd" needs a
  * resolved `init()` that selected it.
  */

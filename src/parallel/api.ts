@@ -6,7 +6,7 @@
 // all rows in order, by score() too (reduce.ts). Rows on a SharedArrayBuffer are read in place
 // by the workers: the calling thread only sends each a few (from, to) views, O(threads) work.
 // Other rows are copied, chunk by chunk, into buffers transferred to the worker and back.
-import { backend, init, KLRangeError, KLTypeError, score, type BatchOptions, type MeasureName, type ScoreResult, type Vector } from "../index.js";
+import { backend, init, kernelModule, KLRangeError, KLTypeError, score, type BatchOptions, type MeasureName, type ScoreResult, type Vector } from "../index.js";
 import { KLParallelError, Pool, type Chunk } from "./pool.js";
 import { reduceRows } from "./reduce.js";
 import { COPY_CHUNK_ELEMENTS, dropSpares, inPlace, recycle, rowsFor, rowsHere, type FileRows, type Rows } from "./rows.js";
@@ -59,7 +59,7 @@ export function maxThreads(): number {
 /** @deprecated the same as `maxThreads()` */
 export const defaultThreads = maxThreads;
 
-const pool = new Pool(node !== null ? startNodeThread : startWebWorker, new URL("./parallel-worker.js", import.meta.url), recycle);
+const pool = new Pool(node !== null ? startNodeThread : startWebWorker, new URL("./parallel-worker.js", import.meta.url), recycle, kernelModule);
 
 /**
  * `score(measure, p, q, options)` with the rows spread over workers: the same values bit for
@@ -116,12 +116,13 @@ async function start(options: ParallelOptions) {
 /**
  * Node: per-row values of `measure` for rows the workers read from a file themselves (an
  * .npy's data, a raw f32/f64 file), so that the calling thread reads none of them: it sends
- * each worker a few (offset, length) pairs. `q` may be rows in memory (one row is broadcast)
+ * the workers (offset, length) pairs, a chunk of ~2 MiB each; with `callingThread: true` it
+ * reads and scores chunks too (`threads` counts it). `q` may be rows in memory (one row is broadcast)
  * or in a file. Per-row options only (no reduction or weights). A chunk's error is score()'s
  * for that chunk's rows (row indices from the chunk's first): read the rows to place it.
  */
 export async function scoreFileRows(measure: MeasureName, p: FileRows, q: Vector | FileRows | null, options: ParallelOptions): Promise<Float64Array> {
-  const { threads, scoreOptions } = await start(options);
+  const { threads, callingThread, scoreOptions } = await start(options);
   if (node === null) throw new KLTypeError("KL_BAD_OPTION", "scoreFileRows reads files: Node and Deno only");
   const { reduction, weights } = scoreOptions;
   if (reduction !== undefined || weights !== undefined) throw new KLRangeError("KL_BAD_OPTION", "scoreFileRows gives per-row values: options.reduction and options.weights do not apply");
@@ -129,7 +130,9 @@ export async function scoreFileRows(measure: MeasureName, p: FileRows, q: Vector
   const qs = q === null || "file" in q ? q : rowsOf(q, p.dim);
   if (q !== null && qs === null) throw new KLRangeError("KL_BAD_SHAPE", `q must be one row of ${p.dim} values, or rows of them`);
   if (qs !== null && qs.rows !== 1 && qs.rows !== p.rows) throw new KLRangeError("KL_BAD_SHAPE", `p has ${p.rows} rows and q has ${qs.rows}: they must match, or q must be a single row`);
-  return spread(measure, p, measure === "entropy" ? null : qs, p.rows, scoreOptions, threads, false);
+  // the calling thread reads and scores chunks too only when asked (callingThread: true)
+  const here = callingThread === true && threads > 1;
+  return spread(measure, p, measure === "entropy" ? null : qs, p.rows, scoreOptions, threads, here);
 }
 
 function checkFileRows(s: FileRows, dim: number): void {
@@ -163,7 +166,9 @@ function spread(measure: MeasureName, p: Rows | FileRows, q: Rows | FileRows | n
   // Copied rows: at most COPY_CHUNK_ELEMENTS a side, so the copies stay in cache and the
   // workers wait little for them. Rows read in place: a few chunks a thread, whatever the
   // row count. Either way at least two chunks a thread.
-  const most = inPlace(p) && (q === null || inPlace(q)) ? Math.ceil(rows / (IN_PLACE_CHUNKS_PER_THREAD * threads)) : Math.floor(COPY_CHUNK_ELEMENTS / p.dim);
+  // Rows read from a file: like copied ones (the reader's copy should stay in cache).
+  const copied = "file" in p || (q !== null && "file" in q) || !(inPlace(p) && (q === null || inPlace(q)));
+  const most = copied ? Math.floor(COPY_CHUNK_ELEMENTS / p.dim) : Math.ceil(rows / (IN_PLACE_CHUNKS_PER_THREAD * threads));
   const rowsPerChunk = Math.max(1, Math.min(most, Math.ceil(rows / (2 * threads))));
   const count = Math.ceil(rows / rowsPerChunk);
   const out = new Float64Array(rows);
@@ -207,7 +212,7 @@ function spread(measure: MeasureName, p: Rows | FileRows, q: Rows | FileRows | n
       if (chunk === undefined || settled) return;
       const from = chunks.indexOf(chunk) * rowsPerChunk, to = Math.min(rows, from + rowsPerChunk);
       try {
-        finished(from, score(measure, rowsHere(p as Rows, from, to), q === null ? null : rowsHere(q as Rows, from, to), options) as Float64Array);
+        finished(from, score(measure, rowsHere(p, from, to), q === null ? null : rowsHere(q, from, to, 1), options) as Float64Array);
       } catch (error) {
         failed(error);
       }

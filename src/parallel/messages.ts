@@ -21,9 +21,14 @@ export interface ChunkTask {
   options: ScoreOptions & { dim: number };
   /** the caller's backend (useBackend may have forced "js" there) */
   backend: Backend;
+  /** on a worker's first task: the caller's compiled kernel, which the worker then need not compile */
+  module?: WebAssembly.Module | null;
 }
 
 /** The per-row values, or the error (the caller's thread then asks score() for its own). */
-export type ChunkReply =
+export type ChunkResult =
   | { id: number; values: Float64Array; inputs: ArrayBuffer[] }
   | { id: number; error: { name: string; code?: string; message: string }; inputs: ArrayBuffer[] };
+
+/** What a worker says: that it has loaded (it is sent chunks from then on), or a chunk's result. */
+export type ChunkReply = { ready: true } | ChunkResult;

@@ -2,7 +2,7 @@
 // worker there): workers started on first use and kept, each call's chunks handed to the
 // least busy of its first `threads` workers. A worker that dies is replaced and its chunks run
 // again, once; close() rejects what is queued or running and ends every worker.
-import type { ChunkReply, ChunkTask } from "./messages.js";
+import type { ChunkReply, ChunkResult, ChunkTask } from "./messages.js";
 
 export interface WorkerEvents {
   message(reply: ChunkReply): void;
@@ -44,7 +44,7 @@ export interface Chunk {
   attempts: number;
   /** the message, made when a worker is about to take the chunk (copies happen then) */
   make(id: number): ChunkTask;
-  settle(reply: ChunkReply): void;
+  settle(reply: ChunkResult): void;
   fail(error: unknown): void;
 }
 
@@ -57,6 +57,11 @@ const IN_FLIGHT = 2;
 interface Slot {
   port: WorkerPort;
   running: Map<number, Chunk>;
+  /** whether it has loaded (said so): until then it gets no chunks, so that a chunk never
+   * waits for a worker's start while the calling thread or a running worker could take it */
+  ready: boolean;
+  /** whether its first task (which carries the compiled kernel) has gone */
+  started: boolean;
 }
 
 export class Pool {
@@ -66,12 +71,16 @@ export class Pool {
   private slots: (Slot | null)[] = [];
   private queue: Chunk[] = [];
   private nextId = 0;
+  /** workers lost in a row before they loaded */
+  private failedStarts = 0;
 
   constructor(
     private readonly start: StartWorker,
     private readonly url: URL,
     /** input buffers a worker sends back, for the next chunk's copy */
     private readonly recycle: (inputs: ArrayBuffer[]) => void,
+    /** the compiled kernel, for a worker's first task */
+    private readonly kernel: () => WebAssembly.Module | null,
   ) {}
 
   /** Workers running now. */
@@ -96,9 +105,17 @@ export class Pool {
   }
 
   private spawn(): Slot {
-    const slot: Slot = { port: null as unknown as WorkerPort, running: new Map() };
+    const slot: Slot = { port: null as unknown as WorkerPort, running: new Map(), ready: false, started: false };
     slot.port = this.start(this.url, {
       message: (reply) => {
+        if ("ready" in reply) {
+          slot.ready = true;
+          // Node refs a worker's port as its first message comes in: unref it again
+          if (slot.running.size === 0) slot.port.hold(false);
+          this.failedStarts = 0;
+          this.pump();
+          return;
+        }
         this.recycle(reply.inputs);
         const chunk = slot.running.get(reply.id);
         if (chunk === undefined) return; // its call was closed
@@ -123,6 +140,14 @@ export class Pool {
       else chunk.fail(new KLParallelError("KL_WORKER_LOST", `kl-simd/parallel: workers died twice on the same rows (${error.message})`));
     }
     slot.running.clear();
+    // workers that cannot even load (a bad URL, a CSP, no memory) are not started forever
+    if (!slot.ready && ++this.failedStarts >= MAX_ATTEMPTS) {
+      this.failedStarts = 0;
+      const queued = this.queue;
+      this.queue = [];
+      for (const chunk of queued) chunk.fail(new KLParallelError("KL_WORKER_LOST", `kl-simd/parallel: workers failed to start (${error.message})`));
+      return;
+    }
     // its chunks first, on a new worker (pump starts one while chunks wait)
     this.queue.unshift(...again);
     this.pump();
@@ -136,7 +161,7 @@ export class Pool {
     for (;;) {
       let best = -1;
       for (let w = 0; w < this.slots.length; w++) {
-        const n = this.slots[w]?.running.size ?? IN_FLIGHT;
+        const n = this.slots[w]?.ready ? this.slots[w]!.running.size : IN_FLIGHT;
         if (n < IN_FLIGHT && (best < 0 || n < this.slots[best]!.running.size) && this.queue.some((c) => c.threads > w)) best = w;
       }
       if (best < 0) return;
@@ -145,10 +170,19 @@ export class Pool {
       const id = this.nextId++;
       try {
         const message = chunk.make(id);
+        if (!slot.started) message.module = this.kernel();
+        slot.started = true;
         const transfer = [message.p, message.q].map((r) => (r !== null && "buffer" in r ? r.buffer : null)).filter((b): b is ArrayBuffer => b instanceof ArrayBuffer);
         if (slot.running.size === 0) slot.port.hold(true);
         slot.running.set(id, chunk);
-        slot.port.post(message, transfer);
+        try {
+          slot.port.post(message, transfer);
+        } catch (error) {
+          // a runtime that cannot clone a compiled module: the worker compiles its own
+          if (!message.module) throw error;
+          delete message.module;
+          slot.port.post(message, transfer);
+        }
       } catch (error) {
         slot.running.delete(id);
         if (slot.running.size === 0) slot.port.hold(false);

@@ -1,7 +1,8 @@
 // The rows a chunk gets: shared memory read in place, or a copy into a buffer that is
 // transferred to the worker and back (the caller's arrays are never detached or written).
 import { KLRangeError, KLTypeError, type Vector } from "../index.js";
-import type { ChunkRows } from "./messages.js";
+import type { ChunkRows, FileSlice } from "./messages.js";
+import { node } from "./runtime.js";
 
 /** A side of a call: its values and its row count (1: broadcast). */
 export interface Rows {
@@ -69,12 +70,36 @@ export function rowsFor(s: Rows | FileRows, from: number, to: number): ChunkRows
 }
 
 /** Rows [from, to) of a side (all of a one-row side) for score() on the calling thread. */
-export function rowsHere(s: Rows, from: number, to: number): Vector {
+export function rowsHere(s: Rows | FileRows, from: number, to: number, side: 0 | 1 = 0): Vector {
+  if ("file" in s) return readSlice(rowsFor(s, from, to) as FileSlice, side);
   if (s.rows === 1) return s.v;
   return ArrayBuffer.isView(s.v) ? (s.v as RowArray).subarray(from * s.dim, to * s.dim) : s.v.slice(from * s.dim, to * s.dim);
 }
 
-/** Elements of one side in a copied chunk: 2 MiB of doubles, a few ms of kernel time. */
+// A buffer per side for rows read from files, kept for the next chunk (fresh memory costs a
+// page fault per 4 KiB); as large as the largest chunk.
+const scratch: ArrayBuffer[] = [new ArrayBuffer(0), new ArrayBuffer(0)];
+
+/** A file slice's values (Node and Deno), read into this thread's buffer for that side. */
+export function readSlice(s: FileSlice, side: 0 | 1): RowArray {
+  const fs = node!.fs;
+  const bytes = s.length * (s.type === "f32" ? 4 : 8);
+  if (scratch[side].byteLength < bytes) scratch[side] = new ArrayBuffer(bytes);
+  const into = new Uint8Array(scratch[side], 0, bytes);
+  const fd = fs.openSync(s.file, "r");
+  try {
+    for (let at = 0; at < bytes; ) {
+      const got = fs.readSync(fd, into, at, bytes - at, s.offset + at);
+      if (got === 0) throw new Error(`${s.file} ends before byte ${s.offset + bytes}`);
+      at += got;
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+  return s.type === "f32" ? new Float32Array(scratch[side], 0, s.length) : new Float64Array(scratch[side], 0, s.length);
+}
+
+/** Elements of one side in a copied chunk (or one read from a file): 2 MiB of doubles, a few ms of kernel time. */
 export const COPY_CHUNK_ELEMENTS = 1 << 18;
 
 // Copy buffers come back from the workers and are used again: fresh memory costs a page

@@ -2,14 +2,18 @@
 // module Web Worker: loads the package once, then scores chunks of rows with the same score()
 // the caller's thread runs, so every row's value is bit for bit the same.
 import { backend, init, score, useBackend, type Vector } from "../index.js";
-import type { ChunkReply, ChunkRows, ChunkTask, FileSlice } from "./messages.js";
+import type { ChunkResult, ChunkRows, ChunkTask } from "./messages.js";
+import { readSlice } from "./rows.js";
 import { node } from "./runtime.js";
 
-type Reply = (reply: ChunkReply, transfer: ArrayBuffer[]) => void;
+type Reply = (reply: ChunkResult, transfer: ArrayBuffer[]) => void;
 
-const ready = init();
+// The first task brings the caller's compiled kernel (in V8 with the code already optimised
+// there): no decoding or compiling here, and no slow first chunks. The built-in one otherwise.
+let ready: Promise<unknown> | null = null;
 
 async function handle(task: ChunkTask, reply: Reply): Promise<void> {
+  ready ??= task.module ? init(task.module).catch(() => init()) : init();
   await ready;
   // the input buffers go back to the caller's thread for the next chunk (shared ones stay put)
   const inputs = [task.p, task.q].map((r) => (r !== null && "buffer" in r ? r.buffer : null)).filter((b): b is ArrayBuffer => b instanceof ArrayBuffer);
@@ -26,36 +30,16 @@ async function handle(task: ChunkTask, reply: Reply): Promise<void> {
   }
 }
 
-// A buffer per side for rows read from files, kept for the next chunk (fresh memory costs a
-// page fault per 4 KiB); as large as the largest chunk.
-const scratch: ArrayBuffer[] = [new ArrayBuffer(0), new ArrayBuffer(0)];
-
 function rowsOf(rows: ChunkRows, side: 0 | 1): Float64Array | Float32Array {
   return "file" in rows ? readSlice(rows, side) : rows;
-}
-
-function readSlice(s: FileSlice, side: 0 | 1): Float64Array | Float32Array {
-  const fs = node!.fs;
-  const bytes = s.length * (s.type === "f32" ? 4 : 8);
-  if (scratch[side].byteLength < bytes) scratch[side] = new ArrayBuffer(bytes);
-  const into = new Uint8Array(scratch[side], 0, bytes);
-  const fd = fs.openSync(s.file, "r");
-  try {
-    for (let at = 0; at < bytes; ) {
-      const got = fs.readSync(fd, into, at, bytes - at, s.offset + at);
-      if (got === 0) throw new Error(`${s.file} ends before byte ${s.offset + bytes}`);
-      at += got;
-    }
-  } finally {
-    fs.closeSync(fd);
-  }
-  return s.type === "f32" ? new Float32Array(scratch[side], 0, s.length) : new Float64Array(scratch[side], 0, s.length);
 }
 
 if (node !== null) {
   const port = node.threads.parentPort!;
   port.on("message", (task: ChunkTask) => handle(task, (r, transfer) => port.postMessage(r, transfer)));
+  port.postMessage({ ready: true });
 } else {
   const scope = globalThis as unknown as { addEventListener(type: "message", f: (e: MessageEvent<ChunkTask>) => void): void; postMessage(m: unknown, t: Transferable[]): void };
   scope.addEventListener("message", (e) => handle(e.data, (r, transfer) => scope.postMessage(r, transfer)));
+  scope.postMessage({ ready: true }, []);
 }

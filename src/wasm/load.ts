@@ -42,10 +42,10 @@ export function checkSource(source: unknown): asserts source is WebAssembly.Modu
 }
 
 /**
- * The exports of an instance of `source`, checked to be kl-simd's kernel: every name in
- * `required` a function, and a memory.
+ * The compiled module of `source` and the exports of an instance, checked to be kl-simd's
+ * kernel: every name in `required` a function, and a memory.
  */
-export async function instantiateKernel(source: WasmSource, required: readonly string[]): Promise<Record<string, unknown>> {
+export async function instantiateKernel(source: WasmSource, required: readonly string[]): Promise<{ module: WebAssembly.Module; exports: Record<string, unknown> }> {
   let resolved: unknown = await source;
   if (typeof resolved === "string" || resolved instanceof URL) resolved = await fetch(resolved);
   if (typeof Response === "function" && resolved instanceof Response) {
@@ -53,13 +53,11 @@ export async function instantiateKernel(source: WasmSource, required: readonly s
     resolved = await resolved.arrayBuffer();
   }
   checkSource(resolved);
-  const instance = resolved instanceof WebAssembly.Module
-    ? await WebAssembly.instantiate(resolved, {})
-    : (await WebAssembly.instantiate(resolved as BufferSource, {})).instance;
-  const exports = instance.exports as Record<string, unknown>;
+  const module = resolved instanceof WebAssembly.Module ? resolved : await WebAssembly.compile(resolved as BufferSource);
+  const exports = (await WebAssembly.instantiate(module, {})).exports as Record<string, unknown>;
   const missing = required.filter((name) => typeof exports[name] !== "function");
   if (!(exports.memory instanceof WebAssembly.Memory) || missing.length > 0) {
     badModule(`init(): the module is not kl-simd's kernel (missing ${missing.length > 0 ? missing.slice(0, 3).join(", ") : "memory"}${missing.length > 3 ? ", …" : ""})`);
   }
-  return exports;
+  return { module, exports };
 }
