@@ -3,7 +3,6 @@
 import type { Resolved } from "./options.js";
 import { checkSide, pairRows, rowOf, type Side, smoothRow } from "./sides.js";
 import type { Vector } from "./vector.js";
-import { plainKL } from "../exact/kl.js";
 import { RowEvaluator } from "../measures/evaluator.js";
 import { type MeasureName, measureOf } from "../measures/registry.js";
 import { rowVector } from "../measures/rows.js";

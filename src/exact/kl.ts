@@ -5,7 +5,6 @@ import type { Vector } from "../engine/vector.js";
 import { KLRangeError } from "../errors.js";
 import { atanhTail, log1pMinusX, logRatio, MIN_NORMAL } from "./log.js";
 import { divisionError, powerOfTwoScale, Sum } from "./sum.js";
-import { total } from "../measures/kl-terms.js";
 
 /** Sums over the elements, as the kernels return them. */
 export interface Sums {
