@@ -4,7 +4,8 @@ import { guarded, simdRows } from "./engine/backend.js";
 import { finish } from "./engine/finish.js";
 import { gaussianValues } from "./engine/gaussian.js";
 import { resolve, type BatchOptions, type InputKind, type ScoreOptions, type ScoreResult, type Smoothing } from "./engine/options.js";
-import { decomposes, pairwiseMatrix, topKMatrix } from "./engine/matrix.js";
+import { decomposes, pairwiseMatrix } from "./engine/matrix.js";
+import { selectK, topKMatrix } from "./engine/matrix-topk.js";
 import { matrixPair, pairEvaluator } from "./engine/pairs.js";
 import { checkMeasure, rowValues } from "./engine/rows.js";
 import { side, type Side } from "./engine/sides.js";
@@ -189,29 +190,14 @@ export function topK(measure: MeasureName, queries: Vector, candidates: Vector, 
   if (product !== null) return product;
   const m = A.shape.rows;
   const indices = new Int32Array(m * k), scores = new Float64Array(m * k);
-  const row = new Float64Array(n);
-  const order = new Int32Array(n);
+  const row = new Float64Array(n), order = new Int32Array(n);
   const each = pairEvaluator(measure, A, B, o);
   for (let i = 0; i < m; i++) {
     guarded(() => each(i, row, 0));
     for (let j = 0; j < n; j++) order[j] = j;
-    // partial selection: k passes of the smallest remaining (k is small), ties to lower index
-    for (let t = 0; t < k; t++) {
-      let best = t;
-      for (let j = t + 1; j < n; j++) {
-        const a = row[order[j]], b = row[order[best]];
-        // equal to rounding (a few ulps) is a tie, which the lower index wins: candidates
-        // that tie exactly (a row and a scaled copy) may differ in the last bits here;
-        // +Infinity ties only with itself (|∞ − x| ≤ 4e-15·∞ held for every x)
-        const tie = a === b || (a !== Infinity && b !== Infinity && Math.abs(a - b) <= 4e-15 * Math.max(Math.abs(a), Math.abs(b)));
-        if (tie ? order[j] < order[best] : a < b) best = j;
-      }
-      const swap = order[t];
-      order[t] = order[best];
-      order[best] = swap;
-      indices[i * k + t] = order[t];
-      scores[i * k + t] = row[order[t]];
-    }
+    // equal to rounding is a tie, which the lower index wins: candidates that tie exactly
+    // (a row and a scaled copy) may differ in the last bits here
+    selectK(row, order, n, k, indices, scores, i * k);
   }
   return { indices, scores };
 }
