@@ -14,8 +14,8 @@ import { simdKernel, simdRows } from "./backend.js";
 import { finish } from "./finish.js";
 import type { Resolved } from "./options.js";
 import { rowValues } from "./rows.js";
-import type { Side } from "./sides.js";
-import { subVector, type Vector } from "./vector.js";
+import { rowSide, type Side } from "./sides.js";
+import type { Vector } from "./vector.js";
 import { Sum } from "../exact/sum.js";
 import type { MeasureName } from "../measures/registry.js";
 import { productTiles, type Epilogue } from "../wasm/matrix.js";
@@ -123,15 +123,6 @@ export function infinite(P: Rows, Q: Rows, i: number, j: number, w: number): boo
  * hellinger (squared, before the root): 1 − g with g = Σ √a·√b, terms ≥ 0, each √ within
  * 1.5ε relative: the same bound with h = 1 and no logarithms.
  */
-
-/** Row r of a matrix side as a one-row side. */
-function rowSide(s: Side, r: number, asDoubles: boolean): Side {
-  const dim = s.shape.dim;
-  let v = subVector(s.v, r * dim, (r + 1) * dim);
-  // the query row as doubles, as the per-pair path takes it (src/engine/pairs.ts)
-  if (asDoubles && v instanceof Float32Array) v = Float64Array.from(v);
-  return { v, name: s.name, shape: { rows: 1, dim }, kind: s.kind };
-}
 
 // pairs redone per batch: at most this many elements per side (1 MiB of doubles), so that a
 // call whose pairs are mostly near-identical still streams through bounded memory
@@ -243,7 +234,7 @@ export function pairwiseMatrix(measure: Decomposing, A: Side, B: Side, o: Resolv
         redoJ[count++] = j;
         row[j] = 0;
       }
-      finish(measure, row, o, false, [rowSide(A, i, false), B]);
+      finish(measure, row, o, false, [rowSide(A, i), B]);
     }
     markedInBlock = 0;
     if (count === 0) return;

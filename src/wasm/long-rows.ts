@@ -2,12 +2,12 @@
 // klTerms, streamed chunk by chunk through the Kernel's fixed scratch area (src/wasm.ts).
 import type { Vector } from "../engine/vector.js";
 import { Sum } from "../exact/sum.js";
-import { CHUNK_BYTES, CHUNK_F64, PAIR_ROW, STATUS_INVALID, STATUS_REDO, copyRows, rowOf, type Batch, type Kernel } from "../wasm.js";
+import { CHUNK_BYTES, CHUNK_F64, ROW, STATUS_INVALID, STATUS_REDO, copyRows, rowOf, type Batch, type Kernel } from "../wasm.js";
 
 /** Kernel.pairRowSums for rows longer than a chunk: totals first, then the sums (two passes). */
 export function pairRowSumsLong(k: Kernel, b: Batch, measure: number, alpha: number | undefined): { values: Float64Array; status: number } {
   k.views();
-  const values = new Float64Array(b.rows * PAIR_ROW);
+  const values = new Float64Array(b.rows * ROW);
   let status = 0;
   const r0 = k.results >> 3;
   // logits (LLM vocabularies): each side's max and log-sum-exp first, then every chunk is
@@ -33,7 +33,7 @@ export function pairRowSumsLong(k: Kernel, b: Batch, measure: number, alpha: num
     const p = rowOf(b.p, b.pRows, r, b.dim), q = rowOf(b.q, b.qRows, r, b.dim);
     const sp = softmaxStats(p, b.invP), sq = softmaxStats(q, b.invQ);
     if (alpha !== undefined || (sp !== null && !Number.isFinite(sp.max)) || (sq !== null && !Number.isFinite(sq.max))) {
-      values[r * PAIR_ROW + 1] = STATUS_REDO;
+      values[r * ROW + 1] = STATUS_REDO;
       status |= STATUS_REDO;
       (b.flagged ??= new Uint8Array(b.rows))[r] = 1; // no finite logit, or NaN/+∞: exact path
       continue;
@@ -55,8 +55,8 @@ export function pairRowSumsLong(k: Kernel, b: Batch, measure: number, alpha: num
       tv.add(k.f64[r0 + 1]);
     }
     if (bits === 0) bits = ex.pairStatus(P.value, Q.value, 0, 1, 1, tv.value);
-    values[r * PAIR_ROW] = sum.value;
-    values[r * PAIR_ROW + 1] = bits;
+    values[r * ROW] = sum.value;
+    values[r * ROW + 1] = bits;
     status |= bits;
     if (bits & STATUS_INVALID) break;
   }
@@ -70,7 +70,7 @@ export function logitsKLLong(k: Kernel, b: Batch, invT: number): { values: Float
   // exponentials (rescaled chunk by chunk onto the running maxima) and the direct KL; where
   // that KL is small next to the magnitudes it sums, a second pass takes the T-form
   k.views();
-  const values = new Float64Array(b.rows * 2);
+  const values = new Float64Array(b.rows * ROW);
   let status = 0;
   const qAt = k.scratch + CHUNK_BYTES;
   const stats = ex.logitsStatsPtr() >> 3, side2 = ex.logitsResultsPtr() >> 3;
@@ -106,7 +106,7 @@ export function logitsKLLong(k: Kernel, b: Batch, invT: number): { values: Float
       abs += f[stats + 5] * ka;
     }
     if (!Number.isFinite(ma) || !Number.isFinite(mb)) {
-      values[2 * r + 1] = STATUS_REDO; // invalid values or no finite logit: the exact path reports it
+      values[r * ROW + 1] = STATUS_REDO; // invalid values or no finite logit: the exact path reports it
       status |= STATUS_REDO;
       continue;
     }
@@ -115,7 +115,7 @@ export function logitsKLLong(k: Kernel, b: Batch, invT: number): { values: Float
     const direct = w / sa - shift;
     // rounding moves the direct form by a few ulps of the magnitudes it sums
     if (direct === Infinity || direct >= 0.05 * (abs / sa + Math.abs(shift))) {
-      values[2 * r] = direct;
+      values[r * ROW] = direct;
       continue;
     }
     const terms = new Sum(), pd = new Sum();
@@ -125,7 +125,7 @@ export function logitsKLLong(k: Kernel, b: Batch, invT: number): { values: Float
       terms.add(ex.logitsKL(k.scratch, qAt, m, ma, mb, invT, la, lb));
       pd.add(k.f64[side2]);
     }
-    values[2 * r] = ex.logitsFinish(terms.value, pd.value);
+    values[r * ROW] = ex.logitsFinish(terms.value, pd.value);
   }
   return { values, status };
 }
