@@ -17,11 +17,12 @@ export function kernelRows(k: Kernel | null, measure: MeasureName, p: Side, q: S
   const family = MEASURES[measure].kernel;
   // no kernel, or logits whose 1/T overflows (the kernels take 1/T): the exact path
   if (k === null || family === null || (o.pre !== 1 && (p.kind === "logits" || q?.kind === "logits"))) return null;
+  // the 1/T of a side the kernels make probabilities (normalised log-probabilities: 1, raw: NaN)
+  const invT = (s: Side | null): number | null => (s === null || s.kind === "probabilities" ? null : s.kind === "logits" ? o.invT : o.normalize ? 1 : NaN);
   if (measure === "kl" && o.smoothing === null && q !== null && p.kind !== "probabilities" && q.kind !== "probabilities") {
     // two sides of logits (or normalised log-probabilities, the same at T = 1)
-    const invT = (s: Side) => (s.kind === "logits" ? o.invT : o.normalize ? 1 : NaN);
     if (!(invT(p) === invT(q))) return null;
-    const { values } = k.logitsKL({ p: p.v, q: q.v, rows, dim: p.shape.dim, pRows: p.shape.rows, qRows: q.shape.rows }, invT(p));
+    const { values } = k.logitsKL({ p: p.v, q: q.v, rows, dim: p.shape.dim, pRows: p.shape.rows, qRows: q.shape.rows }, invT(p)!);
     // an invalid row, too, goes to the exact path, which names the value
     const out = fromRows(values, rows, STATUS_REDO | STATUS_INVALID);
     return redoRows(out.values, out.redo, measure, p, q, o);
@@ -30,7 +31,6 @@ export function kernelRows(k: Kernel | null, measure: MeasureName, p: Side, q: S
   // logits / normalised log-probabilities: the kernels make rows probabilities in the
   // scratch area (softmaxRows) before the probability kernels; raw log-probabilities, and
   // rows longer than a chunk, stay on the exact path
-  const invT = (s: Side | null): number | null => (s === null || s.kind === "probabilities" ? null : s.kind === "logits" ? o.invT : o.normalize ? 1 : NaN);
   const invP = invT(p), invQ = invT(q);
   // smoothing, too, happens in the scratch area (smoothRows), after which clip leaves the
   // values unnormalised and the other modes renormalise
@@ -66,10 +66,8 @@ export function kernelRows(k: Kernel | null, measure: MeasureName, p: Side, q: S
   let values: Float64Array;
   switch (measure) {
     case "kl":
-      values = klOf(p, q!, norm ? null : "plain");
-      break;
     case "generalizedKL":
-      values = klOf(p, q!, norm ? null : "generalized");
+      values = klOf(p, q!, norm ? null : measure === "kl" ? "plain" : "generalized");
       break;
     case "entropy":
     case "crossEntropy": {

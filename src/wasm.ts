@@ -175,30 +175,6 @@ export class Kernel {
   }
 
   /**
-   * Pass 1 over a row longer than a chunk (`load` puts elements [i, i + m) of p and q into
-   * the input chunks): the totals, the smallest non-zero p and q, and STATUS_INVALID for a
-   * negative, NaN or infinite value or STATUS_REDO for totals whose reciprocals leave the
-   * range or probabilities below the normal range (the kernel's pairStatus decides).
-   */
-  streamedTotals(dim: number, load: (i: number, m: number) => void) {
-    const r0 = this.results >> 3;
-    const P = new Sum(), Q = new Sum();
-    let lowest = Infinity, leastP = Infinity, leastQ = Infinity;
-    for (let i = 0; i < dim; i += CHUNK_F64) {
-      const m = Math.min(CHUNK_F64, dim - i);
-      load(i, m);
-      this.exports.pairTotals(this.scratch, this.scratch + CHUNK_BYTES, m);
-      P.add(this.f64[r0]);
-      Q.add(this.f64[r0 + 1]);
-      lowest = Math.min(lowest, this.f64[r0 + 2]);
-      leastP = Math.min(leastP, this.f64[r0 + 3]);
-      leastQ = Math.min(leastQ, this.f64[r0 + 4]);
-    }
-    const bits = this.exports.pairStatus(P.value, Q.value, lowest, leastP, leastQ, -1);
-    return { P, Q, bits };
-  }
-
-  /**
    * KL(softmax(a·invT) ‖ softmax(b·invT)) of every row of logits (assembly/logits.ts), as
    * [value, status] per row: INVALID or REDO for a row the exact path must decide (invalid
    * values, no finite logit).

@@ -13,15 +13,10 @@ export interface KLOptions {
   base?: number;
 }
 
-export interface ResolvedOptions {
-  normalize: boolean;
-  /** 1 / ln(base) */
-  scale: number;
-}
+// scale: 1 / ln(base)
+const DEFAULTS = { normalize: true, scale: 1 };
 
-const DEFAULTS: ResolvedOptions = { normalize: true, scale: 1 };
-
-export function resolveOptions(options: KLOptions | undefined): ResolvedOptions {
+export function resolveOptions(options: KLOptions | undefined): typeof DEFAULTS {
   if (options === undefined) return DEFAULTS;
   if (typeof options !== "object" || options === null) {
     throw new KLTypeError("KL_BAD_OPTION", `options must be an object, got ${describe(options)}`);
