@@ -7,12 +7,12 @@ import { resolve, type BatchOptions, type InputKind, type ScoreOptions, type Sco
 import { decomposes, pairwiseMatrix } from "./engine/matrix.js";
 import { selectK, topKMatrix } from "./engine/matrix-topk.js";
 import { matrixPair, pairEvaluator } from "./engine/pairs.js";
-import { checkMeasure, rowValues } from "./engine/rows.js";
+import { rowValues } from "./engine/rows.js";
 import { side, type Side } from "./engine/sides.js";
 import { isCoreOptions, klCore } from "./engine/single.js";
 import { terms } from "./engine/terms.js";
 import type { KLOptions, Vector } from "./engine/vector.js";
-import { MEASURE_NAMES, MEASURES, type MeasureName } from "./measures/registry.js";
+import { MEASURE_NAMES, MEASURES, measureOf, type MeasureName } from "./measures/registry.js";
 import type { WasmSource } from "./wasm/load.js";
 
 export { backend, init, useBackend, type Backend } from "./engine/backend.js";
@@ -47,7 +47,6 @@ export function kl<O extends ScoreOptions>(p: Vector, q: Vector, options?: O): S
   return run("kl", p, q, options) as ScoreResult<O>;
 }
 
-// ---------------------------------------------------------------------------------------
 // The scoring API: every measure takes the same options (see ScoreOptions). Without
 // `options.dim` p and q are single distributions and the result is a number; with it they
 // are row-major matrices (either may be one row, broadcast) and the result is one value per
@@ -118,7 +117,7 @@ export const renyi: WithAlpha = measure("renyi");
 
 /** Any measure by name, e.g. from a configuration: `score("psi", actual, expected, opts)`. */
 export function score<O extends ScoreOptions>(measure: MeasureName, p: Vector, q: Vector | null, options?: O): ScoreResult<O> {
-  checkMeasure(measure);
+  measureOf(measure); // an unknown name: the typed error naming the known ones
   if (measure === "kl") return kl(p, q as Vector, options);
   return run(measure, p, q, options) as ScoreResult<O>;
 }

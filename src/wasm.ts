@@ -39,6 +39,10 @@ export interface Batch {
 
 /** Doubles per row of every row kernel: [value, status] (assembly/index.ts). */
 export const ROW = 2;
+/** Per-row results of a batch, and the OR of the rows' status bits. */
+export type RowsOut = { values: Float64Array; status: number };
+/** A row kernel's call on the scratch area: (p, q, rows, pStep, qStep, out) → status bits. */
+type RowCall = (p: number, q: number, rows: number, pStep: number, qStep: number, out: number) => number;
 // Row results per call: the output area after the two input chunks holds this many.
 const MAX_ROWS = 512;
 
@@ -140,7 +144,7 @@ export class Kernel {
    * `status` ORs the rows' bits (on STATUS_INVALID the values are incomplete: the caller
    * finds the element).
    */
-  klRowSums(b: Batch, kernel: KernelKind | "generalized"): { values: Float64Array; status: number } {
+  klRowSums(b: Batch, kernel: KernelKind | "generalized"): RowsOut {
     const values = new Float64Array(b.rows * ROW);
     const useF32 = kernel === "f32";
     const chunk = useF32 ? CHUNK_F32 : CHUNK_F64;
@@ -166,7 +170,7 @@ export class Kernel {
    * Per row of a batch [value, status] of a pair measure (f64; Rényi: H with α from
    * `alpha`, see assembly/pair.ts; its rows longer than a chunk are left to the exact path).
    */
-  pairRowSums(b: Batch, measure: number, alpha?: number): { values: Float64Array; status: number } {
+  pairRowSums(b: Batch, measure: number, alpha?: number): RowsOut {
     if (alpha !== undefined) this.exports.setParameter(alpha);
     if (b.dim <= CHUNK_F64) {
       return this.batched(b, false, ROW, (p, q, rows, pStep, qStep, out) => this.exports.pairRows(measure, p, q, rows, b.dim, pStep, qStep, out));
@@ -179,7 +183,7 @@ export class Kernel {
    * [value, status] per row: INVALID or REDO for a row the exact path must decide (invalid
    * values, no finite logit).
    */
-  logitsKL(b: Batch, invT: number): { values: Float64Array; status: number } {
+  logitsKL(b: Batch, invT: number): RowsOut {
     const ex = this.exports;
     if (b.dim <= CHUNK_F64) {
       return this.batched(b, false, ROW, (p, q, rows, pStep, qStep, out) => ex.logitsKLRows(p, q, rows, b.dim, pStep, qStep, invT, out));
@@ -191,7 +195,7 @@ export class Kernel {
    * The terms a·ln(a/b) of every row (rows × dim): NaN where the kernel leaves an element to
    * the exact path (a ≈ b, subnormal values, totals out of range).
    */
-  klTerms(b: Batch): { values: Float64Array; status: number } {
+  klTerms(b: Batch): RowsOut {
     if (b.dim <= CHUNK_F64) {
       return this.batched(b, false, b.dim, (p, q, rows, pStep, qStep, out) => this.exports.klTermsRows(p, q, rows, b.dim, pStep, qStep, out));
     }
@@ -227,12 +231,7 @@ export class Kernel {
    * Streams whole rows through the scratch area, as many per call as fit (a broadcast row is
    * copied once), and collects `width` doubles of results per row.
    */
-  private batched(
-    b: Batch,
-    useF32: boolean,
-    width: number,
-    call: (p: number, q: number, rows: number, pStep: number, qStep: number, out: number) => number,
-  ): { values: Float64Array; status: number } {
+  private batched(b: Batch, useF32: boolean, width: number, call: RowCall): RowsOut {
     this.views();
     const view = useF32 ? this.f32 : this.f64;
     const shift = useF32 ? 2 : 3;

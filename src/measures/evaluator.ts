@@ -116,10 +116,9 @@ export class RowEvaluator {
     switch (measure) {
       case "kl":
         return this.kl(p, q, normalize);
-      case "generalizedKL": {
+      case "generalizedKL":
         // on two normalised sides (logits always are) it is the KL
         return sumsToOne(p, normalize) && sumsToOne(q, normalize) ? this.kl(p, q, true) : this.generalizedKL(p, q);
-      }
       case "renyi":
         return this.renyi(p, q, normalize, alpha!);
       default: {
@@ -225,25 +224,15 @@ export class RowEvaluator {
     return sum.value;
   }
 
+  /** KL of two rows of the same domain (measure() puts a probability row beside a log row in the log domain). */
   private kl(p: Row, q: Row, normalize: boolean): number {
-    if (p.log === null && q.log === null) {
-      if (normalize) {
-        if (hasZeroUnderMass(p, q)) return Infinity;
-        return Math.max(exactNormalizedKL(rowVector(p), rowVector(q)), 0);
-      }
-      const sum = new Sum();
-      for (let i = 0; i < p.n; i++) sum.add(plainTerm(p.v[p.off + i], q.v[q.off + i]));
-      return sum.value;
-    }
     if (p.log !== null && q.log !== null) return this.logKL(p, q);
-    // one side in the log domain: both as probabilities
+    if (normalize) {
+      if (hasZeroUnderMass(p, q)) return Infinity;
+      return Math.max(exactNormalizedKL(rowVector(p), rowVector(q)), 0);
+    }
     const sum = new Sum();
-    this.pa.fill(p, normalize);
-    this.pb.fill(q, normalize);
-    const A = this.pa.hi, B = this.pb.hi;
-    for (let i = 0; i < p.n; i++) sum.add(term(A[i], B[i]));
-    if (normalize) return Math.max(sum.value, 0);
-    for (let i = 0; i < p.n; i++) sum.add(A[i] - B[i]); // Σ T + Σ(a − b) = Σ a·ln(a/b)
+    for (let i = 0; i < p.n; i++) sum.add(plainTerm(p.v[p.off + i], q.v[q.off + i]));
     return sum.value;
   }
 
@@ -275,9 +264,7 @@ export class RowEvaluator {
   private generalizedKL(p: Row, q: Row): number {
     if (p.log !== null && q.log !== null) return this.logKL(p, q, true);
     const sum = new Sum();
-    this.pa.fill(p, false);
-    this.pb.fill(q, false);
-    for (let i = 0; i < p.n; i++) sum.add(term(this.pa.hi[i], this.pb.hi[i]));
+    for (let i = 0; i < p.n; i++) sum.add(term(p.v[p.off + i], q.v[q.off + i]));
     return sum.value;
   }
 

@@ -2,7 +2,7 @@
 // klTerms, streamed chunk by chunk through the Kernel's fixed scratch area (src/wasm.ts).
 import type { Vector } from "../engine/vector.js";
 import { Sum } from "../exact/sum.js";
-import { CHUNK_BYTES, CHUNK_F64, ROW, STATUS_INVALID, STATUS_REDO, copyRows, rowOf, type Batch, type Kernel } from "../wasm.js";
+import { CHUNK_BYTES, CHUNK_F64, ROW, STATUS_INVALID, STATUS_REDO, copyRows, rowOf, type Batch, type Kernel, type RowsOut } from "../wasm.js";
 
 /** Calls `f(i, m)` for each chunk [i, i + m) of a row of `dim` elements, until it returns true. */
 function eachChunk(dim: number, f: (i: number, m: number) => boolean | void): void {
@@ -32,7 +32,7 @@ function streamedTotals(k: Kernel, dim: number, load: (i: number, m: number) => 
 }
 
 /** Kernel.pairRowSums for rows longer than a chunk: totals first, then the sums (two passes). */
-export function pairRowSumsLong(k: Kernel, b: Batch, measure: number, alpha: number | undefined): { values: Float64Array; status: number } {
+export function pairRowSumsLong(k: Kernel, b: Batch, measure: number, alpha: number | undefined): RowsOut {
   k.views();
   const values = new Float64Array(b.rows * ROW);
   let status = 0;
@@ -91,7 +91,7 @@ export function pairRowSumsLong(k: Kernel, b: Batch, measure: number, alpha: num
 }
 
 /** Kernel.logitsKL for rows longer than a chunk. */
-export function logitsKLLong(k: Kernel, b: Batch, invT: number): { values: Float64Array; status: number } {
+export function logitsKLLong(k: Kernel, b: Batch, invT: number): RowsOut {
   const ex = k.exports;
   // long rows (LLM vocabularies): one streamed pass gives both rows' maxima and sums of
   // exponentials (rescaled chunk by chunk onto the running maxima) and the direct KL; where
@@ -156,7 +156,7 @@ export function logitsKLLong(k: Kernel, b: Batch, invT: number): { values: Float
 }
 
 /** Kernel.klTerms for rows longer than a chunk. */
-export function klTermsLong(k: Kernel, b: Batch): { values: Float64Array; status: number } {
+export function klTermsLong(k: Kernel, b: Batch): RowsOut {
   k.views();
   const values = new Float64Array(b.rows * b.dim);
   const out = k.rowsAt >> 3;
