@@ -3,13 +3,12 @@
 // each row comes back as [value, status] (src/wasm.ts), and rows whose status says REDO (or
 // whose composition here cannot keep full accuracy) are marked in `redo` and done exactly.
 import {
-  KL_ROW, STATUS_INVALID, STATUS_Q_ZERO, STATUS_REDO,
+  ROW, STATUS_INVALID, STATUS_Q_ZERO, STATUS_REDO,
   type Batch, type Kernel, type KernelKind,
 } from "./wasm.js";
 import type { Resolved } from "./engine/options.js";
 import { exactRow } from "./engine/rows.js";
-import { checkSide, type Side } from "./engine/sides.js";
-import { subVector } from "./engine/vector.js";
+import { checkSide, rowSide, type Side } from "./engine/sides.js";
 import { RowEvaluator } from "./measures/evaluator.js";
 import { MEASURES, type MeasureName } from "./measures/registry.js";
 
@@ -18,11 +17,12 @@ export function kernelRows(k: Kernel | null, measure: MeasureName, p: Side, q: S
   const family = MEASURES[measure].kernel;
   // no kernel, or logits whose 1/T overflows (the kernels take 1/T): the exact path
   if (k === null || family === null || (o.pre !== 1 && (p.kind === "logits" || q?.kind === "logits"))) return null;
+  // the 1/T of a side the kernels make probabilities (normalised log-probabilities: 1, raw: NaN)
+  const invT = (s: Side | null): number | null => (s === null || s.kind === "probabilities" ? null : s.kind === "logits" ? o.invT : o.normalize ? 1 : NaN);
   if (measure === "kl" && o.smoothing === null && q !== null && p.kind !== "probabilities" && q.kind !== "probabilities") {
     // two sides of logits (or normalised log-probabilities, the same at T = 1)
-    const invT = (s: Side) => (s.kind === "logits" ? o.invT : o.normalize ? 1 : NaN);
     if (!(invT(p) === invT(q))) return null;
-    const { values } = k.logitsKL({ p: p.v, q: q.v, rows, dim: p.shape.dim, pRows: p.shape.rows, qRows: q.shape.rows }, invT(p));
+    const { values } = k.logitsKL({ p: p.v, q: q.v, rows, dim: p.shape.dim, pRows: p.shape.rows, qRows: q.shape.rows }, invT(p)!);
     // an invalid row, too, goes to the exact path, which names the value
     const out = fromRows(values, rows, STATUS_REDO | STATUS_INVALID);
     return redoRows(out.values, out.redo, measure, p, q, o);
@@ -31,7 +31,6 @@ export function kernelRows(k: Kernel | null, measure: MeasureName, p: Side, q: S
   // logits / normalised log-probabilities: the kernels make rows probabilities in the
   // scratch area (softmaxRows) before the probability kernels; raw log-probabilities, and
   // rows longer than a chunk, stay on the exact path
-  const invT = (s: Side | null): number | null => (s === null || s.kind === "probabilities" ? null : s.kind === "logits" ? o.invT : o.normalize ? 1 : NaN);
   const invP = invT(p), invQ = invT(q);
   // smoothing, too, happens in the scratch area (smoothRows), after which clip leaves the
   // values unnormalised and the other modes renormalise
@@ -62,20 +61,18 @@ export function kernelRows(k: Kernel | null, measure: MeasureName, p: Side, q: S
   const klOf = (a: Side, b: Side, plainKind: KernelKind | "generalized" | null): Float64Array => {
     const { values, status } = k.klRowSums(batch(a, b), plainKind ?? (f32 && a.v instanceof Float32Array && b.v instanceof Float32Array ? "f32" : "f64"));
     if (status & STATUS_INVALID) fail();
-    const out = fromRows(values, rows, STATUS_REDO, redo);
-    return out.values;
+    return fromRows(values, rows, STATUS_REDO, redo).values;
   };
   let values: Float64Array;
   switch (measure) {
     case "kl":
-      values = klOf(p, q!, norm ? null : "plain");
-      break;
     case "generalizedKL":
-      values = klOf(p, q!, norm ? null : "generalized");
+      values = klOf(p, q!, norm ? null : measure === "kl" ? "plain" : "generalized");
       break;
     case "entropy":
     case "crossEntropy": {
-      const ones: Side = { v: onesRow(dim), name: "uniform", shape: { rows: 1, dim }, kind: "probabilities" };
+      // made per call: a cached row would keep 8·dim bytes after it
+      const ones: Side = { v: new Float64Array(dim).fill(1), name: "uniform", shape: { rows: 1, dim }, kind: "probabilities" };
       // H(p) = ln n − D(p‖uniform) (plain: −Σ p·ln p); kept only where it does not cancel
       const toUniform = klOf(p, ones, norm ? null : "plain");
       values = new Float64Array(rows);
@@ -121,9 +118,9 @@ export function kernelRows(k: Kernel | null, measure: MeasureName, p: Side, q: S
 function fromRows(rowsOut: Float64Array, rows: number, redoBits: number, redo = new Uint8Array(rows)): { values: Float64Array; redo: Uint8Array } {
   const values = new Float64Array(rows);
   for (let r = 0; r < rows; r++) {
-    const status = rowsOut[r * KL_ROW + 1];
+    const status = rowsOut[r * ROW + 1];
     if (status & redoBits) redo[r] = 1;
-    values[r] = status & STATUS_Q_ZERO ? Infinity : rowsOut[r * KL_ROW];
+    values[r] = status & STATUS_Q_ZERO ? Infinity : rowsOut[r * ROW];
   }
   return { values, redo };
 }
@@ -159,16 +156,9 @@ export function kernelTerms(k: Kernel | null, p: Side, q: Side, rows: number, o:
 
 /** Checks the values of row r of a side (before the exact path reads them). */
 export function checkRow(s: Side, r: number): void {
-  const dim = s.shape.dim, at = s.shape.rows === 1 ? 0 : r * dim;
-  const row = subVector(s.v, at, at + dim);
   try {
-    checkSide({ ...s, v: row, shape: { rows: 1, dim } });
+    checkSide(rowSide(s, r));
   } catch {
     checkSide(s); // the message with the flat index, row and column
   }
-}
-
-/** A row of ones for D(p‖uniform), made per call: a cached one would keep 8·dim bytes after it. */
-function onesRow(dim: number): Float64Array {
-  return new Float64Array(dim).fill(1);
 }

@@ -4,14 +4,15 @@ import { guarded, simdRows } from "./engine/backend.js";
 import { finish } from "./engine/finish.js";
 import { gaussianValues } from "./engine/gaussian.js";
 import { resolve, type BatchOptions, type InputKind, type ScoreOptions, type ScoreResult, type Smoothing } from "./engine/options.js";
-import { decomposes, pairwiseMatrix, topKMatrix } from "./engine/matrix.js";
+import { decomposes, pairwiseMatrix } from "./engine/matrix.js";
+import { selectK, topKMatrix } from "./engine/matrix-topk.js";
 import { matrixPair, pairEvaluator } from "./engine/pairs.js";
-import { checkMeasure, rowValues } from "./engine/rows.js";
+import { rowValues } from "./engine/rows.js";
 import { side, type Side } from "./engine/sides.js";
 import { isCoreOptions, klCore } from "./engine/single.js";
 import { terms } from "./engine/terms.js";
 import type { KLOptions, Vector } from "./engine/vector.js";
-import { MEASURE_NAMES, MEASURES, type MeasureName } from "./measures/registry.js";
+import { MEASURE_NAMES, MEASURES, measureOf, type MeasureName } from "./measures/registry.js";
 import type { WasmSource } from "./wasm/load.js";
 
 export { backend, init, kernelModule, useBackend, type Backend } from "./engine/backend.js";
@@ -46,7 +47,6 @@ export function kl<O extends ScoreOptions>(p: Vector, q: Vector, options?: O): S
   return run("kl", p, q, options) as ScoreResult<O>;
 }
 
-// ---------------------------------------------------------------------------------------
 // The scoring API: every measure takes the same options (see ScoreOptions). Without
 // `options.dim` p and q are single distributions and the result is a number; with it they
 // are row-major matrices (either may be one row, broadcast) and the result is one value per
@@ -117,7 +117,7 @@ export const renyi: WithAlpha = measure("renyi");
 
 /** Any measure by name, e.g. from a configuration: `score("psi", actual, expected, opts)`. */
 export function score<O extends ScoreOptions>(measure: MeasureName, p: Vector, q: Vector | null, options?: O): ScoreResult<O> {
-  checkMeasure(measure);
+  measureOf(measure); // an unknown name: the typed error naming the known ones
   if (measure === "kl") return kl(p, q as Vector, options);
   return run(measure, p, q, options) as ScoreResult<O>;
 }
@@ -189,29 +189,14 @@ export function topK(measure: MeasureName, queries: Vector, candidates: Vector, 
   if (product !== null) return product;
   const m = A.shape.rows;
   const indices = new Int32Array(m * k), scores = new Float64Array(m * k);
-  const row = new Float64Array(n);
-  const order = new Int32Array(n);
+  const row = new Float64Array(n), order = new Int32Array(n);
   const each = pairEvaluator(measure, A, B, o);
   for (let i = 0; i < m; i++) {
     guarded(() => each(i, row, 0));
     for (let j = 0; j < n; j++) order[j] = j;
-    // partial selection: k passes of the smallest remaining (k is small), ties to lower index
-    for (let t = 0; t < k; t++) {
-      let best = t;
-      for (let j = t + 1; j < n; j++) {
-        const a = row[order[j]], b = row[order[best]];
-        // equal to rounding (a few ulps) is a tie, which the lower index wins: candidates
-        // that tie exactly (a row and a scaled copy) may differ in the last bits here;
-        // +Infinity ties only with itself (|∞ − x| ≤ 4e-15·∞ held for every x)
-        const tie = a === b || (a !== Infinity && b !== Infinity && Math.abs(a - b) <= 4e-15 * Math.max(Math.abs(a), Math.abs(b)));
-        if (tie ? order[j] < order[best] : a < b) best = j;
-      }
-      const swap = order[t];
-      order[t] = order[best];
-      order[best] = swap;
-      indices[i * k + t] = order[t];
-      scores[i * k + t] = row[order[t]];
-    }
+    // equal to rounding is a tie, which the lower index wins: candidates that tie exactly
+    // (a row and a scaled copy) may differ in the last bits here
+    selectK(row, order, n, k, indices, scores, i * k);
   }
   return { indices, scores };
 }

@@ -5,35 +5,13 @@ import { subVector, type Vector } from "./engine/vector.js";
 import { cancels, INVALID, normalizedKL, type Sums } from "./exact/kl.js";
 import { Sum } from "./exact/sum.js";
 
-interface KernelExports extends Record<string, unknown> {
-  memory: WebAssembly.Memory;
-  resultsPtr(): number;
-  scratchPtr(): number;
-  klF64(p: number, q: number, n: number): number;
-  klScaledF64(p: number, q: number, n: number, scale: number): number;
-  plainF64(p: number, q: number, n: number): number;
-  klF32(p: number, q: number, n: number): number;
-  klRows(kind: number, p: number, q: number, rows: number, dim: number, pStep: number, qStep: number, out: number): number;
-  pairRows(measure: number, p: number, q: number, rows: number, dim: number, pStep: number, qStep: number, out: number): number;
-  pairTotals(p: number, q: number, n: number): void;
-  pairSums(measure: number, p: number, q: number, n: number, ia: number, ib: number): void;
-  pairStatus(P: number, Q: number, lowest: number, leastP: number, leastQ: number, tv: number): number;
-  setParameter(alpha: number): void;
-  klTermsRows(p: number, q: number, rows: number, dim: number, pStep: number, qStep: number, out: number): number;
-  klTermsRange(p: number, q: number, n: number, ia: number, ib: number, out: number): number;
-  logitsMax(x: number, n: number): number;
-  logitsSumExp(x: number, n: number, max: number, invT: number): number;
-  logitsKL(a: number, b: number, n: number, ma: number, mb: number, invT: number, la: number, lb: number): number;
-  logitsResultsPtr(): number;
-  logitsFinish(sumTerms: number, sumPD: number): number;
-  logitsKLRows(a: number, b: number, rows: number, dim: number, aStep: number, bStep: number, invT: number, out: number): number;
-  logitsStats(a: number, b: number, n: number, invT: number): void;
-  logitsSoftmax(x: number, out: number, n: number, max: number, invT: number, l: number): void;
-  softmaxRows(x: number, rows: number, dim: number, invT: number, flags: number): void;
-  smoothRows(x: number, rows: number, dim: number, mode: number, eps: number, normalize: boolean, flags: number): void;
-  gaussianRows(m1: number, v1: number, m2: number, v2: number, rows: number, dim: number, s1: number, s2: number, s3: number, s4: number, out: number): void;
-  logitsStatsPtr(): number;
-}
+// Every function takes and returns numbers: their arguments are in assembly/ (a bool is 0 or 1).
+type KernelFunction =
+  | "resultsPtr" | "scratchPtr" | "klF64" | "klScaledF64" | "plainF64" | "klF32" | "klRows" | "pairRows"
+  | "pairTotals" | "pairSums" | "pairStatus" | "setParameter" | "klTermsRows" | "klTermsRange"
+  | "logitsMax" | "logitsSumExp" | "logitsKL" | "logitsResultsPtr" | "logitsFinish" | "logitsKLRows"
+  | "logitsStats" | "logitsStatsPtr" | "logitsSoftmax" | "softmaxRows" | "smoothRows" | "gaussianRows";
+type KernelExports = Record<KernelFunction, (...args: number[]) => number> & { memory: WebAssembly.Memory };
 
 /** A batch for the row kernels: `rows` results, each side one row (broadcast) or all. */
 export interface Batch {
@@ -60,8 +38,11 @@ export interface Batch {
 }
 
 /** Doubles per row of every row kernel: [value, status] (assembly/index.ts). */
-export const KL_ROW = 2;
-export const PAIR_ROW = 2;
+export const ROW = 2;
+/** Per-row results of a batch, and the OR of the rows' status bits. */
+export type RowsOut = { values: Float64Array; status: number };
+/** A row kernel's call on the scratch area: (p, q, rows, pStep, qStep, out) → status bits. */
+type RowCall = (p: number, q: number, rows: number, pStep: number, qStep: number, out: number) => number;
 // Row results per call: the output area after the two input chunks holds this many.
 const MAX_ROWS = 512;
 
@@ -119,7 +100,7 @@ export class Kernel {
     this.f32 = new Float32Array(buffer);
   }
 
-  /** The same sums as `sumsJS` (src/reference.ts), on the kernel that `kernel` names. */
+  /** The same sums as `sumsJS` (src/exact/kl.ts), on the kernel that `kernel` names. */
   sums(p: Vector, q: Vector, kernel: KernelKind, scale: number): Sums {
     const useF32 = kernel === "f32";
     this.views();
@@ -159,12 +140,12 @@ export class Kernel {
   }
 
   /**
-   * The KL of every row of a batch, rows × KL_ROW doubles (NaN: the exact path decides);
+   * The KL of every row of a batch, rows × ROW doubles (NaN: the exact path decides);
    * `status` ORs the rows' bits (on STATUS_INVALID the values are incomplete: the caller
    * finds the element).
    */
-  klRowSums(b: Batch, kernel: KernelKind | "generalized"): { values: Float64Array; status: number } {
-    const values = new Float64Array(b.rows * KL_ROW);
+  klRowSums(b: Batch, kernel: KernelKind | "generalized"): RowsOut {
+    const values = new Float64Array(b.rows * ROW);
     const useF32 = kernel === "f32";
     const chunk = useF32 ? CHUNK_F32 : CHUNK_F64;
     if (b.dim > chunk) {
@@ -174,51 +155,27 @@ export class Kernel {
         const s = this.sums(rowOf(b.p, b.pRows, r, b.dim), rowOf(b.q, b.qRows, r, b.dim), kernel === "generalized" ? "f64" : kernel, 1);
         const value = composeKL(s, kernel);
         const bits = (s.invalid ? STATUS_INVALID : 0) | (s.qZero ? STATUS_Q_ZERO : 0) | (value === null ? STATUS_REDO : 0);
-        values[r * KL_ROW] = value ?? 0;
-        values[r * KL_ROW + 1] = bits;
+        values[r * ROW] = value ?? 0;
+        values[r * ROW + 1] = bits;
         status |= bits;
         if (s.invalid) break;
       }
       return { values, status };
     }
     const kind = useF32 ? 2 : kernel === "plain" ? 1 : kernel === "generalized" ? 3 : 0;
-    return this.batched(b, useF32, KL_ROW, (p, q, rows, pStep, qStep, out) => this.exports.klRows(kind, p, q, rows, b.dim, pStep, qStep, out));
+    return this.batched(b, useF32, ROW, (p, q, rows, pStep, qStep, out) => this.exports.klRows(kind, p, q, rows, b.dim, pStep, qStep, out));
   }
 
   /**
    * Per row of a batch [value, status] of a pair measure (f64; Rényi: H with α from
    * `alpha`, see assembly/pair.ts; its rows longer than a chunk are left to the exact path).
    */
-  pairRowSums(b: Batch, measure: number, alpha?: number): { values: Float64Array; status: number } {
+  pairRowSums(b: Batch, measure: number, alpha?: number): RowsOut {
     if (alpha !== undefined) this.exports.setParameter(alpha);
     if (b.dim <= CHUNK_F64) {
-      return this.batched(b, false, PAIR_ROW, (p, q, rows, pStep, qStep, out) => this.exports.pairRows(measure, p, q, rows, b.dim, pStep, qStep, out));
+      return this.batched(b, false, ROW, (p, q, rows, pStep, qStep, out) => this.exports.pairRows(measure, p, q, rows, b.dim, pStep, qStep, out));
     }
     return pairRowSumsLong(this, b, measure, alpha);
-  }
-
-  /**
-   * Pass 1 over a row longer than a chunk (`load` puts elements [i, i + m) of p and q into
-   * the input chunks): the totals, the smallest non-zero p and q, and STATUS_INVALID for a
-   * negative, NaN or infinite value or STATUS_REDO for totals whose reciprocals leave the
-   * range or probabilities below the normal range (the kernel's pairStatus decides).
-   */
-  streamedTotals(dim: number, load: (i: number, m: number) => void) {
-    const r0 = this.results >> 3;
-    const P = new Sum(), Q = new Sum();
-    let lowest = Infinity, leastP = Infinity, leastQ = Infinity;
-    for (let i = 0; i < dim; i += CHUNK_F64) {
-      const m = Math.min(CHUNK_F64, dim - i);
-      load(i, m);
-      this.exports.pairTotals(this.scratch, this.scratch + CHUNK_BYTES, m);
-      P.add(this.f64[r0]);
-      Q.add(this.f64[r0 + 1]);
-      lowest = Math.min(lowest, this.f64[r0 + 2]);
-      leastP = Math.min(leastP, this.f64[r0 + 3]);
-      leastQ = Math.min(leastQ, this.f64[r0 + 4]);
-    }
-    const bits = this.exports.pairStatus(P.value, Q.value, lowest, leastP, leastQ, -1);
-    return { P, Q, bits };
   }
 
   /**
@@ -226,10 +183,10 @@ export class Kernel {
    * [value, status] per row: INVALID or REDO for a row the exact path must decide (invalid
    * values, no finite logit).
    */
-  logitsKL(b: Batch, invT: number): { values: Float64Array; status: number } {
+  logitsKL(b: Batch, invT: number): RowsOut {
     const ex = this.exports;
     if (b.dim <= CHUNK_F64) {
-      return this.batched(b, false, 2, (p, q, rows, pStep, qStep, out) => ex.logitsKLRows(p, q, rows, b.dim, pStep, qStep, invT, out));
+      return this.batched(b, false, ROW, (p, q, rows, pStep, qStep, out) => ex.logitsKLRows(p, q, rows, b.dim, pStep, qStep, invT, out));
     }
     return logitsKLLong(this, b, invT);
   }
@@ -238,7 +195,7 @@ export class Kernel {
    * The terms a·ln(a/b) of every row (rows × dim): NaN where the kernel leaves an element to
    * the exact path (a ≈ b, subnormal values, totals out of range).
    */
-  klTerms(b: Batch): { values: Float64Array; status: number } {
+  klTerms(b: Batch): RowsOut {
     if (b.dim <= CHUNK_F64) {
       return this.batched(b, false, b.dim, (p, q, rows, pStep, qStep, out) => this.exports.klTermsRows(p, q, rows, b.dim, pStep, qStep, out));
     }
@@ -274,58 +231,46 @@ export class Kernel {
    * Streams whole rows through the scratch area, as many per call as fit (a broadcast row is
    * copied once), and collects `width` doubles of results per row.
    */
-  private batched(
-    b: Batch,
-    useF32: boolean,
-    width: number,
-    call: (p: number, q: number, rows: number, pStep: number, qStep: number, out: number) => number,
-  ): { values: Float64Array; status: number } {
+  private batched(b: Batch, useF32: boolean, width: number, call: RowCall): RowsOut {
     this.views();
     const view = useF32 ? this.f32 : this.f64;
     const shift = useF32 ? 2 : 3;
-    const chunk = CHUNK_BYTES >> shift;
-    const perCall = Math.min(MAX_ROWS, Math.floor(chunk / b.dim));
+    const perCall = Math.min(MAX_ROWS, Math.floor((CHUNK_BYTES >> shift) / b.dim));
     const values = new Float64Array(b.rows * width);
-    const pAt = this.scratch >> shift, qAt = (this.scratch + CHUNK_BYTES) >> shift;
-    if (b.pRows === 1) copyRows(view, pAt, b.p, 0, b.dim);
-    if (b.qRows === 1) copyRows(view, qAt, b.q, 0, b.dim);
-    let status = 0;
     const flagsAt = this.rowsAt + 16384; // after ≤ MAX_ROWS rows of results
-    const flags = (rows: number, broadcast: boolean, r: number): void => {
-      const f = this.f64, base = flagsAt >> 3;
-      const flagged = (b.flagged ??= new Uint8Array(b.rows));
-      if (broadcast) {
-        if (f[base] !== 0) flagged.fill(1);
-      } else {
-        for (let i = 0; i < rows; i++) if (f[base + i] !== 0) flagged[r + i] = 1;
-      }
-    };
-    const convert = (at: number, side: "P" | "Q", rows: number, broadcast: boolean, r: number): void => {
-      const invT = side === "P" ? b.invP : b.invQ;
-      const n = broadcast ? 1 : rows;
+    // rows [r, r + rows) of a side into its input chunk (a broadcast row once), made
+    // probabilities and smoothed there; the rows the kernels flag are marked in b.flagged
+    const fill = (isP: boolean, r: number, rows: number): void => {
+      const at = isP ? this.scratch : this.scratch + CHUNK_BYTES, broadcast = (isP ? b.pRows : b.qRows) === 1;
+      copyRows(view, at >> shift, isP ? b.p : b.q, r * b.dim, rows * b.dim);
+      const flags = (): void => {
+        const f = this.f64, base = flagsAt >> 3, flagged = (b.flagged ??= new Uint8Array(b.rows));
+        for (let i = 0; i < rows; i++) {
+          if (f[base + i] === 0) continue;
+          if (broadcast) flagged.fill(1);
+          else flagged[r + i] = 1;
+        }
+      };
+      const invT = isP ? b.invP : b.invQ;
       if (invT !== null && invT !== undefined) {
-        this.exports.softmaxRows(at, n, b.dim, invT, flagsAt);
-        flags(rows, broadcast, r);
+        this.exports.softmaxRows(at, rows, b.dim, invT, flagsAt);
+        flags();
       }
-      const normalize = b.smooth ? (side === "P" ? b.smooth.normalizeP : b.smooth.normalizeQ) : null;
+      const normalize = b.smooth ? (isP ? b.smooth.normalizeP : b.smooth.normalizeQ) : null;
       if (b.smooth && normalize !== null) {
         // logits are already probabilities that sum to 1
-        this.exports.smoothRows(at, n, b.dim, b.smooth.mode, b.smooth.epsilon, normalize && (invT === null || invT === undefined), flagsAt);
-        flags(rows, broadcast, r);
+        const renormalize = normalize && (invT === null || invT === undefined);
+        this.exports.smoothRows(at, rows, b.dim, b.smooth.mode, b.smooth.epsilon, Number(renormalize), flagsAt);
+        flags();
       }
     };
-    if (b.pRows === 1) convert(this.scratch, "P", 1, true, 0);
-    if (b.qRows === 1) convert(this.scratch + CHUNK_BYTES, "Q", 1, true, 0);
+    if (b.pRows === 1) fill(true, 0, 1);
+    if (b.qRows === 1) fill(false, 0, 1);
+    let status = 0;
     for (let r = 0; r < b.rows; r += perCall) {
       const rows = Math.min(perCall, b.rows - r);
-      if (b.pRows !== 1) {
-        copyRows(view, pAt, b.p, r * b.dim, rows * b.dim);
-        convert(this.scratch, "P", rows, false, r);
-      }
-      if (b.qRows !== 1) {
-        copyRows(view, qAt, b.q, r * b.dim, rows * b.dim);
-        convert(this.scratch + CHUNK_BYTES, "Q", rows, false, r);
-      }
+      if (b.pRows !== 1) fill(true, r, rows);
+      if (b.qRows !== 1) fill(false, r, rows);
       const pStep = b.pRows === 1 ? 0 : b.dim, qStep = b.qRows === 1 ? 0 : b.dim;
       status |= call(this.scratch, this.scratch + CHUNK_BYTES, rows, pStep, qStep, this.rowsAt);
       values.set(this.f64.subarray(this.rowsAt >> 3, (this.rowsAt >> 3) + rows * width), r * width);
@@ -345,21 +290,7 @@ export class Kernel {
   /** Copies elements [from, from + m) into the scratch area and runs the kernel on them. */
   private run(p: Vector, q: Vector, from: number, m: number, kernel: KernelKind, scale: number): number {
     const { exports, scratch } = this;
-    const useF32 = kernel === "f32";
-    const view = useF32 ? this.f32 : this.f64;
-    const shift = useF32 ? 2 : 3;
-    const pAt = scratch >> shift;
-    const qAt = (scratch + CHUNK_BYTES) >> shift;
-    if (!ArrayBuffer.isView(p) || !ArrayBuffer.isView(q)) {
-      copyPlain(view, pAt, p, from, m);
-      copyPlain(view, qAt, q, from, m);
-    } else if (m === p.length) {
-      view.set(p as Float64Array, pAt);
-      view.set(q as Float64Array, qAt);
-    } else {
-      view.set((p as Float64Array).subarray(from, from + m), pAt);
-      view.set((q as Float64Array).subarray(from, from + m), qAt);
-    }
+    this.load(p, q, from, m, kernel === "f32");
     const q0 = scratch + CHUNK_BYTES;
     if (kernel === "f64") return scale === 1 ? exports.klF64(scratch, q0, m) : exports.klScaledF64(scratch, q0, m, scale);
     return kernel === "f32" ? exports.klF32(scratch, q0, m) : exports.plainF64(scratch, q0, m);
@@ -383,13 +314,10 @@ export function rowOf(v: Vector, rows: number, r: number, dim: number): Vector {
   return subVector(v, at, at + dim);
 }
 
+/** Copies elements [from, from + m) of src into view at `at` (a whole typed array without a subarray). */
 export function copyRows(view: Float64Array | Float32Array, at: number, src: Vector, from: number, m: number): void {
-  if (ArrayBuffer.isView(src)) view.set((src as Float64Array).subarray(from, from + m), at);
-  else copyPlain(view, at, src, from, m);
-}
-
-function copyPlain(view: Float64Array | Float32Array, at: number, src: Vector, from: number, m: number): void {
-  for (let j = 0; j < m; j++) view[at + j] = src[from + j];
+  if (!ArrayBuffer.isView(src)) for (let j = 0; j < m; j++) view[at + j] = src[from + j];
+  else view.set(m === src.length ? (src as Float64Array) : (src as Float64Array).subarray(from, from + m), at);
 }
 
 /** Instantiates the kernel module (src/wasm/load.ts) and wraps it. */

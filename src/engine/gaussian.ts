@@ -14,7 +14,7 @@ export function gaussianValues(sides: readonly [Side, Side, Side, Side]): Float6
   const fast = simdKernel()?.gaussian([m1.v, v1.v, m2.v, v2.v], sides.map((s) => s.shape.rows), rows, m1.shape.dim) ?? null;
   if (fast === null || fast.some(Number.isNaN)) {
     // the exact path checks every value (and names the bad one) before it computes
-    const exact = gaussianRows(m1, v1, m2, v2);
+    const exact = gaussianRows(m1, v1, m2, v2, rows);
     if (fast === null) return exact;
     for (let r = 0; r < rows; r++) if (Number.isNaN(fast[r])) fast[r] = exact[r];
   }

@@ -14,21 +14,19 @@ import { simdKernel, simdRows } from "./backend.js";
 import { finish } from "./finish.js";
 import type { Resolved } from "./options.js";
 import { rowValues } from "./rows.js";
-import type { Side } from "./sides.js";
-import { subVector, type Vector } from "./vector.js";
+import { rowSide, type Side } from "./sides.js";
+import type { Vector } from "./vector.js";
 import { Sum } from "../exact/sum.js";
 import type { MeasureName } from "../measures/registry.js";
 import { productTiles, type Epilogue } from "../wasm/matrix.js";
 
 const EPS = 2 ** -53;
 /** Relative error a product value may keep (today's per-pair results agree to 1e-12; margin for their own error). */
-const REL = 2.5e-13;
-/** Tie tolerance of topK's selection (src/index.ts), with margin: candidates this close to the k-th are re-ranked. */
-const TIE = 2e-14;
+export const REL = 2.5e-13;
 /** Below this, q/Q leaves the normal range: ln b is taken as ln q − ln Q instead. */
 const MIN_NORMAL = 2.2250738585072014e-308;
 
-type Decomposing = "kl" | "crossEntropy" | "hellinger";
+export type Decomposing = "kl" | "crossEntropy" | "hellinger";
 
 /** The measures, sides and options this path takes; anything else keeps the per-pair path. */
 export function decomposes(measure: MeasureName, A: Side, B: Side, o: Resolved): measure is Decomposing {
@@ -37,7 +35,7 @@ export function decomposes(measure: MeasureName, A: Side, B: Side, o: Resolved):
 }
 
 /** Rows normalised (a = p/P), Σ a ln a per row, and which elements are positive, as bitsets. */
-interface Rows {
+export interface Rows {
   x: Float64Array;
   /** Σ a ln a of each row (compensated) */
   h: Float64Array;
@@ -47,13 +45,13 @@ interface Rows {
   zeros: Uint8Array;
 }
 
-const words = (dim: number): number => (dim + 31) >>> 5;
+export const words = (dim: number): number => (dim + 31) >>> 5;
 
 /**
  * Query rows as a = p/P with Σ a ln a (hellinger: √a); null when a row sums to 0 or beyond
  * the double range (the per-pair path reports it).
  */
-function queryRows(s: Side, measure: Decomposing): Rows | null {
+export function queryRows(s: Side, measure: Decomposing): Rows | null {
   const root = measure === "hellinger";
   const { rows, dim } = s.shape, w = words(dim), v = s.v;
   const x = new Float64Array(rows * dim), h = new Float64Array(rows), bits = new Uint32Array(rows * w);
@@ -84,7 +82,7 @@ function rowTotal(v: Vector, at: number, dim: number): number | null {
 }
 
 /** Candidate rows as ln b = ln(q/Q), 0 where q = 0 (the masks decide those pairs); hellinger: √b, no masks. */
-function candidateRows(s: Side, measure: Decomposing): Rows | null {
+export function candidateRows(s: Side, measure: Decomposing): Rows | null {
   const root = measure === "hellinger";
   const { rows, dim } = s.shape, w = words(dim), v = s.v;
   const x = new Float64Array(rows * dim), bits = new Uint32Array(rows * w), zeros = new Uint8Array(rows);
@@ -110,7 +108,7 @@ function candidateRows(s: Side, measure: Decomposing): Rows | null {
 }
 
 /** Some q = 0 under p > 0 in the pair (i, j). */
-function infinite(P: Rows, Q: Rows, i: number, j: number, w: number): boolean {
+export function infinite(P: Rows, Q: Rows, i: number, j: number, w: number): boolean {
   if (Q.zeros[j] === 0) return false;
   for (let t = 0; t < w; t++) if ((P.bits[i * w + t] & Q.bits[j * w + t]) !== 0) return true;
   return false;
@@ -126,15 +124,6 @@ function infinite(P: Rows, Q: Rows, i: number, j: number, w: number): boolean {
  * 1.5ε relative: the same bound with h = 1 and no logarithms.
  */
 
-/** Row r of a matrix side as a one-row side. */
-function rowSide(s: Side, r: number, asDoubles: boolean): Side {
-  const dim = s.shape.dim;
-  let v = subVector(s.v, r * dim, (r + 1) * dim);
-  // the query row as doubles, as the per-pair path takes it (src/engine/pairs.ts)
-  if (asDoubles && v instanceof Float32Array) v = Float64Array.from(v);
-  return { v, name: s.name, shape: { rows: 1, dim }, kind: s.kind };
-}
-
 // pairs redone per batch: at most this many elements per side (1 MiB of doubles), so that a
 // call whose pairs are mostly near-identical still streams through bounded memory
 const BATCH_ELEMENTS = 1 << 17;
@@ -145,7 +134,7 @@ const BATCH_ELEMENTS = 1 << 17;
  * candidate rows in B's element type, so each pair meets the same kernel as there). The
  * gather buffers live for this call only.
  */
-function exactPairs(measure: Decomposing, A: Side, B: Side, o: Resolved, is: Int32Array, js: Int32Array, count: number): Float64Array {
+export function exactPairs(measure: Decomposing, A: Side, B: Side, o: Resolved, is: Int32Array, js: Int32Array, count: number): Float64Array {
   const dim = A.shape.dim;
   const per = Math.max(1, Math.min(count, Math.floor(BATCH_ELEMENTS / dim)));
   const p = new Float64Array(per * dim);
@@ -190,7 +179,7 @@ function grow(a: Int32Array): Int32Array {
 export const matrixStats = { pairs: 0, redone: 0, reranked: 0 };
 
 /** Per query row (hᵢ, dᵢ): the value of a pair is hᵢ − g, its error bound c·|g| + dᵢ (see above). */
-function epilogue(measure: Decomposing, P: Rows, dim: number): Epilogue {
+export function epilogue(measure: Decomposing, P: Rows, dim: number): Epilogue {
   const rows = P.h.length, h = new Float64Array(2 * rows);
   for (let i = 0; i < rows; i++) {
     h[2 * i] = measure === "kl" ? P.h[i] : measure === "hellinger" ? 1 : 0;
@@ -200,7 +189,7 @@ function epilogue(measure: Decomposing, P: Rows, dim: number): Epilogue {
 }
 
 /** Candidate rows with a zero element (only their pairs can be +Infinity), ascending. */
-function zeroRows(Q: Rows): Int32Array {
+export function zeroRows(Q: Rows): Int32Array {
   let count = 0;
   for (let j = 0; j < Q.zeros.length; j++) if (Q.zeros[j] !== 0) count++;
   const list = new Int32Array(count);
@@ -245,7 +234,7 @@ export function pairwiseMatrix(measure: Decomposing, A: Side, B: Side, o: Resolv
         redoJ[count++] = j;
         row[j] = 0;
       }
-      finish(measure, row, o, false, [rowSide(A, i, false), B]);
+      finish(measure, row, o, false, [rowSide(A, i), B]);
     }
     markedInBlock = 0;
     if (count === 0) return;
@@ -255,194 +244,4 @@ export function pairwiseMatrix(measure: Decomposing, A: Side, B: Side, o: Resolv
     for (let t = 0; t < count; t++) out[redoI[t] * n + redoJ[t]] = exact[t];
   });
   return ok ? out : null;
-}
-
-/**
- * topK through the product. Per query row: the k-th smallest upper bound (value + bound)
- * caps the k best, so only candidates whose lower bound is under that cap (the shortlist)
- * can enter. A shortlisted value is kept where its bound is within REL of it (as in
- * pairwise) and its interval, widened by TIE, meets no other shortlisted interval: then
- * its order against every other candidate is certain and no tie can involve it. Every
- * other shortlisted candidate (overlapping clusters: near ties, scaled copies, identical
- * rows) is scored exactly on the per-pair path, and the shortlist is ranked with topK's
- * rule (ties within 4e-15: lower index first). The k chosen are then scored exactly, so
- * the scores are the per-pair path's. Null where this path does not apply.
- */
-export function topKMatrix(measure: Decomposing, A: Side, B: Side, o: Resolved, k: number): { indices: Int32Array; scores: Float64Array } | null {
-  const P = queryRows(A, measure), Q = P && candidateRows(B, measure);
-  if (P === null || Q === null) return null;
-  const m = A.shape.rows, n = B.shape.rows, dim = A.shape.dim, w = words(dim);
-  const indices = new Int32Array(m * k), scores = new Float64Array(m * k);
-  const { h: hd, c } = epilogue(measure, P, dim);
-  const withZeros = zeroRows(Q);
-  let products = new Float64Array(0);
-  const caps = new Float64Array(k);
-  let lists = new Int32Array(0), values = new Float64Array(0), pendingI = new Int32Array(0), pendingJ = new Int32Array(0), pendingAt = new Int32Array(0);
-  let infinitePair = new Uint8Array(0);
-  const starts = new Int32Array(Math.min(m, 4096) + 1), lows = new Float64Array(n), highs = new Float64Array(n), order = new Int32Array(n);
-  matrixStats.pairs = m * n;
-  matrixStats.reranked = 0;
-  // raw products g of a block of query rows; values and bounds follow from hᵢ, dᵢ, c
-  const ok = productTiles(simdKernel()!, P.x, m, Q.x, n, dim, null, (i0, j0, rowsX, rowsY, g, stride) => {
-    if (products.length < rowsX * n) {
-      products = new Float64Array(rowsX * n);
-      lists = new Int32Array(rowsX * n);
-      values = new Float64Array(rowsX * n);
-      pendingI = new Int32Array(rowsX * n);
-      pendingJ = new Int32Array(rowsX * n);
-      pendingAt = new Int32Array(rowsX * n);
-      infinitePair = new Uint8Array(rowsX * n);
-    }
-    for (let r = 0; r < rowsX; r++) products.set(g.subarray(r * stride, r * stride + rowsY), r * n + j0);
-  }, (i0, rowsX) => {
-    // per row: the shortlist lists[starts[r]..starts[r + 1]] with values (NaN: pending exact)
-    let count = 0, pending = 0;
-    for (let r = 0; r < rowsX; r++) {
-      const i = i0 + r, at = r * n, h = hd[2 * i], d = hd[2 * i + 1];
-      // NaN where some q = 0 under p > 0: +Infinity exactly
-      for (let z = 0; z < withZeros.length; z++) if (infinite(P, Q, i, withZeros[z], w)) products[at + withZeros[z]] = NaN;
-      const cap = kthUpperBound(products, at, n, h, c, d, caps);
-      starts[r] = count;
-      const listed = shortlist(products, at, n, h, c, d, cap, lists, count);
-      const settled = settle(products, at, h, c, d, lists, count, listed, values, lows, highs, order);
-      for (let t = count; t < count + listed; t++) {
-        if (values[t] === values[t]) continue;
-        pendingI[pending] = i;
-        pendingJ[pending] = lists[t];
-        pendingAt[pending++] = t;
-      }
-      matrixStats.reranked += listed - settled;
-      count += listed;
-    }
-    starts[rowsX] = count;
-    // the settled values in the caller's base (finish scales and clamps the finite ones;
-    // +Infinity, exact already, and the pending ones, overwritten below, are left out)
-    for (let t = 0; t < count; t++) {
-      const v = values[t];
-      infinitePair[t] = v === Infinity ? 1 : 0;
-      if (v !== v || v === Infinity) values[t] = 0;
-    }
-    finish(measure, values.subarray(0, count), o, false, []);
-    for (let t = 0; t < count; t++) if (infinitePair[t] === 1) values[t] = Infinity;
-    if (pending > 0) {
-      // exact scores of the rest, in one batch for the block
-      const exact = exactPairs(measure, A, B, o, pendingI, pendingJ, pending);
-      for (let t = 0; t < pending; t++) values[pendingAt[t]] = exact[t];
-    }
-    for (let r = 0; r < rowsX; r++) {
-      const from = starts[r], to = starts[r + 1];
-      selectK(values.subarray(from, to), lists.subarray(from, to), to - from, k, indices, scores, (i0 + r) * k);
-    }
-    // the k scores of each query exactly (the order is already certain): the per-pair
-    // path's values, digit for digit
-    let chosen = 0;
-    for (let t = i0 * k; t < (i0 + rowsX) * k; t++) {
-      if (scores[t] === Infinity) continue;
-      pendingI[chosen] = Math.floor(t / k);
-      pendingJ[chosen] = indices[t];
-      pendingAt[chosen++] = t;
-    }
-    if (chosen === 0) return;
-    const exact = exactPairs(measure, A, B, o, pendingI, pendingJ, chosen);
-    for (let t = 0; t < chosen; t++) scores[pendingAt[t]] = exact[t];
-  });
-  return ok ? { indices, scores } : null;
-}
-
-/**
- * Values (nats) of the shortlisted candidates lists[from..from + count) into values[...]:
- * the product's value where it is settled (bound within REL, interval widened by TIE
- * disjoint from every other one), +Infinity for the infinite pairs (NaN products), NaN
- * where the exact path must decide. Returns how many are settled.
- */
-function settle(
-  g: Float64Array, at: number, h: number, c: number, d: number, list: Int32Array, from: number, count: number,
-  values: Float64Array, lows: Float64Array, highs: Float64Array, order: Int32Array,
-): number {
-  let finite = 0;
-  for (let t = 0; t < count; t++) {
-    const gj = g[at + list[from + t]];
-    if (gj !== gj) {
-      values[from + t] = Infinity;
-      continue;
-    }
-    const value = h - gj, bound = c * Math.abs(gj) + d, widen = bound + TIE * Math.abs(value);
-    values[from + t] = bound <= REL * Math.abs(value) ? value : NaN;
-    lows[t] = value - widen;
-    highs[t] = value + widen;
-    order[finite++] = t;
-  }
-  // clusters of overlapping intervals (by ascending lower end): more than one member → exact
-  // insertion sort: a shortlist is about k long
-  for (let t = 1; t < finite; t++) {
-    const x = order[t], low = lows[x];
-    let u = t;
-    for (; u > 0 && lows[order[u - 1]] > low; u--) order[u] = order[u - 1];
-    order[u] = x;
-  }
-  const sorted = order;
-  for (let s = 0; s < finite;) {
-    let e = s + 1, high = highs[sorted[s]];
-    while (e < finite && lows[sorted[e]] <= high) high = Math.max(high, highs[sorted[e++]]);
-    if (e - s > 1) for (let t = s; t < e; t++) values[from + sorted[t]] = NaN;
-    s = e;
-  }
-  let settled = 0;
-  for (let t = 0; t < count; t++) if (values[from + t] === values[from + t]) settled++;
-  return settled;
-}
-
-/**
- * The k-th smallest upper bound h − g + c·|g| + d of a row of products g (caps: k slots,
- * ascending; NaN, the +Infinity pairs, never enters), widened by TIE: no candidate whose
- * lower bound exceeds it can be among the k best.
- */
-function kthUpperBound(g: Float64Array, at: number, n: number, h: number, c: number, d: number, caps: Float64Array): number {
-  const k = caps.length;
-  caps.fill(Infinity);
-  let last = Infinity;
-  for (let j = 0; j < n; j++) {
-    const gj = g[at + j];
-    const u = h - gj + c * Math.abs(gj) + d;
-    if (!(u < last)) continue;
-    let t = k - 1;
-    for (; t > 0 && caps[t - 1] > u; t--) caps[t] = caps[t - 1];
-    caps[t] = u;
-    last = caps[k - 1];
-  }
-  return last + TIE * Math.abs(last);
-}
-
-/** The candidates of a row that may be among the k best (lower bound ≤ cap; +Infinity ones only when cap is), into list from `from`; their count. */
-function shortlist(g: Float64Array, at: number, n: number, h: number, c: number, d: number, cap: number, list: Int32Array, from: number): number {
-  let count = from;
-  for (let j = 0; j < n; j++) {
-    const gj = g[at + j];
-    if (gj !== gj ? cap !== Infinity : h - gj - c * Math.abs(gj) - d > cap) continue;
-    list[count++] = j;
-  }
-  return count - from;
-}
-
-/**
- * topK's selection (src/index.ts) over a shortlist in ascending index order: k passes of
- * the smallest remaining; equal to rounding (4e-15 relative) is a tie, the lower index wins.
- */
-function selectK(row: Float64Array, order: Int32Array, count: number, k: number, indices: Int32Array, scores: Float64Array, at: number): void {
-  // row[t] is the score of candidate order[t]; swap both together
-  for (let t = 0; t < k; t++) {
-    let best = t;
-    for (let j = t + 1; j < count; j++) {
-      const a = row[j], b = row[best];
-      const tie = a === b || (a !== Infinity && b !== Infinity && Math.abs(a - b) <= 4e-15 * Math.max(Math.abs(a), Math.abs(b)));
-      if (tie ? order[j] < order[best] : a < b) best = j;
-    }
-    const so = order[t], sv = row[t];
-    order[t] = order[best];
-    row[t] = row[best];
-    order[best] = so;
-    row[best] = sv;
-    indices[at + t] = order[t];
-    scores[at + t] = row[t];
-  }
 }

@@ -46,26 +46,8 @@ export type ScoreResult<O> = O extends { dim: number }
   ? O extends { reduction: "sum" | "mean" } ? number : Float64Array
   : number;
 
-export interface Resolved {
-  normalize: boolean;
-  /** 1 / ln(base) */
-  scale: number;
-  /** ln(base) */
-  logBase: number;
-  inputP: InputKind;
-  inputQ: InputKind;
-  /**
-   * Logits become (z − max)·pre·invT: pre = 1, invT = 1/T, except where 1/T overflows
-   * (T < 2^-1024), where pre = 2^64 and invT = 1/(T·2^64), so that z − max = 0 stays 0
-   */
-  invT: number;
-  pre: number;
-  alpha: number | null;
-  smoothing: Smoothing | null;
-  dim: number | null;
-  reduction: "none" | "sum" | "mean";
-  weights: Vector | null;
-}
+/** The options of a call, checked, with their defaults. */
+export type Resolved = ReturnType<typeof resolve>;
 
 const KINDS: readonly string[] = ["probabilities", "log-probabilities", "logits"];
 const MODES: readonly string[] = ["clip", "replace-zeros", "additive"];
@@ -97,7 +79,7 @@ function onlyKnown(o: object, known: Iterable<string>, path: string): void {
   }
 }
 
-export function resolve(options: ScoreOptions | undefined, normalizeDefault = true, takesAlpha = false): Resolved {
+export function resolve(options: ScoreOptions | undefined, normalizeDefault = true, takesAlpha = false) {
   const o = (options ?? {}) as Record<string, unknown>;
   if (typeof o !== "object" || o === null || ArrayBuffer.isView(o) || Array.isArray(o)) {
     throw new KLTypeError("KL_BAD_OPTION", `options must be an object, got ${describe(options)}`);
@@ -142,6 +124,8 @@ export function resolve(options: ScoreOptions | undefined, normalizeDefault = tr
     if (typeof alpha !== "number") badType(`alpha must be a number, got ${describe(alpha)}`);
     if (!(alpha > 0)) bad(`alpha must be > 0 (Infinity allowed), got ${describe(alpha)}`);
   }
+  // logits become (z − max)·pre·invT: pre = 1, invT = 1/T, except where 1/T overflows
+  // (T < 2^-1024), where pre = 2^64 and invT = 1/(T·2^64), so that z − max = 0 stays 0
   const pre = 1 / temperature === Infinity ? 2 ** 64 : 1;
   return {
     normalize,
@@ -154,7 +138,7 @@ export function resolve(options: ScoreOptions | undefined, normalizeDefault = tr
     alpha: (alpha as number | undefined) ?? null,
     smoothing: smooth,
     dim: (dim as number | undefined) ?? null,
-    reduction: (reduction as Resolved["reduction"] | undefined) ?? "none",
+    reduction: (reduction as ScoreOptions["reduction"]) ?? "none",
     weights: (weights as Vector | undefined) ?? null,
   };
 }

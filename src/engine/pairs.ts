@@ -6,8 +6,7 @@ import { simdRows } from "./backend.js";
 import { finish } from "./finish.js";
 import { resolve, type BatchOptions, type Resolved } from "./options.js";
 import { rowValues } from "./rows.js";
-import { checkSide, side, type Side } from "./sides.js";
-import { subVector } from "./vector.js";
+import { checkSide, rowSide, side, type Side } from "./sides.js";
 
 export function matrixPair(measure: MeasureName, a: unknown, b: unknown, options: BatchOptions | undefined, names = ["a", "b"]) {
   const m = measureOf(measure);
@@ -26,16 +25,8 @@ export function pairEvaluator(measure: MeasureName, A: Side, B: Side, o: Resolve
   return (i: number, out: Float64Array, at0: number): void => {
     // the query row as doubles: the f64 kernels for every pair (1e-12, so that ties between
     // candidates survive as ties; two Float32Arrays would take the 1e-6 f32 kernel)
-    const query = rowSide(A, i);
-    if (query.v instanceof Float32Array) query.v = Float64Array.from(query.v);
+    const query = rowSide(A, i, true);
     const values = rowValues(measure, query, B, o, simdRows);
     out.set(finish(measure, values, o, false, [query, B]) as Float64Array, at0);
   };
-}
-
-/** Row r of a matrix side as a one-row side (for pair loops). */
-function rowSide(s: Side, r: number): Side {
-  const dim = s.shape.dim;
-  const v = subVector(s.v, r * dim, (r + 1) * dim);
-  return { v, name: s.name, shape: { rows: 1, dim }, kind: s.kind };
 }

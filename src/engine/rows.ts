@@ -3,16 +3,9 @@
 import type { Resolved } from "./options.js";
 import { checkSide, pairRows, rowOf, type Side, smoothRow } from "./sides.js";
 import type { Vector } from "./vector.js";
-import { plainKL } from "../exact/kl.js";
 import { RowEvaluator } from "../measures/evaluator.js";
-import { type MeasureName, measureOf } from "../measures/registry.js";
+import type { MeasureName } from "../measures/registry.js";
 import { rowVector } from "../measures/rows.js";
-
-export type { MeasureName };
-
-export function checkMeasure(measure: unknown): asserts measure is MeasureName {
-  measureOf(measure);
-}
 
 /** Kernels for whole batches: return per-row values (nats, before roots) or null. */
 export type FastPath = (measure: MeasureName, p: Side, q: Side | null, rows: number, o: Resolved) => Float64Array | null;

@@ -2,7 +2,7 @@
 // value checks with row/column in the message, input kinds (a log-sum-exp per log row) and
 // smoothing.
 import type { InputKind, Resolved, Smoothing } from "./options.js";
-import { checkVectorType, type Vector } from "./vector.js";
+import { badValue, checkVectorType, subVector, type Vector } from "./vector.js";
 import { KLRangeError } from "../errors.js";
 import { Sum } from "../exact/sum.js";
 import { probs, total } from "../measures/kl-terms.js";
@@ -43,12 +43,7 @@ export function at(name: string, i: number, dim: number | null): string {
 export function checkValues(v: Vector, name: string, kind: InputKind, dim: number | null): void {
   for (let i = 0; i < v.length; i++) {
     const x = v[i];
-    if (kind === "probabilities" ? x >= 0 && x !== Infinity : x < Infinity) continue;
-    const where = at(name, i, dim);
-    if (Number.isNaN(x)) throw new KLRangeError("KL_NAN", `${where} is NaN`);
-    if (kind !== "probabilities") throw new KLRangeError("KL_INFINITE", `${where} is ${x}; ${kind} must be < Infinity (−Infinity means probability 0)`);
-    if (x === Infinity || x === -Infinity) throw new KLRangeError("KL_INFINITE", `${where} is ${x}; values must be finite`);
-    throw new KLRangeError("KL_NEGATIVE", `${where} is ${x}; values must be ≥ 0`);
+    if (!(kind === "probabilities" ? x >= 0 && x !== Infinity : x < Infinity)) badValue(x, at(name, i, dim), kind);
   }
 }
 
@@ -69,6 +64,14 @@ export function side(v: unknown, name: string, kind: InputKind, dim: number | nu
 
 export function checkSide(s: Side): void {
   checkValues(s.v, s.name, s.kind, s.shape.rows === 1 ? null : s.shape.dim);
+}
+
+/** Row r of a side as a one-row side (`asDoubles`: a Float32Array row copied to doubles). */
+export function rowSide(s: Side, r: number, asDoubles = false): Side {
+  const dim = s.shape.dim, at = s.shape.rows === 1 ? 0 : r * dim;
+  let v = subVector(s.v, at, at + dim);
+  if (asDoubles && v instanceof Float32Array) v = Float64Array.from(v);
+  return { v, name: s.name, shape: { rows: 1, dim }, kind: s.kind };
 }
 
 /** Means of Gaussians: any finite number. */

@@ -1,5 +1,5 @@
 // Vectors: the accepted argument types, their checks, views of parts of them.
-import { logOfBase } from "./options.js";
+import { logOfBase, type InputKind } from "./options.js";
 import { KLRangeError, KLTypeError } from "../errors.js";
 
 /** Accepted input: a typed array of floats or a plain array of numbers. */
@@ -13,15 +13,10 @@ export interface KLOptions {
   base?: number;
 }
 
-export interface ResolvedOptions {
-  normalize: boolean;
-  /** 1 / ln(base) */
-  scale: number;
-}
+// scale: 1 / ln(base)
+const DEFAULTS = { normalize: true, scale: 1 };
 
-const DEFAULTS: ResolvedOptions = { normalize: true, scale: 1 };
-
-export function resolveOptions(options: KLOptions | undefined): ResolvedOptions {
+export function resolveOptions(options: KLOptions | undefined): typeof DEFAULTS {
   if (options === undefined) return DEFAULTS;
   if (typeof options !== "object" || options === null) {
     throw new KLTypeError("KL_BAD_OPTION", `options must be an object, got ${describe(options)}`);
@@ -81,18 +76,21 @@ function detached(buffer: ArrayBufferLike): boolean {
 /** Finds the first invalid element (called only after a kernel flagged one) and throws. */
 export function throwInvalidElement(p: Vector, q: Vector): never {
   for (let i = 0; i < p.length; i++) {
-    checkElement(p[i], "p", i);
-    checkElement(q[i], "q", i);
+    const x = p[i], y = q[i];
+    if (!(x >= 0 && x !== Infinity)) badValue(x, `p[${i}]`);
+    if (!(y >= 0 && y !== Infinity)) badValue(y, `q[${i}]`);
   }
   throw new Error("kl-simd internal error: invalid input flagged but not found");
 }
 
-function checkElement(x: number, name: string, i: number): void {
-  if (x >= 0 && x !== Infinity) return;
-  const at = `${name}[${i}]`;
-  if (Number.isNaN(x)) throw new KLRangeError("KL_NAN", `${at} is NaN`);
-  if (x === Infinity || x === -Infinity) throw new KLRangeError("KL_INFINITE", `${at} is ${x}; values must be finite`);
-  throw new KLRangeError("KL_NEGATIVE", `${at} is ${x}; values must be ≥ 0`);
+/** The error for an invalid element of its kind, `where` naming it. */
+export function badValue(x: number, where: string, kind: InputKind = "probabilities"): never {
+  if (Number.isNaN(x)) throw new KLRangeError("KL_NAN", `${where} is NaN`);
+  if (kind !== "probabilities") {
+    throw new KLRangeError("KL_INFINITE", `${where} is ${x}; ${kind} must be < Infinity (−Infinity means probability 0)`);
+  }
+  if (x === Infinity || x === -Infinity) throw new KLRangeError("KL_INFINITE", `${where} is ${x}; values must be finite`);
+  throw new KLRangeError("KL_NEGATIVE", `${where} is ${x}; values must be ≥ 0`);
 }
 
 export function describe(x: unknown): string {

@@ -5,7 +5,6 @@ import type { Vector } from "../engine/vector.js";
 import { KLRangeError } from "../errors.js";
 import { atanhTail, log1pMinusX, logRatio, MIN_NORMAL } from "./log.js";
 import { divisionError, powerOfTwoScale, Sum } from "./sum.js";
-import { total } from "../measures/kl-terms.js";
 
 /** Sums over the elements, as the kernels return them. */
 export interface Sums {
@@ -178,12 +177,8 @@ export function cancels(s: Sums, kl: number, limit: number): boolean {
 /** Σ p·ln(p/q) of the raw inputs, from "plain" sums. */
 export function plainKL(s: Sums): number {
   if (s.qZero) return Infinity; // before overflow: +Infinity is the exact value here
-  checkFinite(s);
-  return s.t;
-}
-
-export function checkFinite(s: Sums): void {
   if (!Number.isFinite(s.t + s.p + s.q)) {
     throw new KLRangeError("KL_OVERFLOW", "a sum exceeds the double range; scale the inputs down");
   }
+  return s.t;
 }

@@ -10,7 +10,6 @@
 import { exactNormalizedKL, plainTerm, term } from "../exact/kl.js";
 import { atanhTail, dPlusExpm1, log1pMinusX, logRatio } from "../exact/log.js";
 import { powerOfTwoScale, Sum, twoProductError } from "../exact/sum.js";
-import { total } from "./kl-terms.js";
 import type { MeasureName } from "./registry.js";
 import { hasZeroUnderMass, lnProb, logPair, logRow, logShift, type Row, rowVector } from "./rows.js";
 import { renyiTerm, termOf } from "./terms.js";
@@ -42,21 +41,14 @@ class Probabilities {
     const { v, off, n } = row;
     const { hi, lo, raw } = this;
     this.row = row;
-    if (row.log !== null) {
-      // already normalised by the log-sum-exp (or raw log-probabilities)
-      for (let i = 0; i < n; i++) raw[i] = hi[i] = Math.exp(lnProb(row.log, v[off + i]));
+    this.total = 1;
+    this.totalLo = 0;
+    this.logTotal = 0;
+    if (row.log !== null || !normalize) {
+      // log rows: already normalised by the log-sum-exp (or raw log-probabilities)
+      const log = row.log;
+      for (let i = 0; i < n; i++) raw[i] = hi[i] = log === null ? v[off + i] : Math.exp(lnProb(log, v[off + i]));
       lo.fill(0, 0, n);
-      this.total = 1;
-      this.totalLo = 0;
-      this.logTotal = 0;
-      return;
-    }
-    if (!normalize) {
-      for (let i = 0; i < n; i++) raw[i] = hi[i] = v[off + i];
-      lo.fill(0, 0, n);
-      this.total = 1;
-      this.totalLo = 0;
-      this.logTotal = 0;
       return;
     }
     const sum = new Sum();
@@ -124,11 +116,9 @@ export class RowEvaluator {
     switch (measure) {
       case "kl":
         return this.kl(p, q, normalize);
-      case "generalizedKL": {
+      case "generalizedKL":
         // on two normalised sides (logits always are) it is the KL
-        const normal = (r: Row) => (r.log === null ? normalize : r.log.raw !== true);
-        return normal(p) && normal(q) ? this.kl(p, q, true) : this.generalizedKL(p, q);
-      }
+        return sumsToOne(p, normalize) && sumsToOne(q, normalize) ? this.kl(p, q, true) : this.generalizedKL(p, q);
       case "renyi":
         return this.renyi(p, q, normalize, alpha!);
       default: {
@@ -176,7 +166,7 @@ export class RowEvaluator {
     if (alpha === Infinity) return top;
     // Σ aᵅb¹⁻ᵅ − 1 = S + α(Σa − 1) + (1−α)(Σb − 1); the last two are 0 for distributions
     // (and their rounding is not added), else from compensated totals (clipped rows)
-    const distributions = (p.log === null ? normalize : p.log.raw !== true) && (q.log === null ? normalize : q.log.raw !== true);
+    const distributions = sumsToOne(p, normalize) && sumsToOne(q, normalize);
     if (!distributions) {
       totalA.add(-1);
       totalB.add(-1);
@@ -213,18 +203,11 @@ export class RowEvaluator {
   entropy(p: Row, normalize: boolean): number {
     const { v, off, n } = p;
     const sum = new Sum();
-    if (p.log !== null) {
+    if (p.log !== null || !normalize) {
       const log = p.log;
       for (let i = 0; i < n; i++) {
-        const lp = lnProb(log, v[off + i]);
-        if (lp !== -Infinity) sum.add(-Math.exp(lp) * lp);
-      }
-      return sum.value;
-    }
-    if (!normalize) {
-      for (let i = 0; i < n; i++) {
-        const x = v[off + i];
-        if (x > 0) sum.add(-x * Math.log(x));
+        const x = v[off + i], lx = log === null ? Math.log(x) : lnProb(log, x);
+        if (lx !== -Infinity) sum.add(-(log === null ? x : Math.exp(lx)) * lx);
       }
       return sum.value;
     }
@@ -241,32 +224,22 @@ export class RowEvaluator {
     return sum.value;
   }
 
+  /** KL of two rows of the same domain (measure() puts a probability row beside a log row in the log domain). */
   private kl(p: Row, q: Row, normalize: boolean): number {
-    if (p.log === null && q.log === null) {
-      if (normalize) {
-        if (hasZeroUnderMass(p, q)) return Infinity;
-        return Math.max(exactNormalizedKL(rowVector(p), rowVector(q)), 0);
-      }
-      const sum = new Sum();
-      for (let i = 0; i < p.n; i++) sum.add(plainTerm(p.v[p.off + i], q.v[q.off + i]));
-      return sum.value;
+    if (p.log !== null && q.log !== null) return this.logKL(p, q);
+    if (normalize) {
+      if (hasZeroUnderMass(p, q)) return Infinity;
+      return Math.max(exactNormalizedKL(rowVector(p), rowVector(q)), 0);
     }
-    if (p.log !== null && q.log !== null) return this.logKL(p, q, normalize);
-    // one side in the log domain: both as probabilities
     const sum = new Sum();
-    this.pa.fill(p, normalize);
-    this.pb.fill(q, normalize);
-    const A = this.pa.hi, B = this.pb.hi;
-    for (let i = 0; i < p.n; i++) sum.add(term(A[i], B[i]));
-    if (normalize) return Math.max(sum.value, 0);
-    for (let i = 0; i < p.n; i++) sum.add(A[i] - B[i]); // Σ T + Σ(a − b) = Σ a·ln(a/b)
+    for (let i = 0; i < p.n; i++) sum.add(plainTerm(p.v[p.off + i], q.v[q.off + i]));
     return sum.value;
   }
 
-  /** Σ a·(d + e^(−d) − 1) over d = ln a − ln b: KL when both sides sum to 1. */
-  private logKL(p: Row, q: Row, normalize: boolean): number {
+  /** Σ a·(d + e^(−d) − 1) over d = ln a − ln b: KL when both sides sum to 1 (`generalized`: that sum). */
+  private logKL(p: Row, q: Row, generalized = false): number {
     const sum = new Sum(), pd = new Sum();
-    const plain = p.log!.raw === true || q.log!.raw === true;
+    const plain = !generalized && (p.log!.raw === true || q.log!.raw === true);
     for (let i = 0; i < p.n; i++) {
       const { la, lb, d } = logPair(p, q, i);
       if (la === -Infinity) {
@@ -279,6 +252,7 @@ export class RowEvaluator {
       if (!plain) sum.add(d < -1 ? a * (d - 1) + Math.exp(la - d) : a * dPlusExpm1(d));
     }
     if (plain) return pd.value;
+    if (generalized) return sum.value;
     // ln a − ln b carries the rounding δ of the two log-sum-exps, the same for every
     // element: Σ a·g(d) then exceeds the KL by ≈ δ²/2 (visible on KL ~ 1e-20). With
     // e = Σ a·g − Σ a·d = Σ b − Σ a as the rounded d implies them, the KL is
@@ -288,22 +262,9 @@ export class RowEvaluator {
   }
 
   private generalizedKL(p: Row, q: Row): number {
+    if (p.log !== null && q.log !== null) return this.logKL(p, q, true);
     const sum = new Sum();
-    if (p.log !== null && q.log !== null) {
-      for (let i = 0; i < p.n; i++) {
-        const { la, lb, d } = logPair(p, q, i);
-        if (la === -Infinity) {
-          sum.add(Math.exp(lb));
-          continue;
-        }
-        if (d === Infinity) return Infinity;
-        sum.add(d < -1 ? Math.exp(la) * (d - 1) + Math.exp(la - d) : Math.exp(la) * dPlusExpm1(d));
-      }
-      return sum.value;
-    }
-    this.pa.fill(p, false);
-    this.pb.fill(q, false);
-    for (let i = 0; i < p.n; i++) sum.add(term(this.pa.hi[i], this.pb.hi[i]));
+    for (let i = 0; i < p.n; i++) sum.add(term(p.v[p.off + i], q.v[q.off + i]));
     return sum.value;
   }
 
@@ -366,4 +327,9 @@ export class RowEvaluator {
     if (total === 0) return false;
     return true;
   }
+}
+
+/** The row sums to 1: normalised, or a log row that is not raw log-probabilities. */
+function sumsToOne(r: Row, normalize: boolean): boolean {
+  return r.log === null ? normalize : r.log.raw !== true;
 }

@@ -1,5 +1,5 @@
 // KL between diagonal Gaussians on the exact path.
-import { at, checkFinite, pairRows, type Side } from "../engine/sides.js";
+import { at, checkFinite, type Side } from "../engine/sides.js";
 import { KLRangeError } from "../errors.js";
 import { log1pMinusX, logRatio } from "../exact/log.js";
 import { Sum } from "../exact/sum.js";
@@ -9,10 +9,7 @@ import { Sum } from "../exact/sum.js";
  * r = σ₁²/σ₂²: the bracket is ≥ 0 and computed from r − 1 = (σ₁² − σ₂²)/σ₂², exact where
  * the variances agree to many digits.
  */
-export function gaussianRows(m1: Side, v1: Side, m2: Side, v2: Side): Float64Array {
-  const rows1 = pairRows(m1.shape, v1.shape, ["mean1", "var1"]);
-  const rows2 = pairRows(m2.shape, v2.shape, ["mean2", "var2"]);
-  const rows = pairRows({ rows: rows1, dim: m1.shape.dim }, { rows: rows2, dim: m2.shape.dim }, ["mean1", "mean2"]);
+export function gaussianRows(m1: Side, v1: Side, m2: Side, v2: Side, rows: number): Float64Array {
   for (const s of [m1, m2]) checkFinite(s);
   for (const s of [v1, v2]) {
     checkFinite(s);

@@ -23,10 +23,7 @@ export interface Row {
   v: Vector;
   off: number;
   n: number;
-  /**
-   * null: probabilities; otherwise ln(prob) = (vᵢ − max)·invT − logS, `raw` for
-   * log-probabilities taken as they are (not normalised)
-   */
+  /** null: probabilities */
   log: RowLog | null;
 }
 

@@ -2,7 +2,6 @@
 // and of Rényi, from the element values (m, s, L) of measures/evaluator.ts.
 import { atanhTail, logRatio, MIN_NORMAL } from "../exact/log.js";
 import type { Measure, Pair } from "./evaluator.js";
-import { total } from "./kl-terms.js";
 
 /** A measure's term from the element values (NaN L means near, where s decides). */
 export function termOf(measure: Measure, e: Pair): number {

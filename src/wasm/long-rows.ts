@@ -2,12 +2,39 @@
 // klTerms, streamed chunk by chunk through the Kernel's fixed scratch area (src/wasm.ts).
 import type { Vector } from "../engine/vector.js";
 import { Sum } from "../exact/sum.js";
-import { CHUNK_BYTES, CHUNK_F64, PAIR_ROW, STATUS_INVALID, STATUS_REDO, copyRows, rowOf, type Batch, type Kernel } from "../wasm.js";
+import { CHUNK_BYTES, CHUNK_F64, ROW, STATUS_INVALID, STATUS_REDO, copyRows, rowOf, type Batch, type Kernel, type RowsOut } from "../wasm.js";
+
+/** Calls `f(i, m)` for each chunk [i, i + m) of a row of `dim` elements, until it returns true. */
+function eachChunk(dim: number, f: (i: number, m: number) => boolean | void): void {
+  for (let i = 0; i < dim; i += CHUNK_F64) if (f(i, Math.min(CHUNK_F64, dim - i)) === true) return;
+}
+
+/**
+ * Pass 1 over a long row (`load` puts elements [i, i + m) of p and q into the input chunks):
+ * the totals, and STATUS_INVALID for a negative, NaN or infinite value or STATUS_REDO for
+ * totals whose reciprocals leave the range or probabilities below the normal range (the
+ * kernel's pairStatus decides, from the totals and the smallest non-zero p and q).
+ */
+function streamedTotals(k: Kernel, dim: number, load: (i: number, m: number) => void) {
+  const r0 = k.results >> 3;
+  const P = new Sum(), Q = new Sum();
+  let lowest = Infinity, leastP = Infinity, leastQ = Infinity;
+  eachChunk(dim, (i, m) => {
+    load(i, m);
+    k.exports.pairTotals(k.scratch, k.scratch + CHUNK_BYTES, m);
+    P.add(k.f64[r0]);
+    Q.add(k.f64[r0 + 1]);
+    lowest = Math.min(lowest, k.f64[r0 + 2]);
+    leastP = Math.min(leastP, k.f64[r0 + 3]);
+    leastQ = Math.min(leastQ, k.f64[r0 + 4]);
+  });
+  return { P, Q, bits: k.exports.pairStatus(P.value, Q.value, lowest, leastP, leastQ, -1) };
+}
 
 /** Kernel.pairRowSums for rows longer than a chunk: totals first, then the sums (two passes). */
-export function pairRowSumsLong(k: Kernel, b: Batch, measure: number, alpha: number | undefined): { values: Float64Array; status: number } {
+export function pairRowSumsLong(k: Kernel, b: Batch, measure: number, alpha: number | undefined): RowsOut {
   k.views();
-  const values = new Float64Array(b.rows * PAIR_ROW);
+  const values = new Float64Array(b.rows * ROW);
   let status = 0;
   const r0 = k.results >> 3;
   // logits (LLM vocabularies): each side's max and log-sum-exp first, then every chunk is
@@ -16,16 +43,16 @@ export function pairRowSumsLong(k: Kernel, b: Batch, measure: number, alpha: num
   const softmaxStats = (v: Vector, invT: number | null | undefined): { max: number; log: number } | null => {
     if (invT === null || invT === undefined) return null;
     let max = -Infinity;
-    for (let i = 0; i < b.dim; i += CHUNK_F64) {
-      const m = Math.min(CHUNK_F64, b.dim - i);
+    eachChunk(b.dim, (i, m) => {
       copyRows(k.f64, k.scratch >> 3, v, i, m);
       max = Math.max(max, ex.logitsMax(k.scratch, m));
-    }
+    });
     const sum = new Sum();
-    for (let i = 0; Number.isFinite(max) && i < b.dim; i += CHUNK_F64) {
-      const m = Math.min(CHUNK_F64, b.dim - i);
-      copyRows(k.f64, k.scratch >> 3, v, i, m);
-      sum.add(ex.logitsSumExp(k.scratch, m, max, invT));
+    if (Number.isFinite(max)) {
+      eachChunk(b.dim, (i, m) => {
+        copyRows(k.f64, k.scratch >> 3, v, i, m);
+        sum.add(ex.logitsSumExp(k.scratch, m, max, invT));
+      });
     }
     return { max, log: Math.log(sum.value) };
   };
@@ -33,7 +60,7 @@ export function pairRowSumsLong(k: Kernel, b: Batch, measure: number, alpha: num
     const p = rowOf(b.p, b.pRows, r, b.dim), q = rowOf(b.q, b.qRows, r, b.dim);
     const sp = softmaxStats(p, b.invP), sq = softmaxStats(q, b.invQ);
     if (alpha !== undefined || (sp !== null && !Number.isFinite(sp.max)) || (sq !== null && !Number.isFinite(sq.max))) {
-      values[r * PAIR_ROW + 1] = STATUS_REDO;
+      values[r * ROW + 1] = STATUS_REDO;
       status |= STATUS_REDO;
       (b.flagged ??= new Uint8Array(b.rows))[r] = 1; // no finite logit, or NaN/+∞: exact path
       continue;
@@ -44,19 +71,19 @@ export function pairRowSumsLong(k: Kernel, b: Batch, measure: number, alpha: num
       if (sq !== null) ex.logitsSoftmax(k.scratch + CHUNK_BYTES, k.scratch + CHUNK_BYTES, m, sq.max, b.invQ!, sq.log);
     };
     // pass 1: totals and the smallest elements; pass 2: the sums with the totals known
-    const { P, Q, bits: totalsBits } = k.streamedTotals(b.dim, load);
-    let bits = totalsBits;
+    let { P, Q, bits } = streamedTotals(k, b.dim, load);
     const sum = new Sum(), tv = new Sum();
-    for (let i = 0; bits === 0 && i < b.dim; i += CHUNK_F64) {
-      const m = Math.min(CHUNK_F64, b.dim - i);
-      load(i, m);
-      k.exports.pairSums(measure, k.scratch, k.scratch + CHUNK_BYTES, m, 1 / P.value, 1 / Q.value);
-      sum.add(k.f64[r0]);
-      tv.add(k.f64[r0 + 1]);
+    if (bits === 0) {
+      eachChunk(b.dim, (i, m) => {
+        load(i, m);
+        ex.pairSums(measure, k.scratch, k.scratch + CHUNK_BYTES, m, 1 / P.value, 1 / Q.value);
+        sum.add(k.f64[r0]);
+        tv.add(k.f64[r0 + 1]);
+      });
+      bits = ex.pairStatus(P.value, Q.value, 0, 1, 1, tv.value);
     }
-    if (bits === 0) bits = ex.pairStatus(P.value, Q.value, 0, 1, 1, tv.value);
-    values[r * PAIR_ROW] = sum.value;
-    values[r * PAIR_ROW + 1] = bits;
+    values[r * ROW] = sum.value;
+    values[r * ROW + 1] = bits;
     status |= bits;
     if (bits & STATUS_INVALID) break;
   }
@@ -64,13 +91,13 @@ export function pairRowSumsLong(k: Kernel, b: Batch, measure: number, alpha: num
 }
 
 /** Kernel.logitsKL for rows longer than a chunk. */
-export function logitsKLLong(k: Kernel, b: Batch, invT: number): { values: Float64Array; status: number } {
+export function logitsKLLong(k: Kernel, b: Batch, invT: number): RowsOut {
   const ex = k.exports;
   // long rows (LLM vocabularies): one streamed pass gives both rows' maxima and sums of
   // exponentials (rescaled chunk by chunk onto the running maxima) and the direct KL; where
   // that KL is small next to the magnitudes it sums, a second pass takes the T-form
   k.views();
-  const values = new Float64Array(b.rows * 2);
+  const values = new Float64Array(b.rows * ROW);
   let status = 0;
   const qAt = k.scratch + CHUNK_BYTES;
   const stats = ex.logitsStatsPtr() >> 3, side2 = ex.logitsResultsPtr() >> 3;
@@ -78,15 +105,14 @@ export function logitsKLLong(k: Kernel, b: Batch, invT: number): { values: Float
   for (let r = 0; r < b.rows; r++) {
     const p = rowOf(b.p, b.pRows, r, b.dim), q = rowOf(b.q, b.qRows, r, b.dim);
     let ma = -Infinity, mb = -Infinity, sa = 0, sb = 0, w = 0, abs = 0;
-    for (let i = 0; i < b.dim; i += CHUNK_F64) {
-      const m = Math.min(CHUNK_F64, b.dim - i);
+    eachChunk(b.dim, (i, m) => {
       k.load(p, q, i, m, false);
       ex.logitsStats(k.scratch, qAt, m, invT);
       const f = k.f64;
       const ca = f[stats], cb = f[stats + 1];
       if (f[stats + 6] & STATUS_INVALID) {
         ma = NaN;
-        break;
+        return true;
       }
       if (ca > ma) {
         const k = rescale(ma, ca);
@@ -104,9 +130,9 @@ export function logitsKLLong(k: Kernel, b: Batch, invT: number): { values: Float
       sb += f[stats + 3] * kb;
       w += f[stats + 4] * ka;
       abs += f[stats + 5] * ka;
-    }
+    });
     if (!Number.isFinite(ma) || !Number.isFinite(mb)) {
-      values[2 * r + 1] = STATUS_REDO; // invalid values or no finite logit: the exact path reports it
+      values[r * ROW + 1] = STATUS_REDO; // invalid values or no finite logit: the exact path reports it
       status |= STATUS_REDO;
       continue;
     }
@@ -115,42 +141,40 @@ export function logitsKLLong(k: Kernel, b: Batch, invT: number): { values: Float
     const direct = w / sa - shift;
     // rounding moves the direct form by a few ulps of the magnitudes it sums
     if (direct === Infinity || direct >= 0.05 * (abs / sa + Math.abs(shift))) {
-      values[2 * r] = direct;
+      values[r * ROW] = direct;
       continue;
     }
     const terms = new Sum(), pd = new Sum();
-    for (let i = 0; i < b.dim; i += CHUNK_F64) {
-      const m = Math.min(CHUNK_F64, b.dim - i);
+    eachChunk(b.dim, (i, m) => {
       k.load(p, q, i, m, false);
       terms.add(ex.logitsKL(k.scratch, qAt, m, ma, mb, invT, la, lb));
       pd.add(k.f64[side2]);
-    }
-    values[2 * r] = ex.logitsFinish(terms.value, pd.value);
+    });
+    values[r * ROW] = ex.logitsFinish(terms.value, pd.value);
   }
   return { values, status };
 }
 
 /** Kernel.klTerms for rows longer than a chunk. */
-export function klTermsLong(k: Kernel, b: Batch): { values: Float64Array; status: number } {
+export function klTermsLong(k: Kernel, b: Batch): RowsOut {
   k.views();
   const values = new Float64Array(b.rows * b.dim);
   const out = k.rowsAt >> 3;
   let status = 0;
   for (let r = 0; r < b.rows; r++) {
     const p = rowOf(b.p, b.pRows, r, b.dim), q = rowOf(b.q, b.qRows, r, b.dim);
-    const { P, Q, bits } = k.streamedTotals(b.dim, (i, m) => k.load(p, q, i, m, false));
+    const { P, Q, bits } = streamedTotals(k, b.dim, (i, m) => k.load(p, q, i, m, false));
     if (bits & STATUS_INVALID) return { values, status: STATUS_INVALID };
     if (bits & STATUS_REDO) {
       values.fill(NaN, r * b.dim, (r + 1) * b.dim);
       status |= STATUS_REDO;
       continue;
     }
-    for (let i = 0; i < b.dim; i += CHUNK_F64) {
-      const m = Math.min(CHUNK_F64, b.dim - i);
+    eachChunk(b.dim, (i, m) => {
       k.load(p, q, i, m, false);
       status |= k.exports.klTermsRange(k.scratch, k.scratch + CHUNK_BYTES, m, 1 / P.value, 1 / Q.value, k.rowsAt);
       values.set(k.f64.subarray(out, out + m), r * b.dim + i);
-    }
+    });
   }
   return { values, status };
 }
