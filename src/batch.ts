@@ -22,9 +22,9 @@ export function kernelRows(k: Kernel | null, measure: MeasureName, p: Side, q: S
   if (measure === "kl" && o.smoothing === null && q !== null && p.kind !== "probabilities" && q.kind !== "probabilities") {
     // two sides of logits (or normalised log-probabilities, the same at T = 1)
     if (!(invT(p) === invT(q))) return null;
-    const { values } = k.logitsKL({ p: p.v, q: q.v, rows, dim: p.shape.dim, pRows: p.shape.rows, qRows: q.shape.rows }, invT(p)!);
+    const { values, status } = k.logitsKL({ p: p.v, q: q.v, rows, dim: p.shape.dim, pRows: p.shape.rows, qRows: q.shape.rows }, invT(p)!);
     // an invalid row, too, goes to the exact path, which names the value
-    const out = fromRows(values, rows, STATUS_REDO | STATUS_INVALID);
+    const out = fromRows(values, status, rows, STATUS_REDO | STATUS_INVALID);
     return redoRows(out.values, out.redo, measure, p, q, o);
   }
   const dim = p.shape.dim;
@@ -61,7 +61,7 @@ export function kernelRows(k: Kernel | null, measure: MeasureName, p: Side, q: S
   const klOf = (a: Side, b: Side, plainKind: KernelKind | "generalized" | null): Float64Array => {
     const { values, status } = k.klRowSums(batch(a, b), plainKind ?? (f32 && a.v instanceof Float32Array && b.v instanceof Float32Array ? "f32" : "f64"));
     if (status & STATUS_INVALID) fail();
-    return fromRows(values, rows, STATUS_REDO, redo).values;
+    return fromRows(values, status, rows, STATUS_REDO, redo).values;
   };
   let values: Float64Array;
   switch (measure) {
@@ -93,7 +93,7 @@ export function kernelRows(k: Kernel | null, measure: MeasureName, p: Side, q: S
       const alpha = MEASURES[measure].alpha ? o.alpha! : undefined;
       const { values: sums, status } = k.pairRowSums(batch(p, q!), family.id, alpha);
       if (status & STATUS_INVALID) fail();
-      values = fromRows(sums, rows, STATUS_REDO, redo).values;
+      values = fromRows(sums, status, rows, STATUS_REDO, redo).values;
       for (let r = 0; r < rows; r++) {
         const v = family.compose === undefined ? values[r] : family.compose(values[r], alpha!);
         if (Number.isNaN(v)) redo[r] = 1;
@@ -113,10 +113,15 @@ export function kernelRows(k: Kernel | null, measure: MeasureName, p: Side, q: S
 
 /**
  * The values of [value, status] rows, and `redo` marked (OR-ed into the given array) where the
- * status has any of `redoBits`; a row that is not redone and has Q_ZERO is +Infinity.
+ * status has any of `redoBits`; a row that is not redone and has Q_ZERO is +Infinity. `all`,
+ * the OR of the rows' status bits, lets the usual batch (no row to mark) skip reading them.
  */
-function fromRows(rowsOut: Float64Array, rows: number, redoBits: number, redo = new Uint8Array(rows)): { values: Float64Array; redo: Uint8Array } {
+function fromRows(rowsOut: Float64Array, all: number, rows: number, redoBits: number, redo = new Uint8Array(rows)): { values: Float64Array; redo: Uint8Array } {
   const values = new Float64Array(rows);
+  if ((all & (redoBits | STATUS_Q_ZERO)) === 0) {
+    for (let r = 0; r < rows; r++) values[r] = rowsOut[r * ROW];
+    return { values, redo };
+  }
   for (let r = 0; r < rows; r++) {
     const status = rowsOut[r * ROW + 1];
     if (status & redoBits) redo[r] = 1;
