@@ -115,7 +115,8 @@ export function recycle(buffers: ArrayBuffer[]): void {
   for (const b of buffers) if (b.byteLength === SPARE_BYTES && spares.length < 16) spares.push(b);
 }
 
-/** Frees the kept copy buffers. */
+/** Frees the kept copy buffers and this thread's file-read buffers. */
 export function dropSpares(): void {
   spares.length = 0;
+  scratch.fill(new ArrayBuffer(0));
 }
