@@ -11,12 +11,11 @@
 // inputs unchanged after the call; score("renyi", …) equal to renyi(…).
 import { readFileSync } from "node:fs";
 import { beforeAll, describe, expect, it } from "vitest";
+import { TYPES, type Input, type Kind, type Made } from "./input-types.js";
 import { thrown } from "./thrown.js";
 import * as KL from "../src/index.js";
 
 type BackendName = "wasm-simd" | "js";
-type Kind = "f64" | "f32";
-type Input = Float64Array | Float32Array | number[];
 type StoredVector = Array<number | "-Infinity"> | { b64: string; enc: "f64le" | "f32le" };
 type Num = number | "Infinity";
 type Expected = Num | Num[] | { indices: number[]; scores: Num[] };
@@ -51,7 +50,6 @@ const { init, useBackend, score, pairwise, topK, kl, KLRangeError, KLTypeError }
 const REL_F64 = 1e-12;
 const REL_F32 = 1e-6;
 const ABS_FLOOR = 1e-300;
-const PAD = 3;
 
 function decode(v: StoredVector): number[] {
   if (Array.isArray(v)) return v.map((x) => (x === "-Infinity" ? -Infinity : x));
@@ -70,26 +68,6 @@ const cases: Case[] = doc.cases.map((c) => {
   return { ...c, args };
 });
 
-interface Made {
-  arg: Input;
-  owner: Input;
-}
-function typed(C: Float64ArrayConstructor | Float32ArrayConstructor, offset = 0) {
-  return (values: number[]): Made => {
-    const owner = new C(values.length + 2 * offset);
-    owner.fill(offset > 0 ? 12345 : 0);
-    owner.set(values, offset);
-    return { arg: offset > 0 ? owner.subarray(offset, offset + values.length) : owner, owner };
-  };
-}
-const TYPES: Array<{ name: string; kind: Kind; f32: boolean; make: (v: number[]) => Made }> = [
-  { name: "Float64Array", kind: "f64", f32: false, make: typed(Float64Array) },
-  { name: "number[]", kind: "f64", f32: false, make: (v) => { const a = v.slice(); return { arg: a, owner: a }; } },
-  { name: "Float64Array subarray", kind: "f64", f32: false, make: typed(Float64Array, PAD) },
-  { name: "Float32Array", kind: "f32", f32: true, make: typed(Float32Array) },
-  { name: "Float32Array subarray", kind: "f32", f32: true, make: typed(Float32Array, PAD) },
-  { name: "Float64Array (f32 values)", kind: "f32", f32: false, make: typed(Float64Array) },
-];
 
 function num(e: Num): number {
   return e === "Infinity" ? Infinity : e;

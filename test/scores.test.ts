@@ -20,6 +20,7 @@
 // the index (and row / column in batches) and the value.
 import { readFileSync, writeFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { TYPES, type Input, type Kind, type Made } from "./input-types.js";
 import { thrown } from "./thrown.js";
 import {
   crossEntropy,
@@ -44,9 +45,7 @@ import {
 } from "../src/index.js";
 
 type BackendName = "wasm-simd" | "js";
-type Kind = "f64" | "f32";
 type Call = "pair" | "pairwise" | "topK" | "gaussian";
-type Input = Float64Array | Float32Array | number[];
 type StoredVector = Array<number | "-Infinity"> | { b64: string; enc: "f64le" | "f32le" };
 type Expected = number | "Infinity" | Array<number | "Infinity"> | { indices: number[]; scores: Array<number | "Infinity"> };
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -93,7 +92,6 @@ const EXACT_ZERO = new Set(["kl", "jsDivergence", "jsDistance", "jeffreys", "psi
 const REL_F64 = 1e-12;
 const REL_F32 = 1e-6;
 const ABS_FLOOR = 1e-300;
-const PAD = 3; // odd offset of the subarray runs
 
 function decode(v: StoredVector): number[] {
   if (Array.isArray(v)) return v.map((x) => (x === "-Infinity" ? -Infinity : x));
@@ -119,34 +117,6 @@ function load(): Case[] {
 
 const cases = load();
 
-interface Made {
-  arg: Input;
-  owner: Input;
-}
-interface InputType {
-  name: string;
-  kind: Kind;
-  f32: boolean; // bound 1e-6
-  make(values: number[]): Made;
-}
-
-function typed(C: Float64ArrayConstructor | Float32ArrayConstructor, offset = 0) {
-  return (values: number[]): Made => {
-    const owner = new C(values.length + 2 * offset);
-    owner.fill(offset > 0 ? 12345 : 0);
-    owner.set(values, offset);
-    return { arg: offset > 0 ? owner.subarray(offset, offset + values.length) : owner, owner };
-  };
-}
-
-const TYPES: InputType[] = [
-  { name: "Float64Array", kind: "f64", f32: false, make: typed(Float64Array) },
-  { name: "number[]", kind: "f64", f32: false, make: (v) => { const a = v.slice(); return { arg: a, owner: a }; } },
-  { name: "Float64Array subarray", kind: "f64", f32: false, make: typed(Float64Array, PAD) },
-  { name: "Float32Array", kind: "f32", f32: true, make: typed(Float32Array) },
-  { name: "Float32Array subarray", kind: "f32", f32: true, make: typed(Float32Array, PAD) },
-  { name: "Float64Array (f32 values)", kind: "f32", f32: false, make: typed(Float64Array) },
-];
 
 function snapshot(owner: Input): number[] {
   return Array.from(owner);
