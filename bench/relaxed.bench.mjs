@@ -1,16 +1,17 @@
-// The relaxed-SIMD build against the plain SIMD build and the plain loop, in one process:
-// kl(p, q) of two independent Dirichlet(1) vectors of n elements, f32 and f64. Both builds are
-// loaded into their own copy of the library (dist/index.js imported twice), timed interleaved
-// round by round; prints each one's median time per call and the ratios of medians.
-// Run under an engine with relaxed SIMD (Node ≥ 22): test/runtimes/node_modules/node/bin/node bench/relaxed.bench.mjs
-// (the first build is what init() selects: under Node 20, the SIMD build too)
+// npm run bench:relaxed: the relaxed-SIMD build against the SIMD build and the plain loop, in
+// one process: kl(p, q) of two independent Dirichlet(1) vectors of n elements (KL_BENCH_N,
+// default 1e6), f32 and f64, then pairwise, jsDivergence rows and logits. Each build is loaded
+// into its own copy of the library (dist/index.js imported twice: init() as it selects, and
+// init(build/kl.wasm)), timed interleaved round by round; prints median times and ratios of
+// medians. It runs in Node 22 (test/runtimes, `npm run runtimes:install`), where init()
+// selects the relaxed build. KL_BENCH_OTHER=path/to/dist/index.js: that copy (e.g. another
+// branch's) in place of the SIMD build, to compare SIMD builds under Node 20.
 import { readFileSync } from "node:fs";
 import { plainLoop32, plainLoop64 } from "./peers.mjs";
 
 const n = Number(process.env.KL_BENCH_N ?? 1e6);
 const ROUNDS = Number(process.env.KL_BENCH_ROUNDS ?? 31);
 const bytes = (name) => readFileSync(new URL(`../build/${name}`, import.meta.url));
-// KL_BENCH_OTHER=path/to/dist/index.js: that build (e.g. main's) in place of this SIMD build
 const relaxed = await import("../dist/index.js?relaxed");
 const simd = await import(process.env.KL_BENCH_OTHER ?? "../dist/index.js?simd");
 const builds = [[relaxed, await relaxed.init()], [simd, await simd.init(process.env.KL_BENCH_OTHER ? undefined : bytes("kl.wasm"))]];

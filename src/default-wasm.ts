@@ -8,7 +8,7 @@
 import wasmDeflatedBase64 from "../build/kl-wasm.js";
 import { relaxedBuild } from "./wasm/load.js";
 
-export default async function defaultWasm(relaxed: boolean): Promise<Uint8Array> {
+export default async function defaultWasm(relaxed: boolean): Promise<Uint8Array<ArrayBuffer>> {
   const binary = atob(wasmDeflatedBase64);
   const bytes = new Uint8Array(binary.length);
   for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);

@@ -9,4 +9,4 @@ import defaultWasm from "../src/default-wasm.js";
 export type { Backend };
 export const EXPECTED = (process.env.KL_EXPECT_BACKEND ?? "wasm-simd") as Backend;
 export const WASM: Backend = EXPECTED === "wasm-relaxed-simd" ? EXPECTED : "wasm-simd";
-export const kernelBytes = (): Promise<Uint8Array> => defaultWasm(WASM === "wasm-relaxed-simd");
+export const kernelBytes = (): Promise<Uint8Array<ArrayBuffer>> => defaultWasm(WASM === "wasm-relaxed-simd");

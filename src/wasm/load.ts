@@ -45,7 +45,7 @@ export const relaxedSimdSupported = (): boolean => valid(RELAXED_PROBE);
  * 2 the RELAXED_SIMD global's i32.const 0 that becomes 1. Every site is 3 bytes either way,
  * so no size changes and nothing else to rewrite.
  */
-export function relaxedBuild(wasm: Uint8Array, sites: Uint8Array): Uint8Array {
+export function relaxedBuild<T extends Uint8Array>(wasm: T, sites: Uint8Array): T {
   for (let i = 0, at = 0; i < sites.length; ) {
     let v = 0;
     for (let shift = 0, b = 128; b & 128; shift += 7) v += ((b = sites[i++]!) & 127) * 2 ** shift;
