@@ -4,7 +4,8 @@
 // row-major. Register-blocked 4 rows of A × 2 rows of B, f64x2 along k: 8 accumulators and
 // 6 loads per step, which fits the 16 vector registers of x64 without spills.
 // Error: each lane sums ⌈dim/2⌉ products in order, then the two lanes and the odd tail are
-// added, so |computed − exact| ≤ γ(dim/2 + 3)·Σ|aₖ·bₖ| (src/engine/matrix.ts uses this bound).
+// added, so |computed − exact| ≤ γ(dim/2 + 3)·Σ|aₖ·bₖ| (src/engine/matrix.ts uses this bound;
+// it holds whether maddF64x2 fuses a step's product and sum or not).
 // Rows past the end of a block are read as a copy of the block's first row, never stored.
 //
 // With h ≠ 0 the kernel also finishes each pair of a decomposed divergence (src/engine/matrix.ts):

@@ -1,5 +1,5 @@
-// The logits kernel (assembly/logits.ts) on its own: the build init() selects is instantiated from its
-// bytes, rows are written at scratchPtr(), and the passes are combined the way a wrapper
+// The logits kernel (assembly/logits.ts) on its own: the build init() selects here is
+// instantiated from its bytes, rows are written at scratchPtr(), and the passes are combined the way a wrapper
 // would (chunks of CHUNK elements, Neumaier sums in JS, logitsFinish at the end). Oracle:
 // test/fixtures/logits-cases.json (mpmath, made by test/fixtures/generate_logits.py).
 //

@@ -1,6 +1,6 @@
 // The Rényi kernel (assembly/pair.ts, pairRows measure 4 after setParameter(α)) on its own:
-// the kernel (the build init() selects here) instantiated from its bytes, rows written at scratchPtr(), against mpmath
-// (test/fixtures/renyi-kernel-cases.json, made by test/fixtures/generate_renyi_kernel.py): random rows,
+// the build init() selects here instantiated from its bytes, rows written at scratchPtr(), against
+// mpmath (test/fixtures/renyi-kernel-cases.json, made by test/fixtures/generate_renyi_kernel.py): random rows,
 // near-identical rows (1e-5 and 1e-8 relative perturbations, normalised or not), and extreme
 // ones (dynamic range 1e-300..1, totals 1e±280, zeros, q = 2p, identical rows).
 //
