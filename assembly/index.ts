@@ -22,6 +22,10 @@ export const LOSSY: i32 = 4;
 // The exact JS path must compute this row (the value slot is unspecified).
 export const REDO: i32 = 8;
 
+// 1 in the relaxed-SIMD build, 0 in the SIMD build (scripts/reoptimize-wasm.mjs): how the
+// wrapper names the backend of any module it is given.
+export const RELAXED_SIMD: i32 = ASC_FEATURE_RELAXED_SIMD ? 1 : 0;
+
 import { RESULTS } from "./math"; // there, not here: importable without becoming an export
 
 export function resultsPtr(): usize {

@@ -15,7 +15,7 @@
 // exact for every case and reports invalid input through the return value.
 
 import {
-  additionError, atanhTail, atanhTailF32x4, atanhTailF64x2, hsum, lnRatioFromF64x2, log1pMinusX, logRatio,
+  additionError, atanhTail, atanhTailF32x4, atanhTailF64x2, hsum, lnRatioFromF64x2, log1pMinusX, logRatio, maddF64x2,
   mantissaMask, MIN_NORMAL_F32, MIN_NORMAL_F64, nearF64x2, ratioArgF64x2, twoSumError, v32, V_ONE, v64,
 } from "./math";
 import { INVALID, LOSSY, Q_ZERO, REDO } from "./index";
@@ -121,7 +121,7 @@ function storeResults(t: v128, p: v128, q: v128, d: v128, tLow: v128): void {
   const u = f64x2.mul(x, x);
   const tail = atanhTailF64x2(x, u);
   // near: (p + q)·(x² + (1 + x)·tail); far: p·ln(p/q) − (p − q)
-  const tNear = f64x2.mul(a, f64x2.add(u, f64x2.add(tail, f64x2.mul(x, tail))));
+  const tNear = f64x2.mul(a, f64x2.add(u, maddF64x2(x, tail, tail)));
   const logRatio = lnRatioFromF64x2(p, q, near, f64x2.add(x, tail), true);
   if (plain) return v128.bitselect(f64x2.add(tNear, d), f64x2.mul(p, logRatio), near);
   return v128.bitselect(tNear, f64x2.sub(f64x2.mul(p, logRatio), d), near);

@@ -99,15 +99,24 @@ const MASKS: usize = memory.data<i64>([
   return f64x2.extract_lane(v, 0) + f64x2.extract_lane(v, 1);
 }
 
+// a·b + c lane-wise: one relaxed_madd in the relaxed-SIMD build (asconfig.json "relaxed"),
+// which the engine may fuse (one rounding) or not (two); mul then add in the SIMD build. Every
+// error bound in these kernels holds for both: fusing only drops the rounding of a·b.
+// @ts-ignore: decorator
+@inline export function maddF64x2(a: v128, b: v128, c: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f64x2.relaxed_madd(a, b, c);
+  return f64x2.add(c, f64x2.mul(a, b));
+}
+
 // Estrin's scheme pieces over coefficient pairs in memory from address `at` on: c₀ + c₁x,
 // and that plus (c₂ + c₃x)·x² (x2 = x²)
 // @ts-ignore: decorator
 @inline function linear(at: usize, x: v128): v128 {
-  return f64x2.add(v128.load(at), f64x2.mul(v128.load(at, 16), x));
+  return maddF64x2(v128.load(at, 16), x, v128.load(at));
 }
 // @ts-ignore: decorator
 @inline function cubic(at: usize, x: v128, x2: v128): v128 {
-  return f64x2.add(linear(at, x), f64x2.mul(linear(at + 32, x), x2));
+  return maddF64x2(linear(at + 32, x), x2, linear(at, x));
 }
 // @ts-ignore: decorator
 @inline function at64(i: i32): usize {
@@ -137,10 +146,7 @@ const MASKS: usize = memory.data<i64>([
 @inline export function atanhTailF64x2(x: v128, u: v128): v128 {
   const u2 = f64x2.mul(u, u);
   const u4 = f64x2.mul(u2, u2);
-  const h = f64x2.add(
-    cubic(at64(V_ATANH), u, u2),
-    f64x2.mul(f64x2.add(cubic(at64(V_ATANH + 4), u, u2), f64x2.mul(v64(V_ATANH + 8), u4)), u4),
-  );
+  const h = maddF64x2(maddF64x2(v64(V_ATANH + 8), u4, cubic(at64(V_ATANH + 4), u, u2)), u4, cubic(at64(V_ATANH), u, u2));
   return f64x2.mul(f64x2.mul(x, u), h);
 }
 
@@ -179,7 +185,7 @@ const MASKS: usize = memory.data<i64>([
   let k = i64x2.sub(i64x2.shr_u(a, 52), i64x2.shr_u(b, 52));
   if (!farOnly) k = v128.andnot(k, near);
   const kf = f64x2.convert_low_i32x4_s(v128.shuffle<i32>(k, k, 0, 2, 0, 2));
-  return f64x2.add(f64x2.mul(kf, v64(V_LN2)), f64x2.add(y, y));
+  return maddF64x2(kf, v64(V_LN2), f64x2.add(y, y));
 }
 
 // ln(a/b) lane-wise for positive normal a, b
@@ -234,11 +240,8 @@ export function logRatio(p: f64, q: f64): f64 {
   const r = f64x2.sub(f64x2.sub(x, f64x2.mul(k, v64(V_LN2_HI))), f64x2.mul(k, v64(V_LN2_LO)));
   const r2 = f64x2.mul(r, r);
   const r4 = f64x2.mul(r2, r2);
-  const q = f64x2.add(
-    cubic(at64(V_Q), r, r2),
-    f64x2.mul(f64x2.add(cubic(at64(V_Q + 4), r, r2), f64x2.mul(linear(at64(V_Q + 8), r), r4)), r4),
-  );
-  const er = f64x2.add(v64(V_ONE), f64x2.add(r, f64x2.mul(r2, q)));
+  const q = maddF64x2(maddF64x2(linear(at64(V_Q + 8), r), r4, cubic(at64(V_Q + 4), r, r2)), r4, cubic(at64(V_Q), r, r2));
+  const er = f64x2.add(v64(V_ONE), maddF64x2(r2, q, r));
   // 2^k in two factors 2^k1·2^k2 (k ∈ [−1076, 1024], so both are normal): e^r·2^k1 is
   // exact and the second product rounds once, also into the subnormals or to 0 or +∞
   const ki = i64x2.sub(kf, v64(V_SHIFTER)); // the shifter's bits leave k as an integer
@@ -253,7 +256,7 @@ export function logRatio(p: f64, q: f64): f64 {
 @inline export function poly12F64x2(at: usize, x: v128): v128 {
   const x2 = f64x2.mul(x, x);
   const x4 = f64x2.mul(x2, x2);
-  return f64x2.add(cubic(at, x, x2), f64x2.add(f64x2.mul(cubic(at + 64, x, x2), x4), f64x2.mul(cubic(at + 128, x, x2), f64x2.mul(x4, x4))));
+  return f64x2.add(cubic(at, x, x2), maddF64x2(cubic(at + 64, x, x2), x4, f64x2.mul(cubic(at + 128, x, x2), f64x2.mul(x4, x4))));
 }
 
 // e^x as a call: one copy for the passes where the exponential is not the whole cost (an

@@ -4,13 +4,16 @@
 // row-major. Register-blocked 4 rows of A × 2 rows of B, f64x2 along k: 8 accumulators and
 // 6 loads per step, which fits the 16 vector registers of x64 without spills.
 // Error: each lane sums ⌈dim/2⌉ products in order, then the two lanes and the odd tail are
-// added, so |computed − exact| ≤ γ(dim/2 + 3)·Σ|aₖ·bₖ| (src/engine/matrix.ts uses this bound).
+// added, so |computed − exact| ≤ γ(dim/2 + 3)·Σ|aₖ·bₖ| (src/engine/matrix.ts uses this bound;
+// it holds whether maddF64x2 fuses a step's product and sum or not).
 // Rows past the end of a block are read as a copy of the block's first row, never stored.
 //
 // With h ≠ 0 the kernel also finishes each pair of a decomposed divergence (src/engine/matrix.ts):
 // h holds (hᵢ, dᵢ) per row of A, the value is hᵢ − g and its error bound c·|g| + dᵢ (every
 // product term has one sign, so Σ|aₖ·bₖ| = |g|); where the bound exceeds rel·|value| the
 // pair is written as NaN, "redo exactly", and counted in the return value.
+
+import { maddF64x2 } from "./math";
 
 @inline function lanes(v: v128): f64 {
   return f64x2.extract_lane(v, 0) + f64x2.extract_lane(v, 1);
@@ -46,15 +49,15 @@ export function dotRowsF64(a: usize, aRows: i32, b: usize, bRows: i32, dim: i32,
       for (let k: usize = 0; k < pairBytes; k += 16) {
         const y0 = v128.load(b0 + k), y1 = v128.load(b1 + k);
         const x0 = v128.load(a0 + k), x1 = v128.load(a1 + k);
-        c00 = f64x2.add(c00, f64x2.mul(x0, y0));
-        c01 = f64x2.add(c01, f64x2.mul(x0, y1));
-        c10 = f64x2.add(c10, f64x2.mul(x1, y0));
-        c11 = f64x2.add(c11, f64x2.mul(x1, y1));
+        c00 = maddF64x2(x0, y0, c00);
+        c01 = maddF64x2(x0, y1, c01);
+        c10 = maddF64x2(x1, y0, c10);
+        c11 = maddF64x2(x1, y1, c11);
         const x2 = v128.load(a2 + k), x3 = v128.load(a3 + k);
-        c20 = f64x2.add(c20, f64x2.mul(x2, y0));
-        c21 = f64x2.add(c21, f64x2.mul(x2, y1));
-        c30 = f64x2.add(c30, f64x2.mul(x3, y0));
-        c31 = f64x2.add(c31, f64x2.mul(x3, y1));
+        c20 = maddF64x2(x2, y0, c20);
+        c21 = maddF64x2(x2, y1, c21);
+        c30 = maddF64x2(x3, y0, c30);
+        c31 = maddF64x2(x3, y1, c31);
       }
       const h0 = h == 0 ? 0 : h + (<usize>i << 4), h1 = h == 0 ? 0 : h0 + 16, h2 = h == 0 ? 0 : h0 + 32, h3 = h == 0 ? 0 : h0 + 48;
       let s00 = lanes(c00), s01 = lanes(c01), s10 = lanes(c10), s11 = lanes(c11);

@@ -7,7 +7,7 @@
 // values instead, and is accurate for rows as close as the inputs allow.
 
 import {
-  additionError, atanhTailF64x2, exponentOf, expm1F64x2, hsum, lnRatioF64x2, lnRatioFromF64x2, mantissaOf, MIN_NORMAL_F64,
+  additionError, atanhTailF64x2, exponentOf, expm1F64x2, hsum, lnRatioF64x2, lnRatioFromF64x2, maddF64x2, mantissaOf, MIN_NORMAL_F64,
   nearF64x2, poly12F64x2, ratioArgF64x2, twoAt, twoSumError, V_HALF, V_LN2, V_ONE, V_TWO, v64,
 } from "./math";
 import { INVALID, Q_ZERO, REDO } from "./index";
@@ -56,12 +56,12 @@ import { putRow, RESULTS } from "./math";
   const tail2 = atanhTailF64x2(x2, f64x2.mul(x2, x2));
   const m = f64x2.mul(total, v64(V_HALF));
   // s²(1 − s²)/(2 − s²) = (1 − s²)·x on near lanes
-  const gNear = f64x2.sub(f64x2.add(f64x2.mul(f64x2.sub(v64(V_ONE), u1), x2), f64x2.mul(x1, tail1)), tail2);
+  const gNear = f64x2.sub(maddF64x2(x1, tail1, f64x2.mul(f64x2.sub(v64(V_ONE), u1), x2)), tail2);
   const y2 = f64x2.add(x2, tail2);
   const logAB = lnRatioFromF64x2(a, b, near, f64x2.add(x1, tail1));
-  const logW = f64x2.add(f64x2.mul(exponentOf(w), v64(V_LN2)), f64x2.add(y2, y2));
+  const logW = maddF64x2(exponentOf(w), v64(V_LN2), f64x2.add(y2, y2));
   const s = v128.bitselect(f64x2.sub(v64(V_ONE), rb), f64x2.sub(ra, v64(V_ONE)), f64x2.le(rb, ra));
-  const gFar = f64x2.mul(f64x2.add(f64x2.mul(s, logAB), logW), v64(V_HALF));
+  const gFar = f64x2.mul(maddF64x2(s, logAB, logW), v64(V_HALF));
   // one side 0: the term is m·ln 2; both 0: nothing
   const t = f64x2.mul(m, v128.bitselect(gNear, gFar, near));
   return v128.and(v128.bitselect(f64x2.mul(m, v64(V_LN2)), t, oneZero), live);

@@ -3,7 +3,7 @@
 // scipy.stats.entropy(p, q), which normalises and treats 0·log 0 as 0. Prints a Markdown table
 // for docs/performance.md; a value is marked ✗ where it is more than 1e-6 relative from SciPy's.
 import { execFileSync } from "node:child_process";
-import { init, kl, useBackend } from "../dist/index.js";
+import { backend, init, kl, useBackend } from "../dist/index.js";
 import { INSTALL_HINT, loadPeers, plainLoop64 } from "./peers.mjs";
 
 const CASES = [
@@ -37,7 +37,7 @@ const scipy = scipyValues();
 const rows = [
   { name: "plain loop", prepare: async () => {}, kl: (p, q) => plainLoop64(p, q) },
   ...loaded.peers,
-  ...["wasm-simd", "js"].map((b) => ({ name: `kl-simd (${b})`, prepare: async () => useBackend(b), kl: (p, q) => kl(p, q) })),
+  ...[backend(), "js"].map((b) => ({ name: `kl-simd (${b})`, prepare: async () => useBackend(b), kl: (p, q) => kl(p, q) })),
 ];
 
 const show = (x) => (Number.isNaN(x) ? "NaN" : !Number.isFinite(x) ? (x > 0 ? "∞" : "−∞") : Number(x.toPrecision(7)).toString());

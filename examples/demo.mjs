@@ -32,7 +32,7 @@ function score(name) {
   return { scores, ms };
 }
 const js = score("js");
-const wasm = selected === "wasm-simd" ? score("wasm-simd") : js;
+const wasm = selected !== "js" ? score(selected) : js;
 useBackend(selected);
 
 const flagged = wasm.scores.filter((s) => s > 1e-3).length;

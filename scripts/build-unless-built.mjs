@@ -1,6 +1,6 @@
 // `npm run build`, unless KL_BUILT=1 says an earlier step of this run built the tree (CI builds
 // once and reuses it: .ci/run). The hooks that need a built tree call this: pretest, prepack,
-// typecheck, test:no-simd, test:browser; alone on a fresh clone each builds what it needs.
+// typecheck, test:no-simd, test:relaxed, test:browser; alone on a fresh clone each builds what it needs.
 import { execSync } from "node:child_process";
 import { existsSync } from "node:fs";
 

@@ -74,8 +74,12 @@ export class Kernel {
   private f32!: Float32Array;
   private readonly out: Sums = { t: 0, p: 0, q: 0, d: 0, invalid: false, qZero: false, lossy: false };
 
+  /** The relaxed-SIMD build (its RELAXED_SIMD global is 1). */
+  readonly relaxed: boolean;
+
   constructor(exports: KernelExports, readonly module: WebAssembly.Module) {
     this.exports = exports;
+    this.relaxed = (exports as unknown as { RELAXED_SIMD?: WebAssembly.Global }).RELAXED_SIMD?.value === 1;
     this.scratch = exports.scratchPtr();
     this.results = exports.resultsPtr();
     // the last vector of a partial block may read up to 16 bytes past the q chunk; the row

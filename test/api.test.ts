@@ -7,17 +7,17 @@
 import { readFileSync } from "node:fs";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { backend, init, kl, KLRangeError, useBackend, type Backend } from "../src/index.js";
+import { EXPECTED, WASM } from "./backends.js";
 
 type KLModule = typeof import("../src/index.js");
 type Input = Float64Array | Float32Array | number[];
 
 // CI also runs the suite in a V8 without SIMD (KL_NO_SIMD=1, see vitest.config.ts), where
-// init() must select "js"; everywhere else this Node must select the SIMD kernel.
-const EXPECTED: Backend = process.env.KL_EXPECT_BACKEND === "js" ? "js" : "wasm-simd";
-const hasSimd = EXPECTED === "wasm-simd";
+// init() must select "js"; everywhere else this Node must select a wasm build (test/backends.ts).
+const hasSimd = EXPECTED !== "js";
 
 const selected = await init();
-const BACKENDS: Backend[] = ["wasm-simd", "js"];
+const BACKENDS: Backend[] = [WASM, "js"];
 
 // The seed example D([0.5, 0.5] ‖ [0.7, 0.3]) = 0.0871766935723888710636840353… nats and the
 // reverse D([0.7, 0.3] ‖ [0.5, 0.5]) = 0.0822828785050518416881131916… nats, both for the
@@ -124,8 +124,8 @@ describe("init()", () => {
       expectBadOption(() => m.useBackend("wasm-simd"), m.KLRangeError);
       expect(rel(m.kl([0.5, 0.5], [0.7, 0.3]), SEED)).toBeLessThanOrEqual(1e-15);
       await expect(m.init(new Uint8Array([1, 2, 3]))).rejects.toThrow(); // a second bad try
-      expect(await m.init()).toBe("wasm-simd");
-      expect(m.backend()).toBe("wasm-simd");
+      expect(await m.init()).toBe(WASM);
+      expect(m.backend()).toBe(WASM);
       expect(rel(m.kl([0.5, 0.5], [0.7, 0.3]), SEED)).toBeLessThanOrEqual(1e-15);
     });
 
@@ -181,8 +181,8 @@ describe("useBackend()", () => {
   it.skipIf(!hasSimd)("switches between the backends", () => {
     useBackend("js");
     expect(backend()).toBe("js");
-    useBackend("wasm-simd");
-    expect(backend()).toBe("wasm-simd");
+    useBackend(WASM);
+    expect(backend()).toBe(WASM);
   });
 });
 
@@ -195,7 +195,7 @@ describe.skipIf(!hasSimd)("memory", () => {
     // the instance is private to the module: catch it as the loader instantiates it
     const instantiate = vi.spyOn(WebAssembly, "instantiate");
     const m = await fresh();
-    expect(await m.init()).toBe("wasm-simd");
+    expect(await m.init()).toBe(WASM);
     expect(instantiate).toHaveBeenCalledTimes(1);
     const result = (await instantiate.mock.results[0]!.value) as WebAssembly.Instance | WebAssembly.WebAssemblyInstantiatedSource;
     const instance = result instanceof WebAssembly.Instance ? result : result.instance;
@@ -274,7 +274,7 @@ function vector(rnd: () => number, n: number, wide = false): number[] {
 }
 
 for (const backendName of BACKENDS) {
-  describe.skipIf(backendName === "wasm-simd" && selected !== "wasm-simd")(`semantics on ${backendName}`, () => {
+  describe.skipIf(backendName === WASM && selected !== WASM)(`semantics on ${backendName}`, () => {
     for (const type of TYPES) {
       describe(type.name, () => {
         const use = (): void => useBackend(backendName);
@@ -436,7 +436,7 @@ describe("edge cases of the normalisation paths", () => {
   ];
   for (const backendName of BACKENDS) {
     for (const [name, p, q, expected] of cases) {
-      it.skipIf(backendName === "wasm-simd" && selected !== "wasm-simd")(`${backendName}: ${name}`, () => {
+      it.skipIf(backendName === WASM && selected !== WASM)(`${backendName}: ${name}`, () => {
         useBackend(backendName);
         for (const make of [(v: number[]) => v, (v: number[]) => Float64Array.from(v)]) {
           const got = kl(make(p), make(q));

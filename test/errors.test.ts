@@ -7,13 +7,13 @@
 // floats): first, middle and last chunk of 10 000- and 20 000-element inputs.
 import { describe, expect, it } from "vitest";
 import { init, kl, KLRangeError, KLTypeError, useBackend, type KLErrorCode, type KLOptions } from "../src/index.js";
+import { WASM, type Backend } from "./backends.js";
 
-type BackendName = "wasm-simd" | "js";
 type Arg = "p" | "q";
 type Input = Float64Array | Float32Array | number[];
 
-const selected: BackendName = await init();
-const BACKENDS: BackendName[] = ["wasm-simd", "js"];
+const selected: Backend = await init();
+const BACKENDS: Backend[] = [WASM, "js"];
 
 interface InputType {
   name: string;
@@ -144,7 +144,7 @@ function valueMessage(arg: Arg, index: number, stored: number): RegExp {
 }
 
 for (const backendName of BACKENDS) {
-  describe.skipIf(backendName === "wasm-simd" && selected !== "wasm-simd")(`${backendName} backend`, () => {
+  describe.skipIf(backendName === WASM && selected !== WASM)(`${backendName} backend`, () => {
     const use = (): void => useBackend(backendName);
 
     describe("negative, NaN and infinite elements", () => {

@@ -1,5 +1,5 @@
-// The logits kernel (assembly/logits.ts) on its own: build/kl.wasm is instantiated from its
-// bytes, rows are written at scratchPtr(), and the passes are combined the way a wrapper
+// The logits kernel (assembly/logits.ts) on its own: the build init() selects here is
+// instantiated from its bytes, rows are written at scratchPtr(), and the passes are combined the way a wrapper
 // would (chunks of CHUNK elements, Neumaier sums in JS, logitsFinish at the end). Oracle:
 // test/fixtures/logits-cases.json (mpmath, made by test/fixtures/generate_logits.py).
 //
@@ -11,6 +11,7 @@
 // against mpmath's correctly rounded values.
 import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { kernelBytes } from "./backends.js";
 
 interface Kernel {
   memory: WebAssembly.Memory;
@@ -75,9 +76,10 @@ function decode(s: Stored, a?: Float64Array): Float64Array {
 
 // Under KL_NO_SIMD=1 (a V8 without SIMD) the module fails validation and these tests are
 // skipped; the normal run must have SIMD (KL_EXPECT_BACKEND says which run this is).
-const wasmBytes = readFileSync(new URL("../build/kl.wasm", import.meta.url));
+// the build init() selects here: the relaxed one where the engine has relaxed SIMD
+const wasmBytes = await kernelBytes();
 const simd = WebAssembly.validate(wasmBytes);
-it("build/kl.wasm validates wherever SIMD is expected", () => {
+it("the kernel validates wherever SIMD is expected", () => {
   expect(simd).toBe(process.env.KL_EXPECT_BACKEND !== "js");
 });
 

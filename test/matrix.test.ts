@@ -9,6 +9,7 @@
 import { readFileSync } from "node:fs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { init, pairwise, topK, useBackend, type Backend } from "../src/index.js";
+import { WASM } from "./backends.js";
 import { matrixStats } from "../src/engine/matrix.js";
 
 type Num = number | "Infinity";
@@ -38,7 +39,7 @@ const fixtures = JSON.parse(readFileSync(new URL("./fixtures/matrix-cases.json",
 const BOUND = 1e-12;
 // CI also runs the suite in a V8 without SIMD (KL_EXPECT_BACKEND=js): only the JS backend there
 const hasSimd = process.env.KL_EXPECT_BACKEND !== "js";
-const backends: Backend[] = hasSimd ? ["wasm-simd", "js"] : ["js"];
+const backends: Backend[] = hasSimd ? [WASM, "js"] : ["js"];
 
 beforeAll(async () => {
   await init();
@@ -164,7 +165,7 @@ describe.each(backends)("matrix path on %s", (backend) => {
 describe.runIf(hasSimd)("matrix path agrees with the per-pair path", () => {
   it.each(["kl", "crossEntropy", "hellinger"] as const)("%s pairwise and topK: wasm-simd (matrix) and js (per pair) within 1e-12, same indices", (measure) => {
     const [A, B] = largeRows(200, 64, false);
-    useBackend("wasm-simd");
+    useBackend(WASM);
     const fast = pairwise(measure, A, B, { dim: 64 }), fastK = topK(measure, A, B, { dim: 64, k: 10 });
     useBackend("js");
     const slow = pairwise(measure, A, B, { dim: 64 }), slowK = topK(measure, A, B, { dim: 64, k: 10 });

@@ -13,8 +13,8 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import * as KL from "../src/index.js";
+import { WASM, type Backend } from "./backends.js";
 
-type Backend = "wasm-simd" | "js";
 type Kind = "probabilities" | "log-probabilities" | "logits";
 type Elem = "Float64Array" | "Float32Array" | "number[]";
 type Shape = "single" | "rows" | "p-broadcast" | "q-broadcast";
@@ -24,7 +24,7 @@ type AnyFn = (...args: any[]) => any;
 
 const api = KL as unknown as Record<string, AnyFn>;
 const selected = await KL.init();
-const SIMD = selected === "wasm-simd";
+const SIMD = selected === WASM;
 
 const MEASURES = ["kl", "crossEntropy", "jsDivergence", "jsDistance", "jeffreys", "psi", "generalizedKL", "hellinger", "totalVariation", "renyi", "entropy"];
 const KINDS: Kind[] = ["probabilities", "log-probabilities", "logits"];
@@ -148,7 +148,7 @@ describe("every measure × input kind × element type × batch shape", () => {
                   const beforeP = Array.from(p);
                   const beforeQ = q === null ? null : Array.from(q);
                   const results: Partial<Record<Backend, number[]>> = {};
-                  for (const b of (SIMD ? ["js", "wasm-simd"] : ["js"]) as Backend[]) {
+                  for (const b of (SIMD ? ["js", WASM] : ["js"]) as Backend[]) {
                     KL.useBackend(b);
                     results[b] = values(call(measure, p, q, o));
                     // (c) unchanged
@@ -164,7 +164,7 @@ describe("every measure × input kind × element type × batch shape", () => {
                   // (a) the JS twin
                   if (SIMD) {
                     const js = results.js!;
-                    const simd = results["wasm-simd"]!;
+                    const simd = results[WASM]!;
                     expect(simd.length).toBe(js.length);
                     const bound = f32 ? 1e-6 : 1e-12;
                     simd.forEach((x, i) => {

@@ -12,8 +12,8 @@
 import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { init, kl, useBackend } from "../src/index.js";
+import { WASM, type Backend } from "./backends.js";
 
-type BackendName = "wasm-simd" | "js";
 type Kind = "f64" | "f32";
 type Encoding = "f64le" | "f32le" | "u32le" | "u16le" | "u8";
 
@@ -148,7 +148,7 @@ function unchanged(owner: ArrayBufferView | number[], before: Uint8Array | numbe
 interface Worst { rel: number; name: string; runs: number; passRel: number; passName: string }
 const worst = new Map<string, Worst>();
 const failures: string[] = [];
-const runsPerBackend = new Map<BackendName, number>();
+const runsPerBackend = new Map<Backend, number>();
 
 function record(key: string, rel: number, name: string, pass: boolean): void {
   const w = worst.get(key) ?? { rel: 0, name: "-", runs: 0, passRel: 0, passName: "-" };
@@ -164,17 +164,17 @@ function record(key: string, rel: number, name: string, pass: boolean): void {
   worst.set(key, w);
 }
 
-const selected: BackendName = await init();
+const selected: Backend = await init();
 
 beforeAll(async () => {
   await init();
 });
 
-const BACKENDS: BackendName[] = ["wasm-simd", "js"];
+const BACKENDS: Backend[] = [WASM, "js"];
 
 for (const backendName of BACKENDS) {
   // the SIMD backend is skipped only where init() fell back to JS; the JS runs always happen
-  describe.skipIf(backendName === "wasm-simd" && selected !== "wasm-simd")(`${backendName} backend`, () => {
+  describe.skipIf(backendName === WASM && selected !== WASM)(`${backendName} backend`, () => {
     for (const type of TYPES) {
       const applicable = cases.filter((c) => c.kind === type.kind);
       describe(type.name, () => {
@@ -224,7 +224,7 @@ describe("coverage", () => {
     const runs = (kind: Kind) => cases.filter((c) => c.kind === kind).length * TYPES.filter((t) => t.kind === kind).length;
     const perBackend = runs("f64") + runs("f32");
     expect(runsPerBackend.get("js")).toBe(perBackend);
-    expect(runsPerBackend.get("wasm-simd") ?? 0).toBe(selected === "wasm-simd" ? perBackend : 0);
+    expect(runsPerBackend.get(WASM) ?? 0).toBe(selected === WASM ? perBackend : 0);
   });
 });
 

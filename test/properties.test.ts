@@ -19,12 +19,13 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { init, kl, useBackend, type Backend, type KLOptions } from "../src/index.js";
+import { WASM } from "./backends.js";
 
 fc.configureGlobal({ seed: 42, numRuns: 300 });
 
 const selected = await init();
 /** The backends every property runs on (the SIMD one wherever init() selected it). */
-const BACKENDS: Backend[] = selected === "wasm-simd" ? ["wasm-simd", "js"] : ["js"];
+const BACKENDS: Backend[] = selected === WASM ? [WASM, "js"] : ["js"];
 
 type Kind = "f64" | "f32";
 type Family = "moderate" | "wide" | "far" | "near";

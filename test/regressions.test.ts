@@ -11,8 +11,8 @@ import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, it, vi } from "vitest";
 import { thrown } from "./thrown.js";
 import * as KL from "../src/index.js";
+import { EXPECTED, WASM, type Backend } from "./backends.js";
 
-type Backend = "wasm-simd" | "js";
 type KLModule = typeof import("../src/index.js");
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type AnyFn = (...args: any[]) => any;
@@ -22,9 +22,8 @@ const { init, useBackend, KLRangeError, KLTypeError } = KL;
 const { kl, entropy, crossEntropy, jsDivergence, jsDistance, jeffreys, psi, generalizedKL, hellinger, totalVariation, klTerms, gaussianKL, pairwise, topK, score } =
   api;
 
-const EXPECTED: Backend = process.env.KL_EXPECT_BACKEND === "js" ? "js" : "wasm-simd";
 const selected = await init();
-const BACKENDS: Backend[] = ["wasm-simd", "js"];
+const BACKENDS: Backend[] = [WASM, "js"];
 const REL = 1e-12;
 
 const V = (JSON.parse(readFileSync(new URL("./fixtures/regressions.json", import.meta.url), "utf8")) as { values: Record<string, unknown> }).values;
@@ -75,7 +74,7 @@ function safe(f: () => unknown): unknown {
 function forBackends(title: string, body: (b: Backend) => void): void {
   describe(title, () => {
     for (const b of BACKENDS) {
-      describe.skipIf(b === "wasm-simd" && selected !== "wasm-simd")(b, () => {
+      describe.skipIf(b === WASM && selected !== WASM)(b, () => {
         body(b);
       });
     }
@@ -458,7 +457,7 @@ describe("10. entropy, crossEntropy, kl keep no memory after a call (node --expo
   const script = (backend: Backend, call: string) => `
     const K = await import(${JSON.stringify(DIST.href)});
     const got = await K.init();
-    if (${JSON.stringify(backend)} === "wasm-simd" && got !== "wasm-simd") { console.log(JSON.stringify({ skip: true })); process.exit(0); }
+    if (${JSON.stringify(backend)} === ${JSON.stringify(WASM)} && got !== ${JSON.stringify(WASM)}) { console.log(JSON.stringify({ skip: true })); process.exit(0); }
     K.useBackend(${JSON.stringify(backend)});
     const n = 2e6;
     const p = new Float64Array(n), q = new Float64Array(n);
@@ -482,7 +481,7 @@ describe("10. entropy, crossEntropy, kl keep no memory after a call (node --expo
       ["crossEntropy", "K.crossEntropy(p, q)"],
       ["kl", "K.kl(p, q)"],
     ] as Array<[string, string]>) {
-      it.skipIf(backend === "wasm-simd" && selected !== "wasm-simd")(`${name} on 2e6 elements, ${backend}: < 2 MB retained`, () => {
+      it.skipIf(backend === WASM && selected !== WASM)(`${name} on 2e6 elements, ${backend}: < 2 MB retained`, () => {
         const r = spawnSync(process.execPath, ["--expose-gc", "--input-type=module", "-e", script(backend, call)], { cwd: ROOT, encoding: "utf8", timeout: 60_000 });
         expect(r.status, r.stderr).toBe(0);
         const out = JSON.parse(r.stdout.trim().split("\n").pop()!) as { grew: number; result: number; skip?: boolean };
@@ -544,7 +543,7 @@ describe("init() with a bad source", () => {
     expect(await m.init()).toBe(EXPECTED);
   });
 
-  it.skipIf(EXPECTED !== "wasm-simd")("init(the empty module) rejects with KLTypeError KL_BAD_MODULE: not kl-simd's kernel", async () => {
+  it.skipIf(EXPECTED !== WASM)("init(the empty module) rejects with KLTypeError KL_BAD_MODULE: not kl-simd's kernel", async () => {
     const m = await fresh();
     const empty = new WebAssembly.Module(new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0]));
     const e = (await rejection(m.init(empty))) as { code?: unknown; message?: unknown };
@@ -552,7 +551,7 @@ describe("init() with a bad source", () => {
     expect(e.code, String(e.message)).toBe("KL_BAD_MODULE");
     expect(String(e.message)).toMatch(/not kl-simd's kernel/);
     expect(String(e.message)).not.toMatch(/is not a function/);
-    expect(await m.init()).toBe("wasm-simd");
+    expect(await m.init()).toBe(WASM);
   });
 
   it("a plain init() resolves the normal backend while another caller's init(42) is pending", async () => {

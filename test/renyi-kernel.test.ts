@@ -1,6 +1,6 @@
 // The Rényi kernel (assembly/pair.ts, pairRows measure 4 after setParameter(α)) on its own:
-// build/kl.wasm instantiated from its bytes, rows written at scratchPtr(), against mpmath
-// (test/fixtures/renyi-kernel-cases.json, made by test/fixtures/generate_renyi_kernel.py): random rows,
+// the build init() selects here instantiated from its bytes, rows written at scratchPtr(), against
+// mpmath (test/fixtures/renyi-kernel-cases.json, made by test/fixtures/generate_renyi_kernel.py): random rows,
 // near-identical rows (1e-5 and 1e-8 relative perturbations, normalised or not), and extreme
 // ones (dynamic range 1e-300..1, totals 1e±280, zeros, q = 2p, identical rows).
 //
@@ -12,6 +12,7 @@
 // rows for α ≤ 10.
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
+import { kernelBytes } from "./backends.js";
 
 interface Kernel {
   memory: WebAssembly.Memory;
@@ -28,7 +29,8 @@ interface Case {
 }
 
 const fixtures: { alphas: number[]; cases: Case[] } = JSON.parse(readFileSync(new URL("./fixtures/renyi-kernel-cases.json", import.meta.url), "utf8"));
-const wasmBytes = readFileSync(new URL("../build/kl.wasm", import.meta.url));
+// the build init() selects here: the relaxed one where the engine has relaxed SIMD
+const wasmBytes = await kernelBytes();
 const simd = WebAssembly.validate(wasmBytes);
 const Q_ZERO = 2, REDO = 8;
 
@@ -37,7 +39,7 @@ function f64s(b64: string): Float64Array {
   return new Float64Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
 }
 
-it("build/kl.wasm validates wherever SIMD is expected (else the kernel tests below are skipped)", () => {
+it("the kernel validates wherever SIMD is expected (else the kernel tests below are skipped)", () => {
   expect(simd).toBe(process.env.KL_EXPECT_BACKEND !== "js");
 });
 

@@ -14,8 +14,8 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { TYPES, type Input, type Kind, type Made } from "./input-types.js";
 import { thrown } from "./thrown.js";
 import * as KL from "../src/index.js";
+import { WASM, type Backend } from "./backends.js";
 
-type BackendName = "wasm-simd" | "js";
 type StoredVector = Array<number | "-Infinity"> | { b64: string; enc: "f64le" | "f32le" };
 type Num = number | "Infinity";
 type Expected = Num | Num[] | { indices: number[]; scores: Num[] };
@@ -111,7 +111,7 @@ function same(x: unknown, y: unknown): boolean {
 }
 
 const selected = await init();
-const BACKENDS: BackendName[] = ["wasm-simd", "js"];
+const BACKENDS: Backend[] = [WASM, "js"];
 beforeAll(async () => {
   await init();
 });
@@ -132,7 +132,7 @@ describe("renyi oracle", () => {
   });
 
   for (const backendName of BACKENDS) {
-    describe.skipIf(backendName === "wasm-simd" && selected !== "wasm-simd")(`${backendName} backend`, () => {
+    describe.skipIf(backendName === WASM && selected !== WASM)(`${backendName} backend`, () => {
       for (const type of TYPES) {
         describe(type.name, () => {
           it.each(cases.filter((c) => c.kind === type.kind))("$name", (c) => {
@@ -200,7 +200,7 @@ const Q = [0.25, 0.25, 0.25, 0.25];
 
 describe("renyi semantics and errors", () => {
   for (const backendName of BACKENDS) {
-    describe.skipIf(backendName === "wasm-simd" && selected !== "wasm-simd")(`${backendName} backend`, () => {
+    describe.skipIf(backendName === WASM && selected !== WASM)(`${backendName} backend`, () => {
       it("alpha = 1 equals kl() (both are the oracle's KL; rel 1e-14)", () => {
         useBackend(backendName);
         // D_1([0.1,0.2,0.3,0.4] || uniform) = 0.10644013528622314954… (mpmath, dps 50: sum a ln(4a), a normalised by the exact sum)

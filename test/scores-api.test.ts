@@ -4,9 +4,10 @@
 // pairwise = each pair scored alone, both backends.
 import { describe, expect, it } from "vitest";
 import { init, jsDistance, KLRangeError, score, jsDivergence, kl, klTerms, pairwise, psi, topK, useBackend, type Backend } from "../src/index.js";
+import { WASM } from "./backends.js";
 
 const selected = await init();
-const BACKENDS: Backend[] = selected === "wasm-simd" ? ["wasm-simd", "js"] : ["js"];
+const BACKENDS: Backend[] = selected === WASM ? [WASM, "js"] : ["js"];
 
 // deterministic Dirichlet(1) rows (xorshift32 → exponential variates, normalised)
 function rows(n: number, dim: number, seed: number): Float64Array {

@@ -43,8 +43,8 @@ import {
   totalVariation,
   useBackend,
 } from "../src/index.js";
+import { WASM, type Backend } from "./backends.js";
 
-type BackendName = "wasm-simd" | "js";
 type Call = "pair" | "pairwise" | "topK" | "gaussian";
 type StoredVector = Array<number | "-Infinity"> | { b64: string; enc: "f64le" | "f32le" };
 type Expected = number | "Infinity" | Array<number | "Infinity"> | { indices: number[]; scores: Array<number | "Infinity"> };
@@ -240,10 +240,10 @@ function sameResult(x: unknown, y: unknown): boolean {
 // worst relative error per backend | type | measure, and every failure, for the summary
 const worst = new Map<string, { rel: number; name: string; runs: number }>();
 const failures: string[] = [];
-const runsPerBackend = new Map<BackendName, number>();
+const runsPerBackend = new Map<Backend, number>();
 
-const selected: BackendName = await init();
-const BACKENDS: BackendName[] = ["wasm-simd", "js"];
+const selected: Backend = await init();
+const BACKENDS: Backend[] = [WASM, "js"];
 
 beforeAll(async () => {
   await init();
@@ -251,7 +251,7 @@ beforeAll(async () => {
 
 describe("score oracle", () => {
   for (const backendName of BACKENDS) {
-    describe.skipIf(backendName === "wasm-simd" && selected !== "wasm-simd")(`${backendName} backend`, () => {
+    describe.skipIf(backendName === WASM && selected !== WASM)(`${backendName} backend`, () => {
       for (const type of TYPES) {
         const applicable = cases.filter((c) => c.kind === type.kind);
         describe(type.name, () => {
@@ -305,7 +305,7 @@ describe("score oracle", () => {
   it("ran every case on the JS backend, and on wasm-simd where init() selected it", () => {
     const perBackend = TYPES.reduce((n, t) => n + cases.filter((c) => c.kind === t.kind).length, 0);
     expect(runsPerBackend.get("js")).toBe(perBackend);
-    expect(runsPerBackend.get("wasm-simd") ?? 0).toBe(selected === "wasm-simd" ? perBackend : 0);
+    expect(runsPerBackend.get(WASM) ?? 0).toBe(selected === WASM ? perBackend : 0);
   });
 });
 
@@ -482,7 +482,7 @@ const ERROR_GROUPS: Array<[string, BadCall[]]> = [
 
 describe("typed errors", () => {
   for (const backendName of BACKENDS) {
-    describe.skipIf(backendName === "wasm-simd" && selected !== "wasm-simd")(`${backendName} backend`, () => {
+    describe.skipIf(backendName === WASM && selected !== WASM)(`${backendName} backend`, () => {
       for (const [fnName, calls] of ERROR_GROUPS) {
         describe(fnName, () => {
           it.each(calls)("$label", (bad) => {

@@ -209,5 +209,5 @@ const selected = await init();
 const badge = $("backend");
 badge.textContent = selected;
 badge.dataset.backend = selected;
-badge.title = selected === "wasm-simd" ? "WebAssembly SIMD kernel" : "plain-JS fallback (no WebAssembly SIMD here, or a CSP forbids compiling it)";
+badge.title = selected === "js" ? "plain-JS fallback (no WebAssembly SIMD here, or a CSP forbids compiling it)" : selected === "wasm-simd" ? "WebAssembly SIMD kernel" : "WebAssembly SIMD kernel, its relaxed-SIMD build (fused multiply-adds where the CPU has them)";
 document.body.dataset.ready = "true";

@@ -4,13 +4,16 @@ import { KLRangeError } from "../errors.js";
 import { kernelRows } from "../batch.js";
 import defaultWasm from "../default-wasm.js";
 import { loadKernel, type Kernel } from "../wasm.js";
-import { checkSource, simdSupported, type WasmSource } from "../wasm/load.js";
+import { checkSource, relaxedSimdSupported, simdSupported, type WasmSource } from "../wasm/load.js";
 import type { MeasureName } from "../measures/registry.js";
 import type { Resolved } from "./options.js";
 import type { Side } from "./sides.js";
 
-/** Which implementation runs: the SIMD kernel or the plain-JS fallback. */
-export type Backend = "wasm-simd" | "js";
+/**
+ * Which implementation runs: the kernel's relaxed-SIMD build (its polynomials and products in
+ * relaxed_madd, which the engine may fuse), its SIMD build, or the plain-JS fallback.
+ */
+export type Backend = "wasm-relaxed-simd" | "wasm-simd" | "js";
 
 let kernel: Kernel | null = null;
 let active: Backend = "js";
@@ -18,9 +21,10 @@ let starting: Promise<Backend> | null = null;
 let startingFrom: WasmSource | undefined;
 
 /**
- * Compiles and instantiates the SIMD module once (later calls return the same promise).
- * Resolves to "wasm-simd", or to "js" where WebAssembly or SIMD is missing or the built-in
- * module cannot be compiled (e.g. a CSP without 'wasm-unsafe-eval'). `source` may be a
+ * Compiles and instantiates the kernel once (later calls return the same promise). Resolves
+ * to "wasm-relaxed-simd" where the engine validates relaxed SIMD, else "wasm-simd", or to "js"
+ * where WebAssembly or SIMD is missing or the built-in module cannot be compiled (e.g. a CSP
+ * without 'wasm-unsafe-eval'). A given source resolves to the build it holds. `source` may be a
  * compiled `WebAssembly.Module` (needed on Cloudflare Workers), bytes, a `Response` or a
  * URL; when given, a failure to load it rejects instead of falling back.
  */
@@ -45,12 +49,12 @@ async function start(source: WasmSource | undefined): Promise<Backend> {
     return (active = "js");
   }
   try {
-    kernel = await loadKernel(source ?? defaultWasm());
+    kernel = await loadKernel(source ?? defaultWasm(relaxedSimdSupported()));
   } catch (error) {
     if (source !== undefined) throw error;
     return (active = "js");
   }
-  return (active = "wasm-simd");
+  return (active = wasmName());
 }
 
 /** The backend the next call will use. */
@@ -67,16 +71,20 @@ export function kernelModule(): WebAssembly.Module | null {
   return kernel?.module ?? null;
 }
 
+// the loaded kernel's build (its RELAXED_SIMD flag)
+const wasmName = (): Backend => (kernel?.relaxed ? "wasm-relaxed-simd" : "wasm-simd");
+
 /**
- * Forces a backend, e.g. to compare them or to test the fallback. "wasm-simd" needs a
- * resolved `init()` that selected it.
+ * Forces a backend, e.g. to compare them or to test the fallback. A wasm backend needs a
+ * resolved `init()` that selected that one.
  */
 export function useBackend(name: Backend): void {
-  if (name === "wasm-simd" && kernel === null) {
-    throw new KLRangeError("KL_BAD_OPTION", 'backend "wasm-simd" is not available: await init() first (it may have selected "js")');
-  }
-  if (name !== "wasm-simd" && name !== "js") {
+  if (name !== "wasm-relaxed-simd" && name !== "wasm-simd" && name !== "js") {
     throw new KLRangeError("KL_BAD_OPTION", `unknown backend ${JSON.stringify(name)}`);
+  }
+  if (name !== "js" && (kernel === null || name !== wasmName())) {
+    const loaded = kernel === null ? 'await init() first (it may have selected "js")' : `init() loaded "${wasmName()}"`;
+    throw new KLRangeError("KL_BAD_OPTION", `backend ${JSON.stringify(name)} is not available: ${loaded}`);
   }
   active = name;
 }
@@ -97,7 +105,7 @@ export function guarded<T>(f: () => T): T {
 
 /** The kernel when the SIMD backend is active and this is the outermost call. */
 export function simdKernel(): Kernel | null {
-  return active === "wasm-simd" && depth === 1 ? kernel : null;
+  return active !== "js" && depth === 1 ? kernel : null;
 }
 
 /** rowValues's kernel path, on the active backend. */

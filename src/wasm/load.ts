@@ -1,4 +1,4 @@
-// Loading the kernel module: the SIMD probe, then compile and instantiate. The module was
+// Loading the kernel module: the SIMD and relaxed-SIMD probes, then compile and instantiate. The module was
 // built with AssemblyScript's stub runtime and no imports (asconfig.json: "use": ["abort="]),
 // so it needs no loader library: instantiate, check the exports, done.
 import { KLTypeError } from "../errors.js";
@@ -20,12 +20,39 @@ const SIMD_PROBE = new Uint8Array([
   0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 11,
 ]);
 
-export function simdSupported(): boolean {
+// The same for relaxed SIMD: (v128, v128, v128) → v128, f64x2.relaxed_madd of the three.
+const RELAXED_PROBE = new Uint8Array([
+  0, 97, 115, 109, 1, 0, 0, 0, 1, 8, 1, 96, 3, 123, 123, 123, 1, 123, 3, 2, 1, 0, 10, 13, 1, 11,
+  0, 32, 0, 32, 1, 32, 2, 253, 135, 2, 11,
+]);
+
+function valid(probe: BufferSource): boolean {
   try {
-    return typeof WebAssembly === "object" && WebAssembly.validate(SIMD_PROBE);
+    return typeof WebAssembly === "object" && WebAssembly.validate(probe);
   } catch {
     return false;
   }
+}
+
+export const simdSupported = (): boolean => valid(SIMD_PROBE);
+export const relaxedSimdSupported = (): boolean => valid(RELAXED_PROBE);
+
+/**
+ * The relaxed-SIMD build from the SIMD build's bytes, in place: `sites` lists, as unsigned
+ * LEB128 numbers 3·(offset − the previous offset) + kind, where the two differ
+ * (scripts/reoptimize-wasm.mjs): kind 0 an f64x2.mul that becomes three nops, 1 the f64x2.add
+ * after it that becomes f64x2.relaxed_madd (`a b mul c add` → `a b nop nop nop c madd`),
+ * 2 the RELAXED_SIMD global's i32.const 0 that becomes 1. Every site is 3 bytes either way,
+ * so no size changes and nothing else to rewrite.
+ */
+export function relaxedBuild<T extends Uint8Array>(wasm: T, sites: Uint8Array): T {
+  for (let i = 0, at = 0; i < sites.length; ) {
+    let v = 0;
+    for (let shift = 0, b = 128; b & 128; shift += 7) v += ((b = sites[i++]!) & 127) * 2 ** shift;
+    at += Math.floor(v / 3);
+    wasm.set([[1, 1, 1], [253, 135, 2], [65, 1, 11]][v % 3]!, at);
+  }
+  return wasm;
 }
 
 function badModule(message: string): never {

@@ -53,9 +53,9 @@ function noProblems() {
   assert.deepEqual(session.consoleErrors, [], "console errors");
 }
 
-test("loads on wasm-simd and shows the example's divergences", async () => {
+test("loads on wasm-relaxed-simd and shows the example's divergences", async () => {
   const { page } = session;
-  assert.equal(await page.textContent("#backend"), "wasm-simd");
+  assert.equal(await page.textContent("#backend"), "wasm-relaxed-simd");
   await assertShows(page, EXPECTED.example);
   // the contributions add up to D(P‖Q), and the signs are coloured
   assert.equal(await page.locator("#chart-contrib .bar.positive").count(), 4);

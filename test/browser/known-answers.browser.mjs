@@ -2,6 +2,7 @@
 // worker, on a cross-origin-isolated page, under two CSPs, without SIMD and without
 // WebAssembly, each asserting which backend init() selected and that nothing logged an error.
 // Run with `npm run test:browser` (needs /usr/bin/chromium: apt-get install -y chromium).
+// Chromium validates relaxed SIMD (V8 ≥ 11.4), so init() selects the relaxed-SIMD build there.
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { after, before, describe, test } from "node:test";
@@ -43,42 +44,42 @@ describe("Chromium with SIMD", () => {
   });
   after(() => browser.close());
 
-  test("main thread: wasm-simd", async () => {
+  test("main thread: wasm-relaxed-simd", async () => {
     const r = await run(browser, `plain/${PAGE}?where=main`);
     assert.deepEqual(r.engine, { webAssembly: true, simd: true });
-    assert.equal(r.backend, "wasm-simd");
-    assert.equal(r.backendAfter, "wasm-simd");
+    assert.equal(r.backend, "wasm-relaxed-simd");
+    assert.equal(r.backendAfter, "wasm-relaxed-simd");
   });
 
-  test("module worker: wasm-simd", async () => {
+  test("module worker: wasm-relaxed-simd", async () => {
     const r = await run(browser, `plain/${PAGE}?where=worker`);
     assert.equal(r.isWorker, true);
-    assert.equal(r.backend, "wasm-simd");
+    assert.equal(r.backend, "wasm-relaxed-simd");
   });
 
-  test("cross-origin isolated page (COOP same-origin, COEP require-corp): wasm-simd", async () => {
+  test("cross-origin isolated page (COOP same-origin, COEP require-corp): wasm-relaxed-simd", async () => {
     const r = await run(browser, `coi/${PAGE}?where=main`);
     assert.equal(r.crossOriginIsolated, true);
-    assert.equal(r.backend, "wasm-simd");
+    assert.equal(r.backend, "wasm-relaxed-simd");
   });
 
-  test("worker of a cross-origin isolated page: wasm-simd", async () => {
+  test("worker of a cross-origin isolated page: wasm-relaxed-simd", async () => {
     const r = await run(browser, `coi/${PAGE}?where=worker`);
     assert.equal(r.pageCrossOriginIsolated, true);
     assert.equal(r.crossOriginIsolated, true);
-    assert.equal(r.backend, "wasm-simd");
+    assert.equal(r.backend, "wasm-relaxed-simd");
   });
 
-  test("CSP script-src 'self' 'wasm-unsafe-eval': wasm-simd, no eval", async () => {
+  test("CSP script-src 'self' 'wasm-unsafe-eval': wasm-relaxed-simd, no eval", async () => {
     const r = await run(browser, `csp-wasm/${PAGE}?where=main&probe-eval`, { allowed: [EVAL_REFUSED] });
-    assert.equal(r.backend, "wasm-simd");
+    assert.equal(r.backend, "wasm-relaxed-simd");
     assert.deepEqual(r.pageViolations, [], "the package caused a CSP violation");
     assert.equal(r.evalBlocked, true, "the CSP did not block eval, so the check proves nothing");
   });
 
-  test("CSP script-src 'self' 'wasm-unsafe-eval', in a module worker: wasm-simd", async () => {
+  test("CSP script-src 'self' 'wasm-unsafe-eval', in a module worker: wasm-relaxed-simd", async () => {
     const r = await run(browser, `csp-wasm/${PAGE}?where=worker`);
-    assert.equal(r.backend, "wasm-simd");
+    assert.equal(r.backend, "wasm-relaxed-simd");
     assert.deepEqual(r.violations, []);
   });
 

@@ -28,7 +28,7 @@ async function run(path) {
     assert.deepEqual(problems, [], "page problems");
     assert.deepEqual(consoleErrors, [], "console errors");
     assert.ok(result.runs > 900, `only ${result.runs} runs`);
-    assert.equal(result.backend, "wasm-simd");
+    assert.equal(result.backend, "wasm-relaxed-simd");
     assert.ok(result.workers >= 1 && result.workers <= result.maxThreads, `${result.workers} workers, ${result.maxThreads} cores`);
     assert.equal(result.workersAfterClose, 0);
     console.log(`  ${path}: ${result.runs} runs, ${result.workers} workers, shared rows ${result.sharedRows}`);
