@@ -23,12 +23,16 @@ export const MIN_NORMAL_F32: f32 = 1.1754943508222875e-38;
 // (V_LOG2E … V_EXP_MAX below; LN2_HI = 0x3fe62e42fee00000)
 // e^r = 1 + r + r²·Q(r), |r| ≤ ln2/2, Q's coefficients of r⁰..r⁹ at V_Q (max relative error of
 // Q 2.3e-16, scripts/logits-poly.py); g(d) = d + e^−d − 1 = d²·H(d), |d| ≤ 1/2, H's of d⁰..d¹¹
-// at V_H (max relative error 1.6e-17)
+// at V_H (max relative error 1.6e-17). The table exp (expTableF64x2): e^r = 1 + r + r²·P(r),
+// |r| ≤ ln2/32, P's coefficients of r⁰..r⁵ at V_P (max relative error 2.2e-16), with
+// 16/ln2, ln2/16 in two parts and its range (−704, then −745.2, below which e^x rounds to 0)
 // Vector constants live in memory: V8 rebuilds a v128.const with three instructions at every
 // use inside a loop, while a load from a fixed address is one. Indexes into F64:
 export const V_HALF = 0, V_ONE = 1, V_TWO = 2, V_SQRT2 = 3, V_LN2 = 4, V_ATANH = 5;
 const V_LOG2E = 14, V_SHIFTER = 15, V_LN2_HI = 16, V_LN2_LO = 17, V_EXP_MIN = 18, V_EXP_MAX = 19;
 const V_EXP_BIAS = 20, V_Q = 21, V_H = 31;
+const V_LOG2E16 = 43, V_LN2_16_HI = 44, V_LN2_16_LO = 45, V_P = 48;
+export const V_EXP_LOW = 46, V_EXP_UNDER = 47;
 // (the exponent bias 1023 as an i64 pair at V_EXP_BIAS: only its bits matter)
 const F64: usize = memory.data<f64>([
   0.5, 0.5, 1, 1, 2, 2, 1.4142135623730951, 1.4142135623730951, LN2, LN2, 0.33333333333333487,
@@ -50,6 +54,19 @@ const F64: usize = memory.data<f64>([
   2.4801587616145414e-5, -2.755731943362024e-6, -2.755731943362024e-6, 2.7557076636642725e-7,
   2.7557076636642725e-7, -2.505194670972162e-8, -2.505194670972162e-8, 2.0962955815976076e-9,
   2.0962955815976076e-9, -1.6116496514371548e-10, -1.6116496514371548e-10,
+  23.083120654223414, 23.083120654223414, 0.04332169877307024, 0.04332169877307024,
+  1.1926343307941173e-11, 1.1926343307941173e-11, -704.0, -704.0, -745.2, -745.2,
+  0.5000000000000001, 0.5000000000000001, 0.16666666666666669, 0.16666666666666669,
+  0.04166666666359425, 0.04166666666359425, 0.008333333332991954, 0.008333333332991954,
+  0.001388906347556763, 0.001388906347556763, 0.00019841463826261545, 0.00019841463826261545,
+], 16);
+// 2^(j/16) for j < 16, each less j·2^48 in its bits: adding k·2^48 (k = 16·K + j) then gives
+// 2^(k/16), the exponent K landing in the exponent field (scripts/logits-poly.py)
+const EXP_TABLE: usize = memory.data<i64>([
+  0x3ff0000000000000, 0x3fefb5586cf9890f, 0x3fef72b83c7d517b, 0x3fef387a6e756238,
+  0x3fef06fe0a31b715, 0x3feedea64c123422, 0x3feebfdad5362a27, 0x3feeab07dd485429,
+  0x3feea09e667f3bcd, 0x3feea11473eb0187, 0x3feeace5422aa0db, 0x3feec49182a3f090,
+  0x3feee89f995ad3ad, 0x3fef199bdd85529c, 0x3fef5818dcfba487, 0x3fefa4afa2a490da,
 ], 16);
 // h's coefficients, then ln 2, as f32 quadruples
 const F32: usize = memory.data<f32>([
@@ -246,6 +263,26 @@ export function logRatio(p: f64, q: f64): f64 {
   const s1 = i64x2.shl(i64x2.add(k1, v64(V_EXP_BIAS)), 52);
   const s2 = i64x2.shl(i64x2.add(i64x2.sub(ki, k1), v64(V_EXP_BIAS)), 52);
   return f64x2.mul(f64x2.mul(er, s1), s2);
+}
+
+// e^x for −704 < x < 709, elsewhere unspecified (the caller masks those lanes or takes
+// expF64x2): 2^(k/16)·e^r, k = round(x·16/ln2), from the table, |r| ≤ ln2/32, so a degree-7
+// e^r and one integer addition for the scale, where expF64x2 needs degree 11 and two
+// multiplications. Max error 1.014 ulps against mpmath (scripts/logits-exp-ulps.py, the
+// 553,883 of its 2^20 points that logitsStats takes this way; 75% correctly rounded). Below
+// −704, s·p would be subnormal and round coarsely (1.12 ulps at −707).
+// @ts-ignore: decorator
+@inline export function expTableF64x2(x: v128): v128 {
+  const kf = f64x2.add(f64x2.mul(x, v64(V_LOG2E16)), v64(V_SHIFTER));
+  const k = f64x2.sub(kf, v64(V_SHIFTER));
+  const r = f64x2.sub(f64x2.sub(x, f64x2.mul(k, v64(V_LN2_16_HI))), f64x2.mul(k, v64(V_LN2_16_LO)));
+  const r2 = f64x2.mul(r, r);
+  const p = f64x2.add(cubic(at64(V_P), r, r2), f64x2.mul(linear(at64(V_P + 4), r), f64x2.mul(r2, r2)));
+  // kf's low bits hold k: j = k mod 16 picks the entry, k·2^48 (bits shifted out above) adds K
+  const j0 = <usize>(<i32>i64x2.extract_lane(kf, 0) & 15), j1 = <usize>(<i32>i64x2.extract_lane(kf, 1) & 15);
+  const t = v128.load64_lane(EXP_TABLE + (j1 << 3), v128.load64_zero(EXP_TABLE + (j0 << 3)), 1);
+  const s = i64x2.add(t, i64x2.shl(kf, 48));
+  return f64x2.add(s, f64x2.mul(s, f64x2.add(r, f64x2.mul(r2, p))));
 }
 
 // c₀ + c₁x + … + c₁₁x¹¹ with the coefficient pairs at `at` (Estrin)
