@@ -205,8 +205,7 @@ export function logitsStats(a: usize, b: usize, n: i32, invT: f64, ga: f64, gb: 
 // The sums of logitsStats with shifts sa, sb: `fast` (both finite) with the table exp, false
 // where it cannot; otherwise with expF64x2 and the chunk's maxima as sa, sb (NaN: invalid
 // input, the wrapper finds it; −∞: no mass in this chunk on that side).
-// @ts-ignore: decorator
-@inline function statsSums(a: usize, b: usize, n: i32, sa: f64, sb: f64, invT: f64, fast: bool): bool {
+function statsSums(a: usize, b: usize, n: i32, sa: f64, sb: f64, invT: f64, fast: bool): bool {
   let ea = f64x2.splat(0), eb = ea, w = ea, abs = ea, ma = f64x2.splat(-Infinity), mb = ma;
   let inRange = f64x2.eq(ea, ea);
   const aLive = sa - sa == 0, bLive = sb - sb == 0;
