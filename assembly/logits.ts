@@ -31,7 +31,7 @@
 // (logitsMax reports those). An odd last element is paired with −∞ (twoAt), neutral in every
 // pass (max, e^−∞ = 0, and a = b = −∞ adds 0 to each KL sum).
 
-import { expCall, expF64x2, gSmallF64x2, hsum, MIN_NORMAL_F64, storeTwo, twoAt, V_HALF, v64 } from "./math";
+import { expCall, expF64x2, expTableF64x2, gSmallF64x2, hsum, MIN_NORMAL_F64, storeTwo, twoAt, V_EXP_LOW, V_EXP_UNDER, V_HALF, v64 } from "./math";
 import { INVALID, REDO } from "./index";
 import { putRow } from "./math";
 
@@ -171,45 +171,91 @@ export function logitsKLRows(a: usize, b: usize, rows: i32, dim: i32, aStep: i32
 }
 
 // ---------------------------------------------------------------------------------------
-// One pass for long rows that differ: per chunk [ma, mb, Σ e_a, Σ e_b, Σ e_a·z, Σ e_a·|z|]
-// with e_a = exp((a − ma)·invT), e_b likewise, z = (a − b)·invT, the chunk's own maxima.
-// The wrapper rescales the chunks onto the rows' maxima (online softmax) and takes
+// One pass for long rows that differ: per chunk
+//   [sa, sb, Σ e_a, Σ e_b, Σ e_a·z, Σ e_a·|z|, status, ma, mb]
+// with e_a = exp((a − sa)·invT), e_b likewise, z = (a − b)·invT, the shifts sa, sb and the
+// chunk's maxima ma, mb. The wrapper rescales the chunks onto the rows' maxima (online
+// softmax) and takes
 //   KL = Σ e_a·z / Σ e_a − (ma − mb)·invT − ln(Σ e_a / Σ e_b),
 // which is Σ p·(ln p − ln q) without the T-form: fine where the KL is not small next to
 // the magnitudes summed (the wrapper checks that with Σ e_a·|z|), and half the passes.
-// Otherwise it runs logitsKL (pass 3) with the maxima and sums found here. The seventh slot
-// is the chunk's status: INVALID where it holds NaN or +Infinity.
+// Otherwise it runs logitsKL (pass 3) with the maxima and sums found here. The status is
+// INVALID where the chunk holds NaN or +Infinity.
+//
+// The shifts are the wrapper's running maxima ga, gb (−∞: none yet, then the chunk's own), so
+// that the chunk is read once, its maxima found on the way, with the table exp. Where that
+// does not hold (a chunk's max more than STATS_MARGIN above its shift, where e^x could
+// overflow; a result in the subnormal range, where the table exp does not go; a side of
+// only −∞; NaN or +∞) the chunk is summed again with its own maxima as shifts and expF64x2.
 
-const LOGITS_STATS: usize = memory.data(56, 16);
+const LOGITS_STATS: usize = memory.data(72, 16);
+const STATS_MARGIN: f64 = 64;
 
 export function logitsStatsPtr(): usize {
   return LOGITS_STATS;
 }
 
-export function logitsStats(a: usize, b: usize, n: i32, invT: f64): void {
-  const ma = logitsMax(a, n), mb = logitsMax(b, n);
-  store<f64>(LOGITS_STATS, ma);
-  store<f64>(LOGITS_STATS, mb, 8);
-  let sa = f64x2.splat(0), sb = sa, w = sa, abs = sa;
-  // NaN: invalid input (the wrapper finds it); −∞: no mass in this chunk on that side
-  const aLive = ma - ma == 0, bLive = mb - mb == 0;
-  const vma = f64x2.splat(aLive ? ma : 0), vmb = f64x2.splat(bLive ? mb : 0), vt = f64x2.splat(invT);
+export function logitsStats(a: usize, b: usize, n: i32, invT: f64, ga: f64, gb: f64): void {
+  if (ga == -Infinity) ga = logitsMax(a, n);
+  if (gb == -Infinity) gb = logitsMax(b, n);
+  if (ga - ga == 0 && gb - gb == 0 && statsSums(a, b, n, ga, gb, invT, true)) return;
+  statsSums(a, b, n, logitsMax(a, n), logitsMax(b, n), invT, false);
+}
+
+// The sums of logitsStats with shifts sa, sb: `fast` (both finite) with the table exp, false
+// where it cannot; otherwise with expF64x2 and the chunk's maxima as sa, sb (NaN: invalid
+// input, the wrapper finds it; −∞: no mass in this chunk on that side).
+function statsSums(a: usize, b: usize, n: i32, sa: f64, sb: f64, invT: f64, fast: bool): bool {
+  let ea = f64x2.splat(0), eb = ea, w = ea, abs = ea, ma = f64x2.splat(-Infinity), mb = ma;
+  let inRange = f64x2.eq(ea, ea);
+  const aLive = sa - sa == 0, bLive = sb - sb == 0;
+  const vsa = f64x2.splat(aLive ? sa : 0), vsb = f64x2.splat(bLive ? sb : 0), vt = f64x2.splat(invT);
   for (let i = 0; (aLive || bLive) && i < n; i += 2) {
     const av = twoAt(a, i, n, -Infinity), bv = twoAt(b, i, n, -Infinity);
-    if (bLive) sb = f64x2.add(sb, expCall(f64x2.mul(f64x2.sub(bv, vmb), vt)));
-    if (!aLive) continue;
-    const ea = expCall(f64x2.mul(f64x2.sub(av, vma), vt));
+    const xa = f64x2.mul(f64x2.sub(av, vsa), vt), xb = f64x2.mul(f64x2.sub(bv, vsb), vt);
+    let e: v128;
+    if (fast) {
+      // pmax, one instruction (max is nine on x64): NaN is caught below
+      ma = f64x2.pmax(ma, av);
+      mb = f64x2.pmax(mb, bv);
+      // lanes at or below the table's range hold 0; a lane neither there nor where e^x
+      // rounds to 0 (a subnormal result, or NaN) sends the chunk to expF64x2
+      const inA = f64x2.gt(xa, v64(V_EXP_LOW)), inB = f64x2.gt(xb, v64(V_EXP_LOW));
+      inRange = v128.and(inRange, v128.and(v128.or(f64x2.le(xa, v64(V_EXP_UNDER)), inA), v128.or(f64x2.le(xb, v64(V_EXP_UNDER)), inB)));
+      eb = f64x2.add(eb, v128.and(expTableF64x2(xb), inB));
+      e = v128.and(expTableF64x2(xa), inA);
+    } else {
+      if (bLive) eb = f64x2.add(eb, expCall(xb));
+      if (!aLive) continue;
+      e = expCall(xa);
+    }
     // e_a·z where e_a > 0 (z is NaN or ±∞ where a or b is −∞)
-    const ez = v128.and(f64x2.mul(ea, f64x2.mul(f64x2.sub(av, bv), vt)), f64x2.ne(ea, f64x2.splat(0)));
-    sa = f64x2.add(sa, ea);
+    const ez = v128.and(f64x2.mul(e, f64x2.mul(f64x2.sub(av, bv), vt)), f64x2.ne(e, f64x2.splat(0)));
+    ea = f64x2.add(ea, e);
     w = f64x2.add(w, ez);
     abs = f64x2.add(abs, f64x2.abs(ez));
   }
-  store<f64>(LOGITS_STATS, hsum(sa), 16);
-  store<f64>(LOGITS_STATS, hsum(sb), 24);
+  let status = 0;
+  if (fast) {
+    const maxA = Math.max(f64x2.extract_lane(ma, 0), f64x2.extract_lane(ma, 1));
+    const maxB = Math.max(f64x2.extract_lane(mb, 0), f64x2.extract_lane(mb, 1));
+    // false for +∞ too
+    if (!((maxA - sa) * invT <= STATS_MARGIN && (maxB - sb) * invT <= STATS_MARGIN && i64x2.all_true(inRange))) return false;
+    store<f64>(LOGITS_STATS, maxA, 56);
+    store<f64>(LOGITS_STATS, maxB, 64);
+  } else {
+    store<f64>(LOGITS_STATS, sa, 56);
+    store<f64>(LOGITS_STATS, sb, 64);
+    if (sa != sa || sb != sb) status = INVALID;
+  }
+  store<f64>(LOGITS_STATS, sa);
+  store<f64>(LOGITS_STATS, sb, 8);
+  store<f64>(LOGITS_STATS, hsum(ea), 16);
+  store<f64>(LOGITS_STATS, hsum(eb), 24);
   store<f64>(LOGITS_STATS, hsum(w), 32);
   store<f64>(LOGITS_STATS, hsum(abs), 40);
-  store<f64>(LOGITS_STATS, ma != ma || mb != mb ? INVALID : 0, 48);
+  store<f64>(LOGITS_STATS, status, 48);
+  return true;
 }
 
 // ---------------------------------------------------------------------------------------

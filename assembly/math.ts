@@ -17,18 +17,21 @@ export const LN2 = 0.6931471805599453;
 export const MIN_NORMAL_F64 = 2.2250738585072014e-308;
 export const MIN_NORMAL_F32: f32 = 1.1754943508222875e-38;
 
-// e^x: Cody–Waite reduction, ln2 = LN2_HI + LN2_LO with 21 trailing zero bits in LN2_HI, so
-// k·LN2_HI is exact for |k| < 2^21; x·log2e + 1.5·2^52 leaves round(x·log2e) in the low
-// mantissa bits. Arguments are clamped into [−746, 710]: e^x rounds to 0 below, overflows above.
-// (V_LOG2E … V_EXP_MAX below; LN2_HI = 0x3fe62e42fee00000)
-// e^r = 1 + r + r²·Q(r), |r| ≤ ln2/2, Q's coefficients of r⁰..r⁹ at V_Q (max relative error of
-// Q 2.3e-16, scripts/logits-poly.py); g(d) = d + e^−d − 1 = d²·H(d), |d| ≤ 1/2, H's of d⁰..d¹¹
-// at V_H (max relative error 1.6e-17)
+// e^x: Cody–Waite reduction in sixteenths of ln 2, 2^(k/16)·e^r with k = round(x·16/ln2) and
+// 2^(k/16) = 2^K·2^(j/16), k = 16K + j, 2^(j/16) from a 16-entry table; ln2/16 = LN2_16_HI +
+// LN2_16_LO with 21 trailing zero bits in LN2_16_HI (ln 2's top bits over 16), so k·LN2_16_HI is
+// exact for |k| < 2^21; x·16/ln2 + 1.5·2^52 leaves k in the low mantissa bits.
+// e^r = 1 + r + r²·P(r), |r| ≤ ln2/32, P's coefficients of r⁰..r⁵ at V_P (max relative error
+// 2.2e-16, scripts/logits-poly.py); g(d) = d + e^−d − 1 = d²·H(d), |d| ≤ 1/2, H's of d⁰..d¹¹
+// at V_H (max relative error 1.6e-17). expF64x2 clamps into [V_EXP_MIN, V_EXP_MAX] = [−746,
+// 710] (e^x rounds to 0 below, overflows above); expTableF64x2 holds for (V_EXP_LOW, 709),
+// V_EXP_LOW = −704, and e^x rounds to 0 at or below V_EXP_UNDER = −745.2.
 // Vector constants live in memory: V8 rebuilds a v128.const with three instructions at every
 // use inside a loop, while a load from a fixed address is one. Indexes into F64:
 export const V_HALF = 0, V_ONE = 1, V_TWO = 2, V_SQRT2 = 3, V_LN2 = 4, V_ATANH = 5;
-const V_LOG2E = 14, V_SHIFTER = 15, V_LN2_HI = 16, V_LN2_LO = 17, V_EXP_MIN = 18, V_EXP_MAX = 19;
-const V_EXP_BIAS = 20, V_Q = 21, V_H = 31;
+const V_LOG2E16 = 14, V_SHIFTER = 15, V_LN2_16_HI = 16, V_LN2_16_LO = 17, V_EXP_MIN = 18, V_EXP_MAX = 19;
+const V_EXP_BIAS = 20, V_P = 21, V_H = 27;
+export const V_EXP_LOW = 39, V_EXP_UNDER = 40;
 // (the exponent bias 1023 as an i64 pair at V_EXP_BIAS: only its bits matter)
 const F64: usize = memory.data<f64>([
   0.5, 0.5, 1, 1, 2, 2, 1.4142135623730951, 1.4142135623730951, LN2, LN2, 0.33333333333333487,
@@ -36,20 +39,27 @@ const F64: usize = memory.data<f64>([
   0.14285714338330496, 0.11111106278964857, 0.11111106278964857, 0.09091130554209872,
   0.09091130554209872, 0.07686637438179002, 0.07686637438179002, 0.0675117123587855,
   0.0675117123587855, 0.05161334635249541, 0.05161334635249541, 0.08435350330548605,
-  0.08435350330548605, 1.4426950408889634, 1.4426950408889634, 6755399441055744.0,
-  6755399441055744.0, 0.6931471803691238, 0.6931471803691238, 1.9082149292705877e-10,
-  1.9082149292705877e-10, -746.0, -746.0, 710.0, 710.0, reinterpret<f64>(<i64>1023),
+  0.08435350330548605, 23.083120654223414, 23.083120654223414, 6755399441055744.0,
+  6755399441055744.0, 0.04332169877307024, 0.04332169877307024, 1.1926343307941173e-11,
+  1.1926343307941173e-11, -746.0, -746.0, 710.0, 710.0, reinterpret<f64>(<i64>1023),
   reinterpret<f64>(<i64>1023), 0.5000000000000001, 0.5000000000000001, 0.16666666666666669,
-  0.16666666666666669, 0.04166666666662413, 0.04166666666662413, 0.008333333333330062,
-  0.008333333333330062, 0.0013888888917213717, 0.0013888888917213717, 0.00019841269863053618,
-  0.00019841269863053618, 2.4801521295954376e-5, 2.4801521295954376e-5, 2.7557268459997064e-6,
-  2.7557268459997064e-6, 2.7620088445409746e-7, 2.7620088445409746e-7, 2.510038549551032e-8,
-  2.510038549551032e-8, 0.5, 0.5, -0.16666666666666666, -0.16666666666666666, 0.04166666666666706,
-  0.04166666666666706, -0.00833333333333336, -0.00833333333333336, 0.001388888888870455,
-  0.001388888888870455, -0.00019841269841146993, -0.00019841269841146993, 2.4801587616145414e-5,
-  2.4801587616145414e-5, -2.755731943362024e-6, -2.755731943362024e-6, 2.7557076636642725e-7,
-  2.7557076636642725e-7, -2.505194670972162e-8, -2.505194670972162e-8, 2.0962955815976076e-9,
-  2.0962955815976076e-9, -1.6116496514371548e-10, -1.6116496514371548e-10,
+  0.16666666666666669, 0.04166666666359425, 0.04166666666359425, 0.008333333332991954,
+  0.008333333332991954, 0.001388906347556763, 0.001388906347556763, 0.00019841463826261545,
+  0.00019841463826261545, 0.5, 0.5, -0.16666666666666666, -0.16666666666666666,
+  0.04166666666666706, 0.04166666666666706, -0.00833333333333336, -0.00833333333333336,
+  0.001388888888870455, 0.001388888888870455, -0.00019841269841146993, -0.00019841269841146993,
+  2.4801587616145414e-5, 2.4801587616145414e-5, -2.755731943362024e-6, -2.755731943362024e-6,
+  2.7557076636642725e-7, 2.7557076636642725e-7, -2.505194670972162e-8, -2.505194670972162e-8,
+  2.0962955815976076e-9, 2.0962955815976076e-9, -1.6116496514371548e-10, -1.6116496514371548e-10,
+  -704.0, -704.0, -745.2, -745.2,
+], 16);
+// 2^(j/16) for j < 16, each less j·2^48 in its bits: adding k·2^48 (k = 16·K + j) then gives
+// 2^(k/16), the exponent K landing in the exponent field (scripts/logits-poly.py)
+const EXP_TABLE: usize = memory.data<i64>([
+  0x3ff0000000000000, 0x3fefb5586cf9890f, 0x3fef72b83c7d517b, 0x3fef387a6e756238,
+  0x3fef06fe0a31b715, 0x3feedea64c123422, 0x3feebfdad5362a27, 0x3feeab07dd485429,
+  0x3feea09e667f3bcd, 0x3feea11473eb0187, 0x3feeace5422aa0db, 0x3feec49182a3f090,
+  0x3feee89f995ad3ad, 0x3fef199bdd85529c, 0x3fef5818dcfba487, 0x3fefa4afa2a490da,
 ], 16);
 // h's coefficients, then ln 2, as f32 quadruples
 const F32: usize = memory.data<f32>([
@@ -227,28 +237,58 @@ export function logRatio(p: f64, q: f64): f64 {
 // ---------------------------------------------------------------------------------------
 // e^x, e^x − 1
 
-// e^x for every x (NaN stays NaN). Max error 1.03 ulps against mpmath over 2^20 points of
-// [−745, 709] (scripts/logits-exp-ulps.py; 90% correctly rounded), 0.74 ulps for subnormal
-// results, which are rounded once, from e^r.
+// The pieces both exponentials share: kf = x·16/ln2 + 1.5·2^52, whose low bits hold k; the
+// table entry of j = k mod 16 (2^(j/16) less j·2^48 in its bits); e^r − 1 = r + r²·P(r) for
+// r = x − k·ln2/16 (x − k·LN2_16_HI is exact; r rounds once)
+// @ts-ignore: decorator
+@inline function expShifted(x: v128): v128 {
+  return f64x2.add(f64x2.mul(x, v64(V_LOG2E16)), v64(V_SHIFTER));
+}
+// @ts-ignore: decorator
+@inline function expEntry(kf: v128): v128 {
+  const j0 = <usize>(<i32>i64x2.extract_lane(kf, 0) & 15), j1 = <usize>(<i32>i64x2.extract_lane(kf, 1) & 15);
+  return v128.load64_lane(EXP_TABLE + (j1 << 3), v128.load64_zero(EXP_TABLE + (j0 << 3)), 1);
+}
+// @ts-ignore: decorator
+@inline function expm1Reduced(x: v128, kf: v128): v128 {
+  const k = f64x2.sub(kf, v64(V_SHIFTER));
+  const r = f64x2.sub(f64x2.sub(x, f64x2.mul(k, v64(V_LN2_16_HI))), f64x2.mul(k, v64(V_LN2_16_LO)));
+  const r2 = f64x2.mul(r, r);
+  const p = f64x2.add(cubic(at64(V_P), r, r2), f64x2.mul(linear(at64(V_P + 4), r), f64x2.mul(r2, r2)));
+  return f64x2.add(r, f64x2.mul(r2, p));
+}
+
+// e^x for every x (NaN stays NaN). Max error 1.015 ulps against mpmath over 2^20 points of
+// [−745, 709] (scripts/logits-exp-ulps.py; 76% correctly rounded), 0.954 ulps for subnormal
+// results, which are rounded once, from 2^(j/16)·e^r.
 // @ts-ignore: decorator
 @inline export function expF64x2(x: v128): v128 {
   // pmax/pmin keep NaN (a comparison with NaN is false) and send −∞ to the lower clamp
   x = f64x2.pmin(f64x2.pmax(x, v64(V_EXP_MIN)), v64(V_EXP_MAX));
-  const kf = f64x2.add(f64x2.mul(x, v64(V_LOG2E)), v64(V_SHIFTER));
-  const k = f64x2.sub(kf, v64(V_SHIFTER));
-  // x − k·LN2_HI is exact; r rounds once
-  const r = f64x2.sub(f64x2.sub(x, f64x2.mul(k, v64(V_LN2_HI))), f64x2.mul(k, v64(V_LN2_LO)));
-  const r2 = f64x2.mul(r, r);
-  const r4 = f64x2.mul(r2, r2);
-  const q = maddF64x2(maddF64x2(linear(at64(V_Q + 8), r), r4, cubic(at64(V_Q + 4), r, r2)), r4, cubic(at64(V_Q), r, r2));
-  const er = f64x2.add(v64(V_ONE), maddF64x2(r2, q, r));
-  // 2^k in two factors 2^k1·2^k2 (k ∈ [−1076, 1024], so both are normal): e^r·2^k1 is
-  // exact and the second product rounds once, also into the subnormals or to 0 or +∞
-  const ki = i64x2.sub(kf, v64(V_SHIFTER)); // the shifter's bits leave k as an integer
-  const k1 = i64x2.shr_s(ki, 1);
-  const s1 = i64x2.shl(i64x2.add(k1, v64(V_EXP_BIAS)), 52);
-  const s2 = i64x2.shl(i64x2.add(i64x2.sub(ki, k1), v64(V_EXP_BIAS)), 52);
-  return f64x2.mul(f64x2.mul(er, s1), s2);
+  const kf = expShifted(x);
+  // 2^(j/16): the entry plus j·2^48 (kf's low 4 bits moved there)
+  const t = i64x2.add(expEntry(kf), i64x2.shr_u(i64x2.shl(kf, 60), 12));
+  const e = f64x2.add(t, f64x2.mul(t, expm1Reduced(x, kf)));
+  // 2^K in two factors 2^K1·2^K2 (K ∈ [−1077, 1024], so both are normal): e·2^K1 is exact
+  // and the second product rounds once, also into the subnormals or to 0 or +∞
+  const K = i64x2.shr_s(i64x2.sub(kf, v64(V_SHIFTER)), 4); // the shifter's bits leave k as an integer
+  const K1 = i64x2.shr_s(K, 1);
+  const s1 = i64x2.shl(i64x2.add(K1, v64(V_EXP_BIAS)), 52);
+  const s2 = i64x2.shl(i64x2.add(i64x2.sub(K, K1), v64(V_EXP_BIAS)), 52);
+  return f64x2.mul(f64x2.mul(e, s1), s2);
+}
+
+// e^x for −704 < x < 709, elsewhere unspecified (the caller masks those lanes or takes
+// expF64x2): as expF64x2 with 2^K added into the entry's exponent field (k·2^48, bits shifted
+// out above), one integer addition where expF64x2 needs two multiplications and the clamp.
+// Max error 1.014 ulps against mpmath (scripts/logits-exp-ulps.py, the 553,883 of its 2^20
+// points that logitsStats takes this way; 75% correctly rounded). Below −704, s·(e^r − 1)
+// would be subnormal and round coarsely (1.12 ulps at −707).
+// @ts-ignore: decorator
+@inline export function expTableF64x2(x: v128): v128 {
+  const kf = expShifted(x);
+  const s = i64x2.add(expEntry(kf), i64x2.shl(kf, 48));
+  return f64x2.add(s, f64x2.mul(s, expm1Reduced(x, kf)));
 }
 
 // c₀ + c₁x + … + c₁₁x¹¹ with the coefficient pairs at `at` (Estrin)

@@ -11,7 +11,8 @@
 // against mpmath's correctly rounded values.
 import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { kernelBytes } from "./backends.js";
+import { kernelBytes, WASM } from "./backends.js";
+import { init, kl, useBackend } from "../src/index.js";
 
 interface Kernel {
   memory: WebAssembly.Memory;
@@ -23,6 +24,8 @@ interface Kernel {
   logitsKL(a: number, b: number, n: number, ma: number, mb: number, invT: number, la: number, lb: number): number;
   logitsFinish(sumTerms: number, sumPD: number): number;
   logitsKLRows(a: number, b: number, rows: number, dim: number, aStep: number, bStep: number, invT: number, out: number): number;
+  logitsStats(a: number, b: number, n: number, invT: number, ga: number, gb: number): void;
+  logitsStatsPtr(): number;
 }
 
 interface Stored {
@@ -262,6 +265,46 @@ describe.runIf(simd)("passes 1 and 2 at the edges", () => {
   });
 });
 
+// Rows longer than a chunk through kl() (src/wasm/long-rows.ts: logitsStats in one pass, then
+// logitsKL where the direct form may have lost digits), on both backends, against the same
+// oracle: each case's elements spread over a row of L > 4096 elements, −∞ on both sides
+// elsewhere (zero mass: the same KL). L runs through 4097..4163 (every tail after the last
+// whole chunk) or, for the long cases, the case's length plus 1..67. The elements go in the
+// case's order, and sorted by a, ascending: the max then comes last, so the running maxima
+// grow chunk by chunk, past logitsStats's margin on wide rows. Rows of float32 values are
+// passed as Float32Array too.
+describe("long rows through kl() against mpmath", async () => {
+  const selected = await init();
+  for (const backend of [WASM, "js"] as const) {
+    describe.skipIf(backend === WASM && selected !== WASM)(backend, () => {
+      fixtures.cases.forEach((c, index) => {
+        it(`${c.name} (n = ${c.n})`, () => {
+          useBackend(backend);
+          const a = decode(c.a), b = decode(c.b, a);
+          const L = Math.max(4096, c.n) + 1 + (index % 67);
+          const ascending = Array.from(a.keys()).sort((i, j) => a[i]! - a[j]! || i - j);
+          for (const order of [Array.from(a.keys()), ascending]) {
+            for (const Type of c.a.encoding === "f32le" && c.b.encoding === "f32le" ? [Float64Array, Float32Array] : [Float64Array]) {
+              const ra = new Type(L).fill(-Infinity), rb = new Type(L).fill(-Infinity);
+              order.forEach((from, k) => {
+                const at = Math.floor((k * L) / c.n);
+                ra[at] = a[from]!;
+                rb[at] = b[from]!;
+              });
+              for (const { T, kl: expected } of c.expected) {
+                // NaN: no row to score here (every fixture case has a finite logit per side)
+                const got = kl(ra, rb, { input: "logits", temperature: T });
+                const err = check(got, expected, c.exact_zero === true);
+                record(`long ${backend}`, err, `${c.name} T=${T} L=${L}`);
+              }
+            }
+          }
+        });
+      });
+    });
+  }
+});
+
 // e^x through logitsSoftmax(max = 0, invT = 1, l = 0), in ulps of the correctly rounded value
 describe.runIf(simd)("e^x (expF64x2) against mpmath", () => {
   const x = f64s(fixtures.exp.x), hi = f64s(fixtures.exp.hi), frac = f64s(fixtures.exp.frac);
@@ -277,8 +320,24 @@ describe.runIf(simd)("e^x (expF64x2) against mpmath", () => {
       if (ulps > maxUlps) [maxUlps, at] = [ulps, x[i]];
     }
     console.log(`e^x: max error ${maxUlps.toFixed(3)} ulps (at x = ${at}) over ${x.length} points`);
-    // 1.03 on the 2^20-point sweep of scripts/logits-exp-ulps.py
+    // 1.015 on the 2^20-point sweep of scripts/logits-exp-ulps.py
     expect(maxUlps).toBeLessThanOrEqual(1.05);
+  });
+
+  it("the table exp of logitsStats (one element, shift 0): ≤ 1.05 ulps where it is taken", () => {
+    const f = new Float64Array(w.memory.buffer), stats = w.logitsStatsPtr() >> 3, at = w.scratchPtr();
+    let worstUlps = 0, taken = 0;
+    for (let i = 0; i < x.length; i++) {
+      f[at >> 3] = x[i]!;
+      f[(at >> 3) + 1] = 0;
+      w.logitsStats(at, at + 8, 1, 1, 0, 0);
+      if (f[stats] !== 0) continue; // the chunk went to expF64x2 with its own max as shift
+      taken++;
+      worstUlps = Math.max(worstUlps, Math.abs(Number(bits(f[stats + 2]!) - bits(hi[i]!)) - frac[i]!));
+    }
+    expect(taken).toBeGreaterThan(x.length / 3); // 2018 of the 4096 (the rest: x > 64 or the subnormal window)
+    // 1.014 on the 2^20-point sweep of scripts/logits-exp-ulps.py
+    expect(worstUlps).toBeLessThanOrEqual(1.05);
   });
 
   it("special arguments", () => {

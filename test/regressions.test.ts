@@ -494,6 +494,22 @@ describe("10. entropy, crossEntropy, kl keep no memory after a call (node --expo
 });
 
 // ---------------------------------------------------------------------------------------
+// 11. long rows of logits: the one-pass direct form was taken where ln Sa − ln Sb had
+// cancelled (near rows, q's mass outside p's: KL ~ 1e-7 next to ln Sa ~ 10), ~1e-8 relative
+
+forBackends("11. kl of long near rows of logits where q has mass outside p's", (b) => {
+  it("n = 5000 (longer than a chunk), T = 1 and 0.5: within 1e-12 of mpmath", () => {
+    useBackend(b);
+    // generate_regressions.py: the same rows
+    const n = 5000;
+    const a = Float64Array.from({ length: n }, (_, i) => (i % 10 === 0 ? -Infinity : (i % 7) - 3));
+    const q = Float64Array.from({ length: n }, (_, i) => (i % 10 === 0 ? -12 : (i % 7) - 3 + ((i % 5) - 2) * 2 ** -30));
+    close(kl(a, q, { input: "logits" }), ev("logitsLongNear/kl"), "T = 1");
+    close(kl(a, q, { input: "logits", temperature: 0.5 }), ev("logitsLongNear/kl-T0.5"), "T = 0.5");
+  });
+});
+
+// ---------------------------------------------------------------------------------------
 // unclear errors
 
 forBackends("unclear errors become clear", (b) => {

@@ -107,25 +107,26 @@ export function logitsKLLong(k: Kernel, b: Batch, invT: number): RowsOut {
     let ma = -Infinity, mb = -Infinity, sa = 0, sb = 0, w = 0, abs = 0;
     eachChunk(b.dim, (i, m) => {
       k.load(p, q, i, m, false);
-      ex.logitsStats(k.scratch, qAt, m, invT);
+      // the running maxima are the chunk's shifts (the kernel's own where −∞)
+      ex.logitsStats(k.scratch, qAt, m, invT, ma, mb);
       const f = k.f64;
-      const ca = f[stats], cb = f[stats + 1];
       if (f[stats + 6] & STATUS_INVALID) {
         ma = NaN;
         return true;
       }
-      if (ca > ma) {
-        const k = rescale(ma, ca);
+      const na = Math.max(ma, f[stats + 7]), nb = Math.max(mb, f[stats + 8]);
+      if (na > ma) {
+        const k = rescale(ma, na);
         sa *= k;
         w *= k;
         abs *= k;
-        ma = ca;
+        ma = na;
       }
-      if (cb > mb) {
-        sb *= rescale(mb, cb);
-        mb = cb;
+      if (nb > mb) {
+        sb *= rescale(mb, nb);
+        mb = nb;
       }
-      const ka = rescale(ca, ma), kb = rescale(cb, mb);
+      const ka = rescale(f[stats], ma), kb = rescale(f[stats + 1], mb);
       sa += f[stats + 2] * ka;
       sb += f[stats + 3] * kb;
       w += f[stats + 4] * ka;
@@ -136,18 +137,20 @@ export function logitsKLLong(k: Kernel, b: Batch, invT: number): RowsOut {
       status |= STATUS_REDO;
       continue;
     }
-    const la = Math.log(sa), lb = Math.log(sb);
-    const shift = (ma - mb) * invT + (la - lb);
-    const direct = w / sa - shift;
-    // rounding moves the direct form by a few ulps of the magnitudes it sums
-    if (direct === Infinity || direct >= 0.05 * (abs / sa + Math.abs(shift))) {
+    const dm = (ma - mb) * invT, ls = Math.log(sa / sb);
+    const direct = w / sa - dm - ls;
+    // rounding moves the direct form by a few ulps of the magnitudes it sums, and ln(sa/sb)
+    // by a few ulps of 1 (sa's and sb's relative errors): where the KL is small next to
+    // those, the T-form (as ln sa − ln sb, that floor was missed: 1.9e-12 relative on a
+    // near row with −∞ entries)
+    if (direct === Infinity || direct >= 0.05 * (abs / sa + Math.abs(dm) + Math.abs(ls) + 1)) {
       values[r * ROW] = direct;
       continue;
     }
     const terms = new Sum(), pd = new Sum();
     eachChunk(b.dim, (i, m) => {
       k.load(p, q, i, m, false);
-      terms.add(ex.logitsKL(k.scratch, qAt, m, ma, mb, invT, la, lb));
+      terms.add(ex.logitsKL(k.scratch, qAt, m, ma, mb, invT, Math.log(sa), Math.log(sb)));
       pd.add(k.f64[side2]);
     });
     values[r * ROW] = ex.logitsFinish(terms.value, pd.value);
