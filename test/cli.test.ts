@@ -524,6 +524,16 @@ describe("no data lost or invented", () => {
     expect(mean.stderr).toBe("kl-simd: empty.csv has no rows: their mean is undefined\n");
   });
 
+  it("a +Infinity row makes --reduction sum and mean +Infinity, as the library's reduction (was NaN)", () => {
+    // numpy: np.mean([0.0, np.inf]) and np.sum(...) are inf; kl([0,1]‖[0,1]) = 0, kl([.5,.5]‖[0,1]) = inf
+    writeFileSync(file("inf-row.csv"), "0,1\n0.5,0.5\n");
+    for (const reduction of ["mean", "sum"]) {
+      expect(cli(["score", "inf-row.csv", "--ref-values", "0,1", "--reduction", reduction]).stdout).toBe(`rows,kl_${reduction}\n2,Infinity\n`);
+      const ndjson = cli(["score", "inf-row.csv", "--ref-values", "0,1", "--reduction", reduction, "--output-format", "ndjson"]).stdout;
+      expect(ndjson).toBe(`{"rows":2,"measure":"kl","${reduction}":"Infinity"}\n`);
+    }
+  });
+
   it("option numbers follow the data's grammar: 0x10, 1O, blanks are refused", () => {
     writeFileSync(file("good.csv"), "0.2,0.8\n");
     for (const [option, value] of [["--base", "0x10"], ["--base", " 2"], ["--temperature", "1O"], ["--dim", "0x2"], ["--block-rows", "0b11"]]) {

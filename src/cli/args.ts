@@ -131,8 +131,8 @@ export function parse(argv: string[]): Parsed {
     throw usage(`--measure ${JSON.stringify(measureName)} is not a measure; one of: ${Object.keys(MEASURES).filter((m) => !/[A-Z]/.test(m)).join(", ")}`);
   }
   const ref = str("ref"), refValues = str("ref-values"), against = str("against"), candidates = str("candidates");
+  const given = [ref, refValues, against].filter((x) => x !== null).length;
   if (command === "score") {
-    const given = [ref, refValues, against].filter((x) => x !== null).length;
     if (measure === "entropy" ? given > 0 : given !== 1) {
       throw usage(measure === "entropy"
         ? "entropy has one argument: no --ref, --ref-values or --against"
@@ -141,7 +141,7 @@ export function parse(argv: string[]): Parsed {
     if (candidates !== null || str("k") !== null) throw usage("--candidates and --k belong to topk");
   } else {
     if (candidates === null) throw usage("topk needs --candidates FILE (see kl-simd topk --help)");
-    if (given(ref, refValues, against)) throw usage("--ref, --ref-values and --against belong to score");
+    if (given > 0) throw usage("--ref, --ref-values and --against belong to score");
     if (measure === "entropy") throw usage("topk needs a two-sided measure, not entropy");
   }
 
@@ -155,12 +155,10 @@ export function parse(argv: string[]): Parsed {
   const options: ScoreOptions = {};
   const normalize = flag("normalize");
   if (normalize !== null) options.normalize = normalize;
-  const base = num("base");
-  if (base !== undefined) options.base = base;
-  const temperature = num("temperature");
-  if (temperature !== undefined) options.temperature = temperature;
-  const alpha = num("alpha");
-  if (alpha !== undefined) options.alpha = alpha;
+  for (const name of ["base", "temperature", "alpha"] as const) {
+    const value = num(name);
+    if (value !== undefined) options[name] = value;
+  }
   if (inputP !== "probabilities" || inputQ !== "probabilities") options.input = { p: inputP, q: inputQ };
   const smoothing = str("smoothing");
   if (smoothing !== null) options.smoothing = parseSmoothing(smoothing);
@@ -198,8 +196,6 @@ export function parse(argv: string[]): Parsed {
   };
 }
 
-const given = (...xs: (string | null)[]) => xs.some((x) => x !== null);
-
 function parseSmoothing(text: string): Smoothing {
   const m = /^(clip|replace-zeros|additive):(.+)$/.exec(text);
   const epsilon = m === null ? NaN : (parseDecimal(m[2]) ?? NaN);
@@ -210,9 +206,7 @@ function parseSmoothing(text: string): Smoothing {
 }
 
 function helpFor(command: string | undefined): string {
-  if (command === "score") return SCORE_HELP;
-  if (command === "topk") return TOPK_HELP;
-  return HELP;
+  return command === "score" ? SCORE_HELP : command === "topk" ? TOPK_HELP : HELP;
 }
 
 const INPUTS = `Input formats (by extension, or --format; "-" reads standard input and sniffs the format):

@@ -26,17 +26,20 @@ export function openSource(path: string, stdin: NodeJS.ReadableStream = process.
   return {
     name: path,
     size: stat.isFile() ? stat.size : null,
-    read(into) {
-      let n = 0;
-      while (n < into.length) {
-        const got = readSync(fd, into, n, into.length - n, null);
-        if (got === 0) break;
-        n += got;
-      }
-      return Promise.resolve(n);
-    },
+    read: (into) => Promise.resolve(readFully(fd, into)),
     close: () => closeSync(fd),
   };
+}
+
+/** Reads from `fd` (at `position`, or where the file is) until `into` is full or the file ends; returns the bytes read. */
+export function readFully(fd: number, into: Uint8Array, position: number | null = null): number {
+  let n = 0;
+  while (n < into.length) {
+    const got = readSync(fd, into, n, into.length - n, position === null ? null : position + n);
+    if (got === 0) break;
+    n += got;
+  }
+  return n;
 }
 
 function stdinSource(stream: NodeJS.ReadableStream): ByteSource {
@@ -78,16 +81,23 @@ function stdinSource(stream: NodeJS.ReadableStream): ByteSource {
 
 /** Bytes in memory as a source (the --ref-values list). */
 export function memorySource(name: string, bytes: Uint8Array): ByteSource {
-  let at = 0;
+  return withPrefix({ name, size: bytes.length, read: () => Promise.resolve(0), close() {} }, bytes);
+}
+
+/** `source` with `prefix` (bytes already read from it) put back in front. */
+export function withPrefix(source: ByteSource, prefix: Uint8Array): ByteSource {
+  let rest: Uint8Array | null = prefix.length > 0 ? prefix : null;
   return {
-    name,
-    size: bytes.length,
-    read(into) {
-      const n = Math.min(into.length, bytes.length - at);
-      into.set(bytes.subarray(at, at + n));
-      at += n;
-      return Promise.resolve(n);
+    name: source.name,
+    size: source.size,
+    async read(into) {
+      if (rest === null) return source.read(into);
+      const take = Math.min(rest.length, into.length);
+      into.set(rest.subarray(0, take));
+      rest = take === rest.length ? null : rest.subarray(take);
+      if (take === into.length) return take;
+      return take + (await source.read(into.subarray(take)));
     },
-    close() {},
+    close: () => source.close(),
   };
 }

@@ -3,7 +3,7 @@
 import { CliError } from "./errors.js";
 import { latin1, parseNumber, scanned } from "./numbers.js";
 import type { ByteSource } from "./sources.js";
-import { blockRows_, valueProblem, type Block, type Format, type ReadOptions, type RowReader } from "./readers.js";
+import { blockRows_, validFor, valueProblem, type Block, type Format, type ReadOptions, type RowReader } from "./readers.js";
 
 /** A problem with one row: where on the line and what. */
 class RowProblem {
@@ -295,16 +295,14 @@ export class TextReader implements RowReader {
   }
 
   private check(v: number, start: number, end: number): void {
-    if (this.options.kind === "probabilities" ? v >= 0 && v !== Infinity : v < Infinity) return;
+    if (validFor(v, this.options.kind)) return;
     let e = end;
     while (e > start && (this.buf[e - 1] === SPACE || this.buf[e - 1] === TAB || this.buf[e - 1] === COMMA || this.buf[e - 1] === this.delimiter)) e--;
     this.checkValue(v, latin1(this.buf, start, e), start);
   }
 
   private checkValue(v: number, token: string, at: number): void {
-    const kind = this.options.kind;
-    if (kind === "probabilities" ? v >= 0 && v !== Infinity : v < Infinity) return;
-    throw new RowProblem(at, valueProblem(v, token, kind));
+    if (!validFor(v, this.options.kind)) throw new RowProblem(at, valueProblem(v, token, this.options.kind));
   }
 
   where(r: number): string {

@@ -4,6 +4,7 @@ import { closeSync, fchmodSync, openSync, realpathSync, renameSync, rmSync, stat
 import { basename, dirname, join } from "node:path";
 import { CliError, usage, writeFailure } from "./errors.js";
 import { npyHeader } from "./npy.js";
+import { formatByExtension } from "./readers.js";
 
 export type OutputFormat = "csv" | "ndjson" | "npy";
 export const OUTPUT_FORMATS: readonly OutputFormat[] = ["csv", "ndjson", "npy"];
@@ -104,10 +105,8 @@ function statOrNull(path: string): Stats | null {
 
 /** The output format named by --output-format, else by the output file's extension, else CSV. */
 export function outputFormatOf(path: string | null): OutputFormat {
-  const ext = path === null ? "" : (/\.([a-z0-9]+)$/i.exec(path)?.[1]?.toLowerCase() ?? "");
-  if (ext === "npy") return "npy";
-  if (ext === "ndjson" || ext === "jsonl" || ext === "json") return "ndjson";
-  return "csv";
+  const format = path === null ? undefined : formatByExtension(path);
+  return format === "npy" || format === "ndjson" ? format : "csv";
 }
 
 /** A number as JSON: non-finite values (an infinite KL) as the strings "Infinity", "NaN". */
