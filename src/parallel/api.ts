@@ -1,11 +1,6 @@
-// kl-simd/parallel: score() with a batch's rows spread over a pool of workers, in every
-// runtime: worker_threads in Node and Deno, module Web Workers in browsers and Bun.
-//
-// Each worker loads the package once and runs the same score() on chunks of rows, so every
-// row's value is bit for bit the in-process one; weights and reductions are applied here, over
-// all rows in order, by score() too (reduce.ts). Rows on a SharedArrayBuffer are read in place
-// by the workers: the calling thread only sends each a few (from, to) views, O(threads) work.
-// Other rows are copied, chunk by chunk, into buffers transferred to the worker and back.
+// kl-simd/parallel (docs/parallel.md): score() with a batch's rows spread over a pool of
+// workers, each running the same score() on chunks of rows, so every row's value is bit for bit
+// the in-process one; weights and reductions are applied here, by score() too (reduce.ts).
 import { backend, init, kernelModule, KLRangeError, KLTypeError, score, type BatchOptions, type MeasureName, type ScoreResult, type Vector } from "../index.js";
 import { KLParallelError, Pool, type Chunk } from "./pool.js";
 import { reduceRows } from "./reduce.js";

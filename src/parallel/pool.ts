@@ -3,6 +3,7 @@
 // least busy of its first `threads` workers. A worker that dies is replaced and its chunks run
 // again, once; close() rejects what is queued or running and ends every worker.
 import type { ChunkReply, ChunkResult, ChunkTask } from "./messages.js";
+import { transferable } from "./rows.js";
 
 export interface WorkerEvents {
   message(reply: ChunkReply): void;
@@ -172,7 +173,7 @@ export class Pool {
         const message = chunk.make(id);
         if (!slot.started) message.module = this.kernel();
         slot.started = true;
-        const transfer = [message.p, message.q].map((r) => (r !== null && "buffer" in r ? r.buffer : null)).filter((b): b is ArrayBuffer => b instanceof ArrayBuffer);
+        const transfer = transferable(message.p, message.q);
         if (slot.running.size === 0) slot.port.hold(true);
         slot.running.set(id, chunk);
         try {
