@@ -138,16 +138,9 @@ async function score(args: Args, io: Io, scoring: Scoring, timing: Timing, skips
       const { values, bad } = await scoreBlock(args, scoring, a, q, d, reader, other, ref?.name ?? null, skips, b?.slice);
       timing.score += performance.now() - t;
       t = performance.now();
-      if (args.reduction === "none") {
-        await writer.rows(values, a.rows, a.first, bad);
-        counted += goodRows(a.rows, bad);
-      } else {
-        for (let r = 0; r < a.rows; r++) {
-          if (bad !== null && bad[r]) continue;
-          sum.add(values[r]);
-          counted++;
-        }
-      }
+      counted += goodRows(a.rows, bad);
+      if (args.reduction === "none") await writer.rows(values, a.rows, a.first, bad);
+      else for (let r = 0; r < a.rows; r++) if (bad === null || !bad[r]) sum.add(values[r]);
       timing.write += performance.now() - t;
       rows += a.rows;
       progress.update(rows, reader.bytesRead() + (other?.bytesRead() ?? 0));
@@ -254,7 +247,7 @@ async function topk(args: Args, io: Io, scoring: Scoring, timing: Timing, skips:
   let rows = 0, good = 0, complete = false;
   try {
     if (format === "npy" && args.output !== null && args.output !== "-") scoresSink = openSink(args.output.replace(/(\.npy)?$/i, ".scores.npy"), io.stdout, inputsOf(args));
-    const writer = topKWriter(sink, scoresSink, format, args.k, reader.rowCount);
+    const writer = topKWriter(sink, scoresSink, format, args.k);
     for (;;) {
       let t = performance.now();
       const block = await reader.next(args.blockRows);

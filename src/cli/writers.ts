@@ -188,17 +188,17 @@ export interface TopKWriter {
   finish(): Promise<void>;
 }
 
-export function topKWriter(sink: Sink, scoresSink: Sink | null, format: OutputFormat, k: number, expectedRows: number | null): TopKWriter {
+export function topKWriter(sink: Sink, scoresSink: Sink | null, format: OutputFormat, k: number): TopKWriter {
   let started = false;
   let written = 0;
   if (format === "npy") {
+    // two files, FILE.npy and FILE.scores.npy (so `sink` is a file too): the row count is patched in at the end
     if (scoresSink === null) throw new CliError("topk .npy output needs a file: --output FILE.npy (the scores go to FILE.scores.npy)", 2);
     const headers = (rows: number) => [npyHeader("<i4", [rows, k], 128), npyHeader("<f8", [rows, k], 128)] as const;
-    if (!sink.seekable && expectedRows === null) throw new CliError("topk .npy output needs a file: --output FILE.npy", 2);
     return {
       async rows(indices, scores, count, _first, bad) {
         if (!started) {
-          const [hi, hs] = headers(sink.seekable ? 0 : expectedRows!);
+          const [hi, hs] = headers(0);
           await sink.write(hi);
           await scoresSink.write(hs);
           started = true;
@@ -212,11 +212,9 @@ export function topKWriter(sink: Sink, scoresSink: Sink | null, format: OutputFo
       },
       async finish() {
         if (!started) await this.rows(new Int32Array(0), new Float64Array(0), 0, 0, null);
-        if (sink.seekable) {
-          const [hi, hs] = headers(written);
-          sink.patch(hi, 0);
-          scoresSink.patch(hs, 0);
-        }
+        const [hi, hs] = headers(written);
+        sink.patch(hi, 0);
+        scoresSink.patch(hs, 0);
       },
     };
   }
@@ -231,11 +229,8 @@ export function topKWriter(sink: Sink, scoresSink: Sink | null, format: OutputFo
         if (csv) {
           for (let t = 0; t < k; t++) out += `${first + r},${t + 1},${indices[r * k + t]},${scores[r * k + t]}\n`;
         } else {
-          let is = "", ss = "";
-          for (let t = 0; t < k; t++) {
-            is += (t ? "," : "") + indices[r * k + t];
-            ss += (t ? "," : "") + json(scores[r * k + t]);
-          }
+          const is = indices.subarray(r * k, (r + 1) * k).join(",");
+          const ss = Array.from(scores.subarray(r * k, (r + 1) * k), json).join(",");
           out += `{"query":${first + r},"indices":[${is}],"scores":[${ss}]}\n`;
         }
       }
