@@ -221,14 +221,15 @@ export class TextReader implements RowReader {
       if (j >= 0 && quoted) j = j < e && b[j] === QUOTE ? j + 1 : -1;
       let k = j;
       if (k >= 0) while (k < e && blank(b[k])) k++;
-      if (j >= 0 && k < e && (d === SPACE ? k === j : b[k] !== d)) {
+      // no number, or a number not followed by the separator (k = j = -1: no number)
+      if (k < e && (d === SPACE ? k === j : b[k] !== d)) {
         // a number, then another separator than the file's: "0.1;0.2", or blanks or a tab between values of a CSV
         const found = k > j ? b[j] : b[k];
-        if (k > j || found in SEPARATOR_NAMES) {
+        if (j >= 0 && (k > j || found in SEPARATOR_NAMES)) {
           throw new RowProblem(k > j ? j : k, `expected ${SEPARATOR_NAMES[d]} between values (the separator of line ${this.delimiterLine}), found ${SEPARATOR_NAMES[found]}`);
         }
+        throw this.notANumber(fieldStart, e);
       }
-      if (j < 0 || (k < e && (d === SPACE ? k === j : b[k] !== d))) throw this.notANumber(fieldStart, e);
       this.check(scanned.value, fieldStart, k);
       if (count < capacity) out[at + count] = scanned.value;
       count++;
