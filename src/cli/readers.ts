@@ -28,7 +28,6 @@ export interface Block {
 
 export interface RowReader {
   readonly name: string;
-  readonly format: Format;
   /** the row length: known from the start (binary, or given) or after the first row */
   readonly dim: number | null;
   /** the next up-to-`maxRows` rows (fewer only at the end), or null after the last */

@@ -281,7 +281,7 @@ export class TextReader implements RowReader {
     for (let i = 0; i < values.length; i++) {
       const x = values[i];
       if (typeof x !== "number") throw new RowProblem(s, `${field}[${i}] is ${JSON.stringify(x)}, not a number`, true);
-      this.checkValue(x, `${field}[${i}] = ${x}`, s);
+      if (!validFor(x, this.options.kind)) throw new RowProblem(s, valueProblem(x, `${field}[${i}] = ${x}`, this.options.kind));
       if (i < capacity) out[at + i] = x;
     }
     return values.length;
@@ -295,15 +295,12 @@ export class TextReader implements RowReader {
     return new RowProblem(start, token === "" ? "empty field: expected a number" : `${JSON.stringify(token)} is not a number`, token !== "");
   }
 
+  /** Throws if v, the bytes [start, end) but blanks and separators at the end, is invalid for the input's kind. */
   private check(v: number, start: number, end: number): void {
     if (validFor(v, this.options.kind)) return;
     let e = end;
     while (e > start && (this.buf[e - 1] === SPACE || this.buf[e - 1] === TAB || this.buf[e - 1] === COMMA || this.buf[e - 1] === this.delimiter)) e--;
-    this.checkValue(v, latin1(this.buf, start, e), start);
-  }
-
-  private checkValue(v: number, token: string, at: number): void {
-    if (!validFor(v, this.options.kind)) throw new RowProblem(at, valueProblem(v, token, this.options.kind));
+    throw new RowProblem(start, valueProblem(v, latin1(this.buf, start, e), this.options.kind));
   }
 
   where(r: number): string {

@@ -35,6 +35,9 @@ export class KLParallelError extends Error {
   }
 }
 
+/** The error of a call that close() overtook. */
+export const poolClosed = () => new KLParallelError("KL_POOL_CLOSED", "kl-simd/parallel: the pool was closed");
+
 /** A chunk of a call's rows. */
 export interface Chunk {
   /** the call: its chunks are taken, cancelled, together */
@@ -198,10 +201,9 @@ export class Pool {
     this.slots = [];
     this.queue = [];
     this.generation++;
-    const closed = () => new KLParallelError("KL_POOL_CLOSED", "kl-simd/parallel: the pool was closed");
-    for (const chunk of queued) chunk.fail(closed());
+    for (const chunk of queued) chunk.fail(poolClosed());
     for (const slot of slots) {
-      for (const chunk of slot.running.values()) chunk.fail(closed());
+      for (const chunk of slot.running.values()) chunk.fail(poolClosed());
       slot.running.clear();
     }
     await Promise.all(slots.map((s) => s.port.terminate().catch(() => undefined)));
