@@ -33,11 +33,8 @@ export async function run(args: Args, io: Io): Promise<void> {
   if (args.stats) io.stderr.write(stats(summary, timing, performance.now() - started, scoring.name));
 }
 
-interface Summary {
-  rows: number;
-  dim: number;
-  bytes: number;
-}
+/** What a command read, for --stats. */
+type Summary = Record<"rows" | "dim" | "bytes", number>;
 
 function stats({ rows, dim, bytes }: Summary, t: Timing, total: number, scorer: string): string {
   const s = total / 1000;
