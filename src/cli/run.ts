@@ -3,7 +3,7 @@
 import { KLRangeError, KLTypeError, type BatchOptions, type InputKind } from "../index.js";
 import type { Args } from "./args.js";
 import { Sum } from "../exact/sum.js";
-import { CliError } from "./errors.js";
+import { CliError, usage } from "./errors.js";
 import { Progress, formatCount, formatRate, type ProgressStream } from "./progress.js";
 import { BinaryReader, openReader, validFor, valueProblem, type Block, type RowReader, type Skips, type Values } from "./readers.js";
 import { PARALLEL_MIN_ELEMENTS, type FileRows } from "../parallel/api.js";
@@ -234,7 +234,7 @@ async function topk(args: Args, io: Io, scoring: Scoring, timing: Timing, skips:
   const candidates = await loadCandidates(args, io, scoring);
   const dim = candidates.dim;
   const n = candidates.values.length / dim;
-  if (args.k > n) throw new CliError(`--k ${args.k} is more than the ${n} candidate rows`, 2);
+  if (args.k > n) throw usage(`--k ${args.k} is more than the ${n} candidate rows`);
   const reader = await openReader(openSource(args.input, io.stdin), readerOptions(args, io, args.inputP, skips, args.format, dim));
   const format = args.outputFormat ?? outputFormatOf(args.output);
   const sink = openSink(args.output, io.stdout, inputsOf(args));

@@ -1,7 +1,7 @@
 // Where bytes come from: a file (read synchronously into the caller's buffer, no copy) or
 // standard input (a stream: its chunks are copied into the caller's buffer as they come).
 import { closeSync, fstatSync, openSync, readSync } from "node:fs";
-import { CliError } from "./errors.js";
+import { usage } from "./errors.js";
 
 export interface ByteSource {
   /** the name used in messages: the path, or "<stdin>" */
@@ -19,10 +19,10 @@ export function openSource(path: string, stdin: NodeJS.ReadableStream = process.
   try {
     fd = openSync(path, "r");
   } catch (error) {
-    throw new CliError(`cannot open ${path}: ${(error as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (error as Error).message}`, 2);
+    throw usage(`cannot open ${path}: ${(error as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (error as Error).message}`);
   }
   const stat = fstatSync(fd);
-  if (stat.isDirectory()) throw new CliError(`${path} is a directory, not a file`, 2);
+  if (stat.isDirectory()) throw usage(`${path} is a directory, not a file`);
   return {
     name: path,
     size: stat.isFile() ? stat.size : null,

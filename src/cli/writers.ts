@@ -58,12 +58,12 @@ export function openSink(path: string | null, stdout: NodeJS.WritableStream = pr
     if (temporary !== null && existing !== null) fchmodSync(fd, existing.mode & 0o7777); // the replaced file's permissions
   } catch (error) {
     // a folder that takes no new file (the target itself may still be writable): in place
-    if (temporary === null) throw new CliError(`cannot write ${path}: ${(error as Error).message}`, 2);
+    if (temporary === null) throw usage(`cannot write ${path}: ${(error as Error).message}`);
     temporary = null;
     try {
       fd = openSync(target, "w");
     } catch (error) {
-      throw new CliError(`cannot write ${path}: ${(error as Error).message}`, 2);
+      throw usage(`cannot write ${path}: ${(error as Error).message}`);
     }
   }
   const guarded = <T>(write: () => T): T => {
@@ -133,7 +133,7 @@ export function scoreWriter(sink: Sink, format: OutputFormat, measure: string, e
     const header = () => {
       if (!sink.seekable) {
         if (expectedRows === null) {
-          throw new CliError(".npy output to stdout needs the row count up front (.npy or raw input from a file); write it to a file with --output FILE.npy", 2);
+          throw usage(".npy output to stdout needs the row count up front (.npy or raw input from a file); write it to a file with --output FILE.npy");
         }
         fixed = expectedRows;
         return npyHeader("<f8", [expectedRows]);
@@ -193,7 +193,7 @@ export function topKWriter(sink: Sink, scoresSink: Sink | null, format: OutputFo
   let written = 0;
   if (format === "npy") {
     // two files, FILE.npy and FILE.scores.npy (so `sink` is a file too): the row count is patched in at the end
-    if (scoresSink === null) throw new CliError("topk .npy output needs a file: --output FILE.npy (the scores go to FILE.scores.npy)", 2);
+    if (scoresSink === null) throw usage("topk .npy output needs a file: --output FILE.npy (the scores go to FILE.scores.npy)");
     const headers = (rows: number) => [npyHeader("<i4", [rows, k], 128), npyHeader("<f8", [rows, k], 128)] as const;
     return {
       async rows(indices, scores, count, _first, bad) {
