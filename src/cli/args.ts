@@ -253,6 +253,9 @@ const MEASURE_LIST = `Measures (--measure, default kl):
   renyi            Rényi divergence of order --alpha: ln Σ pᵅ·q¹⁻ᵅ / (α − 1)
   entropy          −Σ p·ln p of each row (no reference)`;
 
+/** The options both commands take, in both their help texts. */
+const OPTIONS_HELP = [INPUTS, DISTRIBUTION, MEASURE_LIST, RUNNING].join("\n\n");
+
 export const HELP = `kl-simd — KL divergence and related measures of every row of a file, on the command line
 
 Usage:
@@ -318,13 +321,7 @@ Reading:
                         names is, and stderr says so)
   --field NAME          NDJSON objects: the field that holds the row
 
-${INPUTS}
-
-${DISTRIBUTION}
-
-${MEASURE_LIST}
-
-${RUNNING}
+${OPTIONS_HELP}
 
 Output: CSV "row,<measure>" (row = 0-based data row of FILE), NDJSON {"row":…,"<measure>":…}
 (an infinite result is the string "Infinity"), or .npy: 1-D float64, one value per row.
@@ -358,13 +355,7 @@ Options:
   -f, --format FMT      the queries' format (default: from the extension); --dim, --header,
                         --field as for score
 
-${INPUTS}
-
-${DISTRIBUTION}
-
-${MEASURE_LIST}
-
-${RUNNING}
+${OPTIONS_HELP}
 
 Output: CSV "query,rank,index,score" (K lines a query, nearest first; ties: lower index),
 NDJSON {"query":…,"indices":[…],"scores":[…]}, or two .npy files (see above).
