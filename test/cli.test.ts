@@ -314,6 +314,9 @@ describe("bad input: file:line:column, exit codes, --on-error skip", () => {
     const cases: [string[], RegExp][] = [
       [["score", "p.csv"], /say what to score against/],
       [["score", "p.csv", "--ref-values", "1,1,1", "--measure", "kld"], /--measure "kld" is not a measure; one of: kl, entropy/],
+      // names of Object.prototype are not measures either (the table was a plain object: the library's message said "got undefined")
+      [["score", "p.csv", "--ref-values", "1,1,1", "--measure", "constructor"], /--measure "constructor" is not a measure; one of: kl, entropy/],
+      [["score", "p.csv", "--ref-values", "1,1,1", "--measure", "__proto__"], /--measure "__proto__" is not a measure; one of: kl, entropy/],
       [["score", "missing.csv", "--ref-values", "1,1,1"], /cannot open missing\.csv: no such file/],
       [["score", "p.csv", "--ref-values", "1,1,1", "--bogus"], /Unknown option '--bogus'/],
       [["score", "p.csv", "--ref-values", "1,1,1", "--smoothing", "zeros"], /--smoothing must be MODE:EPSILON/],

@@ -36,7 +36,7 @@ export interface Args {
 }
 
 /** Measure names on the command line: the API's names, their kebab-case forms and two short ones. */
-export const MEASURES: Record<string, MeasureName> = {};
+export const MEASURES: Record<string, MeasureName> = Object.create(null); // no Object.prototype names
 for (const name of measureNames) MEASURES[name] = MEASURES[name.replace(/[A-Z]/g, (c) => "-" + c.toLowerCase()).replace("-k-l", "-kl")] = name;
 MEASURES.js = "jsDivergence";
 MEASURES.tv = "totalVariation";
