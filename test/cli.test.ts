@@ -272,6 +272,15 @@ describe("bad input: file:line:column, exit codes, --on-error skip", () => {
     });
   }
 
+  it("NDJSON: a --field the object lacks is missing, a name of Object.prototype too (was \"not an array\")", () => {
+    writeFileSync(file("objects.ndjson"), '{"probs": [0.2, 0.8]}\n');
+    for (const field of ["logits", "constructor", "__proto__"]) {
+      const out = cli(["score", "objects.ndjson", ...ref, "--field", field]);
+      expect(out.status, field).toBe(1);
+      expect(out.stderr).toBe(`kl-simd: objects.ndjson:1:1: field "${field}" is missing\n`);
+    }
+  });
+
   it("binary input: the row, element and byte offset", () => {
     writeFileSync(file("bad.npy"), npy([[0.2, 0.8], [0.5, 0.5], [-0.1, 1.1]], "<f8"));
     const out = cli(["score", "bad.npy", ...ref]);

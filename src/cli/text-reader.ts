@@ -276,7 +276,7 @@ export class TextReader implements RowReader {
       throw new RowProblem(s, `not valid JSON (${(error as Error).message})`);
     }
     if (field === null) throw new RowProblem(s, "a JSON object: name the field that holds the values with --field NAME");
-    const values = (object as Record<string, unknown>)[field];
+    const values = Object.hasOwn(object as object, field) ? (object as Record<string, unknown>)[field] : undefined;
     if (!Array.isArray(values)) throw new RowProblem(s, `field "${field}" is ${values === undefined ? "missing" : "not an array"}`);
     for (let i = 0; i < values.length; i++) {
       const x = values[i];
