@@ -272,6 +272,15 @@ describe("bad input: file:line:column, exit codes, --on-error skip", () => {
     });
   }
 
+  it("NDJSON: a --field the object lacks is missing, a name of Object.prototype too (was \"not an array\")", () => {
+    writeFileSync(file("objects.ndjson"), '{"probs": [0.2, 0.8]}\n');
+    for (const field of ["logits", "constructor", "__proto__"]) {
+      const out = cli(["score", "objects.ndjson", ...ref, "--field", field]);
+      expect(out.status, field).toBe(1);
+      expect(out.stderr).toBe(`kl-simd: objects.ndjson:1:1: field "${field}" is missing\n`);
+    }
+  });
+
   it("binary input: the row, element and byte offset", () => {
     writeFileSync(file("bad.npy"), npy([[0.2, 0.8], [0.5, 0.5], [-0.1, 1.1]], "<f8"));
     const out = cli(["score", "bad.npy", ...ref]);
@@ -314,6 +323,9 @@ describe("bad input: file:line:column, exit codes, --on-error skip", () => {
     const cases: [string[], RegExp][] = [
       [["score", "p.csv"], /say what to score against/],
       [["score", "p.csv", "--ref-values", "1,1,1", "--measure", "kld"], /--measure "kld" is not a measure; one of: kl, entropy/],
+      // names of Object.prototype are not measures either (the table was a plain object: the library's message said "got undefined")
+      [["score", "p.csv", "--ref-values", "1,1,1", "--measure", "constructor"], /--measure "constructor" is not a measure; one of: kl, entropy/],
+      [["score", "p.csv", "--ref-values", "1,1,1", "--measure", "__proto__"], /--measure "__proto__" is not a measure; one of: kl, entropy/],
       [["score", "missing.csv", "--ref-values", "1,1,1"], /cannot open missing\.csv: no such file/],
       [["score", "p.csv", "--ref-values", "1,1,1", "--bogus"], /Unknown option '--bogus'/],
       [["score", "p.csv", "--ref-values", "1,1,1", "--smoothing", "zeros"], /--smoothing must be MODE:EPSILON/],
@@ -522,6 +534,16 @@ describe("no data lost or invented", () => {
     const mean = cli(["score", "empty.csv", ...ref, "--reduction", "mean"]);
     expect(mean.status).toBe(1);
     expect(mean.stderr).toBe("kl-simd: empty.csv has no rows: their mean is undefined\n");
+  });
+
+  it("a +Infinity row makes --reduction sum and mean +Infinity, as the library's reduction (was NaN)", () => {
+    // numpy: np.mean([0.0, np.inf]) and np.sum(...) are inf; kl([0,1]‖[0,1]) = 0, kl([.5,.5]‖[0,1]) = inf
+    writeFileSync(file("inf-row.csv"), "0,1\n0.5,0.5\n");
+    for (const reduction of ["mean", "sum"]) {
+      expect(cli(["score", "inf-row.csv", "--ref-values", "0,1", "--reduction", reduction]).stdout).toBe(`rows,kl_${reduction}\n2,Infinity\n`);
+      const ndjson = cli(["score", "inf-row.csv", "--ref-values", "0,1", "--reduction", reduction, "--output-format", "ndjson"]).stdout;
+      expect(ndjson).toBe(`{"rows":2,"measure":"kl","${reduction}":"Infinity"}\n`);
+    }
   });
 
   it("option numbers follow the data's grammar: 0x10, 1O, blanks are refused", () => {

@@ -36,7 +36,7 @@ export interface Args {
 }
 
 /** Measure names on the command line: the API's names, their kebab-case forms and two short ones. */
-export const MEASURES: Record<string, MeasureName> = {};
+export const MEASURES: Record<string, MeasureName> = Object.create(null); // no Object.prototype names
 for (const name of measureNames) MEASURES[name] = MEASURES[name.replace(/[A-Z]/g, (c) => "-" + c.toLowerCase()).replace("-k-l", "-kl")] = name;
 MEASURES.js = "jsDivergence";
 MEASURES.tv = "totalVariation";
@@ -131,8 +131,8 @@ export function parse(argv: string[]): Parsed {
     throw usage(`--measure ${JSON.stringify(measureName)} is not a measure; one of: ${Object.keys(MEASURES).filter((m) => !/[A-Z]/.test(m)).join(", ")}`);
   }
   const ref = str("ref"), refValues = str("ref-values"), against = str("against"), candidates = str("candidates");
+  const given = [ref, refValues, against].filter((x) => x !== null).length;
   if (command === "score") {
-    const given = [ref, refValues, against].filter((x) => x !== null).length;
     if (measure === "entropy" ? given > 0 : given !== 1) {
       throw usage(measure === "entropy"
         ? "entropy has one argument: no --ref, --ref-values or --against"
@@ -141,7 +141,7 @@ export function parse(argv: string[]): Parsed {
     if (candidates !== null || str("k") !== null) throw usage("--candidates and --k belong to topk");
   } else {
     if (candidates === null) throw usage("topk needs --candidates FILE (see kl-simd topk --help)");
-    if (given(ref, refValues, against)) throw usage("--ref, --ref-values and --against belong to score");
+    if (given > 0) throw usage("--ref, --ref-values and --against belong to score");
     if (measure === "entropy") throw usage("topk needs a two-sided measure, not entropy");
   }
 
@@ -155,12 +155,10 @@ export function parse(argv: string[]): Parsed {
   const options: ScoreOptions = {};
   const normalize = flag("normalize");
   if (normalize !== null) options.normalize = normalize;
-  const base = num("base");
-  if (base !== undefined) options.base = base;
-  const temperature = num("temperature");
-  if (temperature !== undefined) options.temperature = temperature;
-  const alpha = num("alpha");
-  if (alpha !== undefined) options.alpha = alpha;
+  for (const name of ["base", "temperature", "alpha"] as const) {
+    const value = num(name);
+    if (value !== undefined) options[name] = value;
+  }
   if (inputP !== "probabilities" || inputQ !== "probabilities") options.input = { p: inputP, q: inputQ };
   const smoothing = str("smoothing");
   if (smoothing !== null) options.smoothing = parseSmoothing(smoothing);
@@ -198,8 +196,6 @@ export function parse(argv: string[]): Parsed {
   };
 }
 
-const given = (...xs: (string | null)[]) => xs.some((x) => x !== null);
-
 function parseSmoothing(text: string): Smoothing {
   const m = /^(clip|replace-zeros|additive):(.+)$/.exec(text);
   const epsilon = m === null ? NaN : (parseDecimal(m[2]) ?? NaN);
@@ -210,9 +206,7 @@ function parseSmoothing(text: string): Smoothing {
 }
 
 function helpFor(command: string | undefined): string {
-  if (command === "score") return SCORE_HELP;
-  if (command === "topk") return TOPK_HELP;
-  return HELP;
+  return command === "score" ? SCORE_HELP : command === "topk" ? TOPK_HELP : HELP;
 }
 
 const INPUTS = `Input formats (by extension, or --format; "-" reads standard input and sniffs the format):
@@ -258,6 +252,9 @@ const MEASURE_LIST = `Measures (--measure, default kl):
   hellinger, tv    Hellinger and total variation distances
   renyi            Rényi divergence of order --alpha: ln Σ pᵅ·q¹⁻ᵅ / (α − 1)
   entropy          −Σ p·ln p of each row (no reference)`;
+
+/** The options both commands take, in both their help texts. */
+const OPTIONS_HELP = [INPUTS, DISTRIBUTION, MEASURE_LIST, RUNNING].join("\n\n");
 
 export const HELP = `kl-simd — KL divergence and related measures of every row of a file, on the command line
 
@@ -324,13 +321,7 @@ Reading:
                         names is, and stderr says so)
   --field NAME          NDJSON objects: the field that holds the row
 
-${INPUTS}
-
-${DISTRIBUTION}
-
-${MEASURE_LIST}
-
-${RUNNING}
+${OPTIONS_HELP}
 
 Output: CSV "row,<measure>" (row = 0-based data row of FILE), NDJSON {"row":…,"<measure>":…}
 (an infinite result is the string "Infinity"), or .npy: 1-D float64, one value per row.
@@ -364,13 +355,7 @@ Options:
   -f, --format FMT      the queries' format (default: from the extension); --dim, --header,
                         --field as for score
 
-${INPUTS}
-
-${DISTRIBUTION}
-
-${MEASURE_LIST}
-
-${RUNNING}
+${OPTIONS_HELP}
 
 Output: CSV "query,rank,index,score" (K lines a query, nearest first; ties: lower index),
 NDJSON {"query":…,"indices":[…],"scores":[…]}, or two .npy files (see above).

@@ -19,12 +19,8 @@ export async function main(argv: string[]): Promise<number> {
   });
   try {
     const parsed = parse(argv);
-    if (parsed.kind === "help") {
-      process.stdout.write(parsed.text);
-      return 0;
-    }
-    if (parsed.kind === "version") {
-      process.stdout.write(`${typeof KL_SIMD_VERSION === "string" ? KL_SIMD_VERSION : "dev"}\n`);
+    if (parsed.kind !== "run") {
+      process.stdout.write(parsed.kind === "help" ? parsed.text : `${typeof KL_SIMD_VERSION === "string" ? KL_SIMD_VERSION : "dev"}\n`);
       return 0;
     }
     // a command line is one short run: compile the kernel with the optimising compiler at once

@@ -9,8 +9,6 @@ export interface NpyHeader {
   descr: string;
   fortranOrder: boolean;
   shape: number[];
-  /** bytes before the data */
-  dataOffset: number;
 }
 
 /** The header's length in bytes (10 or 12 + dict), from its first bytes, or an error text. */
@@ -36,7 +34,7 @@ export function parseNpyHeader(b: Uint8Array): NpyHeader | string {
   if (descr === undefined || fortran === undefined || shape === undefined) return `unreadable .npy header ${JSON.stringify(dict.trim())}`;
   const dims = shape.split(",").map((s) => s.trim()).filter((s) => s !== "").map(Number);
   if (dims.some((d) => !Number.isInteger(d) || d < 0)) return `unreadable .npy shape (${shape})`;
-  return { descr, fortranOrder: fortran === "True", shape: dims, dataOffset: total };
+  return { descr, fortranOrder: fortran === "True", shape: dims };
 }
 
 /**

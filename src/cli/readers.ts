@@ -2,12 +2,12 @@
 // memory stays bounded whatever the input's size. Text (CSV, TSV, whitespace, NDJSON) is
 // parsed from the bytes into a Float64Array; binary (.npy, raw f32/f64) is read straight into
 // an ArrayBuffer that the block's typed array views: no copy, no object per row.
-import { closeSync, openSync, readSync } from "node:fs";
+import { closeSync, openSync } from "node:fs";
 import type { InputKind } from "../index.js";
 import type { FileRows } from "../parallel/api.js";
 import { CliError, usage } from "./errors.js";
 import { npyPrefixLength, parseNpyHeader } from "./npy.js";
-import type { ByteSource } from "./sources.js";
+import { readFully, withPrefix, type ByteSource } from "./sources.js";
 import { TextReader } from "./text-reader.js";
 
 export type Format = "csv" | "tsv" | "ndjson" | "npy" | "f32" | "f64";
@@ -28,7 +28,6 @@ export interface Block {
 
 export interface RowReader {
   readonly name: string;
-  readonly format: Format;
   /** the row length: known from the start (binary, or given) or after the first row */
   readonly dim: number | null;
   /** the next up-to-`maxRows` rows (fewer only at the end), or null after the last */
@@ -71,11 +70,11 @@ const SNIFF_BYTES = 1 << 16;
 
 /** Opens a reader of `source`, the format from `options.format`, the extension, or the bytes. */
 export async function openReader(source: ByteSource, options: ReadOptions): Promise<RowReader> {
-  const head = new Uint8Array(SNIFF_BYTES);
-  const n = await source.read(head);
-  const prefixed = withPrefix(source, head.subarray(0, n));
-  const format = options.format ?? formatOf(source.name, head.subarray(0, n));
-  if (format === "npy") return npyReader(prefixed, options, head.subarray(0, n));
+  const buffer = new Uint8Array(SNIFF_BYTES);
+  const head = buffer.subarray(0, await source.read(buffer));
+  const prefixed = withPrefix(source, head);
+  const format = options.format ?? formatOf(source.name, head);
+  if (format === "npy") return npyReader(prefixed, options, head);
   if (format === "f32" || format === "f64") {
     if (options.dim === null) throw usage(`${source.name}: raw ${format} input needs --dim (the values per row)`);
     return new BinaryReader(prefixed, format, format === "f32" ? 4 : 8, options.dim, 0, null, options.blockRows);
@@ -83,39 +82,20 @@ export async function openReader(source: ByteSource, options: ReadOptions): Prom
   return new TextReader(prefixed, format, options);
 }
 
-function formatOf(name: string, head: Uint8Array): Format {
-  const ext = /\.([a-z0-9]+)$/i.exec(name)?.[1]?.toLowerCase();
-  if (ext === "csv") return "csv";
-  if (ext === "tsv" || ext === "tab") return "tsv";
-  if (ext === "ndjson" || ext === "jsonl" || ext === "json") return "ndjson";
-  if (ext === "npy") return "npy";
-  if (ext === "f32" || ext === "f64") return ext;
-  if (typeof npyPrefixLength(head) === "number") return "npy";
-  for (let i = 0; i < head.length; i++) {
-    const c = head[i];
-    if (c === 32 || c === 9 || c === 10 || c === 13) continue;
-    if (c === 0x5b || c === 0x7b) return "ndjson"; // [ or {
-    break;
-  }
-  return "csv"; // the CSV reader also takes tabs or blanks as separators
-}
+const EXTENSIONS = new Map<string, Format>([
+  ["csv", "csv"], ["tsv", "tsv"], ["tab", "tsv"], ["ndjson", "ndjson"], ["jsonl", "ndjson"], ["json", "ndjson"], ["npy", "npy"], ["f32", "f32"], ["f64", "f64"],
+]);
 
-/** `source` with `prefix` (bytes already read from it) put back in front. */
-function withPrefix(source: ByteSource, prefix: Uint8Array): ByteSource {
-  let rest: Uint8Array | null = prefix.length > 0 ? prefix : null;
-  return {
-    name: source.name,
-    size: source.size,
-    async read(into) {
-      if (rest === null) return source.read(into);
-      const take = Math.min(rest.length, into.length);
-      into.set(rest.subarray(0, take));
-      rest = take === rest.length ? null : rest.subarray(take);
-      if (take === into.length) return take;
-      return take + (await source.read(into.subarray(take)));
-    },
-    close: () => source.close(),
-  };
+/** The format a file's extension names (input and output), if any. */
+export const formatByExtension = (path: string): Format | undefined => EXTENSIONS.get(/\.([a-z0-9]+)$/i.exec(path)?.[1]?.toLowerCase() ?? "");
+
+function formatOf(name: string, head: Uint8Array): Format {
+  const byExtension = formatByExtension(name);
+  if (byExtension !== undefined) return byExtension;
+  if (typeof npyPrefixLength(head) === "number") return "npy";
+  const first = head.find((c) => c !== 32 && c !== 9 && c !== 10 && c !== 13);
+  if (first === 0x5b || first === 0x7b) return "ndjson"; // [ or {
+  return "csv"; // the CSV reader also takes tabs or blanks as separators
 }
 
 // ---------------------------------------------------------------------------------------
@@ -143,8 +123,10 @@ async function npyReader(source: ByteSource, options: ReadOptions, head: Uint8Ar
   return new BinaryReader(source, "npy", type === "f32" ? 4 : 8, dim, total, rows, options.blockRows);
 }
 
-class BinaryReader implements RowReader {
+export class BinaryReader implements RowReader {
   private readonly buffer: ArrayBuffer;
+  private readonly capacity: number;
+  private readonly rowBytes: number;
   private row = 0;
   private first = 0;
   private bytes: number;
@@ -164,16 +146,14 @@ class BinaryReader implements RowReader {
     this.name = source.name;
     this.size = source.size;
     this.bytes = dataOffset;
-    const rowBytes = dim * elementBytes;
-    this.rowCount = expectedRows ?? (source.size !== null && source.size % rowBytes === 0 ? source.size / rowBytes : null);
+    this.rowBytes = dim * elementBytes;
+    this.rowCount = expectedRows ?? (source.size !== null && source.size % this.rowBytes === 0 ? source.size / this.rowBytes : null);
     this.capacity = blockRows_(blockRows, dim);
-    this.buffer = new ArrayBuffer(this.capacity * dim * elementBytes);
+    this.buffer = new ArrayBuffer(this.capacity * this.rowBytes);
   }
 
-  private readonly capacity: number;
-
   async next(maxRows: number): Promise<Block | null> {
-    const rowBytes = this.dim * this.elementBytes;
+    const rowBytes = this.rowBytes;
     let want = Math.min(maxRows, this.capacity);
     if (this.expectedRows !== null) want = Math.min(want, this.expectedRows - this.row);
     if (want <= 0) return null;
@@ -191,8 +171,7 @@ class BinaryReader implements RowReader {
     if (rows === 0) return null;
     this.first = this.row;
     this.row += rows;
-    const values = this.elementBytes === 4 ? new Float32Array(this.buffer, 0, rows * this.dim) : new Float64Array(this.buffer, 0, rows * this.dim);
-    return { values, rows, first: this.first, bad: null };
+    return { values: this.view(rows), rows, first: this.first, bad: null };
   }
 
   /**
@@ -200,8 +179,7 @@ class BinaryReader implements RowReader {
    * or the size says, and from which `next` has read no rows.
    */
   get sliceable(): boolean {
-    const rowBytes = this.dim * this.elementBytes;
-    return this.name !== "<stdin>" && this.row === 0 && this.rowCount !== null && this.size !== null && this.size >= this.dataOffset + this.rowCount * rowBytes;
+    return this.name !== "<stdin>" && this.row === 0 && this.rowCount !== null && this.size !== null && this.size >= this.dataOffset + this.rowCount * this.rowBytes;
   }
 
   /**
@@ -212,37 +190,34 @@ class BinaryReader implements RowReader {
   nextSlice(maxRows: number): Block | null {
     const rows = Math.min(maxRows, this.capacity, this.rowCount! - this.row);
     if (rows <= 0) return null;
-    const rowBytes = this.dim * this.elementBytes;
-    const first = this.row, offset = this.dataOffset + first * rowBytes;
+    const first = this.row, offset = this.dataOffset + first * this.rowBytes, bytes = rows * this.rowBytes;
     this.first = first;
     this.row += rows;
-    this.bytes += rows * rowBytes;
+    this.bytes += bytes;
     const slice: FileRows = { file: this.name, offset, rows, dim: this.dim, type: this.elementBytes === 4 ? "f32" : "f64" };
-    let values: Values | null = null;
     const read = (): Values => {
-      if (values !== null) return values;
-      const bytes = new Uint8Array(this.buffer, 0, rows * rowBytes);
       const fd = openSync(this.name, "r");
       try {
-        for (let at = 0; at < bytes.length; ) at += readSync(fd, bytes, at, bytes.length - at, offset + at) || fail(this.name);
+        if (readFully(fd, new Uint8Array(this.buffer, 0, bytes), offset) < bytes) throw new CliError(`${this.name}: the file became shorter while it was read`);
       } finally {
         closeSync(fd);
       }
-      values = this.elementBytes === 4 ? new Float32Array(this.buffer, 0, rows * this.dim) : new Float64Array(this.buffer, 0, rows * this.dim);
-      return values;
+      return this.view(rows);
     };
-    return { get values() { return read(); }, slice, rows, first, bad: null };
+    let values: Values | null = null;
+    return { get values() { return (values ??= read()); }, slice, rows, first, bad: null };
   }
 
-  where(r: number): string {
-    const row = this.first + r;
-    return `${this.name}: row ${row} (byte offset ${this.dataOffset + row * this.dim * this.elementBytes})`;
+  /** The first `rows` rows of the buffer as values. */
+  private view(rows: number): Values {
+    return this.elementBytes === 4 ? new Float32Array(this.buffer, 0, rows * this.dim) : new Float64Array(this.buffer, 0, rows * this.dim);
   }
 
-  /** Where element `column` of row r of the last block is. */
-  whereElement(r: number, column: number): string {
+  /** Where row r of the last block is, or its element `column`. */
+  where(r: number, column?: number): string {
     const row = this.first + r;
-    return `${this.name}: row ${row}, element ${column} (byte offset ${this.dataOffset + (row * this.dim + column) * this.elementBytes})`;
+    const element = column === undefined ? "" : `, element ${column}`;
+    return `${this.name}: row ${row}${element} (byte offset ${this.dataOffset + row * this.rowBytes + (column ?? 0) * this.elementBytes})`;
   }
 
   bytesRead(): number {
@@ -252,14 +227,6 @@ class BinaryReader implements RowReader {
   close(): void {
     this.source.close();
   }
-}
-
-function fail(name: string): never {
-  throw new CliError(`${name}: the file became shorter while it was read`);
-}
-
-export function isBinary(reader: RowReader): reader is RowReader & { whereElement(r: number, column: number): string; readonly sliceable: boolean; nextSlice(maxRows: number): Block | null } {
-  return reader instanceof BinaryReader;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -273,14 +240,8 @@ export function valueProblem(v: number, token: string, kind: InputKind): string 
   return `${token} is negative; probabilities must be ≥ 0`;
 }
 
-/** The first element of values[from, from + n) that is invalid for `kind`, or -1. */
-export function firstInvalid(values: Values, from: number, n: number, kind: InputKind): number {
-  for (let i = 0; i < n; i++) {
-    const v = values[from + i];
-    if (!(kind === "probabilities" ? v >= 0 && v !== Infinity : v < Infinity)) return i;
-  }
-  return -1;
-}
+/** Whether v is a valid value of an input of this kind: probabilities ≥ 0 and finite; log kinds < +Infinity. */
+export const validFor = (v: number, kind: InputKind): boolean => (kind === "probabilities" ? v >= 0 && v !== Infinity : v < Infinity);
 
 // A block holds at most this many values (32 MiB of doubles), whatever --block-rows says:
 // memory stays bounded for wide rows too.

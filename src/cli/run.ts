@@ -2,9 +2,10 @@
 // file) and topk. Both loop: read a block of rows, score it with one library call, write it.
 import { KLRangeError, KLTypeError, type BatchOptions, type InputKind } from "../index.js";
 import type { Args } from "./args.js";
-import { CliError } from "./errors.js";
+import { Sum } from "../exact/sum.js";
+import { CliError, usage } from "./errors.js";
 import { Progress, formatCount, formatRate, type ProgressStream } from "./progress.js";
-import { firstInvalid, isBinary, openReader, valueProblem, type Block, type RowReader, type Skips, type Values } from "./readers.js";
+import { BinaryReader, openReader, validFor, valueProblem, type Block, type RowReader, type Skips, type Values } from "./readers.js";
 import { PARALLEL_MIN_ELEMENTS, type FileRows } from "../parallel/api.js";
 import { inProcess, type Scoring } from "./scoring.js";
 import { memorySource, openSource } from "./sources.js";
@@ -18,11 +19,7 @@ export interface Io {
 }
 
 /** Time spent per stage (ms), for --stats. */
-interface Timing {
-  read: number;
-  score: number;
-  write: number;
-}
+type Timing = Record<"read" | "score" | "write", number>;
 
 export async function run(args: Args, io: Io): Promise<void> {
   const started = performance.now();
@@ -36,11 +33,8 @@ export async function run(args: Args, io: Io): Promise<void> {
   if (args.stats) io.stderr.write(stats(summary, timing, performance.now() - started, scoring.name));
 }
 
-interface Summary {
-  rows: number;
-  dim: number;
-  bytes: number;
-}
+/** What a command read, for --stats. */
+type Summary = Record<"rows" | "dim" | "bytes", number>;
 
 function stats({ rows, dim, bytes }: Summary, t: Timing, total: number, scorer: string): string {
   const s = total / 1000;
@@ -110,8 +104,10 @@ async function score(args: Args, io: Io, scoring: Scoring, timing: Timing, skips
   // binary files whose rows the worker threads read themselves (--threads), large enough
   // that threads pay
   const slices = scoring.scoreFile !== undefined && (reader.rowCount ?? 0) * (reader.dim ?? 0) >= PARALLEL_MIN_ELEMENTS &&
-    [reader, other].every((r) => r === null || (isBinary(r) && r.sliceable));
-  let rows = 0, sum = 0, compensation = 0, counted = 0, complete = false;
+    [reader, other].every((r) => r === null || (r instanceof BinaryReader && r.sliceable));
+  // the library's compensated sum: the mean of 1e7 rows to the last digits, +Infinity if a row is
+  const sum = new Sum();
+  let rows = 0, counted = 0, complete = false;
   try {
     for (;;) {
       let t = performance.now();
@@ -139,19 +135,9 @@ async function score(args: Args, io: Io, scoring: Scoring, timing: Timing, skips
       const { values, bad } = await scoreBlock(args, scoring, a, q, d, reader, other, ref?.name ?? null, skips, b?.slice);
       timing.score += performance.now() - t;
       t = performance.now();
-      if (args.reduction === "none") {
-        await writer.rows(values, a.rows, a.first, bad);
-        counted += goodRows(a.rows, bad);
-      } else {
-        for (let r = 0; r < a.rows; r++) {
-          if (bad !== null && bad[r]) continue;
-          // Neumaier's compensated sum: the mean of 1e7 rows to the last digits
-          const v = values[r], s = sum + v;
-          compensation += Math.abs(sum) >= Math.abs(v) ? sum - s + v : v - s + sum;
-          sum = s;
-          counted++;
-        }
-      }
+      counted += goodRows(a.rows, bad);
+      if (args.reduction === "none") await writer.rows(values, a.rows, a.first, bad);
+      else for (let r = 0; r < a.rows; r++) if (bad === null || !bad[r]) sum.add(values[r]);
       timing.write += performance.now() - t;
       rows += a.rows;
       progress.update(rows, reader.bytesRead() + (other?.bytesRead() ?? 0));
@@ -159,8 +145,7 @@ async function score(args: Args, io: Io, scoring: Scoring, timing: Timing, skips
     checkSomethingLeft(counted, skips);
     if (args.reduction !== "none") {
       if (counted === 0 && args.reduction === "mean") throw new CliError(`${reader.name} has no rows: their mean is undefined`);
-      const total = sum + compensation;
-      await writer.reduced(args.reduction, args.reduction === "sum" ? total : total / counted, counted);
+      await writer.reduced(args.reduction, args.reduction === "sum" ? sum.value : sum.value / counted, counted);
     }
     await writer.finish();
     complete = true;
@@ -175,7 +160,7 @@ async function score(args: Args, io: Io, scoring: Scoring, timing: Timing, skips
 
 /** The next block: of a binary file with --threads, its rows' place, which the workers read. */
 function nextBlock(reader: RowReader, maxRows: number, slices: boolean): Promise<Block | null> {
-  return slices && isBinary(reader) ? Promise.resolve(reader.nextSlice(maxRows)) : reader.next(maxRows);
+  return slices && reader instanceof BinaryReader ? Promise.resolve(reader.nextSlice(maxRows)) : reader.next(maxRows);
 }
 
 /** True for the library's errors about values and shapes; a bad option is the command line's (exit 2). */
@@ -193,21 +178,21 @@ async function scoreBlock(
 ): Promise<{ values: Float64Array; bad: Uint8Array | null }> {
   const rows = block.rows;
   const options: BatchOptions = { ...args.options, dim };
+  const qValues = () => (typeof qRows === "function" ? qRows() : qRows);
   try {
     // the whole block at once, on worker threads with --threads (which read a file's rows
     // themselves); a bad row sends it to the row-by-row pass below, in-process, which finds
     // and reports (or skips) it
     if (block.slice !== undefined && scoring.scoreFile) {
-      const q = qSlice ?? (typeof qRows === "function" ? qRows() : qRows);
-      return { values: await scoring.scoreFile(args.measure, block.slice, q, options), bad: block.bad };
+      return { values: await scoring.scoreFile(args.measure, block.slice, qSlice ?? qValues(), options), bad: block.bad };
     }
-    const p = block.values, q = typeof qRows === "function" ? qRows() : qRows;
+    const p = block.values, q = qValues();
     const values = scoring.scoreMany ? await scoring.scoreMany(args.measure, p, q, options) : scoring.score(args.measure, p, q, options);
     return { values, bad: block.bad };
   } catch (error) {
     if (!isLibraryError(error)) throw error;
   }
-  const p = block.values, q = typeof qRows === "function" ? qRows() : qRows;
+  const p = block.values, q = qValues();
   const values = new Float64Array(rows);
   const bad = block.bad ?? new Uint8Array(rows);
   for (let r = 0; r < rows; r++) {
@@ -233,9 +218,9 @@ async function scoreBlock(
 
 /** "file: row 3, element 5 (byte offset 1064): -1 is negative; …" or "file:7: the row sums to 0 …". */
 function placeOf(reader: RowReader, r: number, row: Values, kind: InputKind, message: string): string {
-  if (isBinary(reader)) {
-    const column = firstInvalid(row, 0, row.length, kind);
-    if (column >= 0) return `${reader.whereElement(r, column)}: ${valueProblem(row[column], String(row[column]), kind)}`;
+  if (reader instanceof BinaryReader) {
+    const column = row.findIndex((v) => !validFor(v, kind));
+    if (column >= 0) return `${reader.where(r, column)}: ${valueProblem(row[column], String(row[column]), kind)}`;
   }
   return `${reader.where(r)}: ${explain(message)}`;
 }
@@ -249,7 +234,7 @@ async function topk(args: Args, io: Io, scoring: Scoring, timing: Timing, skips:
   const candidates = await loadCandidates(args, io, scoring);
   const dim = candidates.dim;
   const n = candidates.values.length / dim;
-  if (args.k > n) throw new CliError(`--k ${args.k} is more than the ${n} candidate rows`, 2);
+  if (args.k > n) throw usage(`--k ${args.k} is more than the ${n} candidate rows`);
   const reader = await openReader(openSource(args.input, io.stdin), readerOptions(args, io, args.inputP, skips, args.format, dim));
   const format = args.outputFormat ?? outputFormatOf(args.output);
   const sink = openSink(args.output, io.stdout, inputsOf(args));
@@ -259,7 +244,7 @@ async function topk(args: Args, io: Io, scoring: Scoring, timing: Timing, skips:
   let rows = 0, good = 0, complete = false;
   try {
     if (format === "npy" && args.output !== null && args.output !== "-") scoresSink = openSink(args.output.replace(/(\.npy)?$/i, ".scores.npy"), io.stdout, inputsOf(args));
-    const writer = topKWriter(sink, scoresSink, format, args.k, reader.rowCount);
+    const writer = topKWriter(sink, scoresSink, format, args.k);
     for (;;) {
       let t = performance.now();
       const block = await reader.next(args.blockRows);

@@ -5,26 +5,22 @@ import { score, topK, type BatchOptions, type MeasureName, type TopK } from "../
 import { maxThreads, scoreFileRows, scoreParallel, type FileRows } from "../parallel/api.js";
 import type { Values } from "./readers.js";
 
-/** Scores every row of p (rows × dim) against q (one row, broadcast, or rows × dim). */
-export type BlockScorer = (measure: MeasureName, p: Values, q: Values | null, options: BatchOptions) => Float64Array;
-
-/** The k nearest candidates of every query row. */
-export type BlockTopK = (measure: MeasureName, queries: Values, candidates: Values, options: BatchOptions & { k: number }) => TopK;
-
 export interface Scoring {
-  score: BlockScorer;
+  /** every row of p (rows × dim) against q (one row, broadcast, or rows × dim) */
+  score(measure: MeasureName, p: Values, q: Values | null, options: BatchOptions): Float64Array;
   /** a whole block on worker threads (--threads > 1); `score` serves the row-by-row retries */
   scoreMany?: (measure: MeasureName, p: Values, q: Values | null, options: BatchOptions) => Promise<Float64Array>;
   /** a block of a binary file whose rows the worker threads read themselves (--threads > 1) */
   scoreFile?: (measure: MeasureName, p: FileRows, q: Values | FileRows | null, options: BatchOptions) => Promise<Float64Array>;
-  topK: BlockTopK;
+  /** the k nearest candidates of every query row */
+  topK(measure: MeasureName, queries: Values, candidates: Values, options: BatchOptions & { k: number }): TopK;
   /** what runs, for --stats: "in-process" */
   readonly name: string;
 }
 
 export const inProcess: Scoring = {
   score: (measure, p, q, options) => score(measure, p, q, options) as Float64Array,
-  topK: (measure, queries, candidates, options) => topK(measure, queries, candidates, options),
+  topK,
   name: "in-process",
 };
 

@@ -1,7 +1,7 @@
 // Where bytes come from: a file (read synchronously into the caller's buffer, no copy) or
 // standard input (a stream: its chunks are copied into the caller's buffer as they come).
 import { closeSync, fstatSync, openSync, readSync } from "node:fs";
-import { CliError } from "./errors.js";
+import { usage } from "./errors.js";
 
 export interface ByteSource {
   /** the name used in messages: the path, or "<stdin>" */
@@ -19,24 +19,27 @@ export function openSource(path: string, stdin: NodeJS.ReadableStream = process.
   try {
     fd = openSync(path, "r");
   } catch (error) {
-    throw new CliError(`cannot open ${path}: ${(error as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (error as Error).message}`, 2);
+    throw usage(`cannot open ${path}: ${(error as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (error as Error).message}`);
   }
   const stat = fstatSync(fd);
-  if (stat.isDirectory()) throw new CliError(`${path} is a directory, not a file`, 2);
+  if (stat.isDirectory()) throw usage(`${path} is a directory, not a file`);
   return {
     name: path,
     size: stat.isFile() ? stat.size : null,
-    read(into) {
-      let n = 0;
-      while (n < into.length) {
-        const got = readSync(fd, into, n, into.length - n, null);
-        if (got === 0) break;
-        n += got;
-      }
-      return Promise.resolve(n);
-    },
+    read: (into) => Promise.resolve(readFully(fd, into)),
     close: () => closeSync(fd),
   };
+}
+
+/** Reads from `fd` (at `position`, or where the file is) until `into` is full or the file ends; returns the bytes read. */
+export function readFully(fd: number, into: Uint8Array, position: number | null = null): number {
+  let n = 0;
+  while (n < into.length) {
+    const got = readSync(fd, into, n, into.length - n, position === null ? null : position + n);
+    if (got === 0) break;
+    n += got;
+  }
+  return n;
 }
 
 function stdinSource(stream: NodeJS.ReadableStream): ByteSource {
@@ -78,16 +81,23 @@ function stdinSource(stream: NodeJS.ReadableStream): ByteSource {
 
 /** Bytes in memory as a source (the --ref-values list). */
 export function memorySource(name: string, bytes: Uint8Array): ByteSource {
-  let at = 0;
+  return withPrefix({ name, size: bytes.length, read: () => Promise.resolve(0), close() {} }, bytes);
+}
+
+/** `source` with `prefix` (bytes already read from it) put back in front. */
+export function withPrefix(source: ByteSource, prefix: Uint8Array): ByteSource {
+  let rest: Uint8Array | null = prefix.length > 0 ? prefix : null;
   return {
-    name,
-    size: bytes.length,
-    read(into) {
-      const n = Math.min(into.length, bytes.length - at);
-      into.set(bytes.subarray(at, at + n));
-      at += n;
-      return Promise.resolve(n);
+    name: source.name,
+    size: source.size,
+    async read(into) {
+      if (rest === null) return source.read(into);
+      const take = Math.min(rest.length, into.length);
+      into.set(rest.subarray(0, take));
+      rest = take === rest.length ? null : rest.subarray(take);
+      if (take === into.length) return take;
+      return take + (await source.read(into.subarray(take)));
     },
-    close() {},
+    close: () => source.close(),
   };
 }

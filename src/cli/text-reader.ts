@@ -3,7 +3,7 @@
 import { CliError } from "./errors.js";
 import { latin1, parseNumber, scanned } from "./numbers.js";
 import type { ByteSource } from "./sources.js";
-import { blockRows_, valueProblem, type Block, type Format, type ReadOptions, type RowReader } from "./readers.js";
+import { blockRows_, validFor, valueProblem, type Block, type Format, type ReadOptions, type RowReader } from "./readers.js";
 
 /** A problem with one row: where on the line and what. */
 class RowProblem {
@@ -221,14 +221,15 @@ export class TextReader implements RowReader {
       if (j >= 0 && quoted) j = j < e && b[j] === QUOTE ? j + 1 : -1;
       let k = j;
       if (k >= 0) while (k < e && blank(b[k])) k++;
-      if (j >= 0 && k < e && (d === SPACE ? k === j : b[k] !== d)) {
+      // no number, or a number not followed by the separator (k = j = -1: no number)
+      if (k < e && (d === SPACE ? k === j : b[k] !== d)) {
         // a number, then another separator than the file's: "0.1;0.2", or blanks or a tab between values of a CSV
         const found = k > j ? b[j] : b[k];
-        if (k > j || found in SEPARATOR_NAMES) {
+        if (j >= 0 && (k > j || found in SEPARATOR_NAMES)) {
           throw new RowProblem(k > j ? j : k, `expected ${SEPARATOR_NAMES[d]} between values (the separator of line ${this.delimiterLine}), found ${SEPARATOR_NAMES[found]}`);
         }
+        throw this.notANumber(fieldStart, e);
       }
-      if (j < 0 || (k < e && (d === SPACE ? k === j : b[k] !== d))) throw this.notANumber(fieldStart, e);
       this.check(scanned.value, fieldStart, k);
       if (count < capacity) out[at + count] = scanned.value;
       count++;
@@ -275,12 +276,12 @@ export class TextReader implements RowReader {
       throw new RowProblem(s, `not valid JSON (${(error as Error).message})`);
     }
     if (field === null) throw new RowProblem(s, "a JSON object: name the field that holds the values with --field NAME");
-    const values = (object as Record<string, unknown>)[field];
+    const values = Object.hasOwn(object as object, field) ? (object as Record<string, unknown>)[field] : undefined;
     if (!Array.isArray(values)) throw new RowProblem(s, `field "${field}" is ${values === undefined ? "missing" : "not an array"}`);
     for (let i = 0; i < values.length; i++) {
       const x = values[i];
       if (typeof x !== "number") throw new RowProblem(s, `${field}[${i}] is ${JSON.stringify(x)}, not a number`, true);
-      this.checkValue(x, `${field}[${i}] = ${x}`, s);
+      if (!validFor(x, this.options.kind)) throw new RowProblem(s, valueProblem(x, `${field}[${i}] = ${x}`, this.options.kind));
       if (i < capacity) out[at + i] = x;
     }
     return values.length;
@@ -294,17 +295,12 @@ export class TextReader implements RowReader {
     return new RowProblem(start, token === "" ? "empty field: expected a number" : `${JSON.stringify(token)} is not a number`, token !== "");
   }
 
+  /** Throws if v, the bytes [start, end) but blanks and separators at the end, is invalid for the input's kind. */
   private check(v: number, start: number, end: number): void {
-    if (this.options.kind === "probabilities" ? v >= 0 && v !== Infinity : v < Infinity) return;
+    if (validFor(v, this.options.kind)) return;
     let e = end;
     while (e > start && (this.buf[e - 1] === SPACE || this.buf[e - 1] === TAB || this.buf[e - 1] === COMMA || this.buf[e - 1] === this.delimiter)) e--;
-    this.checkValue(v, latin1(this.buf, start, e), start);
-  }
-
-  private checkValue(v: number, token: string, at: number): void {
-    const kind = this.options.kind;
-    if (kind === "probabilities" ? v >= 0 && v !== Infinity : v < Infinity) return;
-    throw new RowProblem(at, valueProblem(v, token, kind));
+    throw new RowProblem(start, valueProblem(v, latin1(this.buf, start, e), this.options.kind));
   }
 
   where(r: number): string {

@@ -4,6 +4,7 @@ import { closeSync, fchmodSync, openSync, realpathSync, renameSync, rmSync, stat
 import { basename, dirname, join } from "node:path";
 import { CliError, usage, writeFailure } from "./errors.js";
 import { npyHeader } from "./npy.js";
+import { formatByExtension } from "./readers.js";
 
 export type OutputFormat = "csv" | "ndjson" | "npy";
 export const OUTPUT_FORMATS: readonly OutputFormat[] = ["csv", "ndjson", "npy"];
@@ -57,12 +58,12 @@ export function openSink(path: string | null, stdout: NodeJS.WritableStream = pr
     if (temporary !== null && existing !== null) fchmodSync(fd, existing.mode & 0o7777); // the replaced file's permissions
   } catch (error) {
     // a folder that takes no new file (the target itself may still be writable): in place
-    if (temporary === null) throw new CliError(`cannot write ${path}: ${(error as Error).message}`, 2);
+    if (temporary === null) throw usage(`cannot write ${path}: ${(error as Error).message}`);
     temporary = null;
     try {
       fd = openSync(target, "w");
     } catch (error) {
-      throw new CliError(`cannot write ${path}: ${(error as Error).message}`, 2);
+      throw usage(`cannot write ${path}: ${(error as Error).message}`);
     }
   }
   const guarded = <T>(write: () => T): T => {
@@ -104,10 +105,8 @@ function statOrNull(path: string): Stats | null {
 
 /** The output format named by --output-format, else by the output file's extension, else CSV. */
 export function outputFormatOf(path: string | null): OutputFormat {
-  const ext = path === null ? "" : (/\.([a-z0-9]+)$/i.exec(path)?.[1]?.toLowerCase() ?? "");
-  if (ext === "npy") return "npy";
-  if (ext === "ndjson" || ext === "jsonl" || ext === "json") return "ndjson";
-  return "csv";
+  const format = path === null ? undefined : formatByExtension(path);
+  return format === "npy" || format === "ndjson" ? format : "csv";
 }
 
 /** A number as JSON: non-finite values (an infinite KL) as the strings "Infinity", "NaN". */
@@ -134,7 +133,7 @@ export function scoreWriter(sink: Sink, format: OutputFormat, measure: string, e
     const header = () => {
       if (!sink.seekable) {
         if (expectedRows === null) {
-          throw new CliError(".npy output to stdout needs the row count up front (.npy or raw input from a file); write it to a file with --output FILE.npy", 2);
+          throw usage(".npy output to stdout needs the row count up front (.npy or raw input from a file); write it to a file with --output FILE.npy");
         }
         fixed = expectedRows;
         return npyHeader("<f8", [expectedRows]);
@@ -189,17 +188,17 @@ export interface TopKWriter {
   finish(): Promise<void>;
 }
 
-export function topKWriter(sink: Sink, scoresSink: Sink | null, format: OutputFormat, k: number, expectedRows: number | null): TopKWriter {
+export function topKWriter(sink: Sink, scoresSink: Sink | null, format: OutputFormat, k: number): TopKWriter {
   let started = false;
   let written = 0;
   if (format === "npy") {
-    if (scoresSink === null) throw new CliError("topk .npy output needs a file: --output FILE.npy (the scores go to FILE.scores.npy)", 2);
+    // two files, FILE.npy and FILE.scores.npy (so `sink` is a file too): the row count is patched in at the end
+    if (scoresSink === null) throw usage("topk .npy output needs a file: --output FILE.npy (the scores go to FILE.scores.npy)");
     const headers = (rows: number) => [npyHeader("<i4", [rows, k], 128), npyHeader("<f8", [rows, k], 128)] as const;
-    if (!sink.seekable && expectedRows === null) throw new CliError("topk .npy output needs a file: --output FILE.npy", 2);
     return {
       async rows(indices, scores, count, _first, bad) {
         if (!started) {
-          const [hi, hs] = headers(sink.seekable ? 0 : expectedRows!);
+          const [hi, hs] = headers(0);
           await sink.write(hi);
           await scoresSink.write(hs);
           started = true;
@@ -213,11 +212,9 @@ export function topKWriter(sink: Sink, scoresSink: Sink | null, format: OutputFo
       },
       async finish() {
         if (!started) await this.rows(new Int32Array(0), new Float64Array(0), 0, 0, null);
-        if (sink.seekable) {
-          const [hi, hs] = headers(written);
-          sink.patch(hi, 0);
-          scoresSink.patch(hs, 0);
-        }
+        const [hi, hs] = headers(written);
+        sink.patch(hi, 0);
+        scoresSink.patch(hs, 0);
       },
     };
   }
@@ -232,11 +229,8 @@ export function topKWriter(sink: Sink, scoresSink: Sink | null, format: OutputFo
         if (csv) {
           for (let t = 0; t < k; t++) out += `${first + r},${t + 1},${indices[r * k + t]},${scores[r * k + t]}\n`;
         } else {
-          let is = "", ss = "";
-          for (let t = 0; t < k; t++) {
-            is += (t ? "," : "") + indices[r * k + t];
-            ss += (t ? "," : "") + json(scores[r * k + t]);
-          }
+          const is = indices.subarray(r * k, (r + 1) * k).join(",");
+          const ss = Array.from(scores.subarray(r * k, (r + 1) * k), json).join(",");
           out += `{"query":${first + r},"indices":[${is}],"scores":[${ss}]}\n`;
         }
       }

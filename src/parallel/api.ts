@@ -1,13 +1,8 @@
-// kl-simd/parallel: score() with a batch's rows spread over a pool of workers, in every
-// runtime: worker_threads in Node and Deno, module Web Workers in browsers and Bun.
-//
-// Each worker loads the package once and runs the same score() on chunks of rows, so every
-// row's value is bit for bit the in-process one; weights and reductions are applied here, over
-// all rows in order, by score() too (reduce.ts). Rows on a SharedArrayBuffer are read in place
-// by the workers: the calling thread only sends each a few (from, to) views, O(threads) work.
-// Other rows are copied, chunk by chunk, into buffers transferred to the worker and back.
+// kl-simd/parallel (docs/parallel.md): score() with a batch's rows spread over a pool of
+// workers, each running the same score() on chunks of rows, so every row's value is bit for bit
+// the in-process one; weights and reductions are applied here, by score() too (reduce.ts).
 import { backend, init, kernelModule, KLRangeError, KLTypeError, score, type BatchOptions, type MeasureName, type ScoreResult, type Vector } from "../index.js";
-import { KLParallelError, Pool, type Chunk } from "./pool.js";
+import { Pool, poolClosed, type Chunk } from "./pool.js";
 import { reduceRows } from "./reduce.js";
 import { COPY_CHUNK_ELEMENTS, dropSpares, inPlace, recycle, rowsFor, rowsHere, type FileRows, type Rows } from "./rows.js";
 import { availableCores, nextTurn, node } from "./runtime.js";
@@ -109,7 +104,7 @@ async function start(options: ParallelOptions) {
   if (callingThread !== undefined && typeof callingThread !== "boolean") throw new KLTypeError("KL_BAD_OPTION", `options.callingThread must be a boolean, got ${typeof callingThread}`);
   const generation = pool.generation;
   await init();
-  if (pool.generation !== generation) throw new KLParallelError("KL_POOL_CLOSED", "kl-simd/parallel: the pool was closed");
+  if (pool.generation !== generation) throw poolClosed();
   return { threads: Math.min(asked, maxThreads()), minElements, callingThread, scoreOptions: rest as BatchOptions };
 }
 

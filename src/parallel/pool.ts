@@ -3,6 +3,7 @@
 // least busy of its first `threads` workers. A worker that dies is replaced and its chunks run
 // again, once; close() rejects what is queued or running and ends every worker.
 import type { ChunkReply, ChunkResult, ChunkTask } from "./messages.js";
+import { transferable } from "./rows.js";
 
 export interface WorkerEvents {
   message(reply: ChunkReply): void;
@@ -33,6 +34,9 @@ export class KLParallelError extends Error {
     this.code = code;
   }
 }
+
+/** The error of a call that close() overtook. */
+export const poolClosed = () => new KLParallelError("KL_POOL_CLOSED", "kl-simd/parallel: the pool was closed");
 
 /** A chunk of a call's rows. */
 export interface Chunk {
@@ -172,7 +176,7 @@ export class Pool {
         const message = chunk.make(id);
         if (!slot.started) message.module = this.kernel();
         slot.started = true;
-        const transfer = [message.p, message.q].map((r) => (r !== null && "buffer" in r ? r.buffer : null)).filter((b): b is ArrayBuffer => b instanceof ArrayBuffer);
+        const transfer = transferable(message.p, message.q);
         if (slot.running.size === 0) slot.port.hold(true);
         slot.running.set(id, chunk);
         try {
@@ -197,10 +201,9 @@ export class Pool {
     this.slots = [];
     this.queue = [];
     this.generation++;
-    const closed = () => new KLParallelError("KL_POOL_CLOSED", "kl-simd/parallel: the pool was closed");
-    for (const chunk of queued) chunk.fail(closed());
+    for (const chunk of queued) chunk.fail(poolClosed());
     for (const slot of slots) {
-      for (const chunk of slot.running.values()) chunk.fail(closed());
+      for (const chunk of slot.running.values()) chunk.fail(poolClosed());
       slot.running.clear();
     }
     await Promise.all(slots.map((s) => s.port.terminate().catch(() => undefined)));

@@ -110,6 +110,11 @@ function spare(bytes: number): ArrayBuffer {
   return bytes <= SPARE_BYTES ? (spares.pop() ?? new ArrayBuffer(SPARE_BYTES)) : new ArrayBuffer(bytes);
 }
 
+/** The copied rows' buffers of a chunk, which move with its message and come back with the reply. */
+export function transferable(...sides: (ChunkRows | null)[]): ArrayBuffer[] {
+  return sides.map((r) => (r !== null && "buffer" in r ? r.buffer : null)).filter((b): b is ArrayBuffer => b instanceof ArrayBuffer);
+}
+
 /** Takes back copy buffers a worker returned. */
 export function recycle(buffers: ArrayBuffer[]): void {
   for (const b of buffers) if (b.byteLength === SPARE_BYTES && spares.length < 16) spares.push(b);

@@ -3,7 +3,7 @@
 // the caller's thread runs, so every row's value is bit for bit the same.
 import { backend, init, score, useBackend, type Vector } from "../index.js";
 import type { ChunkResult, ChunkRows, ChunkTask } from "./messages.js";
-import { readSlice } from "./rows.js";
+import { readSlice, transferable } from "./rows.js";
 import { node } from "./runtime.js";
 
 type Reply = (reply: ChunkResult, transfer: ArrayBuffer[]) => void;
@@ -16,7 +16,7 @@ async function handle(task: ChunkTask, reply: Reply): Promise<void> {
   ready ??= task.module ? init(task.module).catch(() => init()) : init();
   await ready;
   // the input buffers go back to the caller's thread for the next chunk (shared ones stay put)
-  const inputs = [task.p, task.q].map((r) => (r !== null && "buffer" in r ? r.buffer : null)).filter((b): b is ArrayBuffer => b instanceof ArrayBuffer);
+  const inputs = transferable(task.p, task.q);
   try {
     if (backend() !== task.backend) useBackend(task.backend);
     const p = rowsOf(task.p, 0), q = task.q === null ? null : rowsOf(task.q, 1);
