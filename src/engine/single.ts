@@ -24,12 +24,24 @@ export function isCoreOptions(options: ScoreOptions): boolean {
 }
 
 export function klCore(p: Vector, q: Vector, options?: KLOptions): number {
+  if (options === undefined) {
+    // the commonest call, kl(p, q) of two typed arrays of one type within a chunk, kept
+    // short: no option or shape checks (what they would reject the kernel cannot take)
+    const f32 = p instanceof Float32Array && q instanceof Float32Array;
+    const k = f32 || (p instanceof Float64Array && q instanceof Float64Array) ? simdKernel() : null;
+    const s = k !== null ? k.shortSums(p as Float64Array, q as Float64Array, f32) : null;
+    if (s !== null) return normalized(p, q, s, f32);
+  }
   const { normalize, scale } = resolveOptions(options);
   checkPair(p, q);
   if (!normalize) return plainKL(sums(p, q, "plain")) * scale;
   // Two Float32Arrays run the f32x4 kernel, anything else the f64x2 kernel.
   const f32 = p instanceof Float32Array && q instanceof Float32Array;
-  const s = sums(p, q, f32 ? "f32" : "f64");
+  return normalized(p, q, sums(p, q, f32 ? "f32" : "f64"), f32) * scale;
+}
+
+/** The normalised KL from the sums `s` of p and q (of the f32 kernel when `f32`). */
+function normalized(p: Vector, q: Vector, s: Sums, f32: boolean): number {
   let result = normalizedKL(s);
   if (s.qZero) return Infinity;
   if (!(result < Infinity) || !(s.p > TINY_TOTAL && s.q > TINY_TOTAL)) {
@@ -44,5 +56,5 @@ export function klCore(p: Vector, q: Vector, options?: KLOptions): number {
     const rescaled = again === null || again.lossy ? NaN : normalizedKL(again);
     result = rescaled >= 1e-5 && rescaled < Infinity ? rescaled : exactNormalizedKL(p, q);
   }
-  return Math.max(result, 0) * scale;
+  return Math.max(result, 0);
 }
