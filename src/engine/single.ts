@@ -1,6 +1,6 @@
 // kl() of one pair with the core options (normalize, base): the fastest path, one kernel
 // call on the sums and the normalised-KL composition, the exact path only where needed.
-import { cancels, exactNormalizedKL, normalizedKL, plainKL, sumsJS, type Sums } from "../exact/kl.js";
+import { cancels, exactNormalizedKL, normalizedKL, plainF32KL, plainKL, sumsJS, type Sums } from "../exact/kl.js";
 import type { KernelKind } from "../wasm.js";
 import { simdKernel } from "./backend.js";
 import type { ScoreOptions } from "./options.js";
@@ -34,10 +34,16 @@ export function klCore(p: Vector, q: Vector, options?: KLOptions): number {
   }
   const { normalize, scale } = resolveOptions(options);
   checkPair(p, q);
-  if (!normalize) return plainKL(sums(p, q, "plain")) * scale;
   // Two Float32Arrays run the f32x4 kernel, anything else the f64x2 kernel.
   const f32 = p instanceof Float32Array && q instanceof Float32Array;
+  if (!normalize) return plainSum(p, q, f32) * scale;
   return normalized(p, q, sums(p, q, f32 ? "f32" : "f64"), f32) * scale;
+}
+
+/** Σ p·ln(p/q): on the f32 kernel where its rounding cannot show (see plainF32KL), else in f64. */
+function plainSum(p: Vector, q: Vector, f32: boolean): number {
+  const value = f32 && simdKernel() !== null ? plainF32KL(sums(p, q, "f32")) : NaN;
+  return value === value ? value : plainKL(sums(p, q, "plain"));
 }
 
 /** The normalised KL from the sums `s` of p and q (of the f32 kernel when `f32`). */
