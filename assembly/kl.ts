@@ -274,7 +274,7 @@ let blockLowest: f64 = 0;
 // Sums `count` floats of a block (a multiple of 16), four vectors per step.
 // @ts-ignore: decorator
 @inline function blockF32(pb: usize, qb: usize, count: i32): void {
-  let t = f64x2.splat(0), s = f64x2.splat(0), r = f64x2.splat(0), d = f64x2.splat(0);
+  let t = f64x2.splat(0), s = f64x2.splat(0), r = f64x2.splat(0);
   let lo = f32x4.splat(Infinity);
   for (let j = 0; j < count; j += 16) {
     // Loads sit next to their use, to keep few vectors live. Terms are ≥ 0, so the short
@@ -285,24 +285,21 @@ let blockLowest: f64 = 0;
     tt = f32x4.add(tt, termF32At(pj + 32, qj + 32));
     tt = f32x4.add(tt, termF32At(pj + 48, qj + 48));
     t = f64x2.add(t, widenSum(tt));
-    // Σp, Σq, Σ(p − q) of the same four vectors, reloaded from L1: cheaper than keeping
-    // them in registers (V8 has 16 and spills).
+    // Σp and Σq of the same four vectors, reloaded from L1: cheaper than keeping them in
+    // registers (V8 has 16 and spills). Widened before any addition, so both are exact to
+    // f64 rounding and Σ(p − q) = Σp − Σq is too: the unnormalised sum ΣT + Σ(p − q) needs it.
     const p0 = v128.load(pj), q0 = v128.load(qj);
     const p1 = v128.load(pj, 16), q1 = v128.load(qj, 16);
     const p2 = v128.load(pj, 32), q2 = v128.load(qj, 32);
     const p3 = v128.load(pj, 48), q3 = v128.load(qj, 48);
     lo = f32x4.pmin(lo, f32x4.pmin(f32x4.pmin(f32x4.pmin(p0, q0), f32x4.pmin(p1, q1)), f32x4.pmin(f32x4.pmin(p2, q2), f32x4.pmin(p3, q3))));
-    s = f64x2.add(s, widenSum(f32x4.add(f32x4.add(p0, p1), f32x4.add(p2, p3))));
-    r = f64x2.add(r, widenSum(f32x4.add(f32x4.add(q0, q1), f32x4.add(q2, q3))));
-    d = f64x2.add(d, widenSum(f32x4.add(
-      f32x4.add(f32x4.sub(p0, q0), f32x4.sub(p1, q1)),
-      f32x4.add(f32x4.sub(p2, q2), f32x4.sub(p3, q3)),
-    )));
+    s = f64x2.add(s, f64x2.add(f64x2.add(widenSum(p0), widenSum(p1)), f64x2.add(widenSum(p2), widenSum(p3))));
+    r = f64x2.add(r, f64x2.add(f64x2.add(widenSum(q0), widenSum(q1)), f64x2.add(widenSum(q2), widenSum(q3))));
   }
   blockT = t;
   blockP = s;
   blockQ = r;
-  blockD = d;
+  blockD = f64x2.sub(s, r);
   const m = f32x4.pmin(lo, v128.shuffle<f32>(lo, lo, 2, 3, 0, 1));
   blockLowest = Math.min(f32x4.extract_lane(m, 0), f32x4.extract_lane(m, 1));
 }

@@ -36,6 +36,9 @@ function dirichlet(n, seed, Type) {
 }
 
 let sink = 0;
+// kl(p, q, { normalize: false }) on the kernel: the kl-simd table's ratio to the normalised call
+const UNNORMALISED = "kl wasm-simd normalize:false";
+const PLAIN_SUM = { normalize: false };
 // A closure that calls a peer's fn(p, q) reps times. Each peer gets its own copy, compiled apart
 // (so with its own type feedback, as a user's own call site has): one call site shared by all
 // peers goes megamorphic, and V8 then stops inlining the fast ones (ml-distance).
@@ -56,6 +59,7 @@ async function measureRow(Type, n, withPeers, skip) {
   const tasks = [
     { name: "kl wasm-simd", prepare: () => useBackend(backendName), run: () => { let s = 0; for (let r = 0; r < reps; r++) s += kl(p, q); return s; } },
     { name: "kl js fallback", prepare: () => useBackend("js"), run: () => { let s = 0; for (let r = 0; r < reps; r++) s += kl(p, q); return s; } },
+    { name: UNNORMALISED, prepare: () => useBackend("wasm-simd"), run: () => { let s = 0; for (let r = 0; r < reps; r++) s += kl(p, q, PLAIN_SUM); return s; } },
     { name: "plain loop", run: () => { let s = 0; for (let r = 0; r < reps; r++) s += plainLoop(p, q); return s; } },
   ];
   const skipped = {};
@@ -211,14 +215,15 @@ const klOnly = [
   machine,
   inputs + " Ratios are against the plain loop `s += p[i]*Math.log(p[i]/q[i])`, measured in the same process. `kl` includes validation and copying into wasm memory.",
   "",
-  "| type | n | kl wasm-simd | kl js fallback | plain loop | wasm ÷ plain | js ÷ plain |",
-  "|---|---:|---:|---:|---:|---:|---:|",
+  "| type | n | kl wasm-simd | kl js fallback | plain loop | wasm ÷ plain | js ÷ plain | `normalize: false`, wasm-simd | ÷ normalised |",
+  "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
   ...rows.map((r) =>
-    `| ${r.type} | ${r.n.toLocaleString("en-US")} | ${fmt(r.rates["kl wasm-simd"])}/s | ${fmt(r.rates["kl js fallback"])}/s | ${fmt(r.rates[PLAIN])}/s | **${ratio(r, "kl wasm-simd")}×** | ${ratio(r, "kl js fallback")}× |`,
+    `| ${r.type} | ${r.n.toLocaleString("en-US")} | ${fmt(r.rates["kl wasm-simd"])}/s | ${fmt(r.rates["kl js fallback"])}/s | ${fmt(r.rates[PLAIN])}/s | **${ratio(r, "kl wasm-simd")}×** | ${ratio(r, "kl js fallback")}× | ${fmt(r.rates[UNNORMALISED])}/s | ${(r.rates[UNNORMALISED] / r.rates["kl wasm-simd"]).toFixed(2)}× |`,
   ),
 ].join("\n");
 
 console.log(full);
+console.log(`\n${klOnly}`);
 if (!process.env.KL_BENCH_SIZES && versions) {
   // a full run with every peer is the one to keep: bench/RESULTS.md and the copies in the docs
   writeFileSync(new URL("./RESULTS.md", import.meta.url), `# Benchmark results\n\n\`npm run bench\` (after \`npm run bench:install\`)\n\n${full}\n`);

@@ -43,7 +43,7 @@ function measure(name: MeasureName): TwoSided & WithAlpha {
  * Synchronous; runs on the SIMD kernel once `init()` has resolved, on plain JS before.
  */
 export function kl<O extends ScoreOptions>(p: Vector, q: Vector, options?: O): ScoreResult<O> {
-  if (options === undefined || isCoreOptions(options)) return guarded(() => klCore(p, q, options)) as ScoreResult<O>;
+  if (options === undefined || isCoreOptions(options)) return guarded(klCore, p, q, options as KLOptions | undefined) as ScoreResult<O>;
   return run("kl", p, q, options) as ScoreResult<O>;
 }
 

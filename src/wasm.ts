@@ -104,6 +104,36 @@ export class Kernel {
     this.f32 = new Float32Array(buffer);
   }
 
+  /**
+   * `sums` of two typed arrays of one type (f32: Float32Arrays on the f32 kernel), the same
+   * length and within a chunk, with no status bit set: the short call, straight through;
+   * null for anything else (the caller's general path then checks and decides).
+   */
+  shortSums(p: Float64Array, q: Float64Array, f32: boolean): Sums | null {
+    const n = p.length, at = this.scratch;
+    if (n !== q.length || n === 0 || n > (f32 ? CHUNK_F32 : CHUNK_F64)) return null;
+    this.views();
+    const shift = f32 ? 2 : 3;
+    (f32 ? this.f32 : this.f64).set(p, at >> shift);
+    (f32 ? this.f32 : this.f64).set(q, (at + CHUNK_BYTES) >> shift);
+    const ex = this.exports;
+    if ((f32 ? ex.klF32(at, at + CHUNK_BYTES, n) : ex.klF64(at, at + CHUNK_BYTES, n)) !== 0) return null;
+    return this.read(0);
+  }
+
+  // The kernel's sums [Σ T, Σ p, Σ q, Σ (p − q), compensation of Σ T] into a reused object
+  // (callers read it before the next call, and short inputs should not feed the GC).
+  private read(status: number): Sums {
+    const f64 = this.f64, r = this.results >> 3, out = this.out;
+    out.t = f64[r] + f64[r + 4];
+    out.p = f64[r + 1];
+    out.q = f64[r + 2];
+    out.d = f64[r + 3];
+    out.qZero = (status & STATUS_Q_ZERO) !== 0;
+    out.lossy = (status & STATUS_LOSSY) !== 0;
+    return out;
+  }
+
   /** The same sums as `sumsJS` (src/exact/kl.ts), on the kernel that `kernel` names. */
   sums(p: Vector, q: Vector, kernel: KernelKind, scale: number): Sums {
     const useF32 = kernel === "f32";
@@ -114,17 +144,7 @@ export class Kernel {
     if (n <= chunk) {
       // one chunk: no loop state (short inputs are common and per-call cost matters)
       const status = this.run(p, q, 0, n, kernel, scale);
-      if (status & STATUS_INVALID) return INVALID;
-      // [Σ T, Σ p, Σ q, Σ (p − q), compensation of Σ T], into a reused object: callers
-      // read it before the next call, and short inputs should not feed the GC
-      const f64 = this.f64, out = this.out;
-      out.t = f64[r] + f64[r + 4];
-      out.p = f64[r + 1];
-      out.q = f64[r + 2];
-      out.d = f64[r + 3];
-      out.qZero = (status & STATUS_Q_ZERO) !== 0;
-      out.lossy = (status & STATUS_LOSSY) !== 0;
-      return out;
+      return status & STATUS_INVALID ? INVALID : this.read(status);
     }
     // chunk sums are combined with compensation, as the JS path combines its terms
     const t = new Sum(), sp = new Sum(), sq = new Sum(), sd = new Sum();

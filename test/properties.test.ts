@@ -229,11 +229,12 @@ for (const kind of ["f64", "f32"] as Kind[]) {
             // normalised: the f32 kernel's terms are float32 (1e-6), the f64 kernel's 1e-13
             const [w, j] = onEach(() => kl(pv, qv));
             if (!close(w!, j!, REL[kind])) fail("normalised", { wasm: w, js: j, p, q });
-            // unnormalised: both run the f64 plain kernel (Float32Array values widened) with
-            // compensated sums; the sum may cancel, so the bound is relative to Σ|terms|
+            // unnormalised: the JS path and the f64 plain kernel use compensated sums; the sum
+            // may cancel, so the bound is relative to Σ|terms|; two Float32Arrays take the
+            // f32 kernel where that stays within 1e-6 of the result (else the f64 one)
             const [wp, jp] = onEach(() => kl(pv, qv, { normalize: false }));
             const { abs } = direct(pv, qv);
-            if (!close(wp!, jp!, 1e-13, 1e-14 * abs)) fail("unnormalised", { wasm: wp, js: jp, abs, p, q });
+            if (!close(wp!, jp!, REL[kind], 1e-14 * abs)) fail("unnormalised", { wasm: wp, js: jp, abs, p, q });
             // another base: the same up to the scale factor
             const [w2, j2] = onEach(() => kl(pv, qv, { base: 2 }));
             if (!close(w2!, j2!, REL[kind])) fail("base 2", { wasm: w2, js: j2, p, q });
@@ -315,7 +316,7 @@ for (const kind of ["f64", "f32"] as Kind[]) {
               const plainBefore = onEach(() => kl(pv, qv, { normalize: false }));
               const plainAfter = onEach(() => kl(pp, qp, { normalize: false }));
               plainBefore.forEach((b, i) => {
-                if (!close(plainAfter[i]!, b, 1e-13, 1e-14 * abs)) {
+                if (!close(plainAfter[i]!, b, 2 * REL[kind], 1e-14 * abs)) {
                   fail(`permuted, unnormalised (${BACKENDS[i]})`, { before: b, after: plainAfter[i], p, q });
                 }
               });
@@ -333,7 +334,8 @@ for (const kind of ["f64", "f32"] as Kind[]) {
             // rounding of p/q (one ulp of ln, i.e. p·2^-53 per term), and n·ε of Σ|terms|
             // for the summation. The bound is 1e-12·Σ|terms| + 4·2^-53·Σp: loose, but any
             // lost or wrong term is far larger.
-            const bound = 1e-12 * abs + 4 * 2 ** -53 * mass;
+            // (Two Float32Arrays on the f32 kernel: plus its 1e-6 of the result.)
+            const bound = 1e-12 * abs + 4 * 2 ** -53 * mass + (kind === "f32" ? 1e-6 * Math.abs(sum) : 0);
             for (const [i, r] of onEach(() => kl(pv, qv, { normalize: false })).entries()) {
               if (sum === Infinity ? r !== Infinity : !(Math.abs(r - sum) <= bound)) {
                 fail(`unnormalised vs direct loop (${BACKENDS[i]})`, { r, direct: sum, bound, p, q });

@@ -94,10 +94,10 @@ export function useBackend(name: Backend): void {
 // through `guarded`; only the outermost uses the kernel, nested ones take the JS path.
 let depth = 0;
 
-export function guarded<T>(f: () => T): T {
+export function guarded<T, A = void, B = void, C = void>(f: (a: A, b: B, c: C) => T, a?: A, b?: B, c?: C): T {
   depth++;
   try {
-    return f();
+    return f(a as A, b as B, c as C); // arguments rather than a closure: nothing allocated per call
   } finally {
     depth--;
   }

@@ -1,6 +1,6 @@
 // kl() of one pair with the core options (normalize, base): the fastest path, one kernel
 // call on the sums and the normalised-KL composition, the exact path only where needed.
-import { cancels, exactNormalizedKL, normalizedKL, plainKL, sumsJS, type Sums } from "../exact/kl.js";
+import { cancels, exactNormalizedKL, normalizedKL, plainF32KL, plainKL, sumsJS, type Sums } from "../exact/kl.js";
 import type { KernelKind } from "../wasm.js";
 import { simdKernel } from "./backend.js";
 import type { ScoreOptions } from "./options.js";
@@ -24,12 +24,30 @@ export function isCoreOptions(options: ScoreOptions): boolean {
 }
 
 export function klCore(p: Vector, q: Vector, options?: KLOptions): number {
+  if (options === undefined) {
+    // the commonest call, kl(p, q) of two typed arrays of one type within a chunk, kept
+    // short: no option or shape checks (what they would reject the kernel cannot take)
+    const f32 = p instanceof Float32Array && q instanceof Float32Array;
+    const k = f32 || (p instanceof Float64Array && q instanceof Float64Array) ? simdKernel() : null;
+    const s = k !== null ? k.shortSums(p as Float64Array, q as Float64Array, f32) : null;
+    if (s !== null) return normalized(p, q, s, f32);
+  }
   const { normalize, scale } = resolveOptions(options);
   checkPair(p, q);
-  if (!normalize) return plainKL(sums(p, q, "plain")) * scale;
   // Two Float32Arrays run the f32x4 kernel, anything else the f64x2 kernel.
   const f32 = p instanceof Float32Array && q instanceof Float32Array;
-  const s = sums(p, q, f32 ? "f32" : "f64");
+  if (!normalize) return plainSum(p, q, f32) * scale;
+  return normalized(p, q, sums(p, q, f32 ? "f32" : "f64"), f32) * scale;
+}
+
+/** Σ p·ln(p/q): on the f32 kernel where its rounding cannot show (see plainF32KL), else in f64. */
+function plainSum(p: Vector, q: Vector, f32: boolean): number {
+  const value = f32 && simdKernel() !== null ? plainF32KL(sums(p, q, "f32")) : NaN;
+  return value === value ? value : plainKL(sums(p, q, "plain"));
+}
+
+/** The normalised KL from the sums `s` of p and q (of the f32 kernel when `f32`). */
+function normalized(p: Vector, q: Vector, s: Sums, f32: boolean): number {
   let result = normalizedKL(s);
   if (s.qZero) return Infinity;
   if (!(result < Infinity) || !(s.p > TINY_TOTAL && s.q > TINY_TOTAL)) {
@@ -44,5 +62,5 @@ export function klCore(p: Vector, q: Vector, options?: KLOptions): number {
     const rescaled = again === null || again.lossy ? NaN : normalizedKL(again);
     result = rescaled >= 1e-5 && rescaled < Infinity ? rescaled : exactNormalizedKL(p, q);
   }
-  return Math.max(result, 0) * scale;
+  return Math.max(result, 0);
 }
