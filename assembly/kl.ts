@@ -346,7 +346,7 @@ export function klRows(kind: i32, p: usize, q: usize, rows: i32, dim: i32, pStep
     else if (t + P + Q - (t + P + Q) != 0) status |= REDO; // a sum overflowed
     else if (!normalised) value = t;
     else {
-      value = composedKL(kind == 2 ? 4 : 16);
+      value = composedKL(kind == 2 ? 2.5 : 16) // as src/exact/kl.ts's cancels();
       if (value != value && kind == 0 && P / Q > TINY_TOTAL && P / Q < 1 / TINY_TOTAL) {
         // same shapes, different totals (counts of different sample sizes): q rescaled by
         // P/Q and summed again, trusted where that rounding cannot show (as klCore does)

@@ -329,7 +329,7 @@ function composeKL(s: Sums, kernel: KernelKind | "generalized"): number | null {
   if (!Number.isFinite(s.t + s.p + s.q)) return null;
   if (!normalised) return s.t;
   const result = normalizedKL(s);
-  return result < Infinity && !cancels(s, result, kernel === "f32" ? 4 : 16) ? Math.max(result, 0) : null;
+  return result < Infinity && !cancels(s, result, kernel === "f32") ? Math.max(result, 0) : null;
 }
 
 /** Row r of a side with `rows` rows (1: the broadcast row) as a vector of its own. */

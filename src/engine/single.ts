@@ -53,7 +53,7 @@ function normalized(p: Vector, q: Vector, s: Sums, f32: boolean): number {
   if (!(result < Infinity) || !(s.p > TINY_TOTAL && s.q > TINY_TOTAL)) {
     // totals too far apart for T/P or Q/P to exist as doubles, or subnormal totals
     result = exactNormalizedKL(p, q);
-  } else if (cancels(s, result, f32 ? 4 : 16)) {
+  } else if (cancels(s, result, f32)) {
     // Same shapes, different totals: put q on p's scale and sum again in f64; where the
     // divergence is so small that rounding q·(P/Q) would show, or where the rescale pushed
     // a q under p > 0 into the subnormal range, take the exact path.
