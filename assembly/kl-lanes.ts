@@ -18,10 +18,10 @@ export const LANES_DIM: i32 = 32;
 }
 
 // Lanes of rows r, r + 1 (f64) from their sums: values stored as [value, 0] for the lanes
-// that settle, and the mask of those that do not (within `rows`). Called, not inlined: once
+// that settle (totals above `least`), and the mask of those that do not (within `rows`). Called, not inlined: once
 // per two rows, and three copies would cost the module more than the calls cost.
-function settle(t: v128, P: v128, Q: v128, d: v128, trusted: v128, limit: f64, out: usize, r: i32, rows: i32): i32 {
-  const tp = f64x2.div(t, P), tiny = f64x2.splat(TINY_TOTAL);
+function settle(t: v128, P: v128, Q: v128, d: v128, trusted: v128, limit: f64, least: f64, out: usize, r: i32, rows: i32): i32 {
+  const tp = f64x2.div(t, P), tiny = f64x2.splat(least);
   const value = f64x2.add(tp, log1pMinusXF64x2(P, Q, d));
   // trusted elements and finite sums, normal totals, and a correction that cancels T/P less than `limit` times
   const sum = f64x2.add(f64x2.add(t, P), Q);
@@ -60,7 +60,7 @@ export function klLanesF64(p: usize, q: usize, r: i32, rows: i32, dim: i32, pSte
     u = f64x2.add(u, f64x2.add(qv, qw));
     d = f64x2.add(d, f64x2.add(dv, dw));
   }
-  return settle(t, s, u, d, f64x2.ge(lo, f64x2.splat(MIN_NORMAL_F64)), 16, out, r, rows);
+  return settle(t, s, u, d, f64x2.ge(lo, f64x2.splat(MIN_NORMAL_F64)), 16, TINY_TOTAL, out, r, rows);
 }
 
 // f32x4 → its lanes 0, 1 and 2, 3 as f64x2
@@ -75,9 +75,9 @@ export function klLanesF64(p: usize, q: usize, r: i32, rows: i32, dim: i32, pSte
 
 // Lanes kept in a last partial step of four floats, by the number of elements left (1, 2, 3)
 const KEEP: usize = memory.data<i32>([0, 0, 0, 0, -1, 0, 0, 0, -1, -1, 0, 0, -1, -1, -1, 0], 16);
-// The f32 lanes settle only rows whose elements are all ≥ 2^-60: the pads (MIN_NORMAL_F32, three
-// at most) then move a total by less than 2^-64 of itself
-const LANES_MIN_F32: f32 = 8.673617379884035e-19;
+// The f32 lanes settle only rows whose totals exceed 2^-80: the pads (MIN_NORMAL_F32, three at
+// most) then move a total by less than 2^-44 of itself
+const TINY_TOTAL_F32: f64 = 8.271806125530277e-25;
 
 // Four rows' vectors of four elements, transposed in place: xk becomes element k of rows 0 … 3
 // @ts-ignore: decorator
@@ -92,8 +92,8 @@ const LANES_MIN_F32: f32 = 8.673617379884035e-19;
 let e0 = f32x4.splat(0), e1 = e0, e2 = e0, e3 = e0;
 
 // Rows r … r + 3 of floats: four elements per step, one load per row and side, transposed;
-// terms in f32 lanes, summed four at a time in f32 (as blockF32 does) and then in f64 lanes,
-// two rows per vector. Past dim, pads of p = q = MIN_NORMAL_F32 (terms and differences 0).
+// terms in f32 lanes, summed four at a time in f32 (as blockF32 does, terms are ≥ 0) and then
+// in f64 lanes, two rows per vector. Past dim, pads of p = q = MIN_NORMAL_F32 (terms and differences 0).
 export function klLanesF32(p: usize, q: usize, r: i32, rows: i32, dim: i32, pStep: i32, qStep: i32, out: usize): i32 {
   const p0 = rowAt(p, r, rows, pStep, 2), p1 = rowAt(p, r + 1, rows, pStep, 2);
   const p2 = rowAt(p, r + 2, rows, pStep, 2), p3 = rowAt(p, r + 3, rows, pStep, 2);
@@ -120,28 +120,28 @@ export function klLanesF32(p: usize, q: usize, r: i32, rows: i32, dim: i32, pSte
     a0 = e0; a1 = e1; a2 = e2; a3 = e3;
     transpose(b0, b1, b2, b3);
     b0 = e0; b1 = e1; b2 = e2; b3 = e3;
-    let tt = f32x4.splat(0), ss = tt, uu = tt, dd = tt;
+    let tt = f32x4.splat(0);
     // one element vector per pass, the next moved up (one copy of the term in the module)
     for (let k = 0; k < 4; k++) {
-      const pv = a0, qv = b0, dv = f32x4.sub(pv, qv);
+      const pv = a0, qv = b0;
       a0 = a1; a1 = a2; a2 = a3;
       b0 = b1; b1 = b2; b2 = b3;
       lo = f32x4.pmin(lo, f32x4.pmin(pv, qv));
-      tt = f32x4.add(tt, termF32x4(pv, qv, dv));
-      ss = f32x4.add(ss, pv);
-      uu = f32x4.add(uu, qv);
-      dd = f32x4.add(dd, dv);
+      tt = f32x4.add(tt, termF32x4(pv, qv, f32x4.sub(pv, qv)));
+      // Σp, Σq, Σ(p − q) in f64 lanes (exact values and differences): their f32 rounding would
+      // not cancel in the composition
+      const pl = low(pv), ph = high(pv), ql = low(qv), qh = high(qv);
+      s0 = f64x2.add(s0, pl);
+      s1 = f64x2.add(s1, ph);
+      u0 = f64x2.add(u0, ql);
+      u1 = f64x2.add(u1, qh);
+      d0 = f64x2.add(d0, f64x2.sub(pl, ql));
+      d1 = f64x2.add(d1, f64x2.sub(ph, qh));
     }
     t0 = f64x2.add(t0, low(tt));
     t1 = f64x2.add(t1, high(tt));
-    s0 = f64x2.add(s0, low(ss));
-    s1 = f64x2.add(s1, high(ss));
-    u0 = f64x2.add(u0, low(uu));
-    u1 = f64x2.add(u1, high(uu));
-    d0 = f64x2.add(d0, low(dd));
-    d1 = f64x2.add(d1, high(dd));
   }
-  const trusted = f32x4.ge(lo, f32x4.splat(LANES_MIN_F32));
-  const left = settle(t0, s0, u0, d0, i64x2.extend_low_i32x4_s(trusted), 4, out, r, rows);
-  return left | (r + 2 < rows ? settle(t1, s1, u1, d1, i64x2.extend_high_i32x4_s(trusted), 4, out, r + 2, rows) << 2 : 0);
+  const trusted = f32x4.ge(lo, f32x4.splat(MIN_NORMAL_F32));
+  const left = settle(t0, s0, u0, d0, i64x2.extend_low_i32x4_s(trusted), 2, TINY_TOTAL_F32, out, r, rows);
+  return left | (r + 2 < rows ? settle(t1, s1, u1, d1, i64x2.extend_high_i32x4_s(trusted), 2, TINY_TOTAL_F32, out, r + 2, rows) << 2 : 0);
 }
