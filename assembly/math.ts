@@ -239,8 +239,9 @@ export function logRatio(p: f64, q: f64): f64 {
 // ln(Q/P) − u, one series for both.
 // @ts-ignore: decorator
 @inline export function log1pMinusXF64x2(P: v128, Q: v128, d: v128): v128 {
+  // |u| ≤ 1/2 without waiting for the division (2|d| ≤ P)
+  const ad = f64x2.abs(d), near = f64x2.le(f64x2.add(ad, ad), P);
   const u = f64x2.div(f64x2.neg(d), P);
-  const near = f64x2.le(f64x2.abs(u), v64(V_HALF));
   // far: P moved into Q's binade (ratioArgF64x2's x for ln(Q/P))
   const m = mantissaMask(false);
   const pp = v128.bitselect(P, v128.or(v128.and(P, m), v128.andnot(Q, m)), near);
