@@ -49,6 +49,23 @@ function loopKL(p, q, dim, out) {
   }
 }
 
+/** Every row of p against one reference row q (normalised once, as a user would). */
+function loopKLReference(p, q, dim, out) {
+  let Q = 0;
+  for (let i = 0; i < dim; i++) Q += q[i];
+  for (let r = 0, rows = out.length; r < rows; r++) {
+    const at = r * dim;
+    let P = 0;
+    for (let i = 0; i < dim; i++) P += p[at + i];
+    let s = 0;
+    for (let i = 0; i < dim; i++) {
+      const a = p[at + i] / P, b = q[i] / Q;
+      if (a > 0) s += a * Math.log(a / b);
+    }
+    out[r] = s;
+  }
+}
+
 function loopJS(p, q, dim, out) {
   for (let r = 0, rows = out.length; r < rows; r++) {
     const at = r * dim;
@@ -168,6 +185,8 @@ function loopLogits(a, b, dim, out) {
 const WORKLOADS = {
   "kl rows 1e5 × 16": { rows: 1e5, dim: 16, run: (p, q, dim) => kl(p, q, { dim }), loop: loopKL },
   "kl rows 1e5 × 16 (Float32Array)": { rows: 1e5, dim: 16, f32: true, run: (p, q, dim) => kl(p, q, { dim }), loop: loopKL },
+  "kl rows 1e5 × 16 vs a reference row": { rows: 1e5, qRows: 1, dim: 16, run: (p, q, dim) => kl(p, q, { dim }), loop: loopKLReference },
+  "kl rows 1e5 × 16 vs a reference row (Float32Array)": { rows: 1e5, qRows: 1, dim: 16, f32: true, run: (p, q, dim) => kl(p, q, { dim }), loop: loopKLReference },
   "jsDivergence rows 1e5 × 16": { rows: 1e5, dim: 16, run: (p, q, dim) => jsDivergence(p, q, { dim }), loop: loopJS },
   "psi rows 1e5 × 16": { rows: 1e5, dim: 16, run: (p, q, dim) => psi(p, q, { dim }), loop: loopPSI },
   "kl rows 1e4 × 1024": { rows: 1e4, dim: 1024, run: (p, q, dim) => kl(p, q, { dim }), loop: loopKL },
@@ -183,7 +202,7 @@ async function measure(name) {
   const w = WORKLOADS[name];
   const Type = w.f32 || w.logits ? Float32Array : Float64Array;
   const make = (rows, seed) => (w.logits ? logits(rows * w.dim, seed) : values(rows * w.dim, seed, Type));
-  const p = make(w.rows, 1234), q = make(w.cols ?? w.rows, 5678);
+  const p = make(w.rows, 1234), q = make(w.qRows ?? w.cols ?? w.rows, 5678);
   const out = new Float64Array(w.outRows ?? w.rows * (w.cols ?? 1));
   const elements = w.rows * (w.cols ?? 1) * w.dim;
   let sink = 0;
