@@ -103,37 +103,23 @@ export function klLanesF32(p: usize, q: usize, r: i32, rows: i32, dim: i32, pSte
   let lo = f32x4.splat(Infinity);
   for (let j = 0; j < dim; j += 4) {
     const at = <usize>j << 2;
-    const tail = j + 4 > dim, pad = f32x4.splat(MIN_NORMAL_F32), keep = v128.load(KEEP + (<usize>min(dim - j, 3) << 4));
     let a0 = v128.load(p0 + at), a1 = v128.load(p1 + at), a2 = v128.load(p2 + at), a3 = v128.load(p3 + at);
-    if (tail) {
+    let b0 = v128.load(q0 + at), b1 = v128.load(q1 + at), b2 = v128.load(q2 + at), b3 = v128.load(q3 + at);
+    if (j + 4 > dim) {
+      const keep = v128.load(KEEP + (<usize>(dim - j) << 4)), pad = f32x4.splat(MIN_NORMAL_F32);
       a0 = v128.bitselect(a0, pad, keep);
       a1 = v128.bitselect(a1, pad, keep);
       a2 = v128.bitselect(a2, pad, keep);
       a3 = v128.bitselect(a3, pad, keep);
+      b0 = v128.bitselect(b0, pad, keep);
+      b1 = v128.bitselect(b1, pad, keep);
+      b2 = v128.bitselect(b2, pad, keep);
+      b3 = v128.bitselect(b3, pad, keep);
     }
     transpose(a0, a1, a2, a3);
     a0 = e0; a1 = e1; a2 = e2; a3 = e3;
-    let b0 = pad, b1 = pad, b2 = pad, b3 = pad;
-    if (qStep == 0 && !tail) {
-      // a broadcast reference row: each element splatted into the four rows' lanes
-      b0 = v128.load32_splat(q0 + at);
-      b1 = v128.load32_splat(q0 + at, 4);
-      b2 = v128.load32_splat(q0 + at, 8);
-      b3 = v128.load32_splat(q0 + at, 12);
-    } else {
-      b0 = v128.load(q0 + at);
-      b1 = v128.load(q1 + at);
-      b2 = v128.load(q2 + at);
-      b3 = v128.load(q3 + at);
-      if (tail) {
-        b0 = v128.bitselect(b0, pad, keep);
-        b1 = v128.bitselect(b1, pad, keep);
-        b2 = v128.bitselect(b2, pad, keep);
-        b3 = v128.bitselect(b3, pad, keep);
-      }
-      transpose(b0, b1, b2, b3);
-      b0 = e0; b1 = e1; b2 = e2; b3 = e3;
-    }
+    transpose(b0, b1, b2, b3);
+    b0 = e0; b1 = e1; b2 = e2; b3 = e3;
     let tt = f32x4.splat(0);
     // one element vector per pass, the next moved up (one copy of the term in the module)
     for (let k = 0; k < 4; k++) {
