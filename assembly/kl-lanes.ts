@@ -44,15 +44,10 @@ export function klLanesF64(p: usize, q: usize, r: i32, rows: i32, dim: i32, pSte
   let t = f64x2.splat(0), s = t, u = t, d = t, lo = f64x2.splat(Infinity);
   for (let j = 0; j < dim; j += 2) {
     const at = <usize>j << 3;
-    let a0 = v128.load(p0 + at), a1 = v128.load(p1 + at), b0 = v128.load(q0 + at), b1 = v128.load(q1 + at);
-    if (j + 1 == dim) {
-      a0 = f64x2.replace_lane(a0, 1, MIN_NORMAL_F64);
-      a1 = f64x2.replace_lane(a1, 1, MIN_NORMAL_F64);
-      b0 = f64x2.replace_lane(b0, 1, MIN_NORMAL_F64);
-      b1 = f64x2.replace_lane(b1, 1, MIN_NORMAL_F64);
-    }
+    const a0 = v128.load(p0 + at), a1 = v128.load(p1 + at), b0 = v128.load(q0 + at), b1 = v128.load(q1 + at);
     const pv = v128.shuffle<f64>(a0, a1, 0, 2), qv = v128.shuffle<f64>(b0, b1, 0, 2);
-    const pw = v128.shuffle<f64>(a0, a1, 1, 3), qw = v128.shuffle<f64>(b0, b1, 1, 3);
+    let pw = v128.shuffle<f64>(a0, a1, 1, 3), qw = v128.shuffle<f64>(b0, b1, 1, 3);
+    if (j + 1 == dim) pw = qw = f64x2.splat(MIN_NORMAL_F64);
     const dv = f64x2.sub(pv, qv), dw = f64x2.sub(pw, qw);
     lo = f64x2.pmin(lo, f64x2.pmin(f64x2.pmin(pv, qv), f64x2.pmin(pw, qw)));
     t = f64x2.add(t, f64x2.add(termF64x2(pv, qv, dv, false), termF64x2(pw, qw, dw, false)));
@@ -73,8 +68,6 @@ export function klLanesF64(p: usize, q: usize, r: i32, rows: i32, dim: i32, pSte
   return f64x2.promote_low_f32x4(v128.shuffle<f32>(v, v, 2, 3, 2, 3));
 }
 
-// Lanes kept in a last partial step of four floats, by the number of elements left (1, 2, 3)
-const KEEP: usize = memory.data<i32>([0, 0, 0, 0, -1, 0, 0, 0, -1, -1, 0, 0, -1, -1, -1, 0], 16);
 // The f32 lanes settle only rows whose totals exceed 2^-80: the pads (MIN_NORMAL_F32, three at
 // most) then move a total by less than 2^-44 of itself
 const TINY_TOTAL_F32: f64 = 8.271806125530277e-25;
@@ -105,21 +98,19 @@ export function klLanesF32(p: usize, q: usize, r: i32, rows: i32, dim: i32, pSte
     const at = <usize>j << 2;
     let a0 = v128.load(p0 + at), a1 = v128.load(p1 + at), a2 = v128.load(p2 + at), a3 = v128.load(p3 + at);
     let b0 = v128.load(q0 + at), b1 = v128.load(q1 + at), b2 = v128.load(q2 + at), b3 = v128.load(q3 + at);
-    if (j + 4 > dim) {
-      const keep = v128.load(KEEP + (<usize>(dim - j) << 4)), pad = f32x4.splat(MIN_NORMAL_F32);
-      a0 = v128.bitselect(a0, pad, keep);
-      a1 = v128.bitselect(a1, pad, keep);
-      a2 = v128.bitselect(a2, pad, keep);
-      a3 = v128.bitselect(a3, pad, keep);
-      b0 = v128.bitselect(b0, pad, keep);
-      b1 = v128.bitselect(b1, pad, keep);
-      b2 = v128.bitselect(b2, pad, keep);
-      b3 = v128.bitselect(b3, pad, keep);
-    }
     transpose(a0, a1, a2, a3);
     a0 = e0; a1 = e1; a2 = e2; a3 = e3;
     transpose(b0, b1, b2, b3);
     b0 = e0; b1 = e1; b2 = e2; b3 = e3;
+    if (j + 4 > dim) {
+      // elements past dim (1 to 3 of them; vector 0 is element j < dim): pads
+      const pad = f32x4.splat(MIN_NORMAL_F32), left = dim - j;
+      a1 = left > 1 ? a1 : pad;
+      b1 = left > 1 ? b1 : pad;
+      a2 = left > 2 ? a2 : pad;
+      b2 = left > 2 ? b2 : pad;
+      a3 = b3 = pad;
+    }
     let tt = f32x4.splat(0);
     // one element vector per pass, the next moved up (one copy of the term in the module)
     for (let k = 0; k < 4; k++) {
