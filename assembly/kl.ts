@@ -20,6 +20,7 @@ import {
 } from "./math";
 import { INVALID, LOSSY, Q_ZERO, REDO } from "./index";
 import { putRow, RESULTS } from "./math";
+import { klLanesF32, klLanesF64, LANES_DIM } from "./kl-lanes";
 
 // ---------------------------------------------------------------------------------------
 // Scalar path: exact semantics for every input; the SIMD path must agree with it.
@@ -114,7 +115,7 @@ function storeResults(t: v128, p: v128, q: v128, d: v128, tLow: v128): void {
 // f64x2 path
 
 // @ts-ignore: decorator
-@inline function termF64x2(p: v128, q: v128, d: v128, plain: bool): v128 {
+@inline export function termF64x2(p: v128, q: v128, d: v128, plain: bool): v128 {
   const a = f64x2.add(p, q);
   const near = nearF64x2(d, a);
   const x = ratioArgF64x2(p, q, near);
@@ -239,7 +240,7 @@ let blockLowest: f64 = 0;
 // sums in f64 lanes after a short f32 pairwise tree.
 
 // @ts-ignore: decorator
-@inline function termF32x4(p: v128, q: v128, d: v128): v128 {
+@inline export function termF32x4(p: v128, q: v128, d: v128): v128 {
   const a = f32x4.add(p, q);
   // |s| ≤ 1/2 ⇔ 2|p − q| ≤ p + q (a wider near branch than f64: f32 cannot afford the
   // cancellation of the far form close to p = q)
@@ -313,7 +314,7 @@ export function klF32(p: usize, q: usize, n: i32): i32 {
 // Batches: many rows per call, row-major with `dim` elements per row; a row step of 0
 // repeats one row against every row of the other side (broadcast).
 
-const TINY_TOTAL: f64 = 1.1830521861667747e-271; // 2^-900: smaller totals make the terms subnormal
+export const TINY_TOTAL: f64 = 1.1830521861667747e-271; // 2^-900: smaller totals make the terms subnormal
 
 // The normalised KL from the sums in RESULTS, as src/compose.ts composes it:
 // T/P + ln(Q/P) − (Q/P − 1); `limit` bounds how far the correction may cancel T/P (NaN beyond).
@@ -329,35 +330,48 @@ function composedKL(limit: f64): f64 {
 // REDO where the sums cannot settle the row to full accuracy (a zero or tiny total, a sum
 // that overflowed, the correction cancelling T/P more than `limit` times); Q_ZERO with
 // value +Infinity. Returns the OR of the rows' status bits, stopping at the first invalid row.
+// Normalised rows of up to LANES_DIM elements go across lanes (kl-lanes.ts), a group of
+// rows per vector; the rows a group leaves come here one by one.
 export function klRows(kind: i32, p: usize, q: usize, rows: i32, dim: i32, pStep: i32, qStep: i32, out: usize): i32 {
   const shift: usize = kind == 2 ? 2 : 3;
+  const width = dim > LANES_DIM || kind & 1 ? 1 : kind == 2 ? 4 : 2;
   let all = 0;
-  for (let r = 0; r < rows; r++) {
-    const pr = p + ((<usize>r * <usize>pStep) << shift), qr = q + ((<usize>r * <usize>qStep) << shift);
-    // the kernels themselves, called: inlining sums here with a run-time `plain` would
-    // leave that test inside the hot loop (measured 3× slower)
-    let status = kind == 2 ? klF32(pr, qr, dim) : kind == 1 ? plainF64(pr, qr, dim) : klF64(pr, qr, dim);
-    const t = load<f64>(RESULTS) + load<f64>(RESULTS, 32), P = load<f64>(RESULTS, 8), Q = load<f64>(RESULTS, 16);
-    let value: f64 = Infinity;
-    const normalised = kind == 0 || kind == 2;
-    // a zero (or subnormal) total first: the exact path reports it or rescales
-    if (normalised && !(P > TINY_TOTAL && Q > TINY_TOTAL)) status |= REDO;
-    else if (status & Q_ZERO) value = Infinity;
-    else if (t + P + Q - (t + P + Q) != 0) status |= REDO; // a sum overflowed
-    else if (!normalised) value = t;
-    else {
-      value = composedKL(kind == 2 ? 2.5 : 16) // as src/exact/kl.ts's cancels();
-      if (value != value && kind == 0 && P / Q > TINY_TOTAL && P / Q < 1 / TINY_TOTAL) {
-        // same shapes, different totals (counts of different sample sizes): q rescaled by
-        // P/Q and summed again, trusted where that rounding cannot show (as klCore does)
-        const lossy = klScaledF64(pr, qr, dim, P / Q) & LOSSY;
-        value = composedKL(Infinity);
-        if (lossy || !(value >= 1e-5 && value < Infinity)) value = NaN;
-      }
-      if (value != value) status |= REDO;
+  for (let r = 0; r < rows; r += width) {
+    // a row is left to klRow when it has a bit in `left`
+    const left = width == 1 ? 1 : kind == 2 ? klLanesF32(p, q, r, rows, dim, pStep, qStep, out) : klLanesF64(p, q, r, rows, dim, pStep, qStep, out);
+    for (let k = 0; k < width && r + k < rows; k++) {
+      if (!(left & (1 << k))) continue;
+      const i = r + k, pr = p + ((<usize>i * <usize>pStep) << shift), qr = q + ((<usize>i * <usize>qStep) << shift);
+      all |= klRow(kind, pr, qr, dim, out, i);
+      if (all & INVALID) return all;
     }
-    all |= putRow(out, r, value, status);
-    if (status & INVALID) break;
   }
   return all;
+}
+
+// Row r of klRows, whose rows start at pr and qr; returns its status.
+function klRow(kind: i32, pr: usize, qr: usize, dim: i32, out: usize, r: i32): i32 {
+  // the kernels themselves, called: inlining sums here with a run-time `plain` would
+  // leave that test inside the hot loop (measured 3× slower)
+  let status = kind == 2 ? klF32(pr, qr, dim) : kind == 1 ? plainF64(pr, qr, dim) : klF64(pr, qr, dim);
+  const t = load<f64>(RESULTS) + load<f64>(RESULTS, 32), P = load<f64>(RESULTS, 8), Q = load<f64>(RESULTS, 16);
+  let value: f64 = Infinity;
+  const normalised = kind == 0 || kind == 2;
+  // a zero (or subnormal) total first: the exact path reports it or rescales
+  if (normalised && !(P > TINY_TOTAL && Q > TINY_TOTAL)) status |= REDO;
+  else if (status & Q_ZERO) value = Infinity;
+  else if (t + P + Q - (t + P + Q) != 0) status |= REDO; // a sum overflowed
+  else if (!normalised) value = t;
+  else {
+    value = composedKL(kind == 2 ? 2.5 : 16); // as src/exact/kl.ts's cancels()
+    if (value != value && kind == 0 && P / Q > TINY_TOTAL && P / Q < 1 / TINY_TOTAL) {
+      // same shapes, different totals (counts of different sample sizes): q rescaled by
+      // P/Q and summed again, trusted where that rounding cannot show (as klCore does)
+      const lossy = klScaledF64(pr, qr, dim, P / Q) & LOSSY;
+      value = composedKL(Infinity);
+      if (lossy || !(value >= 1e-5 && value < Infinity)) value = NaN;
+    }
+    if (value != value) status |= REDO;
+  }
+  return putRow(out, r, value, status);
 }

@@ -234,6 +234,25 @@ export function logRatio(p: f64, q: f64): f64 {
   return 2 * atanhTail(s, s * s) - (2 * s * s) / (1 - s);
 }
 
+// The same lane-wise for r = Q/P of positive normal totals, d = P − Q summed apart (so that
+// u = −d/P keeps its digits): near r = 1 (|u| ≤ 1/2) from s = −d/(P + Q) as above, else
+// ln(Q/P) − u, one series for both.
+// @ts-ignore: decorator
+@inline export function log1pMinusXF64x2(P: v128, Q: v128, d: v128): v128 {
+  // |u| ≤ 1/2 without waiting for the division (2|d| ≤ P)
+  const ad = f64x2.abs(d), near = f64x2.le(f64x2.add(ad, ad), P);
+  const u = f64x2.div(f64x2.neg(d), P);
+  // far: P moved into Q's binade (ratioArgF64x2's x for ln(Q/P))
+  const m = mantissaMask(false);
+  const pp = v128.bitselect(P, v128.or(v128.and(P, m), v128.andnot(Q, m)), near);
+  const x = f64x2.div(v128.bitselect(f64x2.neg(d), f64x2.sub(Q, pp), near), f64x2.add(Q, pp));
+  const xx = f64x2.mul(x, x);
+  const tail = atanhTailF64x2(x, xx);
+  const nearValue = f64x2.sub(f64x2.add(tail, tail), f64x2.div(f64x2.add(xx, xx), f64x2.sub(v64(V_ONE), x)));
+  const farValue = f64x2.sub(lnRatioFromF64x2(Q, P, near, f64x2.add(x, tail), true), u);
+  return v128.bitselect(nearValue, farValue, near);
+}
+
 // ---------------------------------------------------------------------------------------
 // e^x, e^x − 1
 

@@ -6,8 +6,10 @@ import { Bench } from "tinybench";
 import { execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, totalmem } from "node:os";
-import { fileURLToPath } from "node:url";
-import { backend, init, jsDivergence, kl, pairwise, psi, topK, useBackend } from "../dist/index.js";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import * as lib from "../dist/index.js";
+
+const { backend, init, useBackend } = lib;
 
 const TIME_MS = Number(process.env.KL_BENCH_TIME ?? 400);
 
@@ -43,6 +45,23 @@ function loopKL(p, q, dim, out) {
     let s = 0;
     for (let i = 0; i < dim; i++) {
       const a = p[at + i] / P, b = q[at + i] / Q;
+      if (a > 0) s += a * Math.log(a / b);
+    }
+    out[r] = s;
+  }
+}
+
+/** Every row of p against one reference row q (normalised once, as a user would). */
+function loopKLReference(p, q, dim, out) {
+  let Q = 0;
+  for (let i = 0; i < dim; i++) Q += q[i];
+  for (let r = 0, rows = out.length; r < rows; r++) {
+    const at = r * dim;
+    let P = 0;
+    for (let i = 0; i < dim; i++) P += p[at + i];
+    let s = 0;
+    for (let i = 0; i < dim; i++) {
+      const a = p[at + i] / P, b = q[i] / Q;
       if (a > 0) s += a * Math.log(a / b);
     }
     out[r] = s;
@@ -166,32 +185,38 @@ function loopLogits(a, b, dim, out) {
 // ----- the workloads -----
 
 const WORKLOADS = {
-  "kl rows 1e5 × 16": { rows: 1e5, dim: 16, run: (p, q, dim) => kl(p, q, { dim }), loop: loopKL },
-  "kl rows 1e5 × 16 (Float32Array)": { rows: 1e5, dim: 16, f32: true, run: (p, q, dim) => kl(p, q, { dim }), loop: loopKL },
-  "jsDivergence rows 1e5 × 16": { rows: 1e5, dim: 16, run: (p, q, dim) => jsDivergence(p, q, { dim }), loop: loopJS },
-  "psi rows 1e5 × 16": { rows: 1e5, dim: 16, run: (p, q, dim) => psi(p, q, { dim }), loop: loopPSI },
-  "kl rows 1e4 × 1024": { rows: 1e4, dim: 1024, run: (p, q, dim) => kl(p, q, { dim }), loop: loopKL },
-  "kl single vector 1e6 (reference)": { rows: 1, dim: 1e6, run: (p, q) => kl(p, q), loop: loopKL },
-  "kl pairwise 1000 × 1000 × 64": { rows: 1000, cols: 1000, dim: 64, run: (a, b, dim) => pairwise("kl", a, b, { dim }), loop: loopPairwise },
-  "kl pairwise 1000 × 1000 × 64 (Float32Array)": { rows: 1000, cols: 1000, dim: 64, f32: true, run: (a, b, dim) => pairwise("kl", a, b, { dim }), loop: loopPairwise },
-  "hellinger pairwise 1000 × 1000 × 64": { rows: 1000, cols: 1000, dim: 64, run: (a, b, dim) => pairwise("hellinger", a, b, { dim }), loop: loopHellingerPairwise },
-  "kl topK k=10, 1000 queries × 1000 candidates × 64": { rows: 1000, cols: 1000, dim: 64, outRows: 1000, run: (a, b, dim) => topK("kl", a, b, { dim, k: 10 }).scores, loop: loopTopK },
-  "kl logits 64 × 131072": { rows: 64, dim: 131072, logits: true, run: (a, b, dim) => kl(a, b, { dim, input: "logits" }), loop: loopLogits },
+  "kl rows 1e5 × 16": { rows: 1e5, dim: 16, run: (k, p, q, dim) => k.kl(p, q, { dim }), loop: loopKL },
+  "kl rows 1e5 × 16 (Float32Array)": { rows: 1e5, dim: 16, f32: true, run: (k, p, q, dim) => k.kl(p, q, { dim }), loop: loopKL },
+  "kl rows 1e5 × 16 vs a reference row": { rows: 1e5, qRows: 1, dim: 16, run: (k, p, q, dim) => k.kl(p, q, { dim }), loop: loopKLReference },
+  "kl rows 1e5 × 16 vs a reference row (Float32Array)": { rows: 1e5, qRows: 1, dim: 16, f32: true, run: (k, p, q, dim) => k.kl(p, q, { dim }), loop: loopKLReference },
+  "jsDivergence rows 1e5 × 16": { rows: 1e5, dim: 16, run: (k, p, q, dim) => k.jsDivergence(p, q, { dim }), loop: loopJS },
+  "psi rows 1e5 × 16": { rows: 1e5, dim: 16, run: (k, p, q, dim) => k.psi(p, q, { dim }), loop: loopPSI },
+  "kl rows 1e4 × 1024": { rows: 1e4, dim: 1024, run: (k, p, q, dim) => k.kl(p, q, { dim }), loop: loopKL },
+  "kl single vector 1e6 (reference)": { rows: 1, dim: 1e6, run: (k, p, q) => k.kl(p, q), loop: loopKL },
+  "kl pairwise 1000 × 1000 × 64": { rows: 1000, cols: 1000, dim: 64, run: (k, a, b, dim) => k.pairwise("kl", a, b, { dim }), loop: loopPairwise },
+  "kl pairwise 1000 × 1000 × 64 (Float32Array)": { rows: 1000, cols: 1000, dim: 64, f32: true, run: (k, a, b, dim) => k.pairwise("kl", a, b, { dim }), loop: loopPairwise },
+  "hellinger pairwise 1000 × 1000 × 64": { rows: 1000, cols: 1000, dim: 64, run: (k, a, b, dim) => k.pairwise("hellinger", a, b, { dim }), loop: loopHellingerPairwise },
+  "kl topK k=10, 1000 queries × 1000 candidates × 64": { rows: 1000, cols: 1000, dim: 64, outRows: 1000, run: (k, a, b, dim) => k.topK("kl", a, b, { dim, k: 10 }).scores, loop: loopTopK },
+  "kl logits 64 × 131072": { rows: 64, dim: 131072, logits: true, run: (k, a, b, dim) => k.kl(a, b, { dim, input: "logits" }), loop: loopLogits },
 };
+
+/** A workload's inputs and the loop's output array. */
+function inputs(w) {
+  const Type = w.f32 || w.logits ? Float32Array : Float64Array;
+  const make = (rows, seed) => (w.logits ? logits(rows * w.dim, seed) : values(rows * w.dim, seed, Type));
+  return { p: make(w.rows, 1234), q: make(w.qRows ?? w.cols ?? w.rows, 5678), out: new Float64Array(w.outRows ?? w.rows * (w.cols ?? 1)) };
+}
 
 async function measure(name) {
   const w = WORKLOADS[name];
-  const Type = w.f32 || w.logits ? Float32Array : Float64Array;
-  const make = (rows, seed) => (w.logits ? logits(rows * w.dim, seed) : values(rows * w.dim, seed, Type));
-  const p = make(w.rows, 1234), q = make(w.cols ?? w.rows, 5678);
-  const out = new Float64Array(w.outRows ?? w.rows * (w.cols ?? 1));
+  const { p, q, out } = inputs(w);
   const elements = w.rows * (w.cols ?? 1) * w.dim;
   let sink = 0;
   const bench = new Bench({ time: TIME_MS, warmupTime: 100, iterations: 3 });
   const wasm = backend(); // the build init() selected
   bench.add("wasm-simd", () => {
     useBackend(wasm);
-    const r = w.run(p, q, w.dim);
+    const r = w.run(lib, p, q, w.dim);
     sink += typeof r === "number" ? r : r[0];
   });
   bench.add("plain loop", () => {
@@ -212,6 +237,36 @@ if (process.env.KL_BENCH_WORKLOAD) {
 }
 
 const only = process.env.KL_BENCH_ONLY;
+
+// KL_BENCH_AB=<another build's dist/index.js>: each workload (KL_BENCH_ONLY selects) through this
+// build, the other and the plain loop, interleaved round by round in one process, so that load
+// from other processes hits all three alike; prints the medians over KL_AB_ROUNDS (default 31)
+// rounds of the per-round ratios. Writes nothing.
+if (process.env.KL_BENCH_AB) {
+  const other = await import(pathToFileURL(process.env.KL_BENCH_AB).href);
+  if ((await init()) === "js" || (await other.init()) === "js") console.warn("warning: init() selected js");
+  const rounds = Number(process.env.KL_AB_ROUNDS ?? 31);
+  const time = (f) => {
+    const t = performance.now();
+    f();
+    return performance.now() - t;
+  };
+  const median = (x) => x.sort((a, b) => a - b)[x.length >> 1];
+  for (const name of Object.keys(WORKLOADS)) {
+    if (only && !name.includes(only)) continue;
+    const w = WORKLOADS[name], { p, q, out } = inputs(w);
+    const ratios = { "loop ÷ this build": [], "loop ÷ other build": [], "other ÷ this": [] };
+    for (let i = -3; i < rounds; i++) {
+      const a = time(() => w.run(lib, p, q, w.dim)), b = time(() => w.run(other, p, q, w.dim)), c = time(() => w.loop(p, q, w.dim, out));
+      if (i < 0) continue; // warm-up rounds
+      ratios["loop ÷ this build"].push(c / a);
+      ratios["loop ÷ other build"].push(c / b);
+      ratios["other ÷ this"].push(b / a);
+    }
+    console.log(`${name}: ${Object.entries(ratios).map(([k, v]) => `${k} ${median(v).toFixed(2)}×`).join(", ")}`);
+  }
+  process.exit(0);
+}
 const results = [];
 for (const name of Object.keys(WORKLOADS)) {
   if (only && !name.includes(only)) continue;

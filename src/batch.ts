@@ -3,8 +3,8 @@
 // each row comes back as [value, status] (src/wasm.ts), and rows whose status says REDO (or
 // whose composition here cannot keep full accuracy) are marked in `redo` and done exactly.
 import {
-  ROW, STATUS_INVALID, STATUS_Q_ZERO, STATUS_REDO,
-  type Batch, type Kernel, type KernelKind,
+  STATUS_INVALID, STATUS_Q_ZERO, STATUS_REDO,
+  type Batch, type Kernel, type KernelKind, type RowsOut,
 } from "./wasm.js";
 import type { Resolved } from "./engine/options.js";
 import { exactRow } from "./engine/rows.js";
@@ -22,10 +22,10 @@ export function kernelRows(k: Kernel | null, measure: MeasureName, p: Side, q: S
   if (measure === "kl" && o.smoothing === null && q !== null && p.kind !== "probabilities" && q.kind !== "probabilities") {
     // two sides of logits (or normalised log-probabilities, the same at T = 1)
     if (!(invT(p) === invT(q))) return null;
-    const { values, status } = k.logitsKL({ p: p.v, q: q.v, rows, dim: p.shape.dim, pRows: p.shape.rows, qRows: q.shape.rows }, invT(p)!);
+    const out = k.logitsKL({ p: p.v, q: q.v, rows, dim: p.shape.dim, pRows: p.shape.rows, qRows: q.shape.rows }, invT(p)!);
     // an invalid row, too, goes to the exact path, which names the value
-    const out = fromRows(values, status, rows, STATUS_REDO | STATUS_INVALID);
-    return redoRows(out.values, out.redo, measure, p, q, o);
+    const redo = new Uint8Array(rows);
+    return redoRows(fromRows(out, STATUS_REDO | STATUS_INVALID, redo), redo, measure, p, q, o);
   }
   const dim = p.shape.dim;
   // logits / normalised log-probabilities: the kernels make rows probabilities in the
@@ -59,9 +59,9 @@ export function kernelRows(k: Kernel | null, measure: MeasureName, p: Side, q: S
   const redo = new Uint8Array(rows);
   // KL of every row (normalised or plain)
   const klOf = (a: Side, b: Side, plainKind: KernelKind | "generalized" | null): Float64Array => {
-    const { values, status } = k.klRowSums(batch(a, b), plainKind ?? (f32 && a.v instanceof Float32Array && b.v instanceof Float32Array ? "f32" : "f64"));
-    if (status & STATUS_INVALID) fail();
-    return fromRows(values, status, rows, STATUS_REDO, redo).values;
+    const out = k.klRowSums(batch(a, b), plainKind ?? (f32 && a.v instanceof Float32Array && b.v instanceof Float32Array ? "f32" : "f64"));
+    if (out.status & STATUS_INVALID) fail();
+    return fromRows(out, STATUS_REDO, redo);
   };
   let values: Float64Array;
   switch (measure) {
@@ -91,9 +91,9 @@ export function kernelRows(k: Kernel | null, measure: MeasureName, p: Side, q: S
     default: {
       if (!norm || family.family !== "pair") return null;
       const alpha = MEASURES[measure].alpha ? o.alpha! : undefined;
-      const { values: sums, status } = k.pairRowSums(batch(p, q!), family.id, alpha);
-      if (status & STATUS_INVALID) fail();
-      values = fromRows(sums, status, rows, STATUS_REDO, redo).values;
+      const out = k.pairRowSums(batch(p, q!), family.id, alpha);
+      if (out.status & STATUS_INVALID) fail();
+      values = fromRows(out, STATUS_REDO, redo);
       for (let r = 0; r < rows; r++) {
         const v = family.compose === undefined ? values[r] : family.compose(values[r], alpha!);
         if (Number.isNaN(v)) redo[r] = 1;
@@ -112,22 +112,19 @@ export function kernelRows(k: Kernel | null, measure: MeasureName, p: Side, q: S
 }
 
 /**
- * The values of [value, status] rows, and `redo` marked (OR-ed into the given array) where the
- * status has any of `redoBits`; a row that is not redone and has Q_ZERO is +Infinity. `all`,
- * the OR of the rows' status bits, lets the usual batch (no row to mark) skip reading them.
+ * The values of a row kernel's rows, with `redo` marked where a row's status has any of
+ * `redoBits`; a row that is not redone and has Q_ZERO is +Infinity. Only a batch with a row
+ * status (rowStatus) needs a look at each row.
  */
-function fromRows(rowsOut: Float64Array, all: number, rows: number, redoBits: number, redo = new Uint8Array(rows)): { values: Float64Array; redo: Uint8Array } {
-  const values = new Float64Array(rows);
-  if ((all & (redoBits | STATUS_Q_ZERO)) === 0) {
-    for (let r = 0; r < rows; r++) values[r] = rowsOut[r * ROW];
-    return { values, redo };
-  }
-  for (let r = 0; r < rows; r++) {
-    const status = rowsOut[r * ROW + 1];
+function fromRows(out: RowsOut, redoBits: number, redo: Uint8Array): Float64Array {
+  const { values, rowStatus } = out;
+  if (rowStatus === null) return values;
+  for (let r = 0; r < values.length; r++) {
+    const status = rowStatus[r];
     if (status & redoBits) redo[r] = 1;
-    values[r] = status & STATUS_Q_ZERO ? Infinity : rowsOut[r * ROW];
+    else if (status & STATUS_Q_ZERO) values[r] = Infinity;
   }
-  return { values, redo };
+  return values;
 }
 
 /** The rows marked in `redo`: checked, then exactly, in JS. */

@@ -39,8 +39,24 @@ export interface Batch {
 
 /** Doubles per row of every row kernel: [value, status] (assembly/index.ts). */
 export const ROW = 2;
-/** Per-row results of a batch, and the OR of the rows' status bits. */
-export type RowsOut = { values: Float64Array; status: number };
+/**
+ * Per-row results of a batch: each row's value, the OR of the rows' status bits, and each
+ * row's status where that OR has any (null: every row's is 0, the usual batch).
+ */
+export type RowsOut = { values: Float64Array; status: number; rowStatus: Uint8Array | null };
+/** klTerms of a batch: rows × dim terms, and the OR of the kernel calls' status bits. */
+export type TermsOut = { values: Float64Array; status: number };
+
+/** Empty per-row results for `rows` rows. */
+export function rowsOut(rows: number): RowsOut {
+  return { values: new Float64Array(rows), status: 0, rowStatus: null };
+}
+
+/** Row r's status into `out` (and its OR). */
+export function setStatus(out: RowsOut, r: number, bits: number): void {
+  out.status |= bits;
+  if (bits !== 0) (out.rowStatus ??= new Uint8Array(out.values.length))[r] = bits;
+}
 /** A row kernel's call on the scratch area: (p, q, rows, pStep, qStep, out) → status bits. */
 type RowCall = (p: number, q: number, rows: number, pStep: number, qStep: number, out: number) => number;
 // Row results per call: the output area after the two input chunks holds this many.
@@ -169,25 +185,22 @@ export class Kernel {
    * finds the element).
    */
   klRowSums(b: Batch, kernel: KernelKind | "generalized"): RowsOut {
-    const values = new Float64Array(b.rows * ROW);
     const useF32 = kernel === "f32";
     const chunk = useF32 ? CHUNK_F32 : CHUNK_F64;
     if (b.dim > chunk) {
       // long rows: each streams through the scratch area on its own
-      let status = 0;
+      const out = rowsOut(b.rows);
       for (let r = 0; r < b.rows; r++) {
         const s = this.sums(rowOf(b.p, b.pRows, r, b.dim), rowOf(b.q, b.qRows, r, b.dim), kernel === "generalized" ? "f64" : kernel, 1);
         const value = composeKL(s, kernel);
-        const bits = (s.invalid ? STATUS_INVALID : 0) | (s.qZero ? STATUS_Q_ZERO : 0) | (value === null ? STATUS_REDO : 0);
-        values[r * ROW] = value ?? 0;
-        values[r * ROW + 1] = bits;
-        status |= bits;
+        out.values[r] = value ?? 0;
+        setStatus(out, r, (s.invalid ? STATUS_INVALID : 0) | (s.qZero ? STATUS_Q_ZERO : 0) | (value === null ? STATUS_REDO : 0));
         if (s.invalid) break;
       }
-      return { values, status };
+      return out;
     }
     const kind = useF32 ? 2 : kernel === "plain" ? 1 : kernel === "generalized" ? 3 : 0;
-    return this.batched(b, useF32, ROW, (p, q, rows, pStep, qStep, out) => this.exports.klRows(kind, p, q, rows, b.dim, pStep, qStep, out));
+    return this.rowCalls(b, useF32, (p, q, rows, pStep, qStep, out) => this.exports.klRows(kind, p, q, rows, b.dim, pStep, qStep, out));
   }
 
   /**
@@ -197,7 +210,7 @@ export class Kernel {
   pairRowSums(b: Batch, measure: number, alpha?: number): RowsOut {
     if (alpha !== undefined) this.exports.setParameter(alpha);
     if (b.dim <= CHUNK_F64) {
-      return this.batched(b, false, ROW, (p, q, rows, pStep, qStep, out) => this.exports.pairRows(measure, p, q, rows, b.dim, pStep, qStep, out));
+      return this.rowCalls(b, false, (p, q, rows, pStep, qStep, out) => this.exports.pairRows(measure, p, q, rows, b.dim, pStep, qStep, out));
     }
     return pairRowSumsLong(this, b, measure, alpha);
   }
@@ -210,7 +223,7 @@ export class Kernel {
   logitsKL(b: Batch, invT: number): RowsOut {
     const ex = this.exports;
     if (b.dim <= CHUNK_F64) {
-      return this.batched(b, false, ROW, (p, q, rows, pStep, qStep, out) => ex.logitsKLRows(p, q, rows, b.dim, pStep, qStep, invT, out));
+      return this.rowCalls(b, false, (p, q, rows, pStep, qStep, out) => ex.logitsKLRows(p, q, rows, b.dim, pStep, qStep, invT, out));
     }
     return logitsKLLong(this, b, invT);
   }
@@ -219,9 +232,13 @@ export class Kernel {
    * The terms a·ln(a/b) of every row (rows × dim): NaN where the kernel leaves an element to
    * the exact path (a ≈ b, subnormal values, totals out of range).
    */
-  klTerms(b: Batch): RowsOut {
+  klTerms(b: Batch): TermsOut {
     if (b.dim <= CHUNK_F64) {
-      return this.batched(b, false, b.dim, (p, q, rows, pStep, qStep, out) => this.exports.klTermsRows(p, q, rows, b.dim, pStep, qStep, out));
+      const values = new Float64Array(b.rows * b.dim), at = this.rowsAt >> 3;
+      const status = this.batched(b, false, (p, q, rows, pStep, qStep, out) => this.exports.klTermsRows(p, q, rows, b.dim, pStep, qStep, out), (r, rows) => {
+        values.set(this.f64.subarray(at, at + rows * b.dim), r * b.dim);
+      });
+      return { values, status };
     }
     return klTermsLong(this, b);
   }
@@ -251,16 +268,28 @@ export class Kernel {
     return values;
   }
 
+  /** [value, status] per row of a row kernel's calls, read where the kernel wrote them. */
+  private rowCalls(b: Batch, useF32: boolean, call: RowCall): RowsOut {
+    const out = rowsOut(b.rows), values = out.values, at = this.rowsAt >> 3;
+    this.batched(b, useF32, call, (r, rows, bits) => {
+      const f = this.f64;
+      for (let i = 0; i < rows; i++) values[r + i] = f[at + i * ROW];
+      // the status of each row only where a row of this call has one
+      if (bits !== 0) for (let i = 0; i < rows; i++) setStatus(out, r + i, f[at + i * ROW + 1]);
+    });
+    return out;
+  }
+
   /**
    * Streams whole rows through the scratch area, as many per call as fit (a broadcast row is
-   * copied once), and collects `width` doubles of results per row.
+   * copied once), and hands each call's rows to `collect` (their results at rowsAt); returns
+   * the OR of the calls' status bits.
    */
-  private batched(b: Batch, useF32: boolean, width: number, call: RowCall): RowsOut {
+  private batched(b: Batch, useF32: boolean, call: RowCall, collect: (r: number, rows: number, bits: number) => void): number {
     this.views();
     const view = useF32 ? this.f32 : this.f64;
     const shift = useF32 ? 2 : 3;
     const perCall = Math.min(MAX_ROWS, Math.floor((CHUNK_BYTES >> shift) / b.dim));
-    const values = new Float64Array(b.rows * width);
     const flagsAt = this.rowsAt + 16384; // after ≤ MAX_ROWS rows of results
     // rows [r, r + rows) of a side into its input chunk (a broadcast row once), made
     // probabilities and smoothed there; the rows the kernels flag are marked in b.flagged
@@ -296,11 +325,12 @@ export class Kernel {
       if (b.pRows !== 1) fill(true, r, rows);
       if (b.qRows !== 1) fill(false, r, rows);
       const pStep = b.pRows === 1 ? 0 : b.dim, qStep = b.qRows === 1 ? 0 : b.dim;
-      status |= call(this.scratch, this.scratch + CHUNK_BYTES, rows, pStep, qStep, this.rowsAt);
-      values.set(this.f64.subarray(this.rowsAt >> 3, (this.rowsAt >> 3) + rows * width), r * width);
+      const bits = call(this.scratch, this.scratch + CHUNK_BYTES, rows, pStep, qStep, this.rowsAt);
+      collect(r, rows, bits);
+      status |= bits;
       if (status & STATUS_INVALID) break;
     }
-    return { values, status };
+    return status;
   }
 
   /** Copies elements [from, from + m) of p and q into the two input chunks. */

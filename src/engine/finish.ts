@@ -20,8 +20,11 @@ export function finish(measure: MeasureName, values: Float64Array, o: Resolved, 
   const normalized = o.smoothing !== null ? o.smoothing.mode !== "clip" : o.normalize || sides.every((s) => s.kind === "logits");
   const min = normalized || m.termsNonNegative ? 0 : -Infinity;
   const max = !normalized ? Infinity : m.usesBase ? m.max / o.logBase : m.max;
+  const asIs = scale === 1 && !m.root;
   for (let r = 0; r < values.length; r++) {
     let v = values[r];
+    // the usual row needs nothing: finite, inside the range, no base or root to apply
+    if (asIs && v > min && v <= max && v < Infinity) continue;
     if (!Number.isFinite(v)) overflowUnlessInfinite(m, v, sides, r, o);
     v = Math.min(Math.max(v * scale, min), max);
     values[r] = m.root ? Math.sqrt(v) : v;

@@ -2,7 +2,7 @@
 // klTerms, streamed chunk by chunk through the Kernel's fixed scratch area (src/wasm.ts).
 import type { Vector } from "../engine/vector.js";
 import { Sum } from "../exact/sum.js";
-import { CHUNK_BYTES, CHUNK_F64, ROW, STATUS_INVALID, STATUS_REDO, copyRows, rowOf, type Batch, type Kernel, type RowsOut } from "../wasm.js";
+import { CHUNK_BYTES, CHUNK_F64, STATUS_INVALID, STATUS_REDO, copyRows, rowOf, rowsOut, setStatus, type Batch, type Kernel, type RowsOut, type TermsOut } from "../wasm.js";
 
 /** Calls `f(i, m)` for each chunk [i, i + m) of a row of `dim` elements, until it returns true. */
 function eachChunk(dim: number, f: (i: number, m: number) => boolean | void): void {
@@ -34,8 +34,7 @@ function streamedTotals(k: Kernel, dim: number, load: (i: number, m: number) => 
 /** Kernel.pairRowSums for rows longer than a chunk: totals first, then the sums (two passes). */
 export function pairRowSumsLong(k: Kernel, b: Batch, measure: number, alpha: number | undefined): RowsOut {
   k.views();
-  const values = new Float64Array(b.rows * ROW);
-  let status = 0;
+  const out = rowsOut(b.rows);
   const r0 = k.results >> 3;
   // logits (LLM vocabularies): each side's max and log-sum-exp first, then every chunk is
   // made probabilities in place right after it is copied
@@ -60,8 +59,7 @@ export function pairRowSumsLong(k: Kernel, b: Batch, measure: number, alpha: num
     const p = rowOf(b.p, b.pRows, r, b.dim), q = rowOf(b.q, b.qRows, r, b.dim);
     const sp = softmaxStats(p, b.invP), sq = softmaxStats(q, b.invQ);
     if (alpha !== undefined || (sp !== null && !Number.isFinite(sp.max)) || (sq !== null && !Number.isFinite(sq.max))) {
-      values[r * ROW + 1] = STATUS_REDO;
-      status |= STATUS_REDO;
+      setStatus(out, r, STATUS_REDO);
       (b.flagged ??= new Uint8Array(b.rows))[r] = 1; // no finite logit, or NaN/+∞: exact path
       continue;
     }
@@ -82,12 +80,11 @@ export function pairRowSumsLong(k: Kernel, b: Batch, measure: number, alpha: num
       });
       bits = ex.pairStatus(P.value, Q.value, 0, 1, 1, tv.value);
     }
-    values[r * ROW] = sum.value;
-    values[r * ROW + 1] = bits;
-    status |= bits;
+    out.values[r] = sum.value;
+    setStatus(out, r, bits);
     if (bits & STATUS_INVALID) break;
   }
-  return { values, status };
+  return out;
 }
 
 /** Kernel.logitsKL for rows longer than a chunk. */
@@ -97,8 +94,7 @@ export function logitsKLLong(k: Kernel, b: Batch, invT: number): RowsOut {
   // exponentials (rescaled chunk by chunk onto the running maxima) and the direct KL; where
   // that KL is small next to the magnitudes it sums, a second pass takes the T-form
   k.views();
-  const values = new Float64Array(b.rows * ROW);
-  let status = 0;
+  const out = rowsOut(b.rows), values = out.values;
   const qAt = k.scratch + CHUNK_BYTES;
   const stats = ex.logitsStatsPtr() >> 3, side2 = ex.logitsResultsPtr() >> 3;
   const rescale = (from: number, to: number): number => (from === -Infinity ? 0 : Math.exp((from - to) * invT));
@@ -133,8 +129,7 @@ export function logitsKLLong(k: Kernel, b: Batch, invT: number): RowsOut {
       abs += f[stats + 5] * ka;
     });
     if (!Number.isFinite(ma) || !Number.isFinite(mb)) {
-      values[r * ROW + 1] = STATUS_REDO; // invalid values or no finite logit: the exact path reports it
-      status |= STATUS_REDO;
+      setStatus(out, r, STATUS_REDO); // invalid values or no finite logit: the exact path reports it
       continue;
     }
     const dm = (ma - mb) * invT, ls = Math.log(sa / sb);
@@ -144,7 +139,7 @@ export function logitsKLLong(k: Kernel, b: Batch, invT: number): RowsOut {
     // those, the T-form (as ln sa − ln sb, that floor was missed: 1.9e-12 relative on a
     // near row with −∞ entries)
     if (direct === Infinity || direct >= 0.05 * (abs / sa + Math.abs(dm) + Math.abs(ls) + 1)) {
-      values[r * ROW] = direct;
+      values[r] = direct;
       continue;
     }
     const terms = new Sum(), pd = new Sum();
@@ -153,13 +148,13 @@ export function logitsKLLong(k: Kernel, b: Batch, invT: number): RowsOut {
       terms.add(ex.logitsKL(k.scratch, qAt, m, ma, mb, invT, Math.log(sa), Math.log(sb)));
       pd.add(k.f64[side2]);
     });
-    values[r * ROW] = ex.logitsFinish(terms.value, pd.value);
+    values[r] = ex.logitsFinish(terms.value, pd.value);
   }
-  return { values, status };
+  return out;
 }
 
 /** Kernel.klTerms for rows longer than a chunk. */
-export function klTermsLong(k: Kernel, b: Batch): RowsOut {
+export function klTermsLong(k: Kernel, b: Batch): TermsOut {
   k.views();
   const values = new Float64Array(b.rows * b.dim);
   const out = k.rowsAt >> 3;
