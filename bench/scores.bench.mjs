@@ -272,7 +272,7 @@ const lines = [
   "",
   "| workload | elements | kl-simd (↳ peer) | plain JS loop | ÷ loop | max relative error |",
   "|---|---:|---:|---:|---:|---:|",
-  ...results.map((r) => `| ${r.name} | ${r.elements.toExponential(2)} | ${fmt(r["wasm-simd"])}/s | ${fmt(r["plain loop"])}/s | **${(r["wasm-simd"] / r["plain loop"]).toFixed(2)}×** | ${r.error === undefined ? "" : r.error.toExponential(1)} |`),
+  ...results.map((r) => `| ${r.name} | ${r.elements.toExponential(2)} | ${fmt(r["wasm-simd"])}/s | ${fmt(r["plain loop"])}/s | **${(r["wasm-simd"] / r["plain loop"]).toFixed(2)}×** | ${r.error === undefined ? "" : r.error === 0 ? "0" : r.error.toExponential(1)} |`),
 ];
 const table = lines.join("\n");
 console.log(table);
