@@ -63,7 +63,7 @@ async function measureRow(Type, n, withPeers, skip) {
   const skipped = {};
   const errors = {}; // each peer's |value − kl-simd's| / kl-simd's
   if (withPeers) {
-    useBackend("wasm-simd");
+    useBackend(backendName);
     // as Float64Array (a copy of a Float32Array holds its values exactly): within 1e-12 of the exact KL
     const reference = kl(Float64Array.from(p), Float64Array.from(q));
     const { peers } = await loadPeers();

@@ -224,7 +224,7 @@ async function measure(name, ortThreads) {
   const rate = Object.fromEntries(bench.tasks.map((t) => [t.name, elements / (t.result.latency.p50 / 1000)]));
   if (!w.ort) return { name, elements, ...rate, sink };
   // kl-simd on Float64Array copies (exact for float32 values): within 1e-12 of the exact values
-  useBackend("wasm-simd");
+  useBackend(wasm);
   const reference = w.run(Float64Array.from(p), Float64Array.from(q), w.dim);
   const error = w.f32 ? maxRelativeError(w.run(p, q, w.dim), reference) : undefined; // kl-simd's own, in float32
   const peer = ort && { threads: ort.threads, error: maxRelativeError(await ort[w.ort](p, q, w.dim), reference) };
