@@ -1,7 +1,8 @@
 // npm run bench: elements/second of kl() on the SIMD kernel (marshalling included), on the
 // JS fallback, of the plain loop a user would write, and of the libraries a user would
 // otherwise pick (bench/peers.mjs: ml-distance, mathjs, TensorFlow.js on its wasm and cpu
-// backends), all in this one run. Each row (type, n) runs in a process of its own, so the JIT
+// backends, ONNX Runtime Web on its wasm backend), all in this one run, and each peer's relative
+// error against kl-simd's value on the same inputs. Each row (type, n) runs in a process of its own, so the JIT
 // state one size leaves cannot skew the next; within a row all are measured side by side.
 // Prints Markdown tables and writes bench/RESULTS.md, the two tables of docs/performance.md and
 // the README's short comparison, with the machine and its load named. Without the libraries
@@ -12,7 +13,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { execFileSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { init, kl, useBackend } from "../dist/index.js";
-import { INSTALL_HINT, loadPeers, peerVersions, plainLoop32, plainLoop64 } from "./peers.mjs";
+import { INSTALL_HINT, ORT_HINT, loadPeers, peerVersions, plainLoop32, plainLoop64 } from "./peers.mjs";
 
 const SIZES = (process.env.KL_BENCH_SIZES ?? "16,100,1000,10000,100000,1000000,10000000").split(",").map(Number);
 const TIME_MS = Number(process.env.KL_BENCH_TIME ?? 150); // per task and round
@@ -42,8 +43,9 @@ const PLAIN_SUM = { normalize: false };
 // A closure that calls a peer's fn(p, q) reps times. Each peer gets its own copy, compiled apart
 // (so with its own type feedback, as a user's own call site has): one call site shared by all
 // peers goes megamorphic, and V8 then stops inlining the fast ones (ml-distance).
-const repeater = (fn, p, q, reps) =>
-  new Function("fn", "p", "q", "reps", "return () => { let s = 0; for (let r = 0; r < reps; r++) s += fn(p, q); return s; };")(fn, p, q, reps);
+// An async peer (onnxruntime-web) is awaited each call.
+const repeater = (fn, p, q, reps, async) =>
+  new Function("fn", "p", "q", "reps", `return ${async ? "async " : ""}() => { let s = 0; for (let r = 0; r < reps; r++) s += ${async ? "await " : ""}fn(p, q); return s; };`)(fn, p, q, reps);
 const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 
 async function measureRow(Type, n, withPeers, skip) {
@@ -63,7 +65,11 @@ async function measureRow(Type, n, withPeers, skip) {
     { name: "plain loop", run: () => { let s = 0; for (let r = 0; r < reps; r++) s += plainLoop(p, q); return s; } },
   ];
   const skipped = {};
+  const errors = {}; // each peer's |value − kl-simd's| / kl-simd's
   if (withPeers) {
+    useBackend(backendName);
+    // as Float64Array (a copy of a Float32Array holds its values exactly): within 1e-12 of the exact KL
+    const reference = kl(Float64Array.from(p), Float64Array.from(q));
     const { peers } = await loadPeers();
     for (const peer of peers) {
       if (skip.includes(peer.name)) {
@@ -75,11 +81,12 @@ async function measureRow(Type, n, withPeers, skip) {
       let ms = Infinity;
       for (let i = 0; i < 2 && ms > CAP_MS; i++) {
         const start = performance.now();
-        sink += peer.kl(p, q);
+        const value = await peer.kl(p, q);
         ms = Math.min(ms, performance.now() - start);
+        errors[peer.name] = Math.abs(value - reference) / reference;
       }
       if (ms > CAP_MS) skipped[peer.name] = Math.round(ms);
-      else tasks.push({ name: peer.name, prepare: peer.prepare, run: repeater(peer.kl, p, q, reps) });
+      else tasks.push({ name: peer.name, prepare: peer.prepare, async: peer.async, run: repeater(peer.kl, p, q, reps, peer.async) });
     }
   }
   // Rounds: every task runs once per round, so a burst of load from elsewhere on the machine
@@ -87,16 +94,15 @@ async function measureRow(Type, n, withPeers, skip) {
   const latencies = Object.fromEntries(tasks.map((t) => [t.name, []]));
   for (let round = 0; round < ROUNDS; round++) {
     const bench = new Bench({ time: TIME_MS, warmup: round === 0, warmupTime: 100, warmupIterations: 2, iterations: 3 });
-    for (const { name, run, prepare } of tasks) {
-      bench.add(name, () => {
-        sink += run();
-      }, prepare ? { beforeAll: prepare } : {});
+    for (const { name, run, prepare, async } of tasks) {
+      const task = async ? async () => { sink += await run(); } : () => { sink += run(); };
+      bench.add(name, task, prepare ? { beforeAll: prepare } : {});
     }
     await bench.run();
     for (const t of bench.tasks) latencies[t.name].push(t.result.latency.p50);
   }
   const rates = Object.fromEntries(tasks.map((t) => [t.name, (n * reps) / (median(latencies[t.name]) / 1000)]));
-  return { type: Type.name, n, rates, skipped };
+  return { type: Type.name, n, rates, skipped, errors };
 }
 
 if (process.env.KL_BENCH_ROW) {
@@ -109,6 +115,7 @@ if (process.env.KL_BENCH_ROW) {
 
 const { missing, versions } = peerVersions();
 if (missing) console.error(`${INSTALL_HINT}\n(missing: ${missing.join(", ")}); measuring kl-simd and the plain loop only, writing no files.\n`);
+else if (!versions["onnxruntime-web"]) console.error(`${ORT_HINT}.\n`);
 const loadAtStart = loadavg();
 const rows = [];
 for (const type of ["Float32Array", "Float64Array"]) {
@@ -164,8 +171,25 @@ const how = versions
       `- **ml-distance** ${versions["ml-distance"]} \`distance.kullbackLeibler(p, q)\`, on the typed arrays as they are.`,
       `- **mathjs** ${versions.mathjs} \`kldivergence(Array.from(p), Array.from(q))\`: it takes no typed arrays, so the copy is timed.`,
       `- **TensorFlow.js** ${versions["@tensorflow/tfjs-core"]}, \`tfjs-backend-wasm\` (its SIMD build, \`tfjs-backend-wasm-simd.wasm\`, checked at load; one thread in Node) and \`tfjs-backend-cpu\`: each call makes both tensors with \`tf.tensor1d\`, computes the scalar and reads it with \`dataSync()\`. tfjs has no float64, so a Float64Array is first copied to a Float32Array (timed) and those rows compute in float32. "Σ p·log(p/q)" is \`tf.sum(tf.mul(p, tf.log(tf.div(p, q))))\`; "KL loss (clipped)" is tfjs-layers' Keras loss \`kullbackLeiblerDivergence\`, which clips both inputs to [1e-7, 1] (tfjs-layers does not export it; it is the function \`compile({ loss: "kullbackLeiblerDivergence" })\` installs). tfjs has no KL metric of its own.`,
+      ...(versions["onnxruntime-web"]
+        ? [`- **ONNX Runtime Web** ${versions["onnxruntime-web"]} on its WebAssembly backend (its SIMD build, \`ort-wasm-simd-threaded.wasm\`, read from node_modules; \`ort.env.wasm.numThreads = 1\`): an ONNX graph (opset 18, built by bench/onnx-graphs.mjs) that normalises p and q and computes \`ReduceSum(P·Log(P/Q))\` in float32; the session is made once, and each call makes both \`ort.Tensor("float32", …)\` inputs, awaits \`session.run()\` and reads the output. A Float64Array is first copied to a Float32Array (timed).`]
+        : []),
     ]
   : [];
+
+// Each peer's relative error against kl-simd's value (within 1e-12 of the exact one), for the rows given.
+const showError = (e) => (e === undefined ? "—" : e === 0 ? "0" : Number.isNaN(e) ? "NaN" : e.toExponential(1));
+const accuracy = (shown) =>
+  PEER_ORDER.length === 0
+    ? []
+    : [
+        "Relative error |peer − kl-simd| / kl-simd on the same inputs (kl-simd's value is within 1e-12 of the exact one; a peer that computes in float32 also rounds a Float64Array's inputs):",
+        "",
+        `| type | n | ${PEER_ORDER.join(" | ")} |`,
+        `|---|---:|${PEER_ORDER.map(() => "---:").join("|")}|`,
+        ...shown.map((r) => `| ${r.type} | ${r.n.toLocaleString("en-US")} | ${PEER_ORDER.map((name) => showError(r.errors[name])).join(" | ")} |`),
+        "",
+      ];
 
 // The full table: every size, both types.
 const full = [
@@ -176,6 +200,7 @@ const full = [
   `|---|---:|${IMPLEMENTATIONS.map(() => "---:").join("|")}|`,
   ...rows.map((r) => `| ${r.type} | ${r.n.toLocaleString("en-US")} | ${IMPLEMENTATIONS.map((name) => cell(r, name)).join(" | ")} |`),
   "",
+  ...accuracy(rows),
   ...how,
 ].join("\n");
 
@@ -194,6 +219,7 @@ const compact = [
   "",
   ...compactBlock("Float32Array"),
   "",
+  ...accuracy(rows.filter((r) => COMPACT_SIZES.includes(r.n))),
   ...how,
 ].join("\n");
 

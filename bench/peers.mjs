@@ -1,12 +1,15 @@
 // What a JavaScript user would otherwise call for D(P‖Q), each written as that user would write
-// it: the plain loop, ml-distance, mathjs, and TensorFlow.js on its WebAssembly (XNNPACK, SIMD)
-// and CPU backends, both as the formula Σ p·log(p/q) in tensor ops and as the library's KL loss.
+// it: the plain loop, ml-distance, mathjs, TensorFlow.js on its WebAssembly (XNNPACK, SIMD)
+// and CPU backends, both as the formula Σ p·log(p/q) in tensor ops and as the library's KL loss,
+// and ONNX Runtime Web on its WebAssembly (SIMD) backend running an ONNX graph (onnx-graphs.mjs).
 // The libraries are dev-dependencies of bench/ only (bench/package.json, `npm run bench:install`);
-// loadPeers() says so instead of failing when they are missing. Used by kl.bench.mjs and
-// peers-zeros.mjs.
+// loadPeers() says so instead of failing when they are missing, and leaves out onnxruntime-web
+// alone when an older install lacks it. Used by kl.bench.mjs, scores.bench.mjs (onnxruntime-web's
+// batch and pairwise graphs) and peers-zeros.mjs.
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { readFileSync, readdirSync, statSync } from "node:fs";
+import { pairwiseKlModel, rowsKlModel } from "./onnx-graphs.mjs";
 
 /**
  * The loop a user would write: Σ p·ln(p/q), no zero handling, no normalisation. One copy per
@@ -25,21 +28,56 @@ export function plainLoop64(p, q) {
 
 const require = createRequire(import.meta.url);
 const PEER_PACKAGES = ["ml-distance", "mathjs", "@tensorflow/tfjs-core", "@tensorflow/tfjs-backend-cpu", "@tensorflow/tfjs-backend-wasm", "@tensorflow/tfjs-layers"];
+const ORT = "onnxruntime-web"; // added later than the rest: an older bench install lacks it
 export const INSTALL_HINT = "the comparison libraries are not installed: run `npm run bench:install` (npm ci in bench/)";
+export const ORT_HINT = `${ORT} is not installed in bench/node_modules (run \`npm run bench:install\` again): its rows are left out`;
 
-/** Each package's installed version, or null with the names missing. */
-export function peerVersions() {
-  const versions = {};
-  const missing = [];
-  for (const name of PEER_PACKAGES) {
-    try {
-      // read from bench/node_modules: some of these export no ./package.json
-      versions[name] = JSON.parse(readFileSync(new URL(`./node_modules/${name}/package.json`, import.meta.url), "utf8")).version;
-    } catch {
-      missing.push(name);
-    }
+// read from bench/node_modules: some of these export no ./package.json
+const installedVersion = (name) => {
+  try {
+    return JSON.parse(readFileSync(new URL(`./node_modules/${name}/package.json`, import.meta.url), "utf8")).version;
+  } catch {
+    return undefined;
   }
-  return missing.length ? { missing } : { versions };
+};
+
+/** Each package's installed version (onnxruntime-web's where installed), or { missing } naming those missing. */
+export function peerVersions() {
+  const missing = PEER_PACKAGES.filter((name) => !installedVersion(name));
+  if (missing.length) return { missing };
+  const versions = Object.fromEntries([...PEER_PACKAGES, ORT].map((name) => [name, installedVersion(name)]).filter(([, v]) => v));
+  return { versions };
+}
+
+/** tfjs and ONNX Runtime compute in float32: a Float64Array is converted (timed, as a user's call would). */
+const toF32 = (x) => (x instanceof Float32Array ? x : new Float32Array(x));
+
+/**
+ * ONNX Runtime Web on its WebAssembly backend with `threads` threads (ort.env.wasm.numThreads,
+ * set before its first session; it falls back to 1 where threads are unavailable, so `threads`
+ * in the result is what it runs with). Its only wasm build, ort-wasm-simd-threaded.wasm, is read
+ * from bench/node_modules (no network) and needs SIMD (its init fails without it). The sessions
+ * are made once, as a user's would be; each call makes the float32 input tensors, runs the
+ * session (async) and reads the output: klRows(p, q, dim) → Float32Array of each row's D(p‖q),
+ * klPairwise(a, b, dim) → Float32Array (m × n) of D(aᵢ‖bⱼ), kl(p, q) → one number. Returns
+ * { missing: ORT_HINT } when onnxruntime-web is not installed.
+ */
+export async function loadOrt(threads = 1) {
+  const version = installedVersion(ORT);
+  if (!version) return { missing: ORT_HINT };
+  const ort = await import(ORT);
+  ort.env.wasm.numThreads = threads;
+  const rows = await ort.InferenceSession.create(rowsKlModel());
+  const pairwise = await ort.InferenceSession.create(pairwiseKlModel());
+  const tensor = (x, dim) => new ort.Tensor("float32", toF32(x), [x.length / dim, dim]);
+  const klRows = async (p, q, dim) => (await rows.run({ p: tensor(p, dim), q: tensor(q, dim) })).kl.data;
+  return {
+    version,
+    threads: ort.env.wasm.numThreads,
+    klRows,
+    klPairwise: async (a, b, dim) => (await pairwise.run({ a: tensor(a, dim), b: tensor(b, dim) })).kl.data,
+    kl: async (p, q) => (await klRows(p, q, p.length))[0],
+  };
 }
 
 /**
@@ -89,8 +127,7 @@ export async function loadPeers() {
   if (kerasKL.name !== "kullbackLeiblerDivergence") throw new Error(`unexpected tfjs loss ${kerasKL.name}`);
   model.dispose();
 
-  // tfjs tensors are float32 (tensor1d refuses a Float64Array): a Float64Array is converted.
-  const toF32 = (x) => (x instanceof Float32Array ? x : new Float32Array(x));
+  // tfjs tensors are float32 (tensor1d refuses a Float64Array): toF32 converts a Float64Array.
   const tfScalar = (p, q, f) => {
     const r = tf.tidy(() => f(tf.tensor1d(toF32(p)), tf.tensor1d(toF32(q))));
     const value = r.dataSync()[0];
@@ -108,6 +145,7 @@ export async function loadPeers() {
     ];
   };
 
+  const ort = await loadOrt(1);
   const none = async () => {};
   const peers = [
     { name: "ml-distance", prepare: none, kl: (p, q) => distance.kullbackLeibler(p, q) },
@@ -115,10 +153,13 @@ export async function loadPeers() {
     { name: "mathjs", prepare: none, kl: (p, q) => kldivergence(Array.from(p), Array.from(q)) },
     ...tfPeers("wasm"),
     ...tfPeers("cpu"),
+    // its kl() returns a promise (session.run is async): callers await it
+    ...(ort.missing ? [] : [{ name: `${ORT} Σ p·log(p/q)`, prepare: none, async: true, kl: ort.kl }]),
   ];
   const notes = {
     versions,
     tfjsWasm: `tfjs-backend-wasm ${versions["@tensorflow/tfjs-backend-wasm"]}: ${loaded.join(", ") || "binary unknown"}, SIMD ${simd ? "on" : "off"}, ${threads ? "multi-threaded" : "one thread"}`,
+    ort: ort.missing ?? `${ORT} ${ort.version}: ort-wasm-simd-threaded.wasm, SIMD on, ${ort.threads} thread${ort.threads > 1 ? "s" : ""}`,
   };
   return { peers, notes };
 }

@@ -1,13 +1,18 @@
 // The scoring API's workloads (issue 3): batches of drift histograms, long rows, pairwise
 // matrices and LLM logits, each against the plain JS loop doing the same work, in this one
-// run. Each workload runs in a process of its own (as in kl.bench.mjs). Prints a Markdown
-// table; `npm run bench` writes it to bench/SCORES.md and docs/performance.md.
+// run. Each workload runs in a process of its own (as in kl.bench.mjs). Where a workload names an
+// onnxruntime-web graph (bench/peers.mjs loadOrt), ONNX Runtime Web runs it too, once with one
+// thread and once with two (each in a process of its own beside kl-simd and the loop, since its
+// thread count is fixed at its first session), with its largest relative error against
+// kl-simd's values on the same inputs. Prints a Markdown table; `npm run bench` writes it to
+// bench/SCORES.md and docs/performance.md.
 import { Bench } from "tinybench";
 import { execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, totalmem } from "node:os";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import * as lib from "../dist/index.js";
+import { ORT_HINT, loadOrt, peerVersions } from "./peers.mjs";
 
 const { backend, init, useBackend } = lib;
 
@@ -185,16 +190,17 @@ function loopLogits(a, b, dim, out) {
 // ----- the workloads -----
 
 const WORKLOADS = {
-  "kl rows 1e5 × 16": { rows: 1e5, dim: 16, run: (k, p, q, dim) => k.kl(p, q, { dim }), loop: loopKL },
-  "kl rows 1e5 × 16 (Float32Array)": { rows: 1e5, dim: 16, f32: true, run: (k, p, q, dim) => k.kl(p, q, { dim }), loop: loopKL },
+  "kl rows 1e5 × 16": { rows: 1e5, dim: 16, run: (k, p, q, dim) => k.kl(p, q, { dim }), loop: loopKL, ort: "klRows" },
+  "kl rows 1e5 × 16 (Float32Array)": { rows: 1e5, dim: 16, f32: true, run: (k, p, q, dim) => k.kl(p, q, { dim }), loop: loopKL, ort: "klRows" },
   "kl rows 1e5 × 16 vs a reference row": { rows: 1e5, qRows: 1, dim: 16, run: (k, p, q, dim) => k.kl(p, q, { dim }), loop: loopKLReference },
   "kl rows 1e5 × 16 vs a reference row (Float32Array)": { rows: 1e5, qRows: 1, dim: 16, f32: true, run: (k, p, q, dim) => k.kl(p, q, { dim }), loop: loopKLReference },
   "jsDivergence rows 1e5 × 16": { rows: 1e5, dim: 16, run: (k, p, q, dim) => k.jsDivergence(p, q, { dim }), loop: loopJS },
   "psi rows 1e5 × 16": { rows: 1e5, dim: 16, run: (k, p, q, dim) => k.psi(p, q, { dim }), loop: loopPSI },
   "kl rows 1e4 × 1024": { rows: 1e4, dim: 1024, run: (k, p, q, dim) => k.kl(p, q, { dim }), loop: loopKL },
-  "kl single vector 1e6 (reference)": { rows: 1, dim: 1e6, run: (k, p, q) => k.kl(p, q), loop: loopKL },
-  "kl pairwise 1000 × 1000 × 64": { rows: 1000, cols: 1000, dim: 64, run: (k, a, b, dim) => k.pairwise("kl", a, b, { dim }), loop: loopPairwise },
-  "kl pairwise 1000 × 1000 × 64 (Float32Array)": { rows: 1000, cols: 1000, dim: 64, f32: true, run: (k, a, b, dim) => k.pairwise("kl", a, b, { dim }), loop: loopPairwise },
+  "kl single vector 1e6 (reference)": { rows: 1, dim: 1e6, run: (k, p, q) => k.kl(p, q), loop: loopKL, ort: "klRows" },
+  "kl single vector 1e6 (Float32Array)": { rows: 1, dim: 1e6, f32: true, run: (k, p, q) => k.kl(p, q), loop: loopKL, ort: "klRows" },
+  "kl pairwise 1000 × 1000 × 64": { rows: 1000, cols: 1000, dim: 64, run: (k, a, b, dim) => k.pairwise("kl", a, b, { dim }), loop: loopPairwise, ort: "klPairwise" },
+  "kl pairwise 1000 × 1000 × 64 (Float32Array)": { rows: 1000, cols: 1000, dim: 64, f32: true, run: (k, a, b, dim) => k.pairwise("kl", a, b, { dim }), loop: loopPairwise, ort: "klPairwise" },
   "hellinger pairwise 1000 × 1000 × 64": { rows: 1000, cols: 1000, dim: 64, run: (k, a, b, dim) => k.pairwise("hellinger", a, b, { dim }), loop: loopHellingerPairwise },
   "kl topK k=10, 1000 queries × 1000 candidates × 64": { rows: 1000, cols: 1000, dim: 64, outRows: 1000, run: (k, a, b, dim) => k.topK("kl", a, b, { dim, k: 10 }).scores, loop: loopTopK },
   "kl logits 64 × 131072": { rows: 64, dim: 131072, logits: true, run: (k, a, b, dim) => k.kl(a, b, { dim, input: "logits" }), loop: loopLogits },
@@ -207,7 +213,16 @@ function inputs(w) {
   return { p: make(w.rows, 1234), q: make(w.qRows ?? w.cols ?? w.rows, 5678), out: new Float64Array(w.outRows ?? w.rows * (w.cols ?? 1)) };
 }
 
-async function measure(name) {
+/** The largest |got − want| / |want| over the results (each a number or an array; want: kl-simd's). */
+function maxRelativeError(got, want) {
+  const [gots, wants] = [got, want].map((x) => (typeof x === "number" ? [x] : x));
+  let worst = 0;
+  for (let i = 0; i < wants.length; i++) worst = Math.max(worst, Math.abs(gots[i] - wants[i]) / Math.abs(wants[i]));
+  return worst;
+}
+
+/** Times kl-simd and the loop on workload `name`, and onnxruntime-web with `ortThreads` threads where given. */
+async function measure(name, ortThreads) {
   const w = WORKLOADS[name];
   const { p, q, out } = inputs(w);
   const elements = w.rows * (w.cols ?? 1) * w.dim;
@@ -223,16 +238,29 @@ async function measure(name) {
     w.loop(p, q, w.dim, out);
     sink += out[0];
   });
+  const ort = ortThreads ? await loadOrt(ortThreads) : undefined;
+  if (ort) {
+    // the f64 workloads' inputs are copied to float32 inside the timed call, as a user's would be
+    bench.add("onnxruntime-web", async () => {
+      sink += (await ort[w.ort](p, q, w.dim))[0];
+    });
+  }
   await bench.run();
   const rate = Object.fromEntries(bench.tasks.map((t) => [t.name, elements / (t.result.latency.p50 / 1000)]));
-  return { name, elements, ...rate, sink };
+  if (!w.ort) return { name, elements, ...rate, sink };
+  // kl-simd on Float64Array copies (exact for float32 values): within 1e-12 of the exact values
+  useBackend(wasm);
+  const reference = w.run(lib, Float64Array.from(p), Float64Array.from(q), w.dim);
+  const error = w.f32 ? maxRelativeError(w.run(lib, p, q, w.dim), reference) : undefined; // kl-simd's own, in float32
+  const peer = ort && { threads: ort.threads, error: maxRelativeError(await ort[w.ort](p, q, w.dim), reference) };
+  return { name, elements, ...rate, error, peer, sink };
 }
 
 const fmt = (x) => (x >= 1e9 ? (x / 1e9).toFixed(2) + " G" : x >= 1e6 ? (x / 1e6).toFixed(1) + " M" : (x / 1e3).toFixed(0) + " k");
 
 if (process.env.KL_BENCH_WORKLOAD) {
   if ((await init()) === "js") console.warn("warning: init() selected js");
-  console.log(JSON.stringify(await measure(process.env.KL_BENCH_WORKLOAD)));
+  console.log(JSON.stringify(await measure(process.env.KL_BENCH_WORKLOAD, Number(process.env.KL_BENCH_ORT_THREADS ?? 0))));
   process.exit(0);
 }
 
@@ -267,24 +295,39 @@ if (process.env.KL_BENCH_AB) {
   }
   process.exit(0);
 }
+const ortVersion = peerVersions().versions?.["onnxruntime-web"];
+if (!ortVersion) console.error(`${ORT_HINT}.`);
+const ORT_THREADS = ortVersion ? [1, 2] : [0]; // 0: kl-simd and the loop only
+const runChild = (name, threads) =>
+  JSON.parse(
+    execFileSync(process.execPath, [fileURLToPath(import.meta.url)], {
+      env: { ...process.env, KL_BENCH_WORKLOAD: name, KL_BENCH_ORT_THREADS: String(threads) },
+      encoding: "utf8",
+    }).trim().split("\n").pop(),
+  );
 const results = [];
 for (const name of Object.keys(WORKLOADS)) {
   if (only && !name.includes(only)) continue;
-  const out = execFileSync(process.execPath, [fileURLToPath(import.meta.url)], {
-    env: { ...process.env, KL_BENCH_WORKLOAD: name },
-    encoding: "utf8",
-  });
-  results.push(JSON.parse(out.trim().split("\n").pop()));
+  // kl-simd's row is the first process's; each onnxruntime-web row has its own process's loop
+  const runs = WORKLOADS[name].ort ? ORT_THREADS.map((threads) => runChild(name, threads)) : [runChild(name, 0)];
+  results.push(runs[0]);
+  for (const r of runs.filter((r) => r.peer)) {
+    const threads = `${r.peer.threads} thread${r.peer.threads > 1 ? "s" : ""}`;
+    results.push({ name: `↳ onnxruntime-web ${ortVersion}, ${threads}, float32`, elements: r.elements, "wasm-simd": r["onnxruntime-web"], "plain loop": r["plain loop"], error: r.peer.error });
+  }
   process.stderr.write(`${name} done\n`);
 }
 const mhz = cpus()[0]?.speed;
 const lines = [
   `Machine: ${cpus()[0]?.model ?? "unknown CPU"}${mhz ? ` @ ${mhz} MHz` : ""}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB; Node ${process.version}; load average ${loadavg()[0].toFixed(1)} at the end; ${new Date().toISOString().slice(0, 10)}.`,
   "Each workload in a process of its own; rates are elements/s (rows × dim, × columns for pairwise) from the median sample; the loop is the plain JS a user would write for the same results (row totals, then the sum with `Math.log`; for logits, max, Σ exp, then Σ p·(log p − log q)), measured in the same process.",
+  ...(ortVersion
+    ? ["A ↳ row is ONNX Runtime Web on the workload above it (its wasm SIMD backend, `ort.env.wasm.numThreads` threads; the graph of bench/onnx-graphs.mjs in float32, a Float64Array copied to float32 inside the timed call; tensors made, `session.run()` awaited and the output read, each call), beside the loop of its own process. Max relative error: against kl-simd's values for the same inputs as Float64Array (within 1e-12 of the exact values), given on the workloads that have ↳ rows, for kl-simd itself where it computes in float32 (a Float32Array pair)."]
+    : []),
   "",
-  "| workload | elements | kl-simd | plain JS loop | kl-simd ÷ loop |",
-  "|---|---:|---:|---:|---:|",
-  ...results.map((r) => `| ${r.name} | ${r.elements.toExponential(2)} | ${fmt(r["wasm-simd"])}/s | ${fmt(r["plain loop"])}/s | **${(r["wasm-simd"] / r["plain loop"]).toFixed(2)}×** |`),
+  "| workload | elements | kl-simd (↳ peer) | plain JS loop | ÷ loop | max relative error |",
+  "|---|---:|---:|---:|---:|---:|",
+  ...results.map((r) => `| ${r.name} | ${r.elements.toExponential(2)} | ${fmt(r["wasm-simd"])}/s | ${fmt(r["plain loop"])}/s | **${(r["wasm-simd"] / r["plain loop"]).toFixed(2)}×** | ${r.error === undefined ? "" : r.error === 0 ? "0" : r.error.toExponential(1)} |`),
 ];
 const table = lines.join("\n");
 console.log(table);
