@@ -38,7 +38,7 @@ export function scratchPtr(): usize {
   return (__heap_base + 63) & ~63;
 }
 
-export { klF32, klF64, klRows, klScaledF64, plainF64 } from "./kl";
+export { klF32, klF64, klRows, plainF64 } from "./kl";
 export { pairRows, pairStatus, pairSums, pairTotals, setParameter } from "./pair";
 export * from "./logits";
 export { klTermsRange, klTermsRows } from "./terms";

@@ -130,13 +130,10 @@ function storeResults(t: v128, p: v128, q: v128, d: v128, tLow: v128): void {
 
 const BLOCK_F64: i32 = 32; // elements per validity check (a multiple of 4)
 const BLOCK_F32: i32 = 64; // a multiple of 16
-// Σ T, Σ p, Σ q, Σ (p − q) over n doubles at p, q; returns status bits.
-export function klF64(p: usize, q: usize, n: i32): i32 {
-  return sums<f64>(p, q, n, 1, false, false);
-}
-
-// klF64 with every q multiplied by `scale` first (the rare rescaling pass).
-export function klScaledF64(p: usize, q: usize, n: i32, scale: f64): i32 {
+// Σ T, Σ p, Σ q, Σ (p − q) over n doubles at p, q, every q multiplied by `scale` first (1
+// but in the rare rescaling pass, where q·1 = q exactly); returns status bits. One kernel for
+// both: a second instance cost 1.3 KB of the default entry's budget, the multiply ~nothing.
+export function klF64(p: usize, q: usize, n: i32, scale: f64): i32 {
   return sums<f64>(p, q, n, scale, true, false);
 }
 
@@ -353,7 +350,7 @@ export function klRows(kind: i32, p: usize, q: usize, rows: i32, dim: i32, pStep
 function klRow(kind: i32, pr: usize, qr: usize, dim: i32, out: usize, r: i32): i32 {
   // the kernels themselves, called: inlining sums here with a run-time `plain` would
   // leave that test inside the hot loop (measured 3× slower)
-  let status = kind == 2 ? klF32(pr, qr, dim) : kind == 1 ? plainF64(pr, qr, dim) : klF64(pr, qr, dim);
+  let status = kind == 2 ? klF32(pr, qr, dim) : kind == 1 ? plainF64(pr, qr, dim) : klF64(pr, qr, dim, 1);
   const t = load<f64>(RESULTS) + load<f64>(RESULTS, 32), P = load<f64>(RESULTS, 8), Q = load<f64>(RESULTS, 16);
   let value: f64 = Infinity;
   const normalised = kind == 0 || kind == 2;
@@ -367,7 +364,7 @@ function klRow(kind: i32, pr: usize, qr: usize, dim: i32, out: usize, r: i32): i
     if (value != value && kind == 0 && P / Q > TINY_TOTAL && P / Q < 1 / TINY_TOTAL) {
       // same shapes, different totals (counts of different sample sizes): q rescaled by
       // P/Q and summed again, trusted where that rounding cannot show (as klCore does)
-      const lossy = klScaledF64(pr, qr, dim, P / Q) & LOSSY;
+      const lossy = klF64(pr, qr, dim, P / Q) & LOSSY;
       value = composedKL(Infinity);
       if (lossy || !(value >= 1e-5 && value < Infinity)) value = NaN;
     }

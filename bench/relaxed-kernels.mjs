@@ -26,7 +26,7 @@ async function kernel(module) {
   const pf = out + 16 * n, qf = pf + 4 * 2 * n;
   for (let i = 0; i < 2 * n; i++) { f32[pf / 4 + i] = f64[p / 8 + (i % n)]; f32[qf / 4 + i] = f64[q / 8 + ((i * 7) % n)]; }
   return {
-    "klF64 (f64 T-form terms)": () => e.klF64(p, q, n),
+    "klF64 (f64 T-form terms)": () => e.klF64(p, q, n, 1),
     "klF32 (f32 terms: no madd)": () => e.klF32(pf, qf, 2 * n),
     "pairRows jsDivergence, 64 rows × 64": () => e.pairRows(2, p, q, 64, 64, 64, 64, out),
     "logitsKL (exp, log-sum-exp)": () => e.logitsKL(p, q, n, 10, 10, 1, 3, 3),

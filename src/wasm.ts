@@ -7,7 +7,7 @@ import { Sum } from "./exact/sum.js";
 
 // Every function takes and returns numbers: their arguments are in assembly/ (a bool is 0 or 1).
 type KernelFunction =
-  | "resultsPtr" | "scratchPtr" | "klF64" | "klScaledF64" | "plainF64" | "klF32" | "klRows" | "pairRows"
+  | "resultsPtr" | "scratchPtr" | "klF64" | "plainF64" | "klF32" | "klRows" | "pairRows"
   | "pairTotals" | "pairSums" | "pairStatus" | "setParameter" | "klTermsRows" | "klTermsRange"
   | "logitsMax" | "logitsSumExp" | "logitsKL" | "logitsResultsPtr" | "logitsFinish" | "logitsKLRows"
   | "logitsStats" | "logitsStatsPtr" | "logitsSoftmax" | "softmaxRows" | "smoothRows" | "gaussianRows";
@@ -133,7 +133,7 @@ export class Kernel {
     (f32 ? this.f32 : this.f64).set(p, at >> shift);
     (f32 ? this.f32 : this.f64).set(q, (at + CHUNK_BYTES) >> shift);
     const ex = this.exports;
-    if ((f32 ? ex.klF32(at, at + CHUNK_BYTES, n) : ex.klF64(at, at + CHUNK_BYTES, n)) !== 0) return null;
+    if ((f32 ? ex.klF32(at, at + CHUNK_BYTES, n) : ex.klF64(at, at + CHUNK_BYTES, n, 1)) !== 0) return null;
     return this.read(0);
   }
 
@@ -346,7 +346,7 @@ export class Kernel {
     const { exports, scratch } = this;
     this.load(p, q, from, m, kernel === "f32");
     const q0 = scratch + CHUNK_BYTES;
-    if (kernel === "f64") return scale === 1 ? exports.klF64(scratch, q0, m) : exports.klScaledF64(scratch, q0, m, scale);
+    if (kernel === "f64") return exports.klF64(scratch, q0, m, scale);
     return kernel === "f32" ? exports.klF32(scratch, q0, m) : exports.plainF64(scratch, q0, m);
   }
 }

@@ -42,7 +42,7 @@ function nsPerElement(fn, n) {
 const rows = [];
 for (const [name, Type, n, full, stripped] of [
   ["float32", Float32Array, 8192, (k, p, q, n) => k.klF32(p, q, n), (f, p, q, n) => f.strippedF32(p, q, n)],
-  ["float64", Float64Array, 4096, (k, p, q, n) => k.klF64(p, q, n), (f, p, q, n) => f.strippedF64(p, q, n)],
+  ["float64", Float64Array, 4096, (k, p, q, n) => k.klF64(p, q, n, 1), (f, p, q, n) => f.strippedF64(p, q, n)],
 ]) {
   const kb = kernel.scratchPtr(), fb = 65536;
   const bytes = n * Type.BYTES_PER_ELEMENT;
