@@ -5,7 +5,6 @@
 //   kl-lanes.ts  klRows' short rows across lanes (two rows per f64x2, four per f32x4)
 //   pair.ts      total variation, Hellinger, Jensen–Shannon, Jeffreys/PSI, Rényi: pairRows
 //   logits.ts    KL of softmax rows, streamed in passes; softmaxRows
-//   terms.ts     klTerms, one term per element
 //   gaussian.ts  KL between diagonal Gaussians
 //   smoothing.ts smoothRows
 //
@@ -41,7 +40,6 @@ export function scratchPtr(): usize {
 export { klF32, klF64, klRows, plainF64 } from "./kl";
 export { pairRows, pairStatus, pairSums, pairTotals, setParameter } from "./pair";
 export * from "./logits";
-export { klTermsRange, klTermsRows } from "./terms";
 export { gaussianRows } from "./gaussian";
 export { smoothRows } from "./smoothing";
 export * from "./matrix";

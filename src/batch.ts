@@ -141,20 +141,6 @@ function redoRows(values: Float64Array, redo: Uint8Array, measure: MeasureName, 
   return values;
 }
 
-/**
- * klTerms on the kernel: the terms, NaN where the exact path must redo an element (the
- * kernel's status then has REDO: elements, not rows, are its unit here); null: JS only.
- */
-export function kernelTerms(k: Kernel | null, p: Side, q: Side, rows: number, o: Resolved): Float64Array | null {
-  if (k === null || o.smoothing !== null || !o.normalize) return null;
-  if (p.kind !== "probabilities" || q.kind !== "probabilities") return null;
-  const { values, status } = k.klTerms({ p: p.v, q: q.v, rows, dim: p.shape.dim, pRows: p.shape.rows, qRows: q.shape.rows });
-  if (status & STATUS_INVALID) {
-    checkSide(p);
-    checkSide(q);
-  }
-  return values;
-}
 
 /** Checks the values of row r of a side (before the exact path reads them). */
 export function checkRow(s: Side, r: number): void {

@@ -1,6 +1,6 @@
 // Loading the SIMD module and streaming inputs through its fixed scratch area.
 import { instantiateKernel, type WasmSource } from "./wasm/load.js";
-import { klTermsLong, logitsKLLong, pairRowSumsLong } from "./wasm/long-rows.js";
+import { logitsKLLong, pairRowSumsLong } from "./wasm/long-rows.js";
 import { subVector, type Vector } from "./engine/vector.js";
 import { cancels, INVALID, normalizedKL, type Sums } from "./exact/kl.js";
 import { Sum } from "./exact/sum.js";
@@ -8,7 +8,7 @@ import { Sum } from "./exact/sum.js";
 // Every function takes and returns numbers: their arguments are in assembly/ (a bool is 0 or 1).
 type KernelFunction =
   | "resultsPtr" | "scratchPtr" | "klF64" | "plainF64" | "klF32" | "klRows" | "pairRows"
-  | "pairTotals" | "pairSums" | "pairStatus" | "setParameter" | "klTermsRows" | "klTermsRange"
+  | "pairTotals" | "pairSums" | "pairStatus" | "setParameter"
   | "logitsMax" | "logitsSumExp" | "logitsKL" | "logitsResultsPtr" | "logitsFinish" | "logitsKLRows"
   | "logitsStats" | "logitsStatsPtr" | "logitsSoftmax" | "softmaxRows" | "smoothRows" | "gaussianRows";
 type KernelExports = Record<KernelFunction, (...args: number[]) => number> & { memory: WebAssembly.Memory };
@@ -44,8 +44,6 @@ export const ROW = 2;
  * row's status where that OR has any (null: every row's is 0, the usual batch).
  */
 export type RowsOut = { values: Float64Array; status: number; rowStatus: Uint8Array | null };
-/** klTerms of a batch: rows × dim terms, and the OR of the kernel calls' status bits. */
-export type TermsOut = { values: Float64Array; status: number };
 
 /** Empty per-row results for `rows` rows. */
 export function rowsOut(rows: number): RowsOut {
@@ -226,21 +224,6 @@ export class Kernel {
       return this.rowCalls(b, false, (p, q, rows, pStep, qStep, out) => ex.logitsKLRows(p, q, rows, b.dim, pStep, qStep, invT, out));
     }
     return logitsKLLong(this, b, invT);
-  }
-
-  /**
-   * The terms a·ln(a/b) of every row (rows × dim): NaN where the kernel leaves an element to
-   * the exact path (a ≈ b, subnormal values, totals out of range).
-   */
-  klTerms(b: Batch): TermsOut {
-    if (b.dim <= CHUNK_F64) {
-      const values = new Float64Array(b.rows * b.dim), at = this.rowsAt >> 3;
-      const status = this.batched(b, false, (p, q, rows, pStep, qStep, out) => this.exports.klTermsRows(p, q, rows, b.dim, pStep, qStep, out), (r, rows) => {
-        values.set(this.f64.subarray(at, at + rows * b.dim), r * b.dim);
-      });
-      return { values, status };
-    }
-    return klTermsLong(this, b);
   }
 
   /**

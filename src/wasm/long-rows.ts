@@ -1,8 +1,8 @@
-// Rows longer than a scratch chunk (LLM vocabularies): the pair measures, the KL of logits and
-// klTerms, streamed chunk by chunk through the Kernel's fixed scratch area (src/wasm.ts).
+// Rows longer than a scratch chunk (LLM vocabularies): the pair measures and the KL of logits,
+// streamed chunk by chunk through the Kernel's fixed scratch area (src/wasm.ts).
 import type { Vector } from "../engine/vector.js";
 import { Sum } from "../exact/sum.js";
-import { CHUNK_BYTES, CHUNK_F64, STATUS_INVALID, STATUS_REDO, copyRows, rowOf, rowsOut, setStatus, type Batch, type Kernel, type RowsOut, type TermsOut } from "../wasm.js";
+import { CHUNK_BYTES, CHUNK_F64, STATUS_INVALID, STATUS_REDO, copyRows, rowOf, rowsOut, setStatus, type Batch, type Kernel, type RowsOut } from "../wasm.js";
 
 /** Calls `f(i, m)` for each chunk [i, i + m) of a row of `dim` elements, until it returns true. */
 function eachChunk(dim: number, f: (i: number, m: number) => boolean | void): void {
@@ -151,28 +151,4 @@ export function logitsKLLong(k: Kernel, b: Batch, invT: number): RowsOut {
     values[r] = ex.logitsFinish(terms.value, pd.value);
   }
   return out;
-}
-
-/** Kernel.klTerms for rows longer than a chunk. */
-export function klTermsLong(k: Kernel, b: Batch): TermsOut {
-  k.views();
-  const values = new Float64Array(b.rows * b.dim);
-  const out = k.rowsAt >> 3;
-  let status = 0;
-  for (let r = 0; r < b.rows; r++) {
-    const p = rowOf(b.p, b.pRows, r, b.dim), q = rowOf(b.q, b.qRows, r, b.dim);
-    const { P, Q, bits } = streamedTotals(k, b.dim, (i, m) => k.load(p, q, i, m, false));
-    if (bits & STATUS_INVALID) return { values, status: STATUS_INVALID };
-    if (bits & STATUS_REDO) {
-      values.fill(NaN, r * b.dim, (r + 1) * b.dim);
-      status |= STATUS_REDO;
-      continue;
-    }
-    eachChunk(b.dim, (i, m) => {
-      k.load(p, q, i, m, false);
-      status |= k.exports.klTermsRange(k.scratch, k.scratch + CHUNK_BYTES, m, 1 / P.value, 1 / Q.value, k.rowsAt);
-      values.set(k.f64.subarray(out, out + m), r * b.dim + i);
-    });
-  }
-  return { values, status };
 }
