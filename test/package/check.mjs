@@ -101,7 +101,7 @@ check("the default entry carries the wasm inline; the workerd entry imports kl.w
   const all = inline === "" ? Buffer.alloc(4) : inflateSync(Buffer.from(inline, "base64"));
   assert(all.subarray(4, 4 + all.readUInt32LE(0)).equals(read("dist/kl.wasm")), "dist/index.js lacks the kernel's bytes");
   assert(!index.includes("kl.wasm"), "dist/index.js refers to kl.wasm");
-  assert(/import\s*\w+\s*from\s*"\.\/kl\.wasm"/.test(workerd), "dist/workerd.js does not import ./kl.wasm");
+  assert(/import\s*[\w$]+\s*from\s*"\.\/kl\.wasm"/.test(workerd), "dist/workerd.js does not import ./kl.wasm");
   assert(!workerd.includes(inline.slice(0, 64)), "dist/workerd.js carries the inline kernel");
 });
 
