@@ -172,7 +172,9 @@ describe.runIf(hasSimd)("matrix path agrees with the per-pair path", () => {
   it.each(["kl", "crossEntropy", "hellinger", "jeffreys"] as const)("%s pairwise and topK: wasm-simd (matrix) and js (per pair) within 1e-12, same indices", (measure) => {
     const [A, B] = largeRows(200, 64, false);
     useBackend(WASM);
+    matrixStats.pairs = 0;
     const fast = pairwise(measure, A, B, { dim: 64 }), fastK = topK(measure, A, B, { dim: 64, k: 10 });
+    expect(matrixStats.pairs).toBe(200 * 200); // through the product
     useBackend("js");
     const slow = pairwise(measure, A, B, { dim: 64 }), slowK = topK(measure, A, B, { dim: 64, k: 10 });
     let worst = 0;
