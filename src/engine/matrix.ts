@@ -29,13 +29,12 @@ export const REL = 2.5e-13;
 const MIN_NORMAL = 2.2250738585072014e-308;
 
 export type Decomposing = "kl" | "crossEntropy" | "hellinger" | "jeffreys" | "psi";
-const DECOMPOSING: readonly MeasureName[] = ["kl", "crossEntropy", "hellinger", "jeffreys", "psi"];
 /** jeffreys and psi (the same value in nats): the symmetric form, two products in one */
-const symmetric = (measure: Decomposing): boolean => measure === "jeffreys" || measure === "psi";
+export const symmetric = (measure: Decomposing): boolean => measure === "jeffreys" || measure === "psi";
 
 /** The measures, sides and options this path takes; anything else keeps the per-pair path. */
 export function decomposes(measure: MeasureName, A: Side, B: Side, o: Resolved): measure is Decomposing {
-  return DECOMPOSING.includes(measure) && o.smoothing === null && o.normalize &&
+  return (measure === "kl" || measure === "crossEntropy" || measure === "hellinger" || symmetric(measure as Decomposing)) && o.smoothing === null && o.normalize &&
     A.kind === "probabilities" && B.kind === "probabilities" && simdKernel() !== null;
 }
 
