@@ -124,6 +124,23 @@ function loopPairwise(a, b, dim, out) {
   }
 }
 
+/** Jeffreys divergence of every pair: Σ (a − b)·ln(a/b) on normalised rows. */
+function loopJeffreysPairwise(a, b, dim, out) {
+  const m = a.length / dim, n = b.length / dim;
+  const totals = (v, rows) => Float64Array.from({ length: rows }, (_, r) => v.subarray(r * dim, (r + 1) * dim).reduce((x, y) => x + y, 0));
+  const A = totals(a, m), B = totals(b, n);
+  for (let i = 0; i < m; i++) {
+    for (let j = 0; j < n; j++) {
+      let s = 0;
+      for (let k = 0; k < dim; k++) {
+        const x = a[i * dim + k] / A[i], y = b[j * dim + k] / B[j];
+        s += (x - y) * Math.log(x / y);
+      }
+      out[i * n + j] = s;
+    }
+  }
+}
+
 /** Hellinger distance of every pair: √(1 − Σ √(aₖ·bₖ)) on normalised rows. */
 function loopHellingerPairwise(a, b, dim, out) {
   const m = a.length / dim, n = b.length / dim;
@@ -202,6 +219,8 @@ const WORKLOADS = {
   "kl pairwise 1000 × 1000 × 64": { rows: 1000, cols: 1000, dim: 64, run: (k, a, b, dim) => k.pairwise("kl", a, b, { dim }), loop: loopPairwise, ort: "klPairwise" },
   "kl pairwise 1000 × 1000 × 64 (Float32Array)": { rows: 1000, cols: 1000, dim: 64, f32: true, run: (k, a, b, dim) => k.pairwise("kl", a, b, { dim }), loop: loopPairwise, ort: "klPairwise" },
   "hellinger pairwise 1000 × 1000 × 64": { rows: 1000, cols: 1000, dim: 64, run: (k, a, b, dim) => k.pairwise("hellinger", a, b, { dim }), loop: loopHellingerPairwise },
+  "jeffreys pairwise 1000 × 1000 × 64": { rows: 1000, cols: 1000, dim: 64, run: (k, a, b, dim) => k.pairwise("jeffreys", a, b, { dim }), loop: loopJeffreysPairwise },
+  "jeffreys pairwise 1000 × 1000 × 64 (Float32Array)": { rows: 1000, cols: 1000, dim: 64, f32: true, run: (k, a, b, dim) => k.pairwise("jeffreys", a, b, { dim }), loop: loopJeffreysPairwise },
   "kl topK k=10, 1000 queries × 1000 candidates × 64": { rows: 1000, cols: 1000, dim: 64, outRows: 1000, run: (k, a, b, dim) => k.topK("kl", a, b, { dim, k: 10 }).scores, loop: loopTopK },
   "kl logits 64 × 131072": { rows: 64, dim: 131072, logits: true, run: (k, a, b, dim) => k.kl(a, b, { dim, input: "logits" }), loop: loopLogits },
 };

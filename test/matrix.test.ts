@@ -35,7 +35,7 @@ interface LargeCase {
   topK: { k: number; queries: number[]; kl: TopKExpected[] };
 }
 
-const fixtures = JSON.parse(readFileSync(new URL("./fixtures/matrix-cases.json", import.meta.url), "utf8")) as { small: SmallCase[]; large: LargeCase[] };
+const fixtures = JSON.parse(readFileSync(new URL("./fixtures/matrix-cases.json", import.meta.url), "utf8")) as { small: SmallCase[]; large: LargeCase[]; jeffreys: Num[][] };
 const BOUND = 1e-12;
 // CI also runs the suite in a V8 without SIMD (KL_EXPECT_BACKEND=js): only the JS backend there
 const hasSimd = process.env.KL_EXPECT_BACKEND !== "js";
@@ -97,6 +97,10 @@ describe.each(backends)("matrix path on %s", (backend) => {
             expectClose(pairwise(measure, A, B, { dim, base }), c.expected[label], label);
           });
         }
+        it.each(["jeffreys", "psi"] as const)("pairwise %s (zeros on either side: Infinity)", (measure) => {
+          useBackend(backend);
+          expectClose(pairwise(measure, A, B, { dim }), fixtures.jeffreys[fixtures.small.indexOf(c)], measure);
+        });
         it("pairwise kl of identical rows and scaled copies is exactly 0", () => {
           useBackend(backend);
           const got = pairwise("kl", A, B, { dim });
@@ -106,6 +110,8 @@ describe.each(backends)("matrix path on %s", (backend) => {
           expect(got[1 * n + 6]).toBe(0);
           const h = pairwise("hellinger", A, B, { dim });
           expect([h[0], h[2 * n + 3], h[1 * n + 6]]).toEqual([0, 0, 0]);
+          const j = pairwise("jeffreys", A, B, { dim });
+          expect([j[0], j[2 * n + 3], j[1 * n + 6]]).toEqual([0, 0, 0]);
         });
         it.each(["kl", "hellinger"] as const)("topK %s (k = 4)", (measure) => {
           useBackend(backend);
@@ -163,10 +169,12 @@ describe.each(backends)("matrix path on %s", (backend) => {
 });
 
 describe.runIf(hasSimd)("matrix path agrees with the per-pair path", () => {
-  it.each(["kl", "crossEntropy", "hellinger"] as const)("%s pairwise and topK: wasm-simd (matrix) and js (per pair) within 1e-12, same indices", (measure) => {
+  it.each(["kl", "crossEntropy", "hellinger", "jeffreys"] as const)("%s pairwise and topK: wasm-simd (matrix) and js (per pair) within 1e-12, same indices", (measure) => {
     const [A, B] = largeRows(200, 64, false);
     useBackend(WASM);
+    matrixStats.pairs = 0;
     const fast = pairwise(measure, A, B, { dim: 64 }), fastK = topK(measure, A, B, { dim: 64, k: 10 });
+    expect(matrixStats.pairs).toBe(200 * 200); // through the product
     useBackend("js");
     const slow = pairwise(measure, A, B, { dim: 64 }), slowK = topK(measure, A, B, { dim: 64, k: 10 });
     let worst = 0;

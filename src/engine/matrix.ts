@@ -1,6 +1,8 @@
 // pairwise and topK through a matrix product (issue 10), for the measures that decompose:
 //     kl:           D(a‖b) = Σ a ln a − Σ a ln b      crossEntropy: H(a, b) = −Σ a ln b
 //     hellinger²:   1 − Σ √a·√b (the Bhattacharyya coefficient as the product √A·√Bᵀ)
+//     jeffreys/psi: Σ a ln a + Σ b ln b − Σ (a ln b + b ln a), both cross sums one product of
+//                   the rows [a, ln a] and [ln b, b] (2·dim long); +Infinity where the supports differ
 // with a = p/P, b = q/Q (rows normalised by their exact sums). Σ a ln a is summed once per
 // query row (compensated); the logarithms ln b once per candidate row; the cross terms of
 // every pair are one product A·(ln B)ᵀ on the SIMD kernel (assembly/matrix.ts). Zeros are
@@ -26,11 +28,13 @@ export const REL = 2.5e-13;
 /** Below this, q/Q leaves the normal range: ln b is taken as ln q − ln Q instead. */
 const MIN_NORMAL = 2.2250738585072014e-308;
 
-export type Decomposing = "kl" | "crossEntropy" | "hellinger";
+export type Decomposing = "kl" | "crossEntropy" | "hellinger" | "jeffreys" | "psi";
+/** jeffreys and psi (the same value in nats): the symmetric form, two products in one */
+export const symmetric = (measure: Decomposing): boolean => measure === "jeffreys" || measure === "psi";
 
 /** The measures, sides and options this path takes; anything else keeps the per-pair path. */
 export function decomposes(measure: MeasureName, A: Side, B: Side, o: Resolved): measure is Decomposing {
-  return (measure === "kl" || measure === "crossEntropy" || measure === "hellinger") && o.smoothing === null && o.normalize &&
+  return (measure === "kl" || measure === "crossEntropy" || measure === "hellinger" || symmetric(measure as Decomposing)) && o.smoothing === null && o.normalize &&
     A.kind === "probabilities" && B.kind === "probabilities" && simdKernel() !== null;
 }
 
@@ -101,10 +105,70 @@ export function candidateRows(s: Side, measure: Decomposing): Rows | null {
       }
       const b = q / t;
       if (root) x[at + k] = Math.sqrt(b);
-      else x[at + k] = b >= MIN_NORMAL ? Math.log(b) : Math.log(q) - lnT;
+      else x[at + k] = lnOf(b, q, lnT);
     }
   }
   return { x, h: new Float64Array(0), bits, zeros };
+}
+
+/**
+ * jeffreys rows, 2·dim long: [a, ln a] (query) or [ln b, b] (candidate), 0 where the element
+ * is 0; Σ a ln a per row; bits: the zero elements. Null as queryRows.
+ */
+function symmetricRows(s: Side, query: boolean): Rows | null {
+  const { rows, dim } = s.shape, w = words(dim), v = s.v;
+  const x = new Float64Array(2 * rows * dim), h = new Float64Array(rows), bits = new Uint32Array(rows * w), zeros = new Uint8Array(rows);
+  for (let r = 0; r < rows; r++) {
+    const at = r * dim, t = rowTotal(v, at, dim);
+    if (t === null) return null;
+    const lnT = Math.log(t), sum = new Sum(), value = 2 * at + (query ? 0 : dim), log = 2 * at + (query ? dim : 0);
+    for (let k = 0; k < dim; k++) {
+      const p = v[at + k];
+      if (p === 0) {
+        bits[r * w + (k >>> 5)] |= 1 << (k & 31);
+        zeros[r] = 1;
+        continue;
+      }
+      const a = p / t, ln = lnOf(a, p, lnT);
+      x[value + k] = a;
+      x[log + k] = ln;
+      sum.add(a * ln);
+    }
+    h[r] = sum.value;
+  }
+  return { x, h, bits, zeros };
+}
+
+/** ln(q/Q) of b = q/Q (lnT = ln Q): below the normal range, ln q − ln Q. */
+const lnOf = (b: number, q: number, lnT: number): number => (b >= MIN_NORMAL ? Math.log(b) : Math.log(q) - lnT);
+
+/**
+ * jeffreys: each pair's value hᵢ + hⱼ − g over g in the tile, +Infinity where the supports
+ * differ, NaN where its bound exceeds REL (see above); the number of NaN.
+ */
+function symmetricValues(P: Rows, Q: Rows, i0: number, j0: number, rowsX: number, rowsY: number, g: Float64Array, stride: number, dim: number): number {
+  const w = words(dim), c = (dim + 8) * EPS;
+  let marked = 0;
+  for (let r = 0; r < rowsX; r++) {
+    const i = i0 + r, hi = P.h[i], di = 6 * EPS * Math.abs(hi) + 16 * EPS;
+    for (let t = 0; t < rowsY; t++) {
+      const j = j0 + t, hj = Q.h[j], gij = g[r * stride + t];
+      let value = hi + hj - gij;
+      if ((P.zeros[i] | Q.zeros[j]) !== 0 && differ(P, Q, i, j, w)) value = Infinity;
+      else if (!(c * Math.abs(gij) + di + 6 * EPS * Math.abs(hj) <= REL * Math.abs(value))) {
+        value = NaN;
+        marked++;
+      }
+      g[r * stride + t] = value;
+    }
+  }
+  return marked;
+}
+
+/** The rows' bits differ (jeffreys: some element is 0 on one side only). */
+function differ(P: Rows, Q: Rows, i: number, j: number, w: number): boolean {
+  for (let t = 0; t < w; t++) if (P.bits[i * w + t] !== Q.bits[j * w + t]) return true;
+  return false;
 }
 
 /** Some q = 0 under p > 0 in the pair (i, j). */
@@ -122,6 +186,8 @@ export function infinite(P: Rows, Q: Rows, i: number, j: number, w: number): boo
  * |error| ≤ (dim/2 + 8)·ε·|g| + 6ε·|h| + 8ε (crossEntropy: no h).
  * hellinger (squared, before the root): 1 − g with g = Σ √a·√b, terms ≥ 0, each √ within
  * 1.5ε relative: the same bound with h = 1 and no logarithms.
+ * jeffreys: D(a‖b) + D(b‖a) with g = Σ a ln b + Σ b ln a (terms ≤ 0) summed over 2·dim
+ * products, so (dim + 8)·ε·|g| + 6ε·(|hᵢ| + |hⱼ|) + 16ε, applied in JS (hⱼ is per column).
  */
 
 // pairs redone per batch: at most this many elements per side (1 MiB of doubles), so that a
@@ -202,18 +268,19 @@ export function zeroRows(Q: Rows): Int32Array {
  * (then the caller runs the per-pair path, which also reports any bad row).
  */
 export function pairwiseMatrix(measure: Decomposing, A: Side, B: Side, o: Resolved): Float64Array | null {
-  const P = queryRows(A, measure), Q = P && candidateRows(B, measure);
+  const sym = symmetric(measure);
+  const P = sym ? symmetricRows(A, true) : queryRows(A, measure), Q = P && (sym ? symmetricRows(B, false) : candidateRows(B, measure));
   if (P === null || Q === null) return null;
   const m = A.shape.rows, n = B.shape.rows, dim = A.shape.dim, w = words(dim);
   const out = new Float64Array(m * n);
-  const withZeros = zeroRows(Q);
+  const withZeros = sym ? new Int32Array(0) : zeroRows(Q);
   let redoI: Int32Array = new Int32Array(64), redoJ: Int32Array = new Int32Array(64);
   let markedInBlock = 0;
   matrixStats.pairs = m * n;
   matrixStats.redone = 0;
   // the kernel writes hᵢ − g, or NaN for the exact path (run after the block: it uses the same scratch)
-  const ok = productTiles(simdKernel()!, P.x, m, Q.x, n, dim, epilogue(measure, P, dim), (i0, j0, rowsX, rowsY, g, stride, marked) => {
-    markedInBlock += marked;
+  const ok = productTiles(simdKernel()!, P.x, m, Q.x, n, sym ? 2 * dim : dim, sym ? null : epilogue(measure, P, dim), (i0, j0, rowsX, rowsY, g, stride, marked) => {
+    markedInBlock += sym ? symmetricValues(P, Q, i0, j0, rowsX, rowsY, g, stride, dim) : marked;
     for (let r = 0; r < rowsX; r++) out.set(g.subarray(r * stride, r * stride + rowsY), (i0 + r) * n + j0);
     for (let z = 0; z < withZeros.length; z++) {
       const j = withZeros[z];
