@@ -108,10 +108,14 @@ function loopPSI(p, q, dim, out) {
   }
 }
 
+/** Each row's total (rows of dim), as the pairwise loops normalise their rows. */
+function rowTotals(v, dim) {
+  return Float64Array.from({ length: v.length / dim }, (_, r) => v.subarray(r * dim, (r + 1) * dim).reduce((x, y) => x + y, 0));
+}
+
 function loopPairwise(a, b, dim, out) {
   const m = a.length / dim, n = b.length / dim;
-  const totals = (v, rows) => Float64Array.from({ length: rows }, (_, r) => v.subarray(r * dim, (r + 1) * dim).reduce((x, y) => x + y, 0));
-  const A = totals(a, m), B = totals(b, n);
+  const A = rowTotals(a, dim), B = rowTotals(b, dim);
   for (let i = 0; i < m; i++) {
     for (let j = 0; j < n; j++) {
       let s = 0;
@@ -127,8 +131,7 @@ function loopPairwise(a, b, dim, out) {
 /** Jeffreys divergence of every pair: Σ (a − b)·ln(a/b) on normalised rows. */
 function loopJeffreysPairwise(a, b, dim, out) {
   const m = a.length / dim, n = b.length / dim;
-  const totals = (v, rows) => Float64Array.from({ length: rows }, (_, r) => v.subarray(r * dim, (r + 1) * dim).reduce((x, y) => x + y, 0));
-  const A = totals(a, m), B = totals(b, n);
+  const A = rowTotals(a, dim), B = rowTotals(b, dim);
   for (let i = 0; i < m; i++) {
     for (let j = 0; j < n; j++) {
       let s = 0;
@@ -144,8 +147,7 @@ function loopJeffreysPairwise(a, b, dim, out) {
 /** Hellinger distance of every pair: √(1 − Σ √(aₖ·bₖ)) on normalised rows. */
 function loopHellingerPairwise(a, b, dim, out) {
   const m = a.length / dim, n = b.length / dim;
-  const totals = (v, rows) => Float64Array.from({ length: rows }, (_, r) => v.subarray(r * dim, (r + 1) * dim).reduce((x, y) => x + y, 0));
-  const A = totals(a, m), B = totals(b, n);
+  const A = rowTotals(a, dim), B = rowTotals(b, dim);
   for (let i = 0; i < m; i++) {
     for (let j = 0; j < n; j++) {
       let s = 0;
@@ -158,8 +160,7 @@ function loopHellingerPairwise(a, b, dim, out) {
 /** The k = 10 smallest of each query's row of the pairwise loop (one row at a time, then k passes). */
 function loopTopK(a, b, dim, out) {
   const m = a.length / dim, n = b.length / dim, k = 10;
-  const totals = (v, rows) => Float64Array.from({ length: rows }, (_, r) => v.subarray(r * dim, (r + 1) * dim).reduce((x, y) => x + y, 0));
-  const A = totals(a, m), B = totals(b, n);
+  const A = rowTotals(a, dim), B = rowTotals(b, dim);
   const row = new Float64Array(n), taken = new Uint8Array(n);
   for (let i = 0; i < m; i++) {
     for (let j = 0; j < n; j++) {
