@@ -31,7 +31,7 @@ export function termsRow(p: Row, q: Row, normalize: boolean, out: Float64Array, 
 }
 
 /** One term a·ln(a/b) of raw values x, y with totals P, Q (logQP = ln(Q/P)), exactly. */
-export function exactTerm(x: number, y: number, P: number, Q: number, logQP: number, normalize: boolean): number {
+function exactTerm(x: number, y: number, P: number, Q: number, logQP: number, normalize: boolean): number {
   if (x === 0) return 0;
   if (y === 0) return Infinity;
   const a = normalize ? x / P : x;
