@@ -157,6 +157,19 @@ function loopHellingerPairwise(a, b, dim, out) {
   }
 }
 
+/** Rényi divergence of order 2 of every pair: ln(Σ aᵅ·b¹⁻ᵅ)/(α − 1) on normalised rows, with `**` as for any α. */
+function loopRenyiPairwise(a, b, dim, out) {
+  const m = a.length / dim, n = b.length / dim, alpha = 2;
+  const A = rowTotals(a, dim), B = rowTotals(b, dim);
+  for (let i = 0; i < m; i++) {
+    for (let j = 0; j < n; j++) {
+      let s = 0;
+      for (let k = 0; k < dim; k++) s += (a[i * dim + k] / A[i]) ** alpha * (b[j * dim + k] / B[j]) ** (1 - alpha);
+      out[i * n + j] = Math.log(s) / (alpha - 1);
+    }
+  }
+}
+
 /** The k = 10 smallest of each query's row of the pairwise loop (one row at a time, then k passes). */
 function loopTopK(a, b, dim, out) {
   const m = a.length / dim, n = b.length / dim, k = 10;
@@ -222,6 +235,7 @@ const WORKLOADS = {
   "hellinger pairwise 1000 × 1000 × 64": { rows: 1000, cols: 1000, dim: 64, run: (k, a, b, dim) => k.pairwise("hellinger", a, b, { dim }), loop: loopHellingerPairwise },
   "jeffreys pairwise 1000 × 1000 × 64": { rows: 1000, cols: 1000, dim: 64, run: (k, a, b, dim) => k.pairwise("jeffreys", a, b, { dim }), loop: loopJeffreysPairwise },
   "jeffreys pairwise 1000 × 1000 × 64 (Float32Array)": { rows: 1000, cols: 1000, dim: 64, f32: true, run: (k, a, b, dim) => k.pairwise("jeffreys", a, b, { dim }), loop: loopJeffreysPairwise },
+  "renyi (alpha = 2) pairwise 1000 × 1000 × 64": { rows: 1000, cols: 1000, dim: 64, run: (k, a, b, dim) => k.pairwise("renyi", a, b, { dim, alpha: 2 }), loop: loopRenyiPairwise },
   "kl topK k=10, 1000 queries × 1000 candidates × 64": { rows: 1000, cols: 1000, dim: 64, outRows: 1000, run: (k, a, b, dim) => k.topK("kl", a, b, { dim, k: 10 }).scores, loop: loopTopK },
   "kl logits 64 × 131072": { rows: 64, dim: 131072, logits: true, run: (k, a, b, dim) => k.kl(a, b, { dim, input: "logits" }), loop: loopLogits },
 };

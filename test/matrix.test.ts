@@ -35,7 +35,13 @@ interface LargeCase {
   topK: { k: number; queries: number[]; kl: TopKExpected[] };
 }
 
-const fixtures = JSON.parse(readFileSync(new URL("./fixtures/matrix-cases.json", import.meta.url), "utf8")) as { small: SmallCase[]; large: LargeCase[]; jeffreys: Num[][] };
+const fixtures = JSON.parse(readFileSync(new URL("./fixtures/matrix-cases.json", import.meta.url), "utf8")) as {
+  small: SmallCase[];
+  large: LargeCase[];
+  jeffreys: Num[][];
+  renyi: Record<string, Num[][]>;
+  renyiWide: { dim: number; A: number[]; B: number[]; expected: Record<string, Num[]> };
+};
 const BOUND = 1e-12;
 // CI also runs the suite in a V8 without SIMD (KL_EXPECT_BACKEND=js): only the JS backend there
 const hasSimd = process.env.KL_EXPECT_BACKEND !== "js";
@@ -101,6 +107,10 @@ describe.each(backends)("matrix path on %s", (backend) => {
           useBackend(backend);
           expectClose(pairwise(measure, A, B, { dim }), fixtures.jeffreys[fixtures.small.indexOf(c)], measure);
         });
+        it.each(Object.keys(fixtures.renyi))("pairwise renyi, alpha = %s", (alpha) => {
+          useBackend(backend);
+          expectClose(pairwise("renyi", A, B, { dim, alpha: Number(alpha) }), fixtures.renyi[alpha][fixtures.small.indexOf(c)], `alpha ${alpha}`);
+        });
         it("pairwise kl of identical rows and scaled copies is exactly 0", () => {
           useBackend(backend);
           const got = pairwise("kl", A, B, { dim });
@@ -125,6 +135,12 @@ describe.each(backends)("matrix path on %s", (backend) => {
       });
     }
   }
+
+  it.each(Object.keys(fixtures.renyiWide.expected))("pairwise renyi of rows spanning 1e-200..1 (powers out of the product's range: redone), alpha = %s", (alpha) => {
+    useBackend(backend);
+    const w = fixtures.renyiWide;
+    expectClose(pairwise("renyi", Float64Array.from(w.A), Float64Array.from(w.B), { dim: w.dim, alpha: Number(alpha) }), w.expected[alpha], `alpha ${alpha}`);
+  });
 
   for (const c of fixtures.large) {
     describe(c.name, () => {
@@ -169,14 +185,15 @@ describe.each(backends)("matrix path on %s", (backend) => {
 });
 
 describe.runIf(hasSimd)("matrix path agrees with the per-pair path", () => {
-  it.each(["kl", "crossEntropy", "hellinger", "jeffreys"] as const)("%s pairwise and topK: wasm-simd (matrix) and js (per pair) within 1e-12, same indices", (measure) => {
+  it.each(["kl", "crossEntropy", "hellinger", "jeffreys", "renyi"] as const)("%s pairwise and topK: wasm-simd (matrix) and js (per pair) within 1e-12, same indices", (measure) => {
     const [A, B] = largeRows(200, 64, false);
+    const o = { dim: 64, ...(measure === "renyi" ? { alpha: 2.5 } : {}) };
     useBackend(WASM);
     matrixStats.pairs = 0;
-    const fast = pairwise(measure, A, B, { dim: 64 }), fastK = topK(measure, A, B, { dim: 64, k: 10 });
+    const fast = pairwise(measure, A, B, o), fastK = topK(measure, A, B, { ...o, k: 10 });
     expect(matrixStats.pairs).toBe(200 * 200); // through the product
     useBackend("js");
-    const slow = pairwise(measure, A, B, { dim: 64 }), slowK = topK(measure, A, B, { dim: 64, k: 10 });
+    const slow = pairwise(measure, A, B, o), slowK = topK(measure, A, B, { ...o, k: 10 });
     let worst = 0;
     for (let t = 0; t < slow.length; t++) {
       if (slow[t] === fast[t]) continue;

@@ -24,7 +24,7 @@ const TIE = 2e-14;
  * the scores are the per-pair path's. Null where this path does not apply.
  */
 export function topKMatrix(measure: Decomposing, A: Side, B: Side, o: Resolved, k: number): { indices: Int32Array; scores: Float64Array } | null {
-  if (symmetric(measure)) return null; // jeffreys, psi: the per-pair path (not yet through the product)
+  if (symmetric(measure) || measure === "renyi") return null; // jeffreys, psi, renyi: the per-pair path (not yet through the product)
   const P = queryRows(A, measure), Q = P && candidateRows(B, measure);
   if (P === null || Q === null) return null;
   const m = A.shape.rows, n = B.shape.rows, dim = A.shape.dim, w = words(dim);

@@ -3,6 +3,7 @@
 //     hellinger²:   1 − Σ √a·√b (the Bhattacharyya coefficient as the product √A·√Bᵀ)
 //     jeffreys/psi: Σ a ln a + Σ b ln b − Σ (a ln b + b ln a), both cross sums one product of
 //                   the rows [a, ln a] and [ln b, b] (2·dim long); +Infinity where the supports differ
+//     renyi:        D_α = ln(Σ aᵅ·b¹⁻ᵅ)/(α − 1), the sum the product Aᵅ·(B¹⁻ᵅ)ᵀ (α finite, ≠ 1)
 // with a = p/P, b = q/Q (rows normalised by their exact sums). Σ a ln a is summed once per
 // query row (compensated); the logarithms ln b once per candidate row; the cross terms of
 // every pair are one product A·(ln B)ᵀ on the SIMD kernel (assembly/matrix.ts). Zeros are
@@ -28,13 +29,14 @@ export const REL = 2.5e-13;
 /** Below this, q/Q leaves the normal range: ln b is taken as ln q − ln Q instead. */
 const MIN_NORMAL = 2.2250738585072014e-308;
 
-export type Decomposing = "kl" | "crossEntropy" | "hellinger" | "jeffreys" | "psi";
+export type Decomposing = "kl" | "crossEntropy" | "hellinger" | "jeffreys" | "psi" | "renyi";
 /** jeffreys and psi (the same value in nats): the symmetric form, two products in one */
 export const symmetric = (measure: Decomposing): boolean => measure === "jeffreys" || measure === "psi";
 
 /** The measures, sides and options this path takes; anything else keeps the per-pair path. */
 export function decomposes(measure: MeasureName, A: Side, B: Side, o: Resolved): measure is Decomposing {
-  return (measure === "kl" || measure === "crossEntropy" || measure === "hellinger" || symmetric(measure as Decomposing)) && o.smoothing === null && o.normalize &&
+  const renyi = measure === "renyi" && o.alpha! < Infinity && o.alpha !== 1;
+  return (renyi || measure === "kl" || measure === "crossEntropy" || measure === "hellinger" || symmetric(measure as Decomposing)) && o.smoothing === null && o.normalize &&
     A.kind === "probabilities" && B.kind === "probabilities" && simdKernel() !== null;
 }
 
@@ -137,6 +139,57 @@ function symmetricRows(s: Side, query: boolean): Rows | null {
     h[r] = sum.value;
   }
   return { x, h, bits, zeros };
+}
+
+/**
+ * renyi rows: aᵅ (query, e = α; bits: a > 0) or b¹⁻ᵅ (candidate, e = 1 − α; bits: b = 0),
+ * 0 where the element is 0. h[r] is NaN where a power leaves [2⁻⁵⁰⁰, 2⁵⁰⁰] (every pair with
+ * that row is redone: past it a product could underflow or overflow), else 0. Null as queryRows.
+ */
+function powerRows(s: Side, e: number, query: boolean): Rows | null {
+  const { rows, dim } = s.shape, w = words(dim), v = s.v;
+  const x = new Float64Array(rows * dim), h = new Float64Array(rows), bits = new Uint32Array(rows * w), zeros = new Uint8Array(rows);
+  for (let r = 0; r < rows; r++) {
+    const at = r * dim, t = rowTotal(v, at, dim);
+    if (t === null) return null;
+    for (let k = 0; k < dim; k++) {
+      const p = v[at + k];
+      if ((p > 0) === query) bits[r * w + (k >>> 5)] |= 1 << (k & 31);
+      if (p === 0) {
+        zeros[r] = 1;
+        continue;
+      }
+      const y = (x[at + k] = Math.pow(p / t, e));
+      if (!(y >= 2 ** -500 && y <= 2 ** 500)) h[r] = NaN;
+    }
+  }
+  return { x, h, bits, zeros };
+}
+
+/*
+ * renyi's bound: a = p/P is within 2ε relative, so aᵅ within (2α + 1)ε (Math.pow within
+ * an ulp), b¹⁻ᵅ within (2|1 − α| + 1)ε; the terms are ≥ 0, so the kernel's sum S is within
+ * (dim/2 + 3)ε·S: S within c·S, c = (dim/2 + 2α + 2|1 − α| + 8)ε (with margin). Then
+ * ln S within c + ε|ln S| (c < 2⁻³⁰), and D = ln S/(α − 1) within that over |α − 1|, plus ε|D|.
+ */
+function renyiValues(P: Rows, Q: Rows, alpha: number, i0: number, j0: number, rowsX: number, rowsY: number, g: Float64Array, stride: number, dim: number): number {
+  const w = words(dim), c = (dim / 2 + 2 * alpha + 2 * Math.abs(1 - alpha) + 8) * EPS, over = 1 / (alpha - 1);
+  let marked = 0;
+  for (let r = 0; r < rowsX; r++) {
+    const i = i0 + r;
+    for (let t = 0; t < rowsY; t++) {
+      const j = j0 + t, s = g[r * stride + t], ln = Math.log(s);
+      // α > 1: some b = 0 under a > 0 is +Infinity; α < 1: S = 0 (no common support) is ln 0·over = +Infinity;
+      // NaN (a row out of range) is redone
+      let value = alpha > 1 && Q.zeros[j] !== 0 && infinite(P, Q, i, j, w) ? Infinity : ln * over + P.h[i] + Q.h[j];
+      if (value !== Infinity && !((c + EPS * Math.abs(ln)) * Math.abs(over) + EPS * Math.abs(value) <= REL * Math.abs(value))) {
+        value = NaN;
+        marked++;
+      }
+      g[r * stride + t] = value;
+    }
+  }
+  return marked;
 }
 
 /** ln(q/Q) of b = q/Q (lnT = ln Q): below the normal range, ln q − ln Q. */
@@ -268,19 +321,22 @@ export function zeroRows(Q: Rows): Int32Array {
  * (then the caller runs the per-pair path, which also reports any bad row).
  */
 export function pairwiseMatrix(measure: Decomposing, A: Side, B: Side, o: Resolved): Float64Array | null {
-  const sym = symmetric(measure);
-  const P = sym ? symmetricRows(A, true) : queryRows(A, measure), Q = P && (sym ? symmetricRows(B, false) : candidateRows(B, measure));
+  const sym = symmetric(measure), alpha = measure === "renyi" ? o.alpha! : 0, inJs = sym || alpha !== 0;
+  const P = alpha !== 0 ? powerRows(A, alpha, true) : sym ? symmetricRows(A, true) : queryRows(A, measure);
+  const Q = P && (alpha !== 0 ? powerRows(B, 1 - alpha, false) : sym ? symmetricRows(B, false) : candidateRows(B, measure));
   if (P === null || Q === null) return null;
   const m = A.shape.rows, n = B.shape.rows, dim = A.shape.dim, w = words(dim);
   const out = new Float64Array(m * n);
-  const withZeros = sym ? new Int32Array(0) : zeroRows(Q);
+  const withZeros = inJs ? new Int32Array(0) : zeroRows(Q);
   let redoI: Int32Array = new Int32Array(64), redoJ: Int32Array = new Int32Array(64);
   let markedInBlock = 0;
   matrixStats.pairs = m * n;
   matrixStats.redone = 0;
   // the kernel writes hᵢ − g, or NaN for the exact path (run after the block: it uses the same scratch)
-  const ok = productTiles(simdKernel()!, P.x, m, Q.x, n, sym ? 2 * dim : dim, sym ? null : epilogue(measure, P, dim), (i0, j0, rowsX, rowsY, g, stride, marked) => {
-    markedInBlock += sym ? symmetricValues(P, Q, i0, j0, rowsX, rowsY, g, stride, dim) : marked;
+  const ok = productTiles(simdKernel()!, P.x, m, Q.x, n, sym ? 2 * dim : dim, inJs ? null : epilogue(measure, P, dim), (i0, j0, rowsX, rowsY, g, stride, marked) => {
+    markedInBlock +=
+      sym ? symmetricValues(P, Q, i0, j0, rowsX, rowsY, g, stride, dim) :
+      alpha !== 0 ? renyiValues(P, Q, alpha, i0, j0, rowsX, rowsY, g, stride, dim) : marked;
     for (let r = 0; r < rowsX; r++) out.set(g.subarray(r * stride, r * stride + rowsY), (i0 + r) * n + j0);
     for (let z = 0; z < withZeros.length; z++) {
       const j = withZeros[z];
