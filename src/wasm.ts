@@ -77,6 +77,8 @@ export const STATUS_REDO = 8;
 export const CHUNK_BYTES = 32 * 1024;
 export const CHUNK_F64 = CHUNK_BYTES / 8;
 const CHUNK_F32 = CHUNK_BYTES / 4;
+// 1000 candidate rows of 128 doubles (jeffreys: 2·64) and a 64 × 1000 tile fit: one copy of them per call
+const MATRIX_BYTES = 2 << 20;
 
 /** A ready instance: the kernels plus views of its memory, re-taken if memory is replaced. */
 export class Kernel {
@@ -99,15 +101,17 @@ export class Kernel {
     // the last vector of a partial block may read up to 16 bytes past the q chunk; the row
     // results of a batch call follow
     this.rowsAt = this.scratch + 2 * CHUNK_BYTES + 64;
-    const needed = this.rowsAt + CHUNK_BYTES; // ≥ MAX_ROWS rows of results; a chunk of terms
+    // ≥ MAX_ROWS rows of results; then the matrix area (src/wasm/matrix.ts): pairwise and topK
+    // keep the candidate rows there across blocks of query rows
+    const needed = this.rowsAt + CHUNK_BYTES + MATRIX_BYTES;
     const have = exports.memory.buffer.byteLength;
     if (have < needed) exports.memory.grow(Math.ceil((needed - have) / 65536)); // once, at start-up
     this.views();
   }
 
-  /** The raw exports and the whole fixed scratch area (two input chunks and the row results), for src/wasm/matrix.ts. */
+  /** The raw exports and the fixed matrix area (after the streaming scratch, which a redo may use meanwhile), for src/wasm/matrix.ts. */
   get area(): { exports: Record<string, unknown> & { memory: WebAssembly.Memory }; at: number; bytes: number } {
-    return { exports: this.exports, at: this.scratch, bytes: this.rowsAt + CHUNK_BYTES - this.scratch };
+    return { exports: this.exports, at: this.rowsAt + CHUNK_BYTES, bytes: MATRIX_BYTES };
   }
 
   // Memory never grows after start-up, but a grown memory detaches old views (length 0).
