@@ -111,6 +111,18 @@ describe.each(backends)("matrix path on %s", (backend) => {
           useBackend(backend);
           expectClose(pairwise("renyi", A, B, { dim, alpha: Number(alpha) }), fixtures.renyi[alpha][fixtures.small.indexOf(c)], `alpha ${alpha}`);
         });
+        it.each([["jeffreys", null], ["psi", null], ["renyi", "2"], ["renyi", "0.5"]] as const)("topK %s (alpha %s, k = 4): the k smallest of the oracle's pairwise values", (measure, alpha) => {
+          useBackend(backend);
+          const all = alpha === null ? fixtures.jeffreys[fixtures.small.indexOf(c)] : fixtures.renyi[alpha][fixtures.small.indexOf(c)];
+          const n = B.length / dim, k = 4, value = (v: Num): number => (v === "Infinity" ? Infinity : v);
+          const got = topK(measure, A, B, { dim, k, ...(alpha === null ? {} : { alpha: Number(alpha) }) });
+          for (let i = 0; i < A.length / dim; i++) {
+            const row = all.slice(i * n, (i + 1) * n);
+            const want = [...row.keys()].sort((x, y) => value(row[x]) - value(row[y]) || x - y).slice(0, k);
+            expect(Array.from(got.indices.subarray(i * k, (i + 1) * k)), `query ${i}`).toEqual(want);
+            expectClose(got.scores.subarray(i * k, (i + 1) * k), want.map((j) => row[j]), `query ${i}`);
+          }
+        });
         it("pairwise kl of identical rows and scaled copies is exactly 0", () => {
           useBackend(backend);
           const got = pairwise("kl", A, B, { dim });
@@ -201,5 +213,7 @@ describe.runIf(hasSimd)("matrix path agrees with the per-pair path", () => {
     }
     expect(worst).toBeLessThanOrEqual(BOUND);
     expect(Array.from(fastK.indices)).toEqual(Array.from(slowK.indices));
+    const off = Array.from(slowK.scores).flatMap((s, t) => (close(fastK.scores[t], s === Infinity ? "Infinity" : s) ? [] : [`[${t}] ${fastK.scores[t]} vs ${s}`]));
+    expect(off).toEqual([]);
   });
 });

@@ -3,7 +3,7 @@
 import { simdKernel } from "./backend.js";
 import { finish } from "./finish.js";
 import {
-  candidateRows, epilogue, exactPairs, infinite, matrixStats, queryRows, REL, symmetric, words, zeroRows, type Decomposing,
+  candidateRows, epilogue, exactPairs, infinite, matrixStats, pairwiseBlocks, queryRows, REL, symmetric, words, zeroRows, type Decomposing,
 } from "./matrix.js";
 import type { Resolved } from "./options.js";
 import type { Side } from "./sides.js";
@@ -24,7 +24,7 @@ const TIE = 2e-14;
  * the scores are the per-pair path's. Null where this path does not apply.
  */
 export function topKMatrix(measure: Decomposing, A: Side, B: Side, o: Resolved, k: number): { indices: Int32Array; scores: Float64Array } | null {
-  if (symmetric(measure) || measure === "renyi") return null; // jeffreys, psi, renyi: the per-pair path (not yet through the product)
+  if (symmetric(measure) || measure === "renyi") return topKOfValues(measure, A, B, o, k);
   const P = queryRows(A, measure), Q = P && candidateRows(B, measure);
   if (P === null || Q === null) return null;
   const m = A.shape.rows, n = B.shape.rows, dim = A.shape.dim, w = words(dim);
@@ -103,6 +103,67 @@ export function topKMatrix(measure: Decomposing, A: Side, B: Side, o: Resolved, 
     for (let t = 0; t < chosen; t++) scores[pendingAt[t]] = exact[t];
   });
   return ok ? { indices, scores } : null;
+}
+
+/**
+ * topK of the measures whose pairs the product finishes in JS (jeffreys, psi, renyi): per
+ * block of query rows their finished values (each within REL of the exact one, or exact),
+ * then per query every candidate that could be among the k best or tie with one
+ * (value·(1 − REL) ≤ the k-th value·(1 + REL + TIE)) scored exactly (+Infinity is exact
+ * already), and topK's selection among those: the per-pair path's indices and scores.
+ */
+function topKOfValues(measure: Decomposing, A: Side, B: Side, o: Resolved, k: number): { indices: Int32Array; scores: Float64Array } | null {
+  const m = A.shape.rows, n = B.shape.rows;
+  const indices = new Int32Array(m * k), scores = new Float64Array(m * k), caps = new Float64Array(k);
+  let starts = new Int32Array(0), cand = new Int32Array(0), listed = new Float64Array(0), exI = cand, exJ = cand, exAt = cand;
+  matrixStats.reranked = 0;
+  const ok = pairwiseBlocks(measure, A, B, o, null, (i0, rowsX, values) => {
+    if (cand.length < rowsX * n) {
+      [cand, exI, exJ, exAt] = [0, 0, 0, 0].map(() => new Int32Array(rowsX * n));
+      starts = new Int32Array(rowsX + 1);
+      listed = new Float64Array(rowsX * n);
+    }
+    let count = 0, exact = 0;
+    for (let r = 0; r < rowsX; r++) {
+      const row = values.subarray(r * n, (r + 1) * n), cap = (kthSmallest(row, caps) * (1 + REL + TIE)) / (1 - REL);
+      starts[r] = count;
+      for (let j = 0; j < n; j++) {
+        if (!(row[j] <= cap)) continue;
+        if (row[j] < Infinity) {
+          exI[exact] = i0 + r;
+          exJ[exact] = j;
+          exAt[exact++] = count;
+        }
+        cand[count] = j;
+        listed[count++] = row[j];
+      }
+    }
+    starts[rowsX] = count;
+    matrixStats.reranked += exact;
+    const scored = exactPairs(measure, A, B, o, exI, exJ, exact);
+    for (let t = 0; t < exact; t++) listed[exAt[t]] = scored[t];
+    for (let r = 0; r < rowsX; r++) {
+      const from = starts[r], to = starts[r + 1];
+      selectK(listed.subarray(from, to), cand.subarray(from, to), to - from, k, indices, scores, (i0 + r) * k);
+    }
+  });
+  return ok ? { indices, scores } : null;
+}
+
+/** The k-th smallest of `row` (caps: k slots, ascending; NaN never enters). */
+function kthSmallest(row: Float64Array, caps: Float64Array): number {
+  const k = caps.length;
+  caps.fill(Infinity);
+  let last = Infinity;
+  for (let j = 0; j < row.length; j++) {
+    const u = row[j];
+    if (!(u < last)) continue;
+    let t = k - 1;
+    for (; t > 0 && caps[t - 1] > u; t--) caps[t] = caps[t - 1];
+    caps[t] = u;
+    last = caps[k - 1];
+  }
+  return last;
 }
 
 /**

@@ -321,32 +321,49 @@ export function zeroRows(Q: Rows): Int32Array {
  * (then the caller runs the per-pair path, which also reports any bad row).
  */
 export function pairwiseMatrix(measure: Decomposing, A: Side, B: Side, o: Resolved): Float64Array | null {
+  const out = new Float64Array(A.shape.rows * B.shape.rows);
+  return pairwiseBlocks(measure, A, B, o, out) ? out : null;
+}
+
+/**
+ * The pairwise values block of query rows by block: into `out` (m × n) when given, else
+ * into a block buffer (rows from i0 at 0) handed to `onBlock(i0, rowsX, values)` finished,
+ * for topK. False where this path does not apply.
+ */
+export function pairwiseBlocks(measure: Decomposing, A: Side, B: Side, o: Resolved, out: Float64Array | null, onBlock?: (i0: number, rowsX: number, values: Float64Array) => void): boolean {
   const sym = symmetric(measure), alpha = measure === "renyi" ? o.alpha! : 0, inJs = sym || alpha !== 0;
   const P = alpha !== 0 ? powerRows(A, alpha, true) : sym ? symmetricRows(A, true) : queryRows(A, measure);
   const Q = P && (alpha !== 0 ? powerRows(B, 1 - alpha, false) : sym ? symmetricRows(B, false) : candidateRows(B, measure));
-  if (P === null || Q === null) return null;
+  if (P === null || Q === null) return false;
   const m = A.shape.rows, n = B.shape.rows, dim = A.shape.dim, w = words(dim);
-  const out = new Float64Array(m * n);
+  let values = new Float64Array(0);
+  const rowsAt = (i0: number, rowsX: number): Float64Array => {
+    if (out !== null) return out.subarray(i0 * n, (i0 + rowsX) * n);
+    if (values.length < rowsX * n) values = new Float64Array(rowsX * n);
+    return values.subarray(0, rowsX * n);
+  };
   const withZeros = inJs ? new Int32Array(0) : zeroRows(Q);
   let redoI: Int32Array = new Int32Array(64), redoJ: Int32Array = new Int32Array(64);
   let markedInBlock = 0;
   matrixStats.pairs = m * n;
   matrixStats.redone = 0;
   // the kernel writes hᵢ − g, or NaN for the exact path (run after the block: it uses the same scratch)
-  const ok = productTiles(simdKernel()!, P.x, m, Q.x, n, sym ? 2 * dim : dim, inJs ? null : epilogue(measure, P, dim), (i0, j0, rowsX, rowsY, g, stride, marked) => {
+  return productTiles(simdKernel()!, P.x, m, Q.x, n, sym ? 2 * dim : dim, inJs ? null : epilogue(measure, P, dim), (i0, j0, rowsX, rowsY, g, stride, marked) => {
     markedInBlock +=
       sym ? symmetricValues(P, Q, i0, j0, rowsX, rowsY, g, stride, dim) :
       alpha !== 0 ? renyiValues(P, Q, alpha, i0, j0, rowsX, rowsY, g, stride, dim) : marked;
-    for (let r = 0; r < rowsX; r++) out.set(g.subarray(r * stride, r * stride + rowsY), (i0 + r) * n + j0);
+    const rows = rowsAt(i0, rowsX);
+    for (let r = 0; r < rowsX; r++) rows.set(g.subarray(r * stride, r * stride + rowsY), r * n + j0);
     for (let z = 0; z < withZeros.length; z++) {
       const j = withZeros[z];
       if (j < j0 || j >= j0 + rowsY) continue;
-      for (let i = i0; i < i0 + rowsX; i++) if (infinite(P, Q, i, j, w)) out[i * n + j] = Infinity;
+      for (let i = i0; i < i0 + rowsX; i++) if (infinite(P, Q, i, j, w)) rows[(i - i0) * n + j] = Infinity;
     }
   }, (i0, rowsX) => {
+    const rows = rowsAt(i0, rowsX);
     let count = 0;
     for (let i = i0; i < i0 + rowsX; i++) {
-      const row = out.subarray(i * n, (i + 1) * n);
+      const row = rows.subarray((i - i0) * n, (i - i0 + 1) * n);
       for (let j = 0; markedInBlock > 0 && j < n; j++) {
         if (row[j] === row[j]) continue;
         if (count === redoI.length) {
@@ -360,11 +377,12 @@ export function pairwiseMatrix(measure: Decomposing, A: Side, B: Side, o: Resolv
       finish(measure, row, o, false, [rowSide(A, i), B]);
     }
     markedInBlock = 0;
-    if (count === 0) return;
-    // the block's marked pairs on the exact path, in one batch
-    matrixStats.redone += count;
-    const exact = exactPairs(measure, A, B, o, redoI, redoJ, count);
-    for (let t = 0; t < count; t++) out[redoI[t] * n + redoJ[t]] = exact[t];
+    if (count > 0) {
+      // the block's marked pairs on the exact path, in one batch
+      matrixStats.redone += count;
+      const exact = exactPairs(measure, A, B, o, redoI, redoJ, count);
+      for (let t = 0; t < count; t++) rows[(redoI[t] - i0) * n + redoJ[t]] = exact[t];
+    }
+    onBlock?.(i0, rowsX, rows);
   });
-  return ok ? out : null;
 }
