@@ -59,9 +59,22 @@ function kernelLast(file) {
 
 rmSync("dist", { recursive: true, force: true });
 mkdirSync("dist");
-await build({ ...options, outfile: "dist/index.js" });
+// The library's entries only: internal property names that esbuild would otherwise keep,
+// shortened (~330 B gzipped). Never a name that a user, the kernel's exports, a platform API
+// or another bundle (the CLI, kl-simd/parallel: they import dist/index.js) reads: option
+// keys, results, errors, wasm exports, `value` (WebAssembly.Global), `status` (Response) stay.
+const internalProps = new RegExp(`^(${[
+  "area", "batched", "bits", "compose", "eachPair", "f32", "f64", "family", "flagged", "gaussian", "hi", "id",
+  "infinite", "inputP", "inputQ", "invalid", "invP", "invQ", "invT", "kernel", "klRowSums", "la", "lb", "lo",
+  "logBase", "logKL", "logS", "logTotal", "lossy", "near", "normalizeP", "normalizeQ", "off", "pa", "pairAt",
+  "pairRowSums", "pairs", "pb", "pRows", "pre", "qRows", "qZero", "redone", "rel", "relaxed", "renyiLarge",
+  "reranked", "results", "root", "row", "rowCalls", "rowsAt", "rowStatus", "scratch", "shape", "shortSums",
+  "smallFromLogitsExact", "smooth", "sums", "tail", "termsNonNegative", "total", "totalLo", "twoSided",
+  "usesBase", "views", "zeroA", "zeroB", "zeros",
+].join("|")})$`);
+await build({ ...options, mangleProps: internalProps, outfile: "dist/index.js" });
 kernelLast("dist/index.js");
-await build({ ...options, outfile: "dist/workerd.js", plugins: [workerdSource] });
+await build({ ...options, mangleProps: internalProps, outfile: "dist/workerd.js", plugins: [workerdSource] });
 // the CLI's own code only: its imports of the library (../index.js) stay imports of ./index.js
 const cliUsesLibrary = {
   name: "cli-uses-library",
