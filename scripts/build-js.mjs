@@ -65,10 +65,11 @@ mkdirSync("dist");
 // keys, results, errors, wasm exports, `value` (WebAssembly.Global), `status` (Response) stay.
 const internalProps = new RegExp(`^(${[
   "area", "batched", "bits", "compose", "eachPair", "f32", "f64", "family", "flagged", "gaussian", "hi", "id",
-  "infinite", "inputP", "inputQ", "invalid", "invP", "invQ", "invT", "kernel", "klRowSums", "la", "lb", "lo",
-  "logBase", "logKL", "logS", "logTotal", "lossy", "near", "normalizeP", "normalizeQ", "off", "pa", "pairAt",
-  "pairRowSums", "pairs", "pb", "pRows", "pre", "qRows", "qZero", "redone", "rel", "relaxed", "renyiLarge",
-  "reranked", "results", "root", "row", "rowCalls", "rowsAt", "rowStatus", "scratch", "shape", "shortSums",
+  "infinite", "inputP", "inputQ", "invalid", "invP", "invQ", "invT", "kernel", "kind", "klRowSums", "la", "lb",
+  "lo", "load", "logBase", "logKL", "logS", "logTotal", "lossy", "near", "normalizeP", "normalizeQ", "off", "pa",
+  "pairAt", "pairRowSums", "pairs", "pb", "pRows", "pre", "qRows", "qZero", "raw", "redone", "rel", "relaxed",
+  "renyiLarge", "reranked", "results", "root", "row", "rowCalls", "rows", "rowsAt", "rowStatus", "scale",
+  "scratch", "shape", "shortSums",
   "smallFromLogitsExact", "smooth", "sums", "tail", "termsNonNegative", "total", "totalLo", "twoSided",
   "usesBase", "views", "zeroA", "zeroB", "zeros",
 ].join("|")})$`);
