@@ -4,36 +4,13 @@ import { parseArgs } from "node:util";
 import { measureNames, type InputKind, type MeasureName, type ScoreOptions, type Smoothing } from "../index.js";
 import { usage } from "./errors.js";
 import { parseDecimal } from "./numbers.js";
-import { FORMATS, type Format } from "./readers.js";
-import { OUTPUT_FORMATS, type OutputFormat } from "./writers.js";
+import { FORMATS } from "./readers.js";
+import { OUTPUT_FORMATS } from "./writers.js";
 
-export type Command = "score" | "topk";
+type Command = "score" | "topk";
 
-export interface Args {
-  command: Command;
-  input: string;
-  ref: string | null;
-  refValues: string | null;
-  against: string | null;
-  candidates: string | null;
-  k: number;
-  measure: MeasureName;
-  format: Format | null;
-  dim: number | null;
-  header: boolean | null;
-  field: string | null;
-  output: string | null;
-  outputFormat: OutputFormat | null;
-  options: ScoreOptions;
-  inputP: InputKind;
-  inputQ: InputKind;
-  reduction: "none" | "sum" | "mean";
-  onError: "fail" | "skip";
-  blockRows: number;
-  threads: number;
-  quiet: boolean;
-  stats: boolean;
-}
+/** A run's arguments, checked: what `parse` returns for one. */
+export type Args = Extract<ReturnType<typeof parse>, { kind: "run" }>["args"];
 
 /** Measure names on the command line: the API's names, their kebab-case forms and two short ones. */
 export const MEASURES: Record<string, MeasureName> = Object.create(null); // no Object.prototype names
@@ -77,25 +54,23 @@ const OPTIONS = {
 } as const;
 
 /** What the command line asked for: a run, a help text, or the version. */
-export type Parsed = { kind: "run"; args: Args } | { kind: "help"; text: string } | { kind: "version" };
-
-export function parse(argv: string[]): Parsed {
+export function parse(argv: string[]) {
   let values: Record<string, string | boolean | undefined>, positionals: string[];
   try {
     ({ values, positionals } = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true }));
   } catch (error) {
     throw usage(`${(error as Error).message.split("\n")[0]}\nRun kl-simd --help for the options.`);
   }
-  if (values.version) return { kind: "version" };
+  if (values.version) return { kind: "version" } as const;
   const [first, ...rest] = positionals;
-  if (first === "help") return { kind: "help", text: helpFor(rest[0]) };
+  if (first === "help") return { kind: "help", text: helpFor(rest[0]) } as const;
   if (first === undefined) {
-    if (values.help) return { kind: "help", text: HELP };
+    if (values.help) return { kind: "help", text: HELP } as const;
     throw usage(`no command: say kl-simd score … or kl-simd topk …\n\n${HELP}`);
   }
   if (first !== "score" && first !== "topk") throw usage(`unknown command "${first}" (the commands are score and topk; see kl-simd --help)`);
   const command: Command = first;
-  if (values.help) return { kind: "help", text: helpFor(command) };
+  if (values.help) return { kind: "help", text: helpFor(command) } as const;
   if (rest.length > 1) throw usage(`one input file, got ${rest.length}: ${rest.join(" ")}`);
   const input = rest[0] ?? null;
   if (input === null) throw usage(`${command}: name the input file, or - for standard input (kl-simd ${command} --help)`);
@@ -166,7 +141,7 @@ export function parse(argv: string[]): Parsed {
   if (reduction !== "none" && command === "topk") throw usage("--reduction belongs to score");
 
   return {
-    kind: "run",
+    kind: "run" as const,
     args: {
       command,
       input,
