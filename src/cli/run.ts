@@ -102,14 +102,16 @@ async function score(args: Args, io: Io, scoring: Scoring, timing: Timing, skips
   // with --threads, binary files large enough for threads to pay: the workers read their rows
   const slices = scoring.scoreFile !== undefined && (reader.rowCount ?? 0) * (reader.dim ?? 0) >= PARALLEL_MIN_ELEMENTS &&
     [reader, other].every((r) => r === null || (r instanceof BinaryReader && r.sliceable));
+  // the next block: of such a file, its rows' place, which the workers read
+  const nextBlock = (r: RowReader) => (slices && r instanceof BinaryReader ? r.nextSlice(args.blockRows) : r.next(args.blockRows));
   // the library's compensated sum: the mean of 1e7 rows to the last digits, +Infinity if a row is
   const sum = new Sum();
   let rows = 0, counted = 0, complete = false;
   try {
     for (;;) {
       let t = performance.now();
-      const a = await nextBlock(reader, args.blockRows, slices);
-      const b = other === null ? null : await nextBlock(other, args.blockRows, slices);
+      const a = await nextBlock(reader);
+      const b = other === null ? null : await nextBlock(other);
       timing.read += performance.now() - t;
       if (a === null) {
         if (b !== null) throw new CliError(`${other!.name} has more rows than ${reader.name} (${formatCount(rows)})`);
@@ -153,11 +155,6 @@ async function score(args: Args, io: Io, scoring: Scoring, timing: Timing, skips
     sink.close(complete);
   }
   return { rows, dim: reader.dim ?? 0, bytes: reader.bytesRead() + (other?.bytesRead() ?? 0) };
-}
-
-/** The next block: of a binary file with --threads, its rows' place, which the workers read. */
-function nextBlock(reader: RowReader, maxRows: number, slices: boolean): Promise<Block | null> {
-  return slices && reader instanceof BinaryReader ? Promise.resolve(reader.nextSlice(maxRows)) : reader.next(maxRows);
 }
 
 /** True for the library's errors about values and shapes; a bad option is the command line's (exit 2). */
