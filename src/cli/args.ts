@@ -76,20 +76,15 @@ export function parse(argv: string[]) {
   if (input === null) throw usage(`${command}: name the input file, or - for standard input (kl-simd ${command} --help)`);
 
   const str = (name: string): string | null => (values[name] as string | undefined) ?? null;
-  const int = (name: string, min: number): number | null => {
+  const number = (name: string, ok: (n: number) => boolean, wanted: string): number | null => {
     const s = str(name);
     if (s === null) return null;
     const n = parseDecimal(s);
-    if (n === null || !Number.isInteger(n) || n < min) throw usage(`--${name} must be an integer ≥ ${min}, got ${JSON.stringify(s)}`);
+    if (n === null || !ok(n)) throw usage(`--${name} must be ${wanted}, got ${JSON.stringify(s)}`);
     return n;
   };
-  const num = (name: string): number | undefined => {
-    const s = str(name);
-    if (s === null) return undefined;
-    const n = parseDecimal(s);
-    if (n === null || Number.isNaN(n)) throw usage(`--${name} must be a decimal number such as 2 or 1e-4, got ${JSON.stringify(s)}`);
-    return n;
-  };
+  const int = (name: string, min: number) => number(name, (n) => Number.isInteger(n) && n >= min, `an integer ≥ ${min}`);
+  const num = (name: string) => number(name, (n) => !Number.isNaN(n), "a decimal number such as 2 or 1e-4");
   const oneOf = <T extends string>(name: string, allowed: readonly T[]): T | null => {
     const s = str(name);
     if (s !== null && !allowed.includes(s as T)) throw usage(`--${name} must be one of ${allowed.join(", ")}, got ${JSON.stringify(s)}`);
@@ -132,7 +127,7 @@ export function parse(argv: string[]) {
   if (normalize !== null) options.normalize = normalize;
   for (const name of ["base", "temperature", "alpha"] as const) {
     const value = num(name);
-    if (value !== undefined) options[name] = value;
+    if (value !== null) options[name] = value;
   }
   if (inputP !== "probabilities" || inputQ !== "probabilities") options.input = { p: inputP, q: inputQ };
   const smoothing = str("smoothing");
