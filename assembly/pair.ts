@@ -11,7 +11,7 @@ import {
   nearF64x2, poly12F64x2, ratioArgF64x2, twoAt, twoSumError, V_HALF, V_LN2, V_ONE, V_TWO, v64,
 } from "./math";
 import { INVALID, Q_ZERO, REDO } from "./index";
-import { putRow, RESULTS } from "./math";
+import { expCall, putRow, RESULTS } from "./math";
 
 // One vector of a normalised pair: a, b ≥ 0 (a + b > 0 on live lanes; lanes with a = b = 0
 // return 0); +Infinity for Jeffreys where exactly one of a, b is 0.
@@ -246,7 +246,7 @@ function renyiRows(p: usize, q: usize, rows: i32, dim: i32, pStep: i32, qStep: i
       const lr = Math.log1p(((qh - ph) + (ql - pl)) / P);
       const e = P * f64x2.extract_lane(renyiH(f64x2.splat(lr)), 0);
       const diff = total - e;
-      value = diff / (P * Math.exp(load<f64>(RENYI, 16) * lr)); // Pᵅ Q^c = P·(Q/P)^c
+      value = diff / (P * f64x2.extract_lane(expCall(f64x2.splat(load<f64>(RENYI, 16) * lr)), 0)); // Pᵅ Q^c = P·(Q/P)^c
       const cmax = load<f64>(RENYI, 48), alr = Math.abs(lr);
       // ln(Q/P) is within ~2ε·|lr| (+ the sums' ε² residue); that moves e(P, Q) by about
       // |∂e/∂lr|·δ ≤ (P·|lr|·(1 + cmax·|lr|) + cmax·e)·δ

@@ -4,36 +4,13 @@ import { parseArgs } from "node:util";
 import { measureNames, type InputKind, type MeasureName, type ScoreOptions, type Smoothing } from "../index.js";
 import { usage } from "./errors.js";
 import { parseDecimal } from "./numbers.js";
-import { FORMATS, type Format } from "./readers.js";
-import { OUTPUT_FORMATS, type OutputFormat } from "./writers.js";
+import { FORMATS } from "./readers.js";
+import { OUTPUT_FORMATS } from "./writers.js";
 
-export type Command = "score" | "topk";
+type Command = "score" | "topk";
 
-export interface Args {
-  command: Command;
-  input: string;
-  ref: string | null;
-  refValues: string | null;
-  against: string | null;
-  candidates: string | null;
-  k: number;
-  measure: MeasureName;
-  format: Format | null;
-  dim: number | null;
-  header: boolean | null;
-  field: string | null;
-  output: string | null;
-  outputFormat: OutputFormat | null;
-  options: ScoreOptions;
-  inputP: InputKind;
-  inputQ: InputKind;
-  reduction: "none" | "sum" | "mean";
-  onError: "fail" | "skip";
-  blockRows: number;
-  threads: number;
-  quiet: boolean;
-  stats: boolean;
-}
+/** A run's arguments, checked: what `parse` returns for one. */
+export type Args = Extract<ReturnType<typeof parse>, { kind: "run" }>["args"];
 
 /** Measure names on the command line: the API's names, their kebab-case forms and two short ones. */
 export const MEASURES: Record<string, MeasureName> = Object.create(null); // no Object.prototype names
@@ -77,44 +54,37 @@ const OPTIONS = {
 } as const;
 
 /** What the command line asked for: a run, a help text, or the version. */
-export type Parsed = { kind: "run"; args: Args } | { kind: "help"; text: string } | { kind: "version" };
-
-export function parse(argv: string[]): Parsed {
+export function parse(argv: string[]) {
   let values: Record<string, string | boolean | undefined>, positionals: string[];
   try {
     ({ values, positionals } = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true }));
   } catch (error) {
     throw usage(`${(error as Error).message.split("\n")[0]}\nRun kl-simd --help for the options.`);
   }
-  if (values.version) return { kind: "version" };
+  if (values.version) return { kind: "version" } as const;
   const [first, ...rest] = positionals;
-  if (first === "help") return { kind: "help", text: helpFor(rest[0]) };
+  if (first === "help") return { kind: "help", text: helpFor(rest[0]) } as const;
   if (first === undefined) {
-    if (values.help) return { kind: "help", text: HELP };
+    if (values.help) return { kind: "help", text: HELP } as const;
     throw usage(`no command: say kl-simd score … or kl-simd topk …\n\n${HELP}`);
   }
   if (first !== "score" && first !== "topk") throw usage(`unknown command "${first}" (the commands are score and topk; see kl-simd --help)`);
   const command: Command = first;
-  if (values.help) return { kind: "help", text: helpFor(command) };
+  if (values.help) return { kind: "help", text: helpFor(command) } as const;
   if (rest.length > 1) throw usage(`one input file, got ${rest.length}: ${rest.join(" ")}`);
   const input = rest[0] ?? null;
   if (input === null) throw usage(`${command}: name the input file, or - for standard input (kl-simd ${command} --help)`);
 
   const str = (name: string): string | null => (values[name] as string | undefined) ?? null;
-  const int = (name: string, min: number): number | null => {
+  const number = (name: string, ok: (n: number) => boolean, wanted: string): number | null => {
     const s = str(name);
     if (s === null) return null;
     const n = parseDecimal(s);
-    if (n === null || !Number.isInteger(n) || n < min) throw usage(`--${name} must be an integer ≥ ${min}, got ${JSON.stringify(s)}`);
+    if (n === null || !ok(n)) throw usage(`--${name} must be ${wanted}, got ${JSON.stringify(s)}`);
     return n;
   };
-  const num = (name: string): number | undefined => {
-    const s = str(name);
-    if (s === null) return undefined;
-    const n = parseDecimal(s);
-    if (n === null || Number.isNaN(n)) throw usage(`--${name} must be a decimal number such as 2 or 1e-4, got ${JSON.stringify(s)}`);
-    return n;
-  };
+  const int = (name: string, min: number) => number(name, (n) => Number.isInteger(n) && n >= min, `an integer ≥ ${min}`);
+  const num = (name: string) => number(name, (n) => !Number.isNaN(n), "a decimal number such as 2 or 1e-4");
   const oneOf = <T extends string>(name: string, allowed: readonly T[]): T | null => {
     const s = str(name);
     if (s !== null && !allowed.includes(s as T)) throw usage(`--${name} must be one of ${allowed.join(", ")}, got ${JSON.stringify(s)}`);
@@ -157,7 +127,7 @@ export function parse(argv: string[]): Parsed {
   if (normalize !== null) options.normalize = normalize;
   for (const name of ["base", "temperature", "alpha"] as const) {
     const value = num(name);
-    if (value !== undefined) options[name] = value;
+    if (value !== null) options[name] = value;
   }
   if (inputP !== "probabilities" || inputQ !== "probabilities") options.input = { p: inputP, q: inputQ };
   const smoothing = str("smoothing");
@@ -166,7 +136,7 @@ export function parse(argv: string[]): Parsed {
   if (reduction !== "none" && command === "topk") throw usage("--reduction belongs to score");
 
   return {
-    kind: "run",
+    kind: "run" as const,
     args: {
       command,
       input,

@@ -1,6 +1,5 @@
 // kl-simd, the command line (package "bin"; built to dist/cli.js). Parses the arguments, loads
-// the kernel, runs the command; prints errors as one line and exits 1 (bad data), 2 (bad usage)
-// or 3 (the output could not be written); 70 with a stack is a bug.
+// the kernel, runs the command; prints errors as one line, with the exit codes of errors.ts.
 import { setFlagsFromString } from "node:v8";
 import { init } from "../index.js";
 import { parse } from "./args.js";

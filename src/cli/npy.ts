@@ -46,13 +46,9 @@ export function npyHeader(descr: string, shape: number[], minLength = 0): Uint8A
   const dict = `{'descr': '${descr}', 'fortran_order': False, 'shape': (${dims}), }`;
   let total = Math.ceil((10 + dict.length + 1) / 64) * 64;
   if (total < minLength) total = Math.ceil(minLength / 64) * 64;
-  const out = new Uint8Array(total);
-  out.set(NPY_MAGIC);
-  out[6] = 1;
-  out[7] = 0;
   const headerLength = total - 10;
-  out[8] = headerLength & 0xff;
-  out[9] = headerLength >> 8;
+  const out = new Uint8Array(total);
+  out.set([...NPY_MAGIC, 1, 0, headerLength & 0xff, headerLength >> 8]); // version 1.0, then the length
   const text = dict.padEnd(headerLength - 1, " ") + "\n";
   for (let i = 0; i < text.length; i++) out[10 + i] = text.charCodeAt(i);
   return out;

@@ -1,7 +1,6 @@
 // Row readers: every input format read as blocks of rows in one reused row-major buffer, so
-// memory stays bounded whatever the input's size. Text (CSV, TSV, whitespace, NDJSON) is
-// parsed from the bytes into a Float64Array; binary (.npy, raw f32/f64) is read straight into
-// an ArrayBuffer that the block's typed array views: no copy, no object per row.
+// memory stays bounded whatever the input's size. Binary input (.npy, raw f32/f64) is read
+// straight into the buffer the block's typed array views: no copy, no object per row.
 import { closeSync, openSync } from "node:fs";
 import type { InputKind } from "../index.js";
 import type { FileRows } from "../parallel/api.js";
@@ -52,10 +51,7 @@ export interface ReadOptions {
   dim: number | null;
   /** how values are checked: probabilities ≥ 0 and finite; log kinds < +Infinity */
   kind: InputKind;
-  /**
-   * csv/tsv: true = the first line is a header, false = none, null = guess: a first line of
-   * names only (each field starts with a letter or "_") is a header, said on stderr by `note`
-   */
+  /** csv/tsv: whether the first line is a header; null: a line of names only is, said by `note` */
   header: boolean | null;
   /** ndjson objects: the field holding the row */
   field: string | null;
@@ -174,10 +170,7 @@ export class BinaryReader implements RowReader {
     return { values: this.view(rows), rows, first: this.first, bad: null };
   }
 
-  /**
-   * Whether `nextSlice` can serve: a file (not a stream) whose bytes hold every row the header
-   * or the size says, and from which `next` has read no rows.
-   */
+  /** Whether `nextSlice` can serve: a file holding every row it should, from which `next` read none. */
   get sliceable(): boolean {
     return this.name !== "<stdin>" && this.row === 0 && this.rowCount !== null && this.size !== null && this.size >= this.dataOffset + this.rowCount * this.rowBytes;
   }
@@ -228,9 +221,6 @@ export class BinaryReader implements RowReader {
     this.source.close();
   }
 }
-
-// ---------------------------------------------------------------------------------------
-// Text: CSV / TSV / blank-separated, and NDJSON (one JSON array, or object with --field, a line).
 
 /** What is wrong with value v (shown as `token`) of an input of this kind. */
 export function valueProblem(v: number, token: string, kind: InputKind): string {

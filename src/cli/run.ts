@@ -71,12 +71,10 @@ function checkSomethingLeft(good: number, skips: Skips | null): void {
 
 /** The one row of --ref or --ref-values, as a typed array of its own. */
 async function reference(args: Args, io: Io, scoring: Scoring): Promise<{ values: Values; name: string }> {
-  const source = args.refValues !== null
-    ? memorySource("--ref-values", new TextEncoder().encode(args.refValues))
-    : openSource(args.ref!, io.stdin);
-  const options = readerOptions(args, io, args.inputQ, null, args.refValues !== null ? "csv" : null);
-  if (args.refValues !== null) options.header = false;
-  const reader = await openReader(source, { ...options, blockRows: 2 });
+  const listed = args.refValues !== null;
+  const source = listed ? memorySource("--ref-values", new TextEncoder().encode(args.refValues!)) : openSource(args.ref!, io.stdin);
+  const options = readerOptions(args, io, args.inputQ, null, listed ? "csv" : null);
+  const reader = await openReader(source, { ...options, header: listed ? false : options.header, blockRows: 2 });
   const block = await reader.next(2);
   reader.close();
   if (block === null) throw new CliError(`${source.name}: no values`);
@@ -101,18 +99,19 @@ async function score(args: Args, io: Io, scoring: Scoring, timing: Timing, skips
   const sink = openSink(args.output, io.stdout, inputsOf(args));
   const writer = scoreWriter(sink, format, args.measure, args.reduction === "none" ? reader.rowCount : null);
   const progress = Progress.for(io.stderr, args.quiet, reader.size);
-  // binary files whose rows the worker threads read themselves (--threads), large enough
-  // that threads pay
+  // with --threads, binary files large enough for threads to pay: the workers read their rows
   const slices = scoring.scoreFile !== undefined && (reader.rowCount ?? 0) * (reader.dim ?? 0) >= PARALLEL_MIN_ELEMENTS &&
     [reader, other].every((r) => r === null || (r instanceof BinaryReader && r.sliceable));
+  // the next block: of such a file, its rows' place, which the workers read
+  const nextBlock = (r: RowReader) => (slices && r instanceof BinaryReader ? r.nextSlice(args.blockRows) : r.next(args.blockRows));
   // the library's compensated sum: the mean of 1e7 rows to the last digits, +Infinity if a row is
   const sum = new Sum();
   let rows = 0, counted = 0, complete = false;
   try {
     for (;;) {
       let t = performance.now();
-      const a = await nextBlock(reader, args.blockRows, slices);
-      const b = other === null ? null : await nextBlock(other, args.blockRows, slices);
+      const a = await nextBlock(reader);
+      const b = other === null ? null : await nextBlock(other);
       timing.read += performance.now() - t;
       if (a === null) {
         if (b !== null) throw new CliError(`${other!.name} has more rows than ${reader.name} (${formatCount(rows)})`);
@@ -158,11 +157,6 @@ async function score(args: Args, io: Io, scoring: Scoring, timing: Timing, skips
   return { rows, dim: reader.dim ?? 0, bytes: reader.bytesRead() + (other?.bytesRead() ?? 0) };
 }
 
-/** The next block: of a binary file with --threads, its rows' place, which the workers read. */
-function nextBlock(reader: RowReader, maxRows: number, slices: boolean): Promise<Block | null> {
-  return slices && reader instanceof BinaryReader ? Promise.resolve(reader.nextSlice(maxRows)) : reader.next(maxRows);
-}
-
 /** True for the library's errors about values and shapes; a bad option is the command line's (exit 2). */
 const isLibraryError = (e: unknown): e is Error =>
   (e instanceof KLRangeError || e instanceof KLTypeError) && e.code !== "KL_BAD_OPTION";
@@ -180,9 +174,8 @@ async function scoreBlock(
   const options: BatchOptions = { ...args.options, dim };
   const qValues = () => (typeof qRows === "function" ? qRows() : qRows);
   try {
-    // the whole block at once, on worker threads with --threads (which read a file's rows
-    // themselves); a bad row sends it to the row-by-row pass below, in-process, which finds
-    // and reports (or skips) it
+    // the whole block at once (with --threads on worker threads, which may read a file's rows
+    // themselves); a bad row sends it to the in-process row-by-row pass below, which finds it
     if (block.slice !== undefined && scoring.scoreFile) {
       return { values: await scoring.scoreFile(args.measure, block.slice, qSlice ?? qValues(), options), bad: block.bad };
     }
@@ -258,8 +251,7 @@ async function topk(args: Args, io: Io, scoring: Scoring, timing: Timing, skips:
       } catch (error) {
         if (!isLibraryError(error)) throw error;
         // find the bad query rows (the candidates were checked when loaded)
-        const found = await scoreBlock(args, scoring, block, candidates.values.subarray(0, dim), dim, reader, null, null, skips);
-        bad = found.bad;
+        ({ bad } = await scoreBlock(args, scoring, block, candidates.values.subarray(0, dim), dim, reader, null, null, skips));
         for (let r = 0; r < block.rows; r++) if (bad![r]) block.values.fill(1, r * dim, (r + 1) * dim);
         result = scoring.topK(args.measure, block.values, candidates.values, options);
       }

@@ -23,7 +23,6 @@ export class TextReader implements RowReader {
   private discarded = 0; // bytes dropped from the front of buf
   private line = 0; // lines consumed
   private row = 0; // data rows produced
-  private first = 0;
   private headerDone: boolean;
   private delimiterLine = 0; // the line the separator was picked from (0: not yet)
   private delimiter: number;
@@ -69,9 +68,8 @@ export class TextReader implements RowReader {
       await this.fill();
     }
     if (rows === 0) return null;
-    this.first = this.row;
     this.row += rows;
-    return { values: this.values.subarray(0, rows * this.dim!), rows, first: this.first, bad: this.anyBad ? this.bad : null };
+    return { values: this.values.subarray(0, rows * this.dim!), rows, first: this.row - rows, bad: this.anyBad ? this.bad : null };
   }
 
   /** Moves the unread bytes to the front, grows the buffer if a line fills it, reads more. */

@@ -158,10 +158,8 @@ function rowsOf(v: unknown, dim: number): Rows | null {
 
 /** Per-row values of the whole batch, from chunks of rows on `threads` threads. */
 function spread(measure: MeasureName, p: Rows | FileRows, q: Rows | FileRows | null, rows: number, options: BatchOptions, threads: number, here: boolean): Promise<Float64Array> {
-  // Copied rows: at most COPY_CHUNK_ELEMENTS a side, so the copies stay in cache and the
-  // workers wait little for them. Rows read in place: a few chunks a thread, whatever the
-  // row count. Either way at least two chunks a thread.
-  // Rows read from a file: like copied ones (the reader's copy should stay in cache).
+  // Copied rows, and rows read from a file: at most COPY_CHUNK_ELEMENTS a side, so the copies
+  // stay in cache. Rows read in place: a few chunks a thread. Either way at least two a thread.
   const copied = "file" in p || (q !== null && "file" in q) || !(inPlace(p) && (q === null || inPlace(q)));
   const most = copied ? Math.floor(COPY_CHUNK_ELEMENTS / p.dim) : Math.ceil(rows / (IN_PLACE_CHUNKS_PER_THREAD * threads));
   const rowsPerChunk = Math.max(1, Math.min(most, Math.ceil(rows / (2 * threads))));

@@ -27,11 +27,9 @@ export type ParallelErrorCode =
 
 /** The pool's own failures (bad input is reported as score() reports it). */
 export class KLParallelError extends Error {
-  readonly code: ParallelErrorCode;
-  constructor(code: ParallelErrorCode, message: string) {
+  constructor(readonly code: ParallelErrorCode, message: string) {
     super(message);
     this.name = "KLParallelError";
-    this.code = code;
   }
 }
 

@@ -1,7 +1,7 @@
 // The rows a chunk gets: shared memory read in place, or a copy into a buffer that is
 // transferred to the worker and back (the caller's arrays are never detached or written).
 import { KLRangeError, KLTypeError, type Vector } from "../index.js";
-import type { ChunkRows, FileSlice } from "./messages.js";
+import type { ChunkRows } from "./messages.js";
 import { node } from "./runtime.js";
 
 /** A side of a call: its values and its row count (1: broadcast). */
@@ -71,7 +71,7 @@ export function rowsFor(s: Rows | FileRows, from: number, to: number): ChunkRows
 
 /** Rows [from, to) of a side (all of a one-row side) for score() on the calling thread. */
 export function rowsHere(s: Rows | FileRows, from: number, to: number, side: 0 | 1 = 0): Vector {
-  if ("file" in s) return readSlice(rowsFor(s, from, to) as FileSlice, side);
+  if ("file" in s) return chunkValues(rowsFor(s, from, to), side);
   if (s.rows === 1) return s.v;
   return ArrayBuffer.isView(s.v) ? (s.v as RowArray).subarray(from * s.dim, to * s.dim) : s.v.slice(from * s.dim, to * s.dim);
 }
@@ -80,8 +80,9 @@ export function rowsHere(s: Rows | FileRows, from: number, to: number, side: 0 |
 // page fault per 4 KiB); as large as the largest chunk.
 const scratch: ArrayBuffer[] = [new ArrayBuffer(0), new ArrayBuffer(0)];
 
-/** A file slice's values (Node and Deno), read into this thread's buffer for that side. */
-export function readSlice(s: FileSlice, side: 0 | 1): RowArray {
+/** A chunk's values: rows in memory as they are, a file slice (Node and Deno) read into this thread's buffer for that side. */
+export function chunkValues(s: ChunkRows, side: 0 | 1): RowArray {
+  if (!("file" in s)) return s;
   const fs = node!.fs;
   const bytes = s.length * (s.type === "f32" ? 4 : 8);
   if (scratch[side].byteLength < bytes) scratch[side] = new ArrayBuffer(bytes);

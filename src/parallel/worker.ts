@@ -1,9 +1,9 @@
 // A worker of kl-simd/parallel's pool (dist/parallel-worker.js), in Node's worker_threads or a
 // module Web Worker: loads the package once, then scores chunks of rows with the same score()
 // the caller's thread runs, so every row's value is bit for bit the same.
-import { backend, init, score, useBackend, type Vector } from "../index.js";
-import type { ChunkResult, ChunkRows, ChunkTask } from "./messages.js";
-import { readSlice, transferable } from "./rows.js";
+import { backend, init, score, useBackend } from "../index.js";
+import type { ChunkResult, ChunkTask } from "./messages.js";
+import { chunkValues, transferable } from "./rows.js";
 import { node } from "./runtime.js";
 
 type Reply = (reply: ChunkResult, transfer: ArrayBuffer[]) => void;
@@ -19,8 +19,8 @@ async function handle(task: ChunkTask, reply: Reply): Promise<void> {
   const inputs = transferable(task.p, task.q);
   try {
     if (backend() !== task.backend) useBackend(task.backend);
-    const p = rowsOf(task.p, 0), q = task.q === null ? null : rowsOf(task.q, 1);
-    const values = score(task.measure, p, q as Vector | null, task.options) as Float64Array;
+    const p = chunkValues(task.p, 0), q = task.q === null ? null : chunkValues(task.q, 1);
+    const values = score(task.measure, p, q, task.options) as Float64Array;
     // the values move, unless they are a view of a larger buffer (which they are not today)
     const own = values.byteLength === values.buffer.byteLength ? [values.buffer as ArrayBuffer] : [];
     reply({ id: task.id, values, inputs }, [...own, ...inputs]);
@@ -28,10 +28,6 @@ async function handle(task: ChunkTask, reply: Reply): Promise<void> {
     const error = e as { name?: string; code?: string; message?: string };
     reply({ id: task.id, error: { name: String(error?.name), code: error?.code, message: String(error?.message ?? e) }, inputs }, inputs);
   }
-}
-
-function rowsOf(rows: ChunkRows, side: 0 | 1): Float64Array | Float32Array {
-  return "file" in rows ? readSlice(rows, side) : rows;
 }
 
 if (node !== null) {
