@@ -152,18 +152,18 @@ function topKOfValues(measure: Decomposing, A: Side, B: Side, o: Resolved, k: nu
 
 /** The k-th smallest of `row` (caps: k slots, ascending; NaN never enters). */
 function kthSmallest(row: Float64Array, caps: Float64Array): number {
-  const k = caps.length;
   caps.fill(Infinity);
   let last = Infinity;
-  for (let j = 0; j < row.length; j++) {
-    const u = row[j];
-    if (!(u < last)) continue;
-    let t = k - 1;
-    for (; t > 0 && caps[t - 1] > u; t--) caps[t] = caps[t - 1];
-    caps[t] = u;
-    last = caps[k - 1];
-  }
+  for (let j = 0; j < row.length; j++) if (row[j] < last) last = keep(caps, row[j]);
   return last;
+}
+
+/** u into caps (the k smallest so far, ascending; u below the last), dropping the last; the new last. */
+function keep(caps: Float64Array, u: number): number {
+  let t = caps.length - 1;
+  for (; t > 0 && caps[t - 1] > u; t--) caps[t] = caps[t - 1];
+  caps[t] = u;
+  return caps[caps.length - 1];
 }
 
 /**
@@ -215,17 +215,12 @@ function settle(
  * lower bound exceeds it can be among the k best.
  */
 function kthUpperBound(g: Float64Array, at: number, n: number, h: number, c: number, d: number, caps: Float64Array): number {
-  const k = caps.length;
   caps.fill(Infinity);
   let last = Infinity;
   for (let j = 0; j < n; j++) {
     const gj = g[at + j];
     const u = h - gj + c * Math.abs(gj) + d;
-    if (!(u < last)) continue;
-    let t = k - 1;
-    for (; t > 0 && caps[t - 1] > u; t--) caps[t] = caps[t - 1];
-    caps[t] = u;
-    last = caps[k - 1];
+    if (u < last) last = keep(caps, u);
   }
   return last + TIE * Math.abs(last);
 }
