@@ -510,6 +510,26 @@ forBackends("11. kl of long near rows of logits where q has mass outside p's", (
 });
 
 // ---------------------------------------------------------------------------------------
+// 12. elements whose probabilities both flush to 0 next to their rows' totals still count
+
+forBackends("12. an element of 1e-30 beside 1e300 (a = p/P flushes to 0) over q = 0 or q = 1e-60", (b) => {
+  it("jeffreys, psi = Infinity over q = 0 (the element was once skipped); finite over q = 1e-60", () => {
+    useBackend(b);
+    // generate_regressions.py: the same rows
+    const p = [1e300, 1e-30, 1];
+    for (const [name, q] of [["q0", [1e300, 0, 1]], ["q", [1e300, 1e-60, 1]]] as const) {
+      for (const f of ["jeffreys", "totalVariation", "jsDivergence", "kl"]) {
+        close(api[f](p, q), ev(`flushed/${name}/${f}`), `${f} ${name}`);
+        close(api[f](Float64Array.from(p), Float64Array.from(q)), ev(`flushed/${name}/${f}`), `${f} ${name} Float64Array`);
+      }
+      close(psi(p, q), ev(`flushed/${name}/jeffreys`), `psi ${name}`);
+      const batch = jeffreys([...p, ...q], [...q, ...q], { dim: 3 }) as Float64Array;
+      close(batch[0], ev(`flushed/${name}/jeffreys`), `jeffreys ${name} batch row 0`);
+    }
+  });
+});
+
+// ---------------------------------------------------------------------------------------
 // unclear errors
 
 forBackends("unclear errors become clear", (b) => {

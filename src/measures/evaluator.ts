@@ -303,7 +303,7 @@ export class RowEvaluator {
     return false;
   }
 
-  /** (m, s, L) of element i from the filled probabilities; false when both are 0. */
+  /** (m, s, L) of element i from the filled probabilities; false when both inputs are 0. */
   private pairAt(i: number, e: Pair): boolean {
     const A = this.pa, B = this.pb;
     const a = A.hi[i], b = B.hi[i];
@@ -322,9 +322,10 @@ export class RowEvaluator {
     else if (y === 0) e.L = Infinity;
     else if (Math.abs(e.s) <= 1 / 3 && total > 0) e.L = NaN; // not needed: near terms use s
     else e.L = logRatio(x, y) + (B.logTotal - A.logTotal); // from the inputs: a or b may have flushed to 0
-    // both flushed to 0 (far below the normal range next to their totals): only Jeffreys
-    // (a·ln(a/b) terms) could still see them, and they are below the double range there
-    if (total === 0) return false;
+    // both flushed to 0 (far below the normal range next to their totals): the terms of m
+    // are 0, but the pair still counts where its ratio or a zero decides (Rényi's q = 0 under
+    // p for α > 1, its ln max a/b for α = ∞, its common support for α < 1; Jeffreys' zeros)
+    if (total === 0) e.s = Math.tanh(e.L / 2);
     return true;
   }
 }
