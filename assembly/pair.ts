@@ -112,11 +112,13 @@ export function pairSums(measure: i32, p: usize, q: usize, n: i32, ia: f64, ib: 
 }
 
 // The status of a pair row from its totals pass (RESULTS, as pairTotals leaves them) or, with
-// `tv` ≥ 0, from the Σ|a − b| of its sums pass: INVALID for a negative, NaN or infinite value;
-// REDO for totals whose reciprocals leave the range, probabilities below the normal range, or
-// rows too close for the rounding of a and b not to show. Also for the wrapper's long rows.
+// `tv` ≥ 0, from the Σ|a − b| of its sums pass: INVALID for a negative or NaN value; REDO for
+// totals whose reciprocals leave the range (also an infinite total: an infinite value, or
+// finite values past the double range, which the exact path tells apart), probabilities below
+// the normal range, or rows too close for the rounding of a and b not to show. Also for the
+// wrapper's long rows.
 export function pairStatus(P: f64, Q: f64, lowest: f64, leastP: f64, leastQ: f64, tv: f64): i32 {
-  if (!(lowest >= 0) || P - P != 0 || Q - Q != 0) return INVALID;
+  if (!(lowest >= 0) || P != P || Q != Q) return INVALID;
   if (!(P >= 1e-290 && P <= 1e290 && Q >= 1e-290 && Q <= 1e290)) return REDO;
   if (leastP / P < MIN_NORMAL_F64 * 2 || leastQ / Q < MIN_NORMAL_F64 * 2) return REDO;
   return tv >= 0 && !(tv >= 2e-3) ? REDO : 0;
@@ -223,6 +225,9 @@ function renyiRows(p: usize, q: usize, rows: i32, dim: i32, pStep: i32, qStep: i
     let qZero = zero;
     // invalid values, and totals or values out of the range the logs take: pairStatus
     let status = totalsStatus(pr, qr, dim);
+    // the terms take logarithms of the raw values: a subnormal one (its probability may be
+    // normal) goes to the exact path
+    if (status == 0 && min(load<f64>(RESULTS, 24), load<f64>(RESULTS, 32)) < MIN_NORMAL_F64) status = REDO;
     for (let i = 0; status == 0 && i < dim; i += 2) {
       const x = twoAt(pr, i, dim, 0), y = twoAt(qr, i, dim, 0);
       sum = f64x2.add(sum, renyiTerm(x, y));

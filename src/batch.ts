@@ -84,7 +84,13 @@ export function kernelRows(k: Kernel | null, measure: MeasureName, p: Side, q: S
       if (measure === "crossEntropy") {
         const entropyRedo = redo.slice();
         const d = klOf(p, q!, norm ? null : "plain");
-        for (let r = 0; r < rows; r++) values[r] = d[r] === Infinity && entropyRedo[r] === 0 ? Infinity : values[r] + d[r];
+        for (let r = 0; r < rows; r++) {
+          const h = values[r];
+          values[r] = d[r] === Infinity && entropyRedo[r] === 0 ? Infinity : h + d[r];
+          // unnormalised, H and the plain KL can have opposite signs: a sum that cancels
+          // more than 64× (past ~1e-13) is summed directly on the exact path
+          if (!norm && !(Math.abs(values[r]) * 64 >= Math.abs(h) + Math.abs(d[r]))) redo[r] = 1;
+        }
       }
       break;
     }

@@ -510,6 +510,45 @@ forBackends("11. kl of long near rows of logits where q has mass outside p's", (
 });
 
 // ---------------------------------------------------------------------------------------
+// 13. a row whose total is past the double range
+
+forBackends("13. q = [1e308, 1e308, 1] (its total overflows a double) against p = [1, 2, 3]", (b) => {
+  it("every measure normalises it exactly (was KL_OVERFLOW on js, an untyped internal error on wasm)", () => {
+    useBackend(b);
+    // generate_regressions.py: the same rows
+    const p = [1, 2, 3], q = [1e308, 1e308, 1];
+    for (const f of ["kl", "jeffreys", "hellinger", "totalVariation", "jsDivergence"]) {
+      close(api[f](p, q), ev(`hugeTotal/${f}`), f);
+      close(api[f](Float64Array.from(p), Float64Array.from(q)), ev(`hugeTotal/${f}`), `${f} Float64Array`);
+      closeAll(api[f]([...p, ...p], q, { dim: 3 }), [ev(`hugeTotal/${f}`), ev(`hugeTotal/${f}`)], `${f} batch`);
+      closeAll(pairwise(f, p, [...q, ...q], { dim: 3 }), [ev(`hugeTotal/${f}`), ev(`hugeTotal/${f}`)], `pairwise ${f}`);
+    }
+    close(KL.renyi(p, q, { alpha: 0.5 }), ev("hugeTotal/renyi0.5"), "renyi 0.5");
+    close(hellinger(q, p), ev("hugeTotal/hellinger/reverse"), "hellinger q, p");
+    // an infinite element is still an error, not an overflowing total
+    expectError(() => hellinger([1, Infinity], [1, 1]), "range", "KL_INFINITE", [/p\[1\]/, /Infinity/], "infinite element");
+  });
+});
+
+// ---------------------------------------------------------------------------------------
+// 14. normalize: false
+
+forBackends("14. normalize: false: crossEntropy summed directly, kl where Σp, Σq overflow", (b) => {
+  it("crossEntropy([0.526…], [1]) is exactly 0 (was 5.6e-17 from H + KL); kl of 1e308s finite", () => {
+    useBackend(b);
+    // generate_regressions.py: the same values
+    const o = { normalize: false };
+    const x = 0.5262060196776395;
+    close(crossEntropy([x], [1], o), ev("plain/crossEntropy/q1"), "crossEntropy q = 1");
+    closeAll(crossEntropy([x, x], [1], { ...o, dim: 1 }), [0, 0].map(() => ev("plain/crossEntropy/q1")), "batch");
+    close(crossEntropy([x, 3], [1, 0.5], o), ev("plain/crossEntropy/2"), "crossEntropy 2");
+    close(crossEntropy([0.5, -1], [1, -2], { ...o, input: "log-probabilities" }), ev("plain/crossEntropy/logprob"), "log-probabilities");
+    close(kl([1e308, 1e308, 1], [9.99e307, 9.99e307, 1], o), ev("plain/kl/huge"), "kl huge");
+    close(kl(Float64Array.from([1e308, 1e308, 1]), Float64Array.from([9.99e307, 9.99e307, 1]), o), ev("plain/kl/huge"), "kl huge Float64Array");
+  });
+});
+
+// ---------------------------------------------------------------------------------------
 // 12. elements whose probabilities both flush to 0 next to their rows' totals still count
 
 forBackends("12. an element of 1e-30 beside 1e300 (a = p/P flushes to 0) over q = 0 or q = 1e-60", (b) => {

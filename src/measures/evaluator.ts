@@ -7,9 +7,9 @@
 // functions of those three, chosen so that no term cancels: near a = b (|s| ≤ 1/3) the terms
 // come from s alone through series, and s itself is exact to rounding because a − b is
 // computed from double-double values (probabilities) or from the log-ratio (log inputs).
-import { exactNormalizedKL, plainTerm, term } from "../exact/kl.js";
+import { exactNormalizedKL, plainTerm, scaledTotal, term } from "../exact/kl.js";
 import { atanhTail, dPlusExpm1, log1pMinusX, logRatio } from "../exact/log.js";
-import { powerOfTwoScale, Sum, twoProductError } from "../exact/sum.js";
+import { Sum, twoProductError } from "../exact/sum.js";
 import type { MeasureName } from "./registry.js";
 import { hasZeroUnderMass, lnProb, logPair, logRow, logShift, type Row, rowVector } from "./rows.js";
 import { renyiTerm, termOf } from "./terms.js";
@@ -51,10 +51,9 @@ class Probabilities {
       lo.fill(0, 0, n);
       return;
     }
-    const sum = new Sum();
-    for (let i = 0; i < n; i++) sum.add(v[off + i]);
-    // totals into [2^-500, 2^500] by powers of two, so no quotient or product overflows
-    const [s1, s2] = powerOfTwoScale(sum.value);
+    // totals into [2^-500, 2^500] by powers of two, so no quotient or product overflows (also
+    // a total beyond the double range: counts of 1e308)
+    const [, s1, s2] = scaledTotal(v, off, n);
     const sum2 = new Sum();
     for (let i = 0; i < n; i++) sum2.add((raw[i] = v[off + i] * s1 * s2));
     const T = sum2.hi, TLo = sum2.lo;
@@ -106,6 +105,8 @@ export class RowEvaluator {
 
   measure(measure: Measure, p: Row, q: Row, normalize: boolean, alpha: number | null = null): number {
     if (measure === "crossEntropy") {
+      // unnormalised, H + KL would cancel (values above 1 make H and the plain KL negative)
+      if (!normalize) return plainCrossEntropy(p, q);
       const k = this.measure("kl", p, q, normalize);
       return k === Infinity ? Infinity : this.entropy(p, normalize) + k;
     }
@@ -328,6 +329,20 @@ export class RowEvaluator {
     if (total === 0) e.s = Math.tanh(e.L / 2);
     return true;
   }
+}
+
+/** −Σ a·ln b of the values as given (raw log-probabilities: a = e^z, ln b = z′). */
+function plainCrossEntropy(p: Row, q: Row): number {
+  const sum = new Sum();
+  for (let i = 0; i < p.n; i++) {
+    const x = p.v[p.off + i], y = q.v[q.off + i];
+    const lx = p.log === null ? Math.log(x) : lnProb(p.log, x);
+    if (lx === -Infinity) continue;
+    const ly = q.log === null ? Math.log(y) : lnProb(q.log, y);
+    if (ly === -Infinity) return Infinity;
+    sum.add(-(p.log === null ? x : Math.exp(lx)) * ly);
+  }
+  return sum.value;
 }
 
 /** The row sums to 1: normalised, or a log row that is not raw log-probabilities. */
