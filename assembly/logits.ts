@@ -32,7 +32,7 @@
 // pass (max, e^−∞ = 0, and a = b = −∞ adds 0 to each KL sum).
 
 import { expCall, expF64x2, expTableF64x2, gSmallF64x2, hsum, MIN_NORMAL_F64, storeTwo, twoAt, V_EXP_LOW, V_EXP_UNDER, V_HALF, v64 } from "./math";
-import { INVALID, REDO } from "./index";
+import { INVALID, Q_ZERO, REDO } from "./index";
 import { putRow } from "./math";
 
 // Side results of the last logitsKL call: [Σ p·d, Σ p] (f64).
@@ -98,7 +98,7 @@ export function logitsKL(a: usize, b: usize, n: i32, ma: f64, mb: f64, invT: f64
   const m = ma - mb;
   const mv = m - ma;
   const dm = f64x2.splat(m), em = f64x2.splat(ma - (m - mv) - (mb + mv)), dl = f64x2.splat(la - lb);
-  let sumT = f64x2.splat(0), sumPD = sumT, sumP = sumT;
+  let sumT = f64x2.splat(0), sumPD = sumT, sumP = sumT, dMax = f64x2.splat(-Infinity);
   for (let i = 0; i < n; i += 2) {
     const av = twoAt(a, i, n, -Infinity), bv = twoAt(b, i, n, -Infinity);
     const p = expF64x2(f64x2.sub(f64x2.mul(f64x2.sub(av, vma), vt), vla));
@@ -119,10 +119,13 @@ export function logitsKL(a: usize, b: usize, n: i32, ma: f64, mb: f64, invT: f64
     sumT = f64x2.add(sumT, t);
     sumPD = f64x2.add(sumPD, pd);
     sumP = f64x2.add(sumP, p);
+    dMax = f64x2.pmax(dMax, d); // NaN (a = b = −∞) keeps the max
   }
   store<f64>(LOGITS_RESULTS, hsum(sumPD));
   store<f64>(LOGITS_RESULTS, hsum(sumP), 8);
-  return hsum(sumT);
+  // d = +∞: b = −∞ under a finite a, whose p may have flushed to 0 (a logit 1e4 below its
+  // row's max): still mass over q = 0, so +Infinity, not a term of 0
+  return Math.max(f64x2.extract_lane(dMax, 0), f64x2.extract_lane(dMax, 1)) == Infinity ? Infinity : hsum(sumT);
 }
 
 // The KL from a row's totals Σ p·g(d) and Σ p·d (sums of logitsKL's result and of
@@ -207,7 +210,7 @@ export function logitsStats(a: usize, b: usize, n: i32, invT: f64, ga: f64, gb: 
 // input, the wrapper finds it; −∞: no mass in this chunk on that side).
 function statsSums(a: usize, b: usize, n: i32, sa: f64, sb: f64, invT: f64, fast: bool): bool {
   let ea = f64x2.splat(0), eb = ea, w = ea, abs = ea, ma = f64x2.splat(-Infinity), mb = ma;
-  let inRange = f64x2.eq(ea, ea);
+  let inRange = f64x2.eq(ea, ea), zMax = f64x2.splat(-Infinity);
   const aLive = sa - sa == 0, bLive = sb - sb == 0;
   const vsa = f64x2.splat(aLive ? sa : 0), vsb = f64x2.splat(bLive ? sb : 0), vt = f64x2.splat(invT);
   for (let i = 0; (aLive || bLive) && i < n; i += 2) {
@@ -230,12 +233,15 @@ function statsSums(a: usize, b: usize, n: i32, sa: f64, sb: f64, invT: f64, fast
       e = expCall(xa);
     }
     // e_a·z where e_a > 0 (z is NaN or ±∞ where a or b is −∞)
-    const ez = v128.and(f64x2.mul(e, f64x2.mul(f64x2.sub(av, bv), vt)), f64x2.ne(e, f64x2.splat(0)));
+    const z = f64x2.mul(f64x2.sub(av, bv), vt);
+    const ez = v128.and(f64x2.mul(e, z), f64x2.ne(e, f64x2.splat(0)));
+    zMax = f64x2.pmax(zMax, z);
     ea = f64x2.add(ea, e);
     w = f64x2.add(w, ez);
     abs = f64x2.add(abs, f64x2.abs(ez));
   }
-  let status = 0;
+  // z = +∞: b = −∞ under a finite a (even where e_a flushed to 0): Q_ZERO, the row is +Infinity
+  let status = Math.max(f64x2.extract_lane(zMax, 0), f64x2.extract_lane(zMax, 1)) == Infinity ? Q_ZERO : 0;
   if (fast) {
     const maxA = Math.max(f64x2.extract_lane(ma, 0), f64x2.extract_lane(ma, 1));
     const maxB = Math.max(f64x2.extract_lane(mb, 0), f64x2.extract_lane(mb, 1));
@@ -246,7 +252,7 @@ function statsSums(a: usize, b: usize, n: i32, sa: f64, sb: f64, invT: f64, fast
   } else {
     store<f64>(LOGITS_STATS, sa, 56);
     store<f64>(LOGITS_STATS, sb, 64);
-    if (sa != sa || sb != sb) status = INVALID;
+    if (sa != sa || sb != sb) status |= INVALID;
   }
   store<f64>(LOGITS_STATS, sa);
   store<f64>(LOGITS_STATS, sb, 8);

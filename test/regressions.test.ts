@@ -549,6 +549,25 @@ forBackends("14. normalize: false: crossEntropy summed directly, kl where Σp, �
 });
 
 // ---------------------------------------------------------------------------------------
+// 15. a logit far below its row's max over q = −∞
+
+forBackends("15. p = [0, …, 0, 1e4] against q with −∞ at 7 (p there flushes to 0 as a double)", (b) => {
+  it("kl is +Infinity (was ln(n − 1) on the SIMD path), rows of 16, 33 and 5000 (streamed)", () => {
+    useBackend(b);
+    // generate_regressions.py: the same rows
+    for (const n of [16, 33, 5000]) {
+      const A = new Float64Array(n), Bz = new Float64Array(n);
+      A[n - 1] = 1e4;
+      Bz[7] = -Infinity;
+      close(kl(A, Bz, { input: "log-probabilities" }), ev(`logitsFlushed/${n}/q0`), `n ${n}`);
+      close(kl(A, Bz, { input: "logits", temperature: 2 }), ev(`logitsFlushed/${n}/q0/T2`), `n ${n} logits T = 2`);
+      close(kl(A, new Float64Array(n), { input: "log-probabilities" }), ev(`logitsFlushed/${n}/finite`), `n ${n} finite`);
+      closeAll(kl([...A, ...A], Bz, { input: "log-probabilities", dim: n }), [0, 0].map(() => ev(`logitsFlushed/${n}/q0`)), `n ${n} batch`);
+    }
+  });
+});
+
+// ---------------------------------------------------------------------------------------
 // 12. elements whose probabilities both flush to 0 next to their rows' totals still count
 
 forBackends("12. an element of 1e-30 beside 1e300 (a = p/P flushes to 0) over q = 0 or q = 1e-60", (b) => {

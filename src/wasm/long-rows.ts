@@ -2,7 +2,7 @@
 // streamed chunk by chunk through the Kernel's fixed scratch area (src/wasm.ts).
 import type { Vector } from "../engine/vector.js";
 import { Sum } from "../exact/sum.js";
-import { CHUNK_BYTES, CHUNK_F64, STATUS_INVALID, STATUS_REDO, copyRows, rowOf, rowsOut, setStatus, type Batch, type Kernel, type RowsOut } from "../wasm.js";
+import { CHUNK_BYTES, CHUNK_F64, STATUS_INVALID, STATUS_Q_ZERO, STATUS_REDO, copyRows, rowOf, rowsOut, setStatus, type Batch, type Kernel, type RowsOut } from "../wasm.js";
 
 /** Calls `f(i, m)` for each chunk [i, i + m) of a row of `dim` elements, until it returns true. */
 function eachChunk(dim: number, f: (i: number, m: number) => boolean | void): void {
@@ -100,7 +100,7 @@ export function logitsKLLong(k: Kernel, b: Batch, invT: number): RowsOut {
   const rescale = (from: number, to: number): number => (from === -Infinity ? 0 : Math.exp((from - to) * invT));
   for (let r = 0; r < b.rows; r++) {
     const p = rowOf(b.p, b.pRows, r, b.dim), q = rowOf(b.q, b.qRows, r, b.dim);
-    let ma = -Infinity, mb = -Infinity, sa = 0, sb = 0, w = 0, abs = 0;
+    let ma = -Infinity, mb = -Infinity, sa = 0, sb = 0, w = 0, abs = 0, qZero = false;
     eachChunk(b.dim, (i, m) => {
       k.load(p, q, i, m, false);
       // the running maxima are the chunk's shifts (the kernel's own where −∞)
@@ -110,6 +110,8 @@ export function logitsKLLong(k: Kernel, b: Batch, invT: number): RowsOut {
         ma = NaN;
         return true;
       }
+      // q = 0 under a finite logit of p: +Infinity once every chunk is known to be valid
+      if (f[stats + 6] & STATUS_Q_ZERO) qZero = true;
       const na = Math.max(ma, f[stats + 7]), nb = Math.max(mb, f[stats + 8]);
       if (na > ma) {
         const k = rescale(ma, na);
@@ -130,6 +132,10 @@ export function logitsKLLong(k: Kernel, b: Batch, invT: number): RowsOut {
     });
     if (!Number.isFinite(ma) || !Number.isFinite(mb)) {
       setStatus(out, r, STATUS_REDO); // invalid values or no finite logit: the exact path reports it
+      continue;
+    }
+    if (qZero) {
+      values[r] = Infinity;
       continue;
     }
     const dm = (ma - mb) * invT, ls = Math.log(sa / sb);
