@@ -568,6 +568,60 @@ forBackends("15. p = [0, …, 0, 1e4] against q with −∞ at 7 (p there flushe
 });
 
 // ---------------------------------------------------------------------------------------
+// 16. smoothing in the kernels' scratch
+
+forBackends("16. smoothing: clip's unnormalised sum of near rows, a subnormal total", (b) => {
+  it("kl with clip of rows 1e-6 apart (was 5.0e-10 off); additive over a total of 1e-323 (was an internal error)", () => {
+    useBackend(b);
+    // generate_regressions.py: the same rows
+    const clip = { smoothing: { mode: "clip", epsilon: 1e-6 } };
+    close(kl([0.854, 0.169, 0.148], [0.856549, 0.169769, 0.147828], clip), ev("smoothing/clip/kl-near"), "clip");
+    closeAll(kl([0.854, 0.169, 0.148], [0.856549, 0.169769, 0.147828], { ...clip, dim: 3 }), [ev("smoothing/clip/kl-near")], "clip batch");
+    const additive = { smoothing: { mode: "additive", epsilon: 1e-12 } };
+    close(kl([1e-300, 3e-310], [5e-324, 5e-324], additive), ev("smoothing/additive/subnormal-total"), "additive");
+    closeAll(pairwise("kl", [1e-300, 3e-310], [5e-324, 5e-324], { ...additive, dim: 2 }), [ev("smoothing/additive/subnormal-total")], "additive pairwise");
+  });
+});
+
+// ---------------------------------------------------------------------------------------
+// 17. smoothing of near-identical rows
+
+forBackends("17. smoothing of rows 1e-7 apart: the smoothed values as double-doubles", (b) => {
+  it("kl, hellinger, jsDivergence with clip, additive, replace-zeros (kl was 6e-10 off, 1e-2 with clip)", () => {
+    useBackend(b);
+    // generate_regressions.py: the same rows
+    const pairs = [
+      [[0.9601271002174996, 0.16585644239491049, 0.16648447729129467], [0.9601269212991276, 0.16585639245376543, 0.16648453990925868]],
+      [[0, 0.29110066930859035, 0.6744654121991172, 0.7292980029702049, 0.16322860891768431], [0, 0.29110058227602154, 0.674465091781053, 0.7292978064043174, 0.16322854006839982]],
+    ];
+    pairs.forEach(([p, q], k) => {
+      for (const mode of ["clip", "additive", "replace-zeros"]) {
+        for (const f of ["kl", "hellinger", "jsDivergence"]) {
+          const o = { smoothing: { mode, epsilon: 1e-6 } };
+          close(api[f](p, q, o), ev(`smoothNear/${k}/${mode}/${f}`), `${k} ${mode} ${f}`);
+          closeAll(api[f]([...p, ...p], q, { ...o, dim: p.length }), [0, 0].map(() => ev(`smoothNear/${k}/${mode}/${f}`)), `${k} ${mode} ${f} batch`);
+        }
+      }
+    });
+  });
+});
+
+// ---------------------------------------------------------------------------------------
+// 18. replace-zeros: zeros of the input only
+
+forBackends("18. replace-zeros leaves a positive value whose probability flushes to 0", (b) => {
+  it("q = [1e300, 5.27e-159, 1] has no zero to replace (the SIMD path once replaced its second value)", () => {
+    useBackend(b);
+    // generate_regressions.py: the same rows
+    const o = { smoothing: { mode: "replace-zeros", epsilon: 0.1 } };
+    for (const f of ["totalVariation", "jsDivergence", "kl"]) {
+      close(api[f]([1, 1, 1], [1e300, 5.27e-159, 1], o), ev(`replaceZeros/flushed/${f}`), f);
+      closeAll(api[f]([1, 1, 1, 1, 1, 1], [1e300, 5.27e-159, 1], { ...o, dim: 3 }), [0, 0].map(() => ev(`replaceZeros/flushed/${f}`)), `${f} batch`);
+    }
+  });
+});
+
+// ---------------------------------------------------------------------------------------
 // 12. elements whose probabilities both flush to 0 next to their rows' totals still count
 
 forBackends("12. an element of 1e-30 beside 1e300 (a = p/P flushes to 0) over q = 0 or q = 1e-60", (b) => {

@@ -8,13 +8,18 @@ export class Sum {
   lo = 0;
   add(x: number): void {
     const s = this.hi + x;
-    this.lo += Math.abs(this.hi) >= Math.abs(x) ? this.hi - s + x : x - s + this.hi;
+    this.lo += additionError(this.hi, x, s);
     this.hi = s;
   }
   get value(): number {
     // an infinite term leaves NaN in the compensation (∞ − ∞): the sum is that infinity
     return Number.isFinite(this.hi) ? this.hi + this.lo : this.hi;
   }
+}
+
+/** The rounding error of a + b = sum, exactly (Neumaier's ordering: any magnitudes). */
+export function additionError(a: number, b: number, sum: number): number {
+  return Math.abs(a) >= Math.abs(b) ? a - sum + b : b - sum + a;
 }
 
 /** The rounding error of a·b = product, exactly (Dekker's product, no FMA needed). */

@@ -25,6 +25,8 @@ export interface Row {
   n: number;
   /** null: probabilities */
   log: RowLog | null;
+  /** the low parts of probabilities held as double-doubles v + lo (smoothed rows; from 0) */
+  lo?: Float64Array;
 }
 
 /** A row of probabilities as log-probabilities: ln v − ln Σv (ln v when not normalising). */
