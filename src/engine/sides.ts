@@ -185,7 +185,7 @@ export function smoothRow(row: Row, o: Resolved, s: Side, r: number): Row {
 function smoothLogRow(row: Row, mode: Smoothing["mode"], epsilon: number): Row {
   const lnEps = Math.log(epsilon);
   const out = new Float64Array(row.n);
-  let max = -Infinity;
+  let max = -Infinity, top = 0;
   for (let i = 0; i < row.n; i++) {
     const l = lnProb(row.log!, row.v[row.off + i]);
     // ln(e^l + ε) without overflow; replace-zeros: only exact zeros (l = −Infinity)
@@ -193,10 +193,12 @@ function smoothLogRow(row: Row, mode: Smoothing["mode"], epsilon: number): Row {
       : mode === "additive" ? Math.max(l, lnEps) + Math.log1p(Math.exp(-Math.abs(l - lnEps)))
       : l === -Infinity ? lnEps : l;
     out[i] = m;
-    max = Math.max(max, m);
+    if (m > max) [max, top] = [m, i];
   }
   if (mode === "clip") return { v: out, off: 0, n: row.n, log: { max: 0, pre: 1, invT: 1, logS: 0, raw: true } };
-  const sum = new Sum();
-  for (let i = 0; i < row.n; i++) sum.add(Math.exp(out[i] - max));
-  return { v: out, off: 0, n: row.n, log: { max: 0, pre: 1, invT: 1, logS: max + Math.log(sum.value) } };
+  // ln Σ = max + log1p(Σ of the others), as rowOf: a nearly one-hot row keeps the digits of
+  // its top probability's logarithm (ln(1 + 1e-11) from a sum rounded to 1 lost 5 of them)
+  const others = new Sum();
+  for (let i = 0; i < row.n; i++) if (i !== top) others.add(Math.exp(out[i] - max));
+  return { v: out, off: 0, n: row.n, log: { max, pre: 1, invT: 1, logS: Math.log1p(others.value) } };
 }

@@ -1,7 +1,7 @@
 // A row as the exact path reads it: probabilities, or the log domain (log-probabilities and
 // logits after their log-sum-exp), and the per-element logs of a pair of log rows.
 import { subVector, type Vector } from "../engine/vector.js";
-import { Sum } from "../exact/sum.js";
+import { additionError, Sum } from "../exact/sum.js";
 
 /** A log-domain row: ln(prob) = (vᵢ − max)·pre·invT − logS (pre: see Resolved.pre). */
 export interface RowLog {
@@ -49,8 +49,12 @@ export function logPair(p: Row, q: Row, i: number): { la: number; lb: number; d:
   const lb = lnProb(Q, y);
   let d: number;
   if (la === -Infinity || lb === -Infinity) d = la - lb;
-  else if (P.invT === Q.invT && P.pre === Q.pre) d = (x - y - (P.max - Q.max)) * P.pre * P.invT - (P.logS - Q.logS);
-  else d = la - lb;
+  else if (P.invT === Q.invT && P.pre === Q.pre) {
+    // (x − y) − (max − max′) with both differences' rounding errors put back: rows shifted
+    // by a constant (or a probability row beside logits of 710) keep d's digits near 0
+    const xy = x - y, m = P.max - Q.max;
+    d = (xy - m + (additionError(x, -y, xy) - additionError(P.max, -Q.max, m))) * P.pre * P.invT - (P.logS - Q.logS);
+  } else d = la - lb;
   return { la, lb, d };
 }
 
