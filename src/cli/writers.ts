@@ -112,15 +112,15 @@ export function outputFormatOf(path: string | null): OutputFormat {
 /** A number as JSON: non-finite values (an infinite KL) as the strings "Infinity", "NaN". */
 const json = (v: number): string => (Number.isFinite(v) ? String(v) : `"${v}"`);
 
-/** Per-row scores: `row,<measure>` CSV, {"row","<measure>"} NDJSON, or a 1-D float64 .npy. */
-export interface ScoreWriter {
-  rows(values: Float64Array, count: number, first: number, bad: Uint8Array | null): Promise<void>;
-  /** one reduced value (--reduction sum|mean) over `rows` rows */
-  reduced(name: string, value: number, rows: number): Promise<void>;
-  finish(): Promise<void>;
+/** Results, one block of rows at a time: a score a row, or (top-k) the k indices and scores of each. */
+export interface Writer {
+  rows(scores: Float64Array, count: number, first: number, bad: Uint8Array | null, indices?: Int32Array): Promise<void>;
+  /** Ends the output; with `reduced`, the one value (--reduction sum|mean) over `rows` rows that replaces the rows. */
+  finish(reduced?: { name: string; value: number; rows: number }): Promise<void>;
 }
 
-export function scoreWriter(sink: Sink, format: OutputFormat, measure: string, expectedRows: number | null): ScoreWriter {
+/** Per-row scores: `row,<measure>` CSV, {"row","<measure>"} NDJSON, or a 1-D float64 .npy. */
+export function scoreWriter(sink: Sink, format: OutputFormat, measure: string, expectedRows: number | null): Writer {
   let started = false;
   let written = 0;
   const start = async (header: () => Uint8Array | string) => {
@@ -147,12 +147,11 @@ export function scoreWriter(sink: Sink, format: OutputFormat, measure: string, e
         await sink.write(new Uint8Array(values.buffer, values.byteOffset, count * 8));
         written += count;
       },
-      async reduced(_name, value) {
-        await sink.write(npyHeader("<f8", [1]));
-        await sink.write(new Uint8Array(Float64Array.of(value).buffer));
-        started = true;
-      },
-      async finish() {
+      async finish(reduced) {
+        if (reduced) {
+          await sink.write(npyHeader("<f8", [1]));
+          return sink.write(new Uint8Array(Float64Array.of(reduced.value).buffer));
+        }
         if (!started) await start(header);
         if (fixed !== null && fixed !== written) throw new CliError(`wrote ${written} rows to a .npy header that says ${fixed}`);
         if (sink.seekable && fixed === null && written > 0) sink.patch(npyHeader("<f8", [written], 128), 0);
@@ -172,23 +171,16 @@ export function scoreWriter(sink: Sink, format: OutputFormat, measure: string, e
       }
       await sink.write(out);
     },
-    async reduced(name, value, rows) {
-      started = true;
+    async finish(reduced) {
+      if (!reduced) return start(header);
+      const { name, value, rows } = reduced;
       await sink.write(csv ? `rows,${measure}_${name}\n${rows},${value}\n` : `{"rows":${rows},"measure":"${measure}","${name}":${json(value)}}\n`);
-    },
-    async finish() {
-      if (!started) await start(header);
     },
   };
 }
 
 /** Top-k results: long CSV (query,rank,index,score), NDJSON, or two .npy files. */
-export interface TopKWriter {
-  rows(indices: Int32Array, scores: Float64Array, count: number, first: number, bad: Uint8Array | null): Promise<void>;
-  finish(): Promise<void>;
-}
-
-export function topKWriter(sink: Sink, scoresSink: Sink | null, format: OutputFormat, k: number): TopKWriter {
+export function topKWriter(sink: Sink, scoresSink: Sink | null, format: OutputFormat, k: number): Writer {
   let started = false;
   let written = 0;
   if (format === "npy") {
@@ -196,7 +188,7 @@ export function topKWriter(sink: Sink, scoresSink: Sink | null, format: OutputFo
     if (scoresSink === null) throw usage("topk .npy output needs a file: --output FILE.npy (the scores go to FILE.scores.npy)");
     const headers = (rows: number) => [npyHeader("<i4", [rows, k], 128), npyHeader("<f8", [rows, k], 128)] as const;
     return {
-      async rows(indices, scores, count, _first, bad) {
+      async rows(scores, count, _first, bad, indices = new Int32Array(0)) {
         if (!started) {
           const [hi, hs] = headers(0);
           await sink.write(hi);
@@ -211,7 +203,7 @@ export function topKWriter(sink: Sink, scoresSink: Sink | null, format: OutputFo
         written += count;
       },
       async finish() {
-        if (!started) await this.rows(new Int32Array(0), new Float64Array(0), 0, 0, null);
+        if (!started) await this.rows(new Float64Array(0), 0, 0, null);
         const [hi, hs] = headers(written);
         sink.patch(hi, 0);
         scoresSink.patch(hs, 0);
@@ -220,7 +212,7 @@ export function topKWriter(sink: Sink, scoresSink: Sink | null, format: OutputFo
   }
   const csv = format === "csv";
   return {
-    async rows(indices, scores, count, first, bad) {
+    async rows(scores, count, first, bad, indices = new Int32Array(0)) {
       if (!started && csv) await sink.write("query,rank,index,score\n");
       started = true;
       let out = "";
