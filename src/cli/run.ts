@@ -5,10 +5,10 @@ import type { Args } from "./args.js";
 import { Sum } from "../exact/sum.js";
 import { CliError, usage } from "./errors.js";
 import { Progress, formatCount, formatRate, type ProgressStream } from "./progress.js";
-import { BinaryReader, openReader, validFor, valueProblem, type Block, type Format, type RowReader, type Skips, type Values } from "./readers.js";
+import { BinaryReader, openReader, validFor, valueProblem, type Block, type ReadOptions, type RowReader, type Skips, type Values } from "./readers.js";
 import { PARALLEL_MIN_ELEMENTS, type FileRows } from "../parallel/api.js";
 import { inProcess, type Scoring } from "./scoring.js";
-import { memorySource, openSource } from "./sources.js";
+import { memorySource, openSource, type ByteSource } from "./sources.js";
 import { openSink, outputFormatOf, scoreWriter, topKWriter } from "./writers.js";
 
 export interface Io {
@@ -26,15 +26,13 @@ export async function run(args: Args, io: Io): Promise<void> {
   const timing: Timing = { read: 0, score: 0, write: 0 };
   const skips: Skips | null = args.onError === "skip" ? { count: 0, first: null } : null;
   const scoring = io.scoring ?? inProcess;
-  const open = (path: string, kind: InputKind, format: Format | null, dim: number | null) =>
-    openReader(openSource(path, io.stdin), readerOptions(args, io, kind, skips, format, dim));
   // what the rows are scored against: the candidates (topk), the one row of --ref or
   // --ref-values, or the rows of --against, read beside them
   const candidates = args.command === "topk" ? await loadCandidates(args, io, scoring) : null;
   const ref = args.ref !== null || args.refValues !== null ? await reference(args, io, scoring) : null;
   const dim = candidates?.dim ?? ref?.values.length ?? args.dim;
-  const reader = await open(args.input, args.inputP, args.format, dim);
-  const other = args.against !== null ? await open(args.against, args.inputQ, null, dim) : null;
+  const reader = await openRows(args, io, args.input, args.inputP, skips, { format: args.format, dim });
+  const other = args.against !== null ? await openRows(args, io, args.against, args.inputQ, skips, { dim }) : null;
   const format = args.outputFormat ?? outputFormatOf(args.output);
   const sinks = [openSink(args.output, io.stdout, inputsOf(args))];
   const progress = Progress.for(io.stderr, args.quiet, reader.size);
@@ -79,7 +77,8 @@ export async function run(args: Args, io: Io): Promise<void> {
           : await scoreBlock(args, scoring, a, ref?.values ?? (b && (() => b.values)), reader, other, ref?.name ?? null, skips, b?.slice);
       timing.score += performance.now() - t;
       t = performance.now();
-      good += goodRows(a.rows, bad);
+      good += a.rows;
+      if (bad !== null) for (let r = 0; r < a.rows; r++) good -= bad[r];
       if (args.reduction === "none") await writer.rows(values, a.rows, a.first, bad, indices);
       else for (let r = 0; r < a.rows; r++) if (bad === null || !bad[r]) sum.add(values[r]);
       timing.write += performance.now() - t;
@@ -117,40 +116,34 @@ function stats(rows: number, dim: number, bytes: number, t: Timing, total: numbe
   );
 }
 
-function readerOptions(args: Args, io: Io, kind: InputKind, skips: Skips | null, format = args.format, dim = args.dim) {
+/** A reader of the rows of `source` (a path, or bytes) with the command line's reading options, `more` overriding them. */
+function openRows(args: Args, io: Io, source: string | ByteSource, kind: InputKind, skips: Skips | null, more: Partial<ReadOptions> = {}) {
   const note = (text: string) => void io.stderr.write(`kl-simd: ${text}\n`);
-  return { format, dim, kind, header: args.header, field: args.field, skips, blockRows: args.blockRows, note };
+  const options = { format: null, dim: args.dim, kind, header: args.header, field: args.field, skips, blockRows: args.blockRows, note, ...more };
+  return openReader(typeof source === "string" ? openSource(source, io.stdin) : source, options);
 }
 
 /** The files a run reads, which its output must not overwrite. */
 const inputsOf = (args: Args): string[] => [args.input, args.ref, args.against, args.candidates].filter((f): f is string => f !== null);
 
-/** The rows of a block that are not marked bad. */
-function goodRows(rows: number, bad: Uint8Array | null): number {
-  let good = rows;
-  if (bad !== null) for (let r = 0; r < rows; r++) good -= bad[r];
-  return good;
-}
-
 /** The one row of --ref or --ref-values, as a typed array of its own. */
 async function reference(args: Args, io: Io, scoring: Scoring): Promise<{ values: Values; name: string }> {
   const listed = args.refValues !== null;
-  const source = listed ? memorySource("--ref-values", new TextEncoder().encode(args.refValues!)) : openSource(args.ref!, io.stdin);
-  const options = readerOptions(args, io, args.inputQ, null, listed ? "csv" : null);
-  const reader = await openReader(source, { ...options, header: listed ? false : options.header, blockRows: 2 });
+  const source = listed ? memorySource("--ref-values", new TextEncoder().encode(args.refValues!)) : args.ref!;
+  const reader = await openRows(args, io, source, args.inputQ, null, listed ? { format: "csv", header: false, blockRows: 2 } : { blockRows: 2 });
   const block = await reader.next(2);
   reader.close();
-  if (block === null) throw new CliError(`${source.name}: no values`);
-  if (block.rows !== 1) throw new CliError(`${source.name}: the reference must be one row; it has more`);
+  if (block === null) throw new CliError(`${reader.name}: no values`);
+  if (block.rows !== 1) throw new CliError(`${reader.name}: the reference must be one row; it has more`);
   const values = block.values.slice();
   try {
     // what the library would say of it (a zero sum, no finite logit), said of the reference
     scoring.score(args.measure, values, values, { ...args.options, input: { p: args.inputQ, q: args.inputQ }, dim: values.length });
   } catch (error) {
     if (!isLibraryError(error)) throw error;
-    throw new CliError(`${source.name}: ${explain(error.message)}`);
+    throw new CliError(`${reader.name}: ${explain(error.message)}`);
   }
-  return { values, name: source.name };
+  return { values, name: reader.name };
 }
 
 /** True for the library's errors about values and shapes; a bad option is the command line's (exit 2). */
@@ -237,7 +230,7 @@ async function topKBlock(args: Args, scoring: Scoring, block: Block, candidates:
 
 /** Every candidate row in one typed array, each block checked as it comes (so errors have places); at least --k of them. */
 async function loadCandidates(args: Args, io: Io, scoring: Scoring): Promise<{ values: Values; dim: number }> {
-  const reader = await openReader(openSource(args.candidates!, io.stdin), readerOptions(args, io, args.inputQ, null, null));
+  const reader = await openRows(args, io, args.candidates!, args.inputQ, null);
   let values: Values | null = null;
   let length = 0;
   const check: Args = { ...args, inputP: args.inputQ, options: { ...args.options, input: { p: args.inputQ, q: args.inputQ } } };
