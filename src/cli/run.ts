@@ -208,9 +208,7 @@ function placeOf(reader: RowReader, r: number, row: Values, kind: InputKind, mes
 }
 
 /** The library's message about a one-row call ("p sums to 0 …"), said of "the row". */
-function explain(message: string): string {
-  return message.replace(/^[pq](?=[\s[])/, "the row").replace(/^(queries|candidates)(?=[\s[])/, "the row");
-}
+const explain = (message: string): string => message.replace(/^([pq]|queries|candidates)(?=[\s[])/, "the row");
 
 /** The k nearest candidates of each row of a block (its scores and their indices), with one call. */
 async function topKBlock(args: Args, scoring: Scoring, block: Block, candidates: Values, reader: RowReader, skips: Skips | null) {
