@@ -1,15 +1,15 @@
 // The two commands: score (every row against a reference, or row by row against a second
-// file) and topk. Both loop: read a block of rows, score it with one library call, write it.
+// file) and topk, one loop: read a block of rows, score it with one library call, write it.
 import { KLRangeError, KLTypeError, type BatchOptions, type InputKind } from "../index.js";
 import type { Args } from "./args.js";
 import { Sum } from "../exact/sum.js";
 import { CliError, usage } from "./errors.js";
 import { Progress, formatCount, formatRate, type ProgressStream } from "./progress.js";
-import { BinaryReader, openReader, validFor, valueProblem, type Block, type RowReader, type Skips, type Values } from "./readers.js";
+import { BinaryReader, openReader, validFor, valueProblem, type Block, type ReadOptions, type RowReader, type Skips, type Values } from "./readers.js";
 import { PARALLEL_MIN_ELEMENTS, type FileRows } from "../parallel/api.js";
 import { inProcess, type Scoring } from "./scoring.js";
-import { memorySource, openSource } from "./sources.js";
-import { openSink, outputFormatOf, scoreWriter, topKWriter, type Sink } from "./writers.js";
+import { memorySource, openSource, type ByteSource } from "./sources.js";
+import { openSink, outputFormatOf, scoreWriter, topKWriter } from "./writers.js";
 
 export interface Io {
   stdin: NodeJS.ReadableStream;
@@ -26,17 +26,86 @@ export async function run(args: Args, io: Io): Promise<void> {
   const timing: Timing = { read: 0, score: 0, write: 0 };
   const skips: Skips | null = args.onError === "skip" ? { count: 0, first: null } : null;
   const scoring = io.scoring ?? inProcess;
-  const summary = args.command === "score" ? await score(args, io, scoring, timing, skips) : await topk(args, io, scoring, timing, skips);
+  // what the rows are scored against: the candidates (topk), the one row of --ref or
+  // --ref-values, or the rows of --against, read beside them
+  const candidates = args.command === "topk" ? await loadCandidates(args, io, scoring) : null;
+  const ref = args.ref !== null || args.refValues !== null ? await reference(args, io, scoring) : null;
+  const dim = candidates?.dim ?? ref?.values.length ?? args.dim;
+  const reader = await openRows(args, io, args.input, args.inputP, skips, { format: args.format, dim });
+  const other = args.against !== null ? await openRows(args, io, args.against, args.inputQ, skips, { dim }) : null;
+  const format = args.outputFormat ?? outputFormatOf(args.output);
+  const sinks = [openSink(args.output, io.stdout, inputsOf(args))];
+  const progress = Progress.for(io.stderr, args.quiet, reader.size);
+  // with --threads, binary files large enough for threads to pay: the workers read their rows
+  const slices = candidates === null && scoring.scoreFile !== undefined && (reader.rowCount ?? 0) * (reader.dim ?? 0) >= PARALLEL_MIN_ELEMENTS &&
+    [reader, other].every((r) => r === null || (r instanceof BinaryReader && r.sliceable));
+  // the next block: of such a file, its rows' place, which the workers read
+  const nextBlock = (r: RowReader) => (slices && r instanceof BinaryReader ? r.nextSlice(args.blockRows) : r.next(args.blockRows));
+  // the library's compensated sum: the mean of 1e7 rows to the last digits, +Infinity if a row is
+  const sum = new Sum();
+  let rows = 0, good = 0, complete = false;
+  try {
+    // topk's .npy output is two files: FILE.npy (the indices) and FILE.scores.npy
+    if (candidates !== null && format === "npy" && args.output !== null && args.output !== "-") {
+      sinks.push(openSink(args.output.replace(/(\.npy)?$/i, ".scores.npy"), io.stdout, inputsOf(args)));
+    }
+    const writer = candidates !== null ? topKWriter(sinks[0], sinks[1] ?? null, format, args.k) : scoreWriter(sinks[0], format, args.measure, args.reduction === "none" ? reader.rowCount : null);
+    for (;;) {
+      let t = performance.now();
+      const a = await nextBlock(reader);
+      const b = other === null ? null : await nextBlock(other);
+      timing.read += performance.now() - t;
+      if (a === null) {
+        if (b !== null) throw new CliError(`${other!.name} has more rows than ${reader.name} (${formatCount(rows)})`);
+        break;
+      }
+      if (other !== null) {
+        if (b === null || b.rows !== a.rows) throw new CliError(`${other.name} has fewer rows than ${reader.name}: it ends after ${formatCount(rows + (b?.rows ?? 0))}`);
+        if (other.dim !== reader.dim) throw new CliError(`rows of ${reader.name} have ${reader.dim} values, rows of ${other.name} have ${other.dim}`);
+      }
+      if (b?.bad) {
+        // a row bad in either file is left out
+        const bad = a.bad ?? new Uint8Array(a.rows);
+        for (let r = 0; r < a.rows; r++) bad[r] |= b.bad[r];
+        a.bad = bad;
+      }
+      t = performance.now();
+      // of a slice, the values are read only if the row-by-row pass needs them
+      const { values, indices, bad } =
+        candidates !== null
+          ? await topKBlock(args, scoring, a, candidates.values, reader, skips)
+          : await scoreBlock(args, scoring, a, ref?.values ?? (b && (() => b.values)), reader, other, ref?.name ?? null, skips, b?.slice);
+      timing.score += performance.now() - t;
+      t = performance.now();
+      good += a.rows;
+      if (bad !== null) for (let r = 0; r < a.rows; r++) good -= bad[r];
+      if (args.reduction === "none") await writer.rows(values, a.rows, a.first, bad, indices);
+      else for (let r = 0; r < a.rows; r++) if (bad === null || !bad[r]) sum.add(values[r]);
+      timing.write += performance.now() - t;
+      rows += a.rows;
+      progress.update(rows, reader.bytesRead() + (other?.bytesRead() ?? 0));
+    }
+    // with --on-error skip, a run whose every row was bad has no result: exit 1, not an empty one
+    if (good === 0 && skips !== null && skips.count > 0) {
+      throw new CliError(`every row was bad: ${formatCount(skips.count)} skipped (the first: ${skips.first})`);
+    }
+    if (args.reduction === "mean" && good === 0) throw new CliError(`${reader.name} has no rows: their mean is undefined`);
+    await writer.finish(args.reduction === "none" ? undefined : { name: args.reduction, value: args.reduction === "sum" ? sum.value : sum.value / good, rows: good });
+    complete = true;
+  } finally {
+    progress.done();
+    reader.close();
+    other?.close();
+    for (const sink of sinks) sink.close(complete);
+  }
   if (skips !== null && skips.count > 0) {
     io.stderr.write(`kl-simd: skipped ${formatCount(skips.count)} bad row${skips.count === 1 ? "" : "s"} (the first: ${skips.first})\n`);
   }
-  if (args.stats) io.stderr.write(stats(summary, timing, performance.now() - started, scoring.name));
+  if (args.stats) io.stderr.write(stats(rows, reader.dim ?? 0, reader.bytesRead() + (other?.bytesRead() ?? 0), timing, performance.now() - started, scoring.name));
 }
 
-/** What a command read, for --stats. */
-type Summary = Record<"rows" | "dim" | "bytes", number>;
-
-function stats({ rows, dim, bytes }: Summary, t: Timing, total: number, scorer: string): string {
+/** What a run read and where its time went, for --stats. */
+function stats(rows: number, dim: number, bytes: number, t: Timing, total: number, scorer: string): string {
   const s = total / 1000;
   const pct = (ms: number) => `${(ms / 1000).toFixed(3)} s (${((100 * ms) / total).toFixed(0)}%)`;
   const rss = process.resourceUsage().maxRSS / 1024; // kB → MB
@@ -47,114 +116,34 @@ function stats({ rows, dim, bytes }: Summary, t: Timing, total: number, scorer: 
   );
 }
 
-function readerOptions(args: Args, io: Io, kind: InputKind, skips: Skips | null, format = args.format, dim = args.dim) {
+/** A reader of the rows of `source` (a path, or bytes) with the command line's reading options, `more` overriding them. */
+function openRows(args: Args, io: Io, source: string | ByteSource, kind: InputKind, skips: Skips | null, more: Partial<ReadOptions> = {}) {
   const note = (text: string) => void io.stderr.write(`kl-simd: ${text}\n`);
-  return { format, dim, kind, header: args.header, field: args.field, skips, blockRows: args.blockRows, note };
+  const options = { format: null, dim: args.dim, kind, header: args.header, field: args.field, skips, blockRows: args.blockRows, note, ...more };
+  return openReader(typeof source === "string" ? openSource(source, io.stdin) : source, options);
 }
 
 /** The files a run reads, which its output must not overwrite. */
 const inputsOf = (args: Args): string[] => [args.input, args.ref, args.against, args.candidates].filter((f): f is string => f !== null);
 
-/** The rows of a block that are not marked bad. */
-function goodRows(rows: number, bad: Uint8Array | null): number {
-  let good = rows;
-  if (bad !== null) for (let r = 0; r < rows; r++) good -= bad[r];
-  return good;
-}
-
-/** With --on-error skip, a run whose every row was bad has no result: exit 1, not an empty one. */
-function checkSomethingLeft(good: number, skips: Skips | null): void {
-  if (good === 0 && skips !== null && skips.count > 0) {
-    throw new CliError(`every row was bad: ${formatCount(skips.count)} skipped (the first: ${skips.first})`);
-  }
-}
-
 /** The one row of --ref or --ref-values, as a typed array of its own. */
 async function reference(args: Args, io: Io, scoring: Scoring): Promise<{ values: Values; name: string }> {
   const listed = args.refValues !== null;
-  const source = listed ? memorySource("--ref-values", new TextEncoder().encode(args.refValues!)) : openSource(args.ref!, io.stdin);
-  const options = readerOptions(args, io, args.inputQ, null, listed ? "csv" : null);
-  const reader = await openReader(source, { ...options, header: listed ? false : options.header, blockRows: 2 });
+  const source = listed ? memorySource("--ref-values", new TextEncoder().encode(args.refValues!)) : args.ref!;
+  const reader = await openRows(args, io, source, args.inputQ, null, listed ? { format: "csv", header: false, blockRows: 2 } : { blockRows: 2 });
   const block = await reader.next(2);
   reader.close();
-  if (block === null) throw new CliError(`${source.name}: no values`);
-  if (block.rows !== 1) throw new CliError(`${source.name}: the reference must be one row; it has more`);
+  if (block === null) throw new CliError(`${reader.name}: no values`);
+  if (block.rows !== 1) throw new CliError(`${reader.name}: the reference must be one row; it has more`);
   const values = block.values.slice();
   try {
     // what the library would say of it (a zero sum, no finite logit), said of the reference
     scoring.score(args.measure, values, values, { ...args.options, input: { p: args.inputQ, q: args.inputQ }, dim: values.length });
   } catch (error) {
     if (!isLibraryError(error)) throw error;
-    throw new CliError(`${source.name}: ${explain(error.message)}`);
+    throw new CliError(`${reader.name}: ${explain(error.message)}`);
   }
-  return { values, name: source.name };
-}
-
-async function score(args: Args, io: Io, scoring: Scoring, timing: Timing, skips: Skips | null): Promise<Summary> {
-  const ref = args.ref !== null || args.refValues !== null ? await reference(args, io, scoring) : null;
-  const dim = ref?.values.length ?? args.dim;
-  const reader = await openReader(openSource(args.input, io.stdin), readerOptions(args, io, args.inputP, skips, args.format, dim));
-  const other = args.against !== null ? await openReader(openSource(args.against, io.stdin), readerOptions(args, io, args.inputQ, skips, null, dim)) : null;
-  const format = args.outputFormat ?? outputFormatOf(args.output);
-  const sink = openSink(args.output, io.stdout, inputsOf(args));
-  const writer = scoreWriter(sink, format, args.measure, args.reduction === "none" ? reader.rowCount : null);
-  const progress = Progress.for(io.stderr, args.quiet, reader.size);
-  // with --threads, binary files large enough for threads to pay: the workers read their rows
-  const slices = scoring.scoreFile !== undefined && (reader.rowCount ?? 0) * (reader.dim ?? 0) >= PARALLEL_MIN_ELEMENTS &&
-    [reader, other].every((r) => r === null || (r instanceof BinaryReader && r.sliceable));
-  // the next block: of such a file, its rows' place, which the workers read
-  const nextBlock = (r: RowReader) => (slices && r instanceof BinaryReader ? r.nextSlice(args.blockRows) : r.next(args.blockRows));
-  // the library's compensated sum: the mean of 1e7 rows to the last digits, +Infinity if a row is
-  const sum = new Sum();
-  let rows = 0, counted = 0, complete = false;
-  try {
-    for (;;) {
-      let t = performance.now();
-      const a = await nextBlock(reader);
-      const b = other === null ? null : await nextBlock(other);
-      timing.read += performance.now() - t;
-      if (a === null) {
-        if (b !== null) throw new CliError(`${other!.name} has more rows than ${reader.name} (${formatCount(rows)})`);
-        break;
-      }
-      const d = reader.dim!;
-      if (other !== null) {
-        if (b === null || b.rows !== a.rows) throw new CliError(`${other.name} has fewer rows than ${reader.name}: it ends after ${formatCount(rows + (b?.rows ?? 0))}`);
-        if (other.dim !== d) throw new CliError(`rows of ${reader.name} have ${d} values, rows of ${other.name} have ${other.dim}`);
-      }
-      if (b?.bad) {
-        // a row bad in either file is left out
-        const bad = a.bad ?? new Uint8Array(a.rows);
-        for (let r = 0; r < a.rows; r++) bad[r] |= b.bad[r];
-        a.bad = bad;
-      }
-      // of a slice, the values are read only if the row-by-row pass needs them
-      const q = ref !== null ? ref.values : b === null ? null : () => b.values;
-      t = performance.now();
-      const { values, bad } = await scoreBlock(args, scoring, a, q, d, reader, other, ref?.name ?? null, skips, b?.slice);
-      timing.score += performance.now() - t;
-      t = performance.now();
-      counted += goodRows(a.rows, bad);
-      if (args.reduction === "none") await writer.rows(values, a.rows, a.first, bad);
-      else for (let r = 0; r < a.rows; r++) if (bad === null || !bad[r]) sum.add(values[r]);
-      timing.write += performance.now() - t;
-      rows += a.rows;
-      progress.update(rows, reader.bytesRead() + (other?.bytesRead() ?? 0));
-    }
-    checkSomethingLeft(counted, skips);
-    if (args.reduction !== "none") {
-      if (counted === 0 && args.reduction === "mean") throw new CliError(`${reader.name} has no rows: their mean is undefined`);
-      await writer.reduced(args.reduction, args.reduction === "sum" ? sum.value : sum.value / counted, counted);
-    }
-    await writer.finish();
-    complete = true;
-  } finally {
-    progress.done();
-    reader.close();
-    other?.close();
-    sink.close(complete);
-  }
-  return { rows, dim: reader.dim ?? 0, bytes: reader.bytesRead() + (other?.bytesRead() ?? 0) };
+  return { values, name: reader.name };
 }
 
 /** True for the library's errors about values and shapes; a bad option is the command line's (exit 2). */
@@ -167,10 +156,10 @@ const isLibraryError = (e: unknown): e is Error =>
  * with --on-error skip every bad row is marked and left out.
  */
 async function scoreBlock(
-  args: Args, scoring: Scoring, block: Block, qRows: Values | (() => Values) | null, dim: number,
+  args: Args, scoring: Scoring, block: Block, qRows: Values | (() => Values) | null,
   reader: RowReader, other: RowReader | null, refName: string | null, skips: Skips | null, qSlice?: FileRows,
-): Promise<{ values: Float64Array; bad: Uint8Array | null }> {
-  const rows = block.rows;
+): Promise<{ values: Float64Array; indices?: Int32Array; bad: Uint8Array | null }> {
+  const rows = block.rows, dim = reader.dim!;
   const options: BatchOptions = { ...args.options, dim };
   const qValues = () => (typeof qRows === "function" ? qRows() : qRows);
   try {
@@ -219,72 +208,33 @@ function placeOf(reader: RowReader, r: number, row: Values, kind: InputKind, mes
 }
 
 /** The library's message about a one-row call ("p sums to 0 …"), said of "the row". */
-function explain(message: string): string {
-  return message.replace(/^[pq](?=[\s[])/, "the row").replace(/^(queries|candidates)(?=[\s[])/, "the row");
-}
+const explain = (message: string): string => message.replace(/^([pq]|queries|candidates)(?=[\s[])/, "the row");
 
-async function topk(args: Args, io: Io, scoring: Scoring, timing: Timing, skips: Skips | null): Promise<Summary> {
-  const candidates = await loadCandidates(args, io, scoring);
-  const dim = candidates.dim;
-  const n = candidates.values.length / dim;
-  if (args.k > n) throw usage(`--k ${args.k} is more than the ${n} candidate rows`);
-  const reader = await openReader(openSource(args.input, io.stdin), readerOptions(args, io, args.inputP, skips, args.format, dim));
-  const format = args.outputFormat ?? outputFormatOf(args.output);
-  const sink = openSink(args.output, io.stdout, inputsOf(args));
-  let scoresSink: Sink | null = null;
-  const progress = Progress.for(io.stderr, args.quiet, reader.size);
-  const options = { ...args.options, dim, k: args.k };
-  let rows = 0, good = 0, complete = false;
+/** The k nearest candidates of each row of a block (its scores and their indices), with one call. */
+async function topKBlock(args: Args, scoring: Scoring, block: Block, candidates: Values, reader: RowReader, skips: Skips | null) {
+  const dim = reader.dim!, options = { ...args.options, dim, k: args.k };
+  let top, bad = block.bad;
   try {
-    if (format === "npy" && args.output !== null && args.output !== "-") scoresSink = openSink(args.output.replace(/(\.npy)?$/i, ".scores.npy"), io.stdout, inputsOf(args));
-    const writer = topKWriter(sink, scoresSink, format, args.k);
-    for (;;) {
-      let t = performance.now();
-      const block = await reader.next(args.blockRows);
-      timing.read += performance.now() - t;
-      if (block === null) break;
-      t = performance.now();
-      let result;
-      let bad = block.bad;
-      try {
-        result = scoring.topK(args.measure, block.values, candidates.values, options);
-      } catch (error) {
-        if (!isLibraryError(error)) throw error;
-        // find the bad query rows (the candidates were checked when loaded)
-        ({ bad } = await scoreBlock(args, scoring, block, candidates.values.subarray(0, dim), dim, reader, null, null, skips));
-        for (let r = 0; r < block.rows; r++) if (bad![r]) block.values.fill(1, r * dim, (r + 1) * dim);
-        result = scoring.topK(args.measure, block.values, candidates.values, options);
-      }
-      timing.score += performance.now() - t;
-      t = performance.now();
-      await writer.rows(result.indices, result.scores, block.rows, block.first, bad);
-      good += goodRows(block.rows, bad);
-      timing.write += performance.now() - t;
-      rows += block.rows;
-      progress.update(rows, reader.bytesRead());
-    }
-    checkSomethingLeft(good, skips);
-    await writer.finish();
-    complete = true;
-  } finally {
-    progress.done();
-    reader.close();
-    sink.close(complete);
-    scoresSink?.close(complete);
+    top = scoring.topK(args.measure, block.values, candidates, options);
+  } catch (error) {
+    if (!isLibraryError(error)) throw error;
+    // find the bad rows (the candidates were checked when loaded), then rank placeholders in their place
+    ({ bad } = await scoreBlock(args, scoring, block, candidates.subarray(0, dim), reader, null, null, skips));
+    for (let r = 0; r < block.rows; r++) if (bad![r]) block.values.fill(1, r * dim, (r + 1) * dim);
+    top = scoring.topK(args.measure, block.values, candidates, options);
   }
-  return { rows, dim, bytes: reader.bytesRead() };
+  return { values: top.scores, indices: top.indices, bad };
 }
 
-/** Every candidate row in one typed array, each block checked as it comes (so errors have places). */
+/** Every candidate row in one typed array, each block checked as it comes (so errors have places); at least --k of them. */
 async function loadCandidates(args: Args, io: Io, scoring: Scoring): Promise<{ values: Values; dim: number }> {
-  const reader = await openReader(openSource(args.candidates!, io.stdin), readerOptions(args, io, args.inputQ, null, null));
+  const reader = await openRows(args, io, args.candidates!, args.inputQ, null);
   let values: Values | null = null;
   let length = 0;
   const check: Args = { ...args, inputP: args.inputQ, options: { ...args.options, input: { p: args.inputQ, q: args.inputQ } } };
   try {
     for (let block = await reader.next(args.blockRows); block !== null; block = await reader.next(args.blockRows)) {
-      const dim = reader.dim!;
-      await scoreBlock(check, scoring, block, block.values.subarray(0, dim), dim, reader, null, null, null);
+      await scoreBlock(check, scoring, block, block.values.subarray(0, reader.dim!), reader, null, null, null);
       const need = length + block.values.length;
       if (values === null || need > values.length) {
         const bigger: Values = block.values instanceof Float32Array ? new Float32Array(Math.max(need, 2 * length)) : new Float64Array(Math.max(need, 2 * length));
@@ -298,5 +248,7 @@ async function loadCandidates(args: Args, io: Io, scoring: Scoring): Promise<{ v
     reader.close();
   }
   if (values === null) throw new CliError(`${args.candidates}: no candidate rows`);
+  const n = length / reader.dim!;
+  if (args.k > n) throw usage(`--k ${args.k} is more than the ${n} candidate rows`);
   return { values: values.subarray(0, length), dim: reader.dim! };
 }

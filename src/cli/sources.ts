@@ -43,9 +43,7 @@ export function readFully(fd: number, into: Uint8Array, position: number | null 
 }
 
 function stdinSource(stream: NodeJS.ReadableStream): ByteSource {
-  const chunks = stream[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
-  let pending: Buffer | null = null;
-  let done = false;
+  const chunks = stream[Symbol.asyncIterator]() as AsyncIterator<Buffer | string>;
   let size: number | null = null;
   try {
     const stat = fstatSync(0);
@@ -53,25 +51,21 @@ function stdinSource(stream: NodeJS.ReadableStream): ByteSource {
   } catch {
     // no descriptor 0 (a test's stream): size unknown
   }
+  // the chunk being read, as bytes in memory: what `into` had no room for is read first next time
+  let chunk = memorySource("<stdin>", new Uint8Array(0));
+  let done = false;
   return {
     name: "<stdin>",
     size,
     async read(into) {
-      let n = 0;
-      while (n < into.length) {
-        if (pending === null) {
-          if (done) break;
-          const next = await chunks.next();
-          if (next.done) {
-            done = true;
-            break;
-          }
-          pending = typeof next.value === "string" ? Buffer.from(next.value) : next.value;
+      let n = await chunk.read(into);
+      while (n < into.length && !done) {
+        const next = await chunks.next();
+        if (next.done) done = true;
+        else {
+          chunk = memorySource("<stdin>", typeof next.value === "string" ? Buffer.from(next.value) : next.value);
+          n += await chunk.read(into.subarray(n));
         }
-        const take = Math.min(pending.length, into.length - n);
-        into.set(pending.subarray(0, take), n);
-        n += take;
-        pending = take === pending.length ? null : pending.subarray(take);
       }
       return n;
     },

@@ -55,17 +55,20 @@ export class TextReader implements RowReader {
   async next(maxRows: number): Promise<Block | null> {
     let rows = 0;
     this.anyBad = false;
-    if (this.values.length > 0 && this.dim !== null) maxRows = Math.min(maxRows, this.values.length / this.dim);
     if (this.bad.length > 0) this.bad.fill(0, 0, Math.min(maxRows, this.bad.length));
-    for (;;) {
-      rows = this.parseLines(rows, maxRows);
-      if (rows === maxRows || (this.lines.length > 0 && rows === this.lines.length) || (this.eof && this.pos === this.end)) break;
-      if (this.eof) {
-        rows = this.parseLine(this.pos, this.end, rows) ? rows + 1 : rows; // a last line without "\n"
+    // up to the block's capacity once the first row has set dim (it may hold fewer than asked)
+    while (rows < maxRows && (this.lines.length === 0 || rows < this.lines.length)) {
+      const nl = this.buf.indexOf(NL, this.pos);
+      if (nl !== -1 && nl < this.end) {
+        if (this.parseLine(this.pos, nl, rows)) rows++;
+        this.pos = nl + 1;
+      } else if (!this.eof) {
+        await this.fill();
+      } else {
+        if (this.pos < this.end && this.parseLine(this.pos, this.end, rows)) rows++; // a last line without "\n"
         this.pos = this.end;
         break;
       }
-      await this.fill();
     }
     if (rows === 0) return null;
     this.row += rows;
@@ -88,19 +91,6 @@ export class TextReader implements RowReader {
     const n = await this.source.read(this.buf.subarray(this.end));
     if (n === 0) this.eof = true;
     this.end += n;
-  }
-
-  /** Parses the complete lines in the buffer into rows from slot `rows` on, up to `maxRows`. */
-  private parseLines(rows: number, maxRows: number): number {
-    const buf = this.buf;
-    // the block's capacity once the first row has set dim (it may hold fewer than asked)
-    while (rows < maxRows && (this.lines.length === 0 || rows < this.lines.length)) {
-      const nl = buf.indexOf(NL, this.pos);
-      if (nl === -1 || nl >= this.end) break;
-      if (this.parseLine(this.pos, nl, rows)) rows++;
-      this.pos = nl + 1;
-    }
-    return rows;
   }
 
   /** One line [s, e) (no "\n"): true if it was a data row, now in slot `slot`. */

@@ -112,121 +112,91 @@ export function outputFormatOf(path: string | null): OutputFormat {
 /** A number as JSON: non-finite values (an infinite KL) as the strings "Infinity", "NaN". */
 const json = (v: number): string => (Number.isFinite(v) ? String(v) : `"${v}"`);
 
-/** Per-row scores: `row,<measure>` CSV, {"row","<measure>"} NDJSON, or a 1-D float64 .npy. */
-export interface ScoreWriter {
-  rows(values: Float64Array, count: number, first: number, bad: Uint8Array | null): Promise<void>;
-  /** one reduced value (--reduction sum|mean) over `rows` rows */
-  reduced(name: string, value: number, rows: number): Promise<void>;
-  finish(): Promise<void>;
+/** Results, one block of rows at a time: a score a row, or (top-k) the k indices and scores of each. */
+export interface Writer {
+  rows(scores: Float64Array, count: number, first: number, bad: Uint8Array | null, indices?: Int32Array): Promise<void>;
+  /** Ends the output; with `reduced`, the one value (--reduction sum|mean) over `rows` rows that replaces the rows. */
+  finish(reduced?: { name: string; value: number; rows: number }): Promise<void>;
 }
 
-export function scoreWriter(sink: Sink, format: OutputFormat, measure: string, expectedRows: number | null): ScoreWriter {
-  let started = false;
-  let written = 0;
-  const start = async (header: () => Uint8Array | string) => {
-    if (!started) await sink.write(header());
+/** Per-row scores: `row,<measure>` CSV, {"row","<measure>"} NDJSON, or a 1-D float64 .npy. */
+export function scoreWriter(sink: Sink, format: OutputFormat, measure: string, expectedRows: number | null): Writer {
+  let started = false, written = 0;
+  // .npy: the row count is patched in at the end; to stdout it must be known before the first byte
+  let fixed: number | null = null;
+  // the header: before the first rows, or at the end if there were none
+  const start = async () => {
+    if (started) return;
     started = true;
+    if (format !== "npy") return sink.write(format === "csv" ? `row,${measure}\n` : "");
+    if (sink.seekable) return sink.write(npyHeader("<f8", [0], 128)); // room for any row count
+    if (expectedRows === null) {
+      throw usage(".npy output to stdout needs the row count up front (.npy or raw input from a file); write it to a file with --output FILE.npy");
+    }
+    fixed = expectedRows;
+    await sink.write(npyHeader("<f8", [expectedRows]));
   };
-  if (format === "npy") {
-    // the row count is patched in at the end; to stdout it must be known before the first byte
-    let fixed: number | null = null;
-    const header = () => {
-      if (!sink.seekable) {
-        if (expectedRows === null) {
-          throw usage(".npy output to stdout needs the row count up front (.npy or raw input from a file); write it to a file with --output FILE.npy");
-        }
-        fixed = expectedRows;
-        return npyHeader("<f8", [expectedRows]);
-      }
-      return npyHeader("<f8", [0], 128); // room for any row count
-    };
-    return {
-      async rows(values, count, _first, bad) {
-        await start(header);
-        if (bad !== null) for (let r = 0; r < count; r++) if (bad[r]) values[r] = NaN; // one value per input row
-        await sink.write(new Uint8Array(values.buffer, values.byteOffset, count * 8));
-        written += count;
-      },
-      async reduced(_name, value) {
-        await sink.write(npyHeader("<f8", [1]));
-        await sink.write(new Uint8Array(Float64Array.of(value).buffer));
-        started = true;
-      },
-      async finish() {
-        if (!started) await start(header);
-        if (fixed !== null && fixed !== written) throw new CliError(`wrote ${written} rows to a .npy header that says ${fixed}`);
-        if (sink.seekable && fixed === null && written > 0) sink.patch(npyHeader("<f8", [written], 128), 0);
-      },
-    };
-  }
-  const csv = format === "csv";
-  const header = () => (csv ? `row,${measure}\n` : "");
   return {
     async rows(values, count, first, bad) {
-      await start(header);
+      await start();
+      if (format === "npy") {
+        if (bad !== null) for (let r = 0; r < count; r++) if (bad[r]) values[r] = NaN; // one value per input row
+        written += count;
+        return sink.write(new Uint8Array(values.buffer, values.byteOffset, count * 8));
+      }
       let out = "";
       for (let r = 0; r < count; r++) {
         if (bad !== null && bad[r]) continue;
-        const v = values[r];
-        out += csv ? `${first + r},${v}\n` : `{"row":${first + r},"${measure}":${json(v)}}\n`;
+        out += format === "csv" ? `${first + r},${values[r]}\n` : `{"row":${first + r},"${measure}":${json(values[r])}}\n`;
       }
       await sink.write(out);
     },
-    async reduced(name, value, rows) {
-      started = true;
-      await sink.write(csv ? `rows,${measure}_${name}\n${rows},${value}\n` : `{"rows":${rows},"measure":"${measure}","${name}":${json(value)}}\n`);
-    },
-    async finish() {
-      if (!started) await start(header);
+    async finish(reduced) {
+      if (reduced !== undefined) {
+        const { name, value, rows } = reduced;
+        if (format !== "npy") return sink.write(format === "csv" ? `rows,${measure}_${name}\n${rows},${value}\n` : `{"rows":${rows},"measure":"${measure}","${name}":${json(value)}}\n`);
+        await sink.write(npyHeader("<f8", [1]));
+        return sink.write(new Uint8Array(Float64Array.of(value).buffer));
+      }
+      await start();
+      if (format !== "npy") return;
+      if (fixed !== null && fixed !== written) throw new CliError(`wrote ${written} rows to a .npy header that says ${fixed}`);
+      if (sink.seekable && fixed === null && written > 0) sink.patch(npyHeader("<f8", [written], 128), 0);
     },
   };
 }
 
 /** Top-k results: long CSV (query,rank,index,score), NDJSON, or two .npy files. */
-export interface TopKWriter {
-  rows(indices: Int32Array, scores: Float64Array, count: number, first: number, bad: Uint8Array | null): Promise<void>;
-  finish(): Promise<void>;
-}
-
-export function topKWriter(sink: Sink, scoresSink: Sink | null, format: OutputFormat, k: number): TopKWriter {
-  let started = false;
-  let written = 0;
-  if (format === "npy") {
-    // two files, FILE.npy and FILE.scores.npy (so `sink` is a file too): the row count is patched in at the end
-    if (scoresSink === null) throw usage("topk .npy output needs a file: --output FILE.npy (the scores go to FILE.scores.npy)");
-    const headers = (rows: number) => [npyHeader("<i4", [rows, k], 128), npyHeader("<f8", [rows, k], 128)] as const;
-    return {
-      async rows(indices, scores, count, _first, bad) {
-        if (!started) {
-          const [hi, hs] = headers(0);
-          await sink.write(hi);
-          await scoresSink.write(hs);
-          started = true;
-        }
+export function topKWriter(sink: Sink, scoresSink: Sink | null, format: OutputFormat, k: number): Writer {
+  // .npy: two files, FILE.npy and FILE.scores.npy (so `sink` is a file too): the row count is patched in at the end
+  if (format === "npy" && scoresSink === null) throw usage("topk .npy output needs a file: --output FILE.npy (the scores go to FILE.scores.npy)");
+  const headers = (rows: number) => [npyHeader("<i4", [rows, k], 128), npyHeader("<f8", [rows, k], 128)] as const;
+  let started = false, written = 0;
+  const start = async () => {
+    if (started) return;
+    started = true;
+    if (format === "csv") await sink.write("query,rank,index,score\n");
+    if (format !== "npy") return;
+    const [hi, hs] = headers(0);
+    await sink.write(hi);
+    await scoresSink!.write(hs);
+  };
+  return {
+    async rows(scores, count, first, bad, indices = new Int32Array(0)) {
+      await start();
+      if (format === "npy") {
         if (bad !== null) {
           for (let r = 0; r < count; r++) if (bad[r]) for (let t = 0; t < k; t++) (indices[r * k + t] = -1), (scores[r * k + t] = NaN);
         }
         await sink.write(new Uint8Array(indices.buffer, indices.byteOffset, count * k * 4));
-        await scoresSink.write(new Uint8Array(scores.buffer, scores.byteOffset, count * k * 8));
+        await scoresSink!.write(new Uint8Array(scores.buffer, scores.byteOffset, count * k * 8));
         written += count;
-      },
-      async finish() {
-        if (!started) await this.rows(new Int32Array(0), new Float64Array(0), 0, 0, null);
-        const [hi, hs] = headers(written);
-        sink.patch(hi, 0);
-        scoresSink.patch(hs, 0);
-      },
-    };
-  }
-  const csv = format === "csv";
-  return {
-    async rows(indices, scores, count, first, bad) {
-      if (!started && csv) await sink.write("query,rank,index,score\n");
-      started = true;
+        return;
+      }
       let out = "";
       for (let r = 0; r < count; r++) {
         if (bad !== null && bad[r]) continue;
-        if (csv) {
+        if (format === "csv") {
           for (let t = 0; t < k; t++) out += `${first + r},${t + 1},${indices[r * k + t]},${scores[r * k + t]}\n`;
         } else {
           const is = indices.subarray(r * k, (r + 1) * k).join(",");
@@ -237,7 +207,11 @@ export function topKWriter(sink: Sink, scoresSink: Sink | null, format: OutputFo
       await sink.write(out);
     },
     async finish() {
-      if (!started && csv) await sink.write("query,rank,index,score\n");
+      await start();
+      if (format !== "npy") return;
+      const [hi, hs] = headers(written);
+      sink.patch(hi, 0);
+      scoresSink!.patch(hs, 0);
     },
   };
 }
