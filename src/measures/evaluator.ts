@@ -8,7 +8,7 @@
 // come from s alone through series, and s itself is exact to rounding because a − b is
 // computed from double-double values (probabilities) or from the log-ratio (log inputs).
 import { exactNormalizedKL, plainTerm, scaledTotal, term } from "../exact/kl.js";
-import { atanhTail, dPlusExpm1, log1pMinusX, logRatio } from "../exact/log.js";
+import { atanhTail, dPlusExpm1, log1pMinusX, logRatio, MIN_NORMAL } from "../exact/log.js";
 import { Sum, twoProductError } from "../exact/sum.js";
 import type { MeasureName } from "./registry.js";
 import { hasZeroUnderMass, lnProb, logPair, logRow, logShift, type Row, rowVector } from "./rows.js";
@@ -25,6 +25,8 @@ class Probabilities {
   hi: Float64Array;
   lo: Float64Array;
   raw: Float64Array;
+  /** the scaled low parts of a double-double row (0 for others) */
+  rawLo: Float64Array;
   /** ln of the total the values are divided by (0 when not normalising), unscaled */
   logTotal = 0;
   /** the row last filled (its original values decide zeros and far logarithms) */
@@ -35,6 +37,7 @@ class Probabilities {
     this.hi = new Float64Array(n);
     this.lo = new Float64Array(n);
     this.raw = new Float64Array(n);
+    this.rawLo = new Float64Array(n);
   }
 
   fill(row: Row, normalize: boolean): void {
@@ -57,9 +60,10 @@ class Probabilities {
     // a total beyond the double range: counts of 1e308)
     const [, s1, s2] = scaledTotal(v, off, n);
     const sum2 = new Sum();
+    const rawLo = this.rawLo;
     for (let i = 0; i < n; i++) {
       sum2.add((raw[i] = v[off + i] * s1 * s2));
-      if (given !== undefined) sum2.add(given[i] * s1 * s2);
+      sum2.add((rawLo[i] = given === undefined ? 0 : given[i] * s1 * s2));
     }
     const T = sum2.hi, TLo = sum2.lo;
     const total = T + TLo;
@@ -69,7 +73,7 @@ class Probabilities {
       const product = a * total;
       // (x − a·T − a·TLo)/T: the part of x/(T + TLo) the rounded quotient misses
       hi[i] = a;
-      lo[i] = (x - product - twoProductError(a, total, product) - a * (T - total + TLo) + (given === undefined ? 0 : given[i] * s1 * s2)) / total;
+      lo[i] = (x - product - twoProductError(a, total, product) - a * (T - total + TLo) + rawLo[i]) / total;
     }
     this.total = total;
     this.totalLo = T - total + TLo;
@@ -221,10 +225,11 @@ export class RowEvaluator {
     a.fill(p, true);
     const T = a.total, TLo = a.totalLo;
     for (let i = 0; i < n; i++) {
-      const x = a.raw[i];
+      const x = a.raw[i], xLo = a.rawLo[i];
       if (x === 0) continue;
-      // ln(T/x) with T held as T + TLo: near x = T through log1p of an exact difference
-      const logInv = x * 2 >= T ? Math.log1p((T - x + TLo) / x) : logRatio(T, x) + TLo / T;
+      // ln(T/x) with T held as T + TLo (and x as x + xLo): near x = T through log1p of an
+      // exact difference
+      const logInv = x * 2 >= T ? Math.log1p((T - x + (TLo - xLo)) / x) : logRatio(T, x) + TLo / T - xLo / x;
       sum.add((a.hi[i] + a.lo[i]) * logInv);
     }
     return sum.value;
@@ -280,7 +285,9 @@ export class RowEvaluator {
       if (d === Infinity) return Infinity;
       const a = Math.exp(la);
       pd.add(a * d);
-      if (!plain) sum.add(d < -1 ? a * (d - 1) + Math.exp(la - d) : a * dPlusExpm1(d));
+      // b = a·e^(−d) as e^(la − d), consistent with d; where a is 0 or subnormal (a logit far
+      // below its max, T = 0.001) d is huge and carries ε·|d| absolute: b from its own log
+      if (!plain) sum.add(d < -1 ? (a < MIN_NORMAL ? Math.exp(lb) : a * (d - 1) + Math.exp(la - d)) : a * dPlusExpm1(d));
     }
     if (plain) return pd.value;
     if (generalized) return sum.value;

@@ -1,6 +1,7 @@
 // A row as the exact path reads it: probabilities, or the log domain (log-probabilities and
 // logits after their log-sum-exp), and the per-element logs of a pair of log rows.
 import { subVector, type Vector } from "../engine/vector.js";
+import { MIN_NORMAL } from "../exact/log.js";
 import { additionError, Sum } from "../exact/sum.js";
 
 /** A log-domain row: ln(prob) = (vᵢ − max)·pre·invT − logS (pre: see Resolved.pre). */
@@ -32,13 +33,18 @@ export interface Row {
 /** A row of probabilities as log-probabilities: ln v − ln Σv (ln v when not normalising). */
 export function logRow(r: Row, normalize: boolean): Row {
   const logs = new Float64Array(r.n);
-  const sum = new Sum();
+  let top = 0;
   for (let i = 0; i < r.n; i++) {
     const x = r.v[r.off + i];
     logs[i] = x > 0 ? Math.log(x) : -Infinity;
-    sum.add(x);
+    if (x > r.v[r.off + top]) top = i;
   }
-  return { v: logs, off: 0, n: r.n, log: { max: 0, pre: 1, invT: 1, logS: normalize ? Math.log(sum.value) : 0, raw: !normalize } };
+  if (!normalize) return { v: logs, off: 0, n: r.n, log: { max: 0, pre: 1, invT: 1, logS: 0, raw: true } };
+  // ln Σ as ln x_top + log1p(Σ others / x_top), as rowOf's logits: the largest element's
+  // ln(x/Σ) keeps its digits where the others are tiny beside it (1 − 3e-83)
+  const others = new Sum(), xt = r.v[r.off + top];
+  for (let i = 0; i < r.n; i++) if (i !== top) others.add(r.v[r.off + i]);
+  return { v: logs, off: 0, n: r.n, log: { max: logs[top], pre: 1, invT: 1, logS: Math.log1p(others.value / xt) } };
 }
 
 /** ln a, ln b and d = ln a − ln b of element i, d from the difference of the raw inputs. */
@@ -78,7 +84,8 @@ export function logShift(p: Row, q: Row): number {
       diff.add(Math.exp(la));
     } else {
       // b' = a·e^(−d) as e^(la − d): a far below b (d < −709) must not overflow e^(−d)
-      const a = Math.exp(la), b = Math.exp(la - d);
+      // (a subnormal or 0: d = la − lb is huge and carries ε·|d|, so b from its own log)
+      const a = Math.exp(la), b = a < MIN_NORMAL ? Math.exp(lb) : Math.exp(la - d);
       diff.add(Math.abs(d) < 1 ? -a * Math.expm1(-d) : a - b);
       sb.add(b);
     }
