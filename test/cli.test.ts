@@ -556,3 +556,106 @@ describe("no data lost or invented", () => {
     expectClose(column(cli(["score", "good.csv", ...ref, "--base", "2e0"]).stdout), [KL_02 / Math.LN2]);
   });
 });
+
+describe("--against row counts, empty rows, rows bad before the row length is known", () => {
+  // scipy.stats.entropy([0.2, 0.8], [0.5, 0.5]) and entropy([0.5, 0.5], [0.2, 0.8])
+  const KL_02 = 0.19274475702175747, KL_05_02 = 0.22314355131420974;
+  const rows = (n: number) => "0.2,0.8\n".repeat(n);
+  const unequal = (p: string, n: number | string, q: string, m: number | string) =>
+    `kl-simd: ${p} has ${n} and ${q} (--against) has ${m}; they must have as many (row i is scored against row i)\n`;
+
+  it("unequal row counts name both files with their counts, exit 1 (a longer --against was said to have fewer rows)", () => {
+    writeFileSync(file("four.csv"), rows(4));
+    writeFileSync(file("six.csv"), rows(6));
+    writeFileSync(file("two.csv"), rows(2));
+    writeFileSync(file("none.csv"), "");
+    const cases: [string, string, string[], string][] = [
+      ["four.csv", "six.csv", [], unequal("four.csv", "4 rows", "six.csv", "6 rows")], // within one block (was "six.csv has fewer rows … ends after 6")
+      ["four.csv", "six.csv", ["--block-rows", "2"], unequal("four.csv", "4 rows", "six.csv", "6 rows")], // the input ends at a block's end
+      ["six.csv", "four.csv", ["--block-rows", "4"], unequal("six.csv", "6 rows", "four.csv", "4 rows")],
+      ["four.csv", "two.csv", ["--block-rows", "3"], unequal("four.csv", "4 rows", "two.csv", "2 rows")],
+      ["four.csv", "none.csv", [], unequal("four.csv", "4 rows", "none.csv", "0 rows")],
+      ["none.csv", "two.csv", [], unequal("none.csv", "0 rows", "two.csv", "2 rows")],
+    ];
+    for (const [p, q, more, message] of cases) {
+      const out = cli(["score", p, "--against", q, ...more]);
+      expect(out.status, `${p} ${q} ${more}`).toBe(1);
+      expect(out.stderr).toBe(message);
+    }
+    // a bad row past the first block stops the count of the longer file
+    writeFileSync(file("long-bad.csv"), rows(7) + "0.5,x\n");
+    expect(cli(["score", "four.csv", "--against", "long-bad.csv", "--block-rows", "3"]).stderr).toBe(unequal("four.csv", "4 rows", "long-bad.csv", "more than 6 rows"));
+    // as many rows: scored; no rows on either side: an empty table
+    expectClose(column(cli(["score", "two.csv", "--against", "two.csv"]).stdout), [0, 0]);
+    expect(cli(["score", "none.csv", "--against", "none.csv"]).stdout).toBe("row,kl\n");
+  });
+
+  it(".npy files whose headers disagree on the row count are refused before anything is written", () => {
+    writeFileSync(file("four.npy"), npy(Array(4).fill([0.2, 0.8]), "<f8"));
+    writeFileSync(file("one.npy"), npy([[0.2, 0.8]], "<f8"));
+    const out = cli(["score", "one.npy", "--against", "four.npy", "--block-rows", "1"]);
+    expect(out.status).toBe(1);
+    expect(out.stderr).toBe(unequal("one.npy", "1 row", "four.npy", "4 rows"));
+    expect(out.stdout).toBe("");
+  });
+
+  it("rows of different lengths are said to be so, also where their blocks hold different numbers of rows (was \"fewer rows\")", () => {
+    // a block holds at most 2^22 values: one row of 2^21 + 1, but 4096 rows of 1
+    writeFileSync(file("wide.csv"), `${"1,".repeat(2 ** 21)}1\n`.repeat(2));
+    writeFileSync(file("narrow.csv"), "1\n1\n");
+    const out = cli(["score", "wide.csv", "--against", "narrow.csv"]);
+    expect(out.status).toBe(1);
+    expect(out.stderr).toBe(`kl-simd: rows of wide.csv have ${2 ** 21 + 1} values, rows of narrow.csv have 1\n`);
+  });
+
+  it("an empty row [] is bad data at its line, first or later, in either file (a first one was exit 2 \"options.dim must be a positive integer\")", () => {
+    writeFileSync(file("first-empty.ndjson"), "[]\n[0.2, 0.8]\n[0.5, 0.5]\n");
+    writeFileSync(file("later-empty.ndjson"), "[0.2, 0.8]\n[ ]\n[0.5, 0.5]\n");
+    writeFileSync(file("field-empty.ndjson"), '{"v": [0.2, 0.8]}\n{"v": []}\n');
+    writeFileSync(file("only-empty.ndjson"), "[]\n");
+    writeFileSync(file("pairs.csv"), "0.5,0.5\n0.5,0.5\n0.2,0.8\n");
+    const cases: [string[], string][] = [
+      [["score", "first-empty.ndjson", "--against", "pairs.csv"], "first-empty.ndjson:1:1"],
+      [["score", "pairs.csv", "--against", "first-empty.ndjson"], "first-empty.ndjson:1:1"],
+      [["score", "first-empty.ndjson", "--against", "first-empty.ndjson"], "first-empty.ndjson:1:1"],
+      [["score", "first-empty.ndjson", "--ref-values", "0.5,0.5"], "first-empty.ndjson:1:1"],
+      [["score", "later-empty.ndjson", "--against", "pairs.csv"], "later-empty.ndjson:2:1"],
+      [["score", "field-empty.ndjson", "--field", "v", "--ref-values", "0.5,0.5"], "field-empty.ndjson:2:1"],
+      [["score", "pairs.csv", "--ref", "only-empty.ndjson"], "only-empty.ndjson:1:1"],
+      [["topk", "pairs.csv", "--candidates", "first-empty.ndjson", "--k", "1"], "first-empty.ndjson:1:1"],
+    ];
+    for (const [args, place] of cases) {
+      const out = cli(args);
+      expect(out.status, args.join(" ")).toBe(1);
+      expect(out.stderr).toBe(`kl-simd: ${place}: empty row: no values\n`);
+    }
+    // --on-error skip leaves it out as any bad row; row i is still scored against row i
+    const skipped = cli(["score", "first-empty.ndjson", "--against", "pairs.csv", "--on-error", "skip"]);
+    expect(skipped.status).toBe(0);
+    expect(skipped.stdout).toMatch(/^row,kl\n1,[^\n]*\n2,[^\n]*\n$/);
+    expectClose(column(skipped.stdout), [KL_02, KL_05_02]);
+    expect(skipped.stderr).toBe("kl-simd: skipped 1 bad row (the first: first-empty.ndjson:1:1: empty row: no values)\n");
+    const none = cli(["score", "only-empty.ndjson", "--against", "only-empty.ndjson", "--on-error", "skip"]);
+    expect(none.status).toBe(1);
+    expect(none.stderr).toMatch(/^kl-simd: every row was bad: 2 skipped \(the first: only-empty\.ndjson:1:1: empty row: no values\)/);
+  });
+
+  it("--on-error skip: rows bad before the first good one keep their places (they were dropped: row i met row i + 1 of --against)", () => {
+    // four bad rows (not a number, not JSON, negative) before the first good one, whatever the block size
+    writeFileSync(file("bad-start.csv"), "x,1\n[\n1,y\n\n-1,2\n0.2,0.8\n0.5,0.5\n");
+    writeFileSync(file("good-start.csv"), "0.5,0.5\n".repeat(4) + "0.5,0.5\n0.2,0.8\n");
+    for (const blockRows of ["1", "2", "3", "4096"]) {
+      const out = cli(["score", "bad-start.csv", "--against", "good-start.csv", "--on-error", "skip", "--block-rows", blockRows]);
+      expect(out.status, blockRows).toBe(0);
+      expect(out.stdout).toMatch(/^row,kl\n4,[^\n]*\n5,[^\n]*\n$/);
+      expectClose(column(out.stdout), [KL_02, KL_05_02]);
+      expect(out.stderr).toMatch(/^kl-simd: skipped 4 bad rows \(the first: bad-start\.csv:1:1: "x" is not a number/);
+    }
+    // the same in the --against file, and in .npy output: NaN in the bad rows' places
+    const out = cli(["score", "good-start.csv", "--against", "bad-start.csv", "--on-error", "skip", "--block-rows", "2", "-o", "bad-start.npy"]);
+    expect(out.status).toBe(0);
+    const { values } = readNpy(readFileSync(file("bad-start.npy")));
+    expect(values.slice(0, 4).every(Number.isNaN)).toBe(true);
+    expectClose(values.slice(4), [KL_05_02, KL_02]);
+  });
+});

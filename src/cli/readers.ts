@@ -34,6 +34,8 @@ export interface RowReader {
   /** "file:line" (text) or "file: row i (byte offset b)" (binary) of row r of the last block */
   where(r: number): string;
   bytesRead(): number;
+  /** the data rows read so far, bad ones included */
+  readonly rowsRead: number;
   readonly size: number | null;
   /** the number of rows, where known before reading them (.npy, raw files) */
   readonly rowCount: number | null;
@@ -215,6 +217,10 @@ export class BinaryReader implements RowReader {
 
   bytesRead(): number {
     return this.bytes;
+  }
+
+  get rowsRead(): number {
+    return this.row;
   }
 
   close(): void {

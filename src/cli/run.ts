@@ -33,6 +33,8 @@ export async function run(args: Args, io: Io): Promise<void> {
   const dim = candidates?.dim ?? ref?.values.length ?? args.dim;
   const reader = await openRows(args, io, args.input, args.inputP, skips, { format: args.format, dim });
   const other = args.against !== null ? await openRows(args, io, args.against, args.inputQ, skips, { dim }) : null;
+  // files whose headers say how many rows they have (.npy): refused before anything is written
+  if (other !== null && reader.rowCount !== null && other.rowCount !== null && reader.rowCount !== other.rowCount) throw await unequalRows(reader, other, args.blockRows);
   const format = args.outputFormat ?? outputFormatOf(args.output);
   const sinks = [openSink(args.output, io.stdout, inputsOf(args))];
   const progress = Progress.for(io.stderr, args.quiet, reader.size);
@@ -55,14 +57,14 @@ export async function run(args: Args, io: Io): Promise<void> {
       const a = await nextBlock(reader);
       const b = other === null ? null : await nextBlock(other);
       timing.read += performance.now() - t;
-      if (a === null) {
-        if (b !== null) throw new CliError(`${other!.name} has more rows than ${reader.name} (${formatCount(rows)})`);
-        break;
+      // (blocks of rows of one length hold as many rows: a block with fewer is its file's last)
+      if (a !== null && b !== null && other!.dim !== reader.dim) throw new CliError(`rows of ${reader.name} have ${reader.dim} values, rows of ${other!.name} have ${other!.dim}`);
+      if (other !== null && (a === null ? b !== null : b === null || b.rows !== a.rows)) {
+        const unequal = await unequalRows(reader, other, args.blockRows);
+        // a file whose every row was bad (skipped before its row length was known) pairs with as many
+        if (unequal !== null) throw unequal;
       }
-      if (other !== null) {
-        if (b === null || b.rows !== a.rows) throw new CliError(`${other.name} has fewer rows than ${reader.name}: it ends after ${formatCount(rows + (b?.rows ?? 0))}`);
-        if (other.dim !== reader.dim) throw new CliError(`rows of ${reader.name} have ${reader.dim} values, rows of ${other.name} have ${other.dim}`);
-      }
+      if (a === null || (b === null && other !== null)) break;
       if (b?.bad) {
         // a row bad in either file is left out
         const bad = a.bad ?? new Uint8Array(a.rows);
@@ -102,6 +104,27 @@ export async function run(args: Args, io: Io): Promise<void> {
     io.stderr.write(`kl-simd: skipped ${formatCount(skips.count)} bad row${skips.count === 1 ? "" : "s"} (the first: ${skips.first})\n`);
   }
   if (args.stats) io.stderr.write(stats(rows, reader.dim ?? 0, reader.bytesRead() + (other?.bytesRead() ?? 0), timing, performance.now() - started, scoring.name));
+}
+
+/**
+ * "p.csv has 4 rows and q.csv (--against) has 6; …": both files counted to their end (the
+ * longer one read on), or "more than N" where a bad row stops the count. Null if as many.
+ */
+async function unequalRows(reader: RowReader, other: RowReader, blockRows: number): Promise<CliError | null> {
+  const count = async (r: RowReader): Promise<string | number> => {
+    if (r.rowCount !== null) return r.rowCount;
+    try {
+      while ((await r.next(blockRows)) !== null);
+    } catch (error) {
+      if (error instanceof CliError) return `more than ${formatCount(r.rowsRead)}`;
+      throw error;
+    }
+    return r.rowsRead;
+  };
+  const [n, m] = [await count(reader), await count(other)];
+  if (n === m) return null;
+  const rows = (k: string | number) => (typeof k === "string" ? `${k} rows` : `${formatCount(k)} row${k === 1 ? "" : "s"}`);
+  return new CliError(`${reader.name} has ${rows(n)} and ${other.name} (--against) has ${rows(m)}; they must have as many (row i is scored against row i)`);
 }
 
 /** What a run read and where its time went, for --stats. */

@@ -10,6 +10,9 @@ class RowProblem {
   constructor(readonly at: number, readonly message: string, readonly notNumber = false) {}
 }
 
+/** `[]` (or an object's empty array): a row with nothing to score, at any place. */
+const emptyRow = (at: number) => new RowProblem(at, "empty row: no values");
+
 const NL = 10, CR = 13, SPACE = 32, TAB = 9, COMMA = 44, QUOTE = 34, HASH = 35;
 
 /** How a separator is named in messages. */
@@ -30,6 +33,11 @@ export class TextReader implements RowReader {
   private lines: Float64Array = new Float64Array(0);
   private bad: Uint8Array = new Uint8Array(0);
   private anyBad = false;
+  // with --on-error skip, rows found bad before the row length was known, and the first good
+  // row's line once it is (its values in scratch): placed before the rows after them, so row i
+  // stays row i (of the output, and of the --against file it is scored with)
+  private unplaced = 0;
+  private held = 0;
   private scratch = new Float64Array(256);
   dim: number | null;
   readonly name: string;
@@ -58,17 +66,24 @@ export class TextReader implements RowReader {
     if (this.bad.length > 0) this.bad.fill(0, 0, Math.min(maxRows, this.bad.length));
     // up to the block's capacity once the first row has set dim (it may hold fewer than asked)
     while (rows < maxRows && (this.lines.length === 0 || rows < this.lines.length)) {
-      const nl = this.buf.indexOf(NL, this.pos);
-      if (nl !== -1 && nl < this.end) {
+      let nl: number;
+      if (this.unplaced > 0 && this.dim !== null) {
+        this.unplaced--;
+        this.lines[rows] = 0;
+        this.markBad(rows++);
+      } else if (this.held > 0) {
+        this.values.set(this.scratch.subarray(0, this.dim!), rows * this.dim!);
+        this.lines[rows++] = this.held;
+        this.held = 0;
+      } else if ((nl = this.buf.indexOf(NL, this.pos)) !== -1 && nl < this.end) {
         if (this.parseLine(this.pos, nl, rows)) rows++;
         this.pos = nl + 1;
       } else if (!this.eof) {
         await this.fill();
-      } else {
-        if (this.pos < this.end && this.parseLine(this.pos, this.end, rows)) rows++; // a last line without "\n"
+      } else if (this.pos < this.end) {
+        if (this.parseLine(this.pos, this.end, rows)) rows++; // a last line without "\n"
         this.pos = this.end;
-        break;
-      }
+      } else break;
     }
     if (rows === 0) return null;
     this.row += rows;
@@ -116,11 +131,17 @@ export class TextReader implements RowReader {
           this.scratch = new Float64Array(count);
           count = this.parseRow(s, e, this.scratch, 0, count);
         }
+        if (count === 0) throw emptyRow(s);
         this.dim = count;
         this.allocate(count);
+        if (this.unplaced > 0) {
+          this.held = this.line;
+          return false;
+        }
         this.values.set(this.scratch.subarray(0, count));
       } else {
         count = this.parseRow(s, e, this.values, slot * this.dim, this.dim);
+        if (count === 0) throw emptyRow(s);
       }
       if (!this.headerDone) {
         this.headerDone = true;
@@ -145,13 +166,21 @@ export class TextReader implements RowReader {
       if (skips === null) throw new CliError(message);
       skips.count++;
       skips.first ??= message;
-      if (this.dim === null) return false; // no row length yet: nothing to hold a place for
-      this.values.fill(1, slot * this.dim, (slot + 1) * this.dim);
-      this.bad[slot] = 1;
-      this.anyBad = true;
+      if (this.dim === null) {
+        this.unplaced++; // no row length yet: its place is taken once there is one
+        return false;
+      }
+      this.markBad(slot);
     }
     this.lines[slot] = this.line;
     return true;
+  }
+
+  /** Slot `slot` holds a bad row: placeholder values, left out of the results. */
+  private markBad(slot: number): void {
+    this.values.fill(1, slot * this.dim!, (slot + 1) * this.dim!);
+    this.bad[slot] = 1;
+    this.anyBad = true;
   }
 
   /** True if every field of the line [s, e) is a name: it starts with a letter or "_" (quoted or not). */
@@ -289,6 +318,10 @@ export class TextReader implements RowReader {
     let e = end;
     while (e > start && (this.buf[e - 1] === SPACE || this.buf[e - 1] === TAB || this.buf[e - 1] === COMMA || this.buf[e - 1] === this.delimiter)) e--;
     throw new RowProblem(start, valueProblem(v, latin1(this.buf, start, e), this.options.kind));
+  }
+
+  get rowsRead(): number {
+    return this.row + this.unplaced + (this.held > 0 ? 1 : 0);
   }
 
   where(r: number): string {
