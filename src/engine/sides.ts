@@ -180,26 +180,41 @@ export function smoothRow(row: Row, o: Resolved, s: Side, r: number): Row {
 /**
  * Smoothing of a log-domain row, in the log domain: raw log-probabilities can stand for
  * values beyond the double range (e^1786), and tiny probabilities that flush to 0 as
- * doubles are still not zeros. The result is a log row again: normalised by its
- * log-sum-exp, or raw for clip (which does not renormalise).
+ * doubles are still not zeros. The result keeps the row's values and frame with a correction
+ * cᵢ to each logarithm (Row.lo), so that two near-identical rows still differ by their exact
+ * input differences plus c − c′ (smoothed logarithms rounded on their own were 5e-11 off on a
+ * KL of 2e-13); a zero (−∞) is moved to the row's max, its correction then giving ln ε.
+ * Normalised by the log-sum-exp of the smoothed values, or raw for clip (no renormalising).
  */
 function smoothLogRow(row: Row, mode: Smoothing["mode"], epsilon: number): Row {
-  const lnEps = Math.log(epsilon);
-  const out = new Float64Array(row.n);
-  let max = -Infinity, top = 0;
-  for (let i = 0; i < row.n; i++) {
-    const l = lnProb(row.log!, row.v[row.off + i]);
-    // ln(e^l + ε) without overflow; replace-zeros: only exact zeros (l = −Infinity)
-    const m = mode === "clip" ? Math.min(Math.max(l, lnEps), 0)
-      : mode === "additive" ? Math.max(l, lnEps) + Math.log1p(Math.exp(-Math.abs(l - lnEps)))
-      : l === -Infinity ? lnEps : l;
-    out[i] = m;
-    if (m > max) [max, top] = [m, i];
+  const lnEps = Math.log(epsilon), log = row.log!, n = row.n, k = log.pre * log.invT;
+  const v = new Float64Array(n), c = new Float64Array(n), m = new Float64Array(n), moved = new Uint8Array(n);
+  let top = 0, ref = -1;
+  for (let i = 0; i < n; i++) {
+    const x = row.v[row.off + i], l = lnProb(log, x);
+    // the smoothed ln m: ln(e^l + ε) without overflow (additive), clipped to [ln ε, 0], or l
+    // (replace-zeros: only exact zeros, l = −∞, become ln ε); c = m − l where m stays near l.
+    // An element at or near ln ε (a zero, a clipped value, additive below ε) is m itself
+    moved[i] = l === -Infinity || (mode === "clip" && (l < lnEps || l > 0)) || (mode === "additive" && l < lnEps) ? 1 : 0;
+    if (mode === "additive" && !moved[i]) c[i] = Math.log1p(Math.exp(lnEps - l));
+    m[i] = !moved[i] ? l + c[i]
+      : mode === "clip" ? Math.min(Math.max(l, lnEps), 0)
+      : mode === "additive" ? lnEps + Math.log1p(Math.exp(l - lnEps))
+      : lnEps;
+    if (m[i] > m[top]) top = i;
+    if (!moved[i] && (ref < 0 || x > row.v[row.off + ref])) ref = i;
   }
-  if (mode === "clip") return { v: out, off: 0, n: row.n, log: { max: 0, pre: 1, invT: 1, logS: 0, raw: true } };
-  // ln Σ = max + log1p(Σ of the others), as rowOf: a nearly one-hot row keeps the digits of
-  // its top probability's logarithm (ln(1 + 1e-11) from a sum rounded to 1 lost 5 of them)
-  const others = new Sum();
-  for (let i = 0; i < row.n; i++) if (i !== top) others.add(Math.exp(out[i] - max));
-  return { v: out, off: 0, n: row.n, log: { max, pre: 1, invT: 1, logS: Math.log1p(others.value) } };
+  // ln of element i becomes (v_i − v_ref)·k + lo_i − L in the frame of the largest element
+  // that moved not (ref): lo_i = c_i + (l_ref − M) there (its exact input differences are
+  // kept), m_i − M for a moved one (v_i = v_ref); M the largest m, L = ln Σ e^(m − M) as
+  // log1p of the others (−M for clip: no renormalising)
+  const M = m[top], vt = ref < 0 ? log.max : row.v[row.off + ref];
+  const shift = ref < 0 ? 0 : lnProb(log, vt) - M, others = new Sum();
+  for (let i = 0; i < n; i++) {
+    v[i] = moved[i] ? vt : row.v[row.off + i];
+    c[i] = moved[i] ? m[i] - M : c[i] + shift;
+    if (i !== top) others.add(Math.exp(m[i] - M));
+  }
+  const clip = mode === "clip";
+  return { v, off: 0, n, lo: c, log: { max: vt, pre: log.pre, invT: log.invT, logS: clip ? -M : Math.log1p(others.value), raw: clip } };
 }

@@ -11,7 +11,7 @@ import { exactNormalizedKL, plainTerm, scaledTotal, term } from "../exact/kl.js"
 import { atanhTail, dPlusExpm1, log1pMinusX, logRatio, MIN_NORMAL } from "../exact/log.js";
 import { Sum, twoProductError } from "../exact/sum.js";
 import type { MeasureName } from "./registry.js";
-import { hasZeroUnderMass, lnProb, logPair, logRow, logShift, type Row, rowVector } from "./rows.js";
+import { hasZeroUnderMass, lnAt, logPair, logRow, logShift, type Row, rowVector } from "./rows.js";
 import { renyiTerm, termOf } from "./terms.js";
 
 /** The measures of two distributions (entropy takes one). */
@@ -47,11 +47,11 @@ class Probabilities {
     this.total = 1;
     this.totalLo = 0;
     this.logTotal = 0;
-    const given = row.lo; // a double-double row's low parts
+    const given = row.log === null ? row.lo : undefined; // a double-double row's low parts
     if (row.log !== null || !normalize) {
       // log rows: already normalised by the log-sum-exp (or raw log-probabilities)
       const log = row.log;
-      for (let i = 0; i < n; i++) raw[i] = hi[i] = log === null ? v[off + i] : Math.exp(lnProb(log, v[off + i]));
+      for (let i = 0; i < n; i++) raw[i] = hi[i] = log === null ? v[off + i] : Math.exp(lnAt(row, i));
       if (given !== undefined) lo.set(given.subarray(0, n));
       else lo.fill(0, 0, n);
       return;
@@ -216,7 +216,7 @@ export class RowEvaluator {
     if (p.log !== null || !normalize) {
       const log = p.log;
       for (let i = 0; i < n; i++) {
-        const x = v[off + i], lx = log === null ? Math.log(x) : lnProb(log, x);
+        const x = v[off + i], lx = log === null ? Math.log(x) : lnAt(p, i);
         if (lx !== -Infinity) sum.add(-(log === null ? x : Math.exp(lx)) * lx);
       }
       return sum.value;
@@ -398,9 +398,9 @@ function plainCrossEntropy(p: Row, q: Row): number {
   const sum = new Sum();
   for (let i = 0; i < p.n; i++) {
     const x = p.v[p.off + i], y = q.v[q.off + i];
-    const lx = p.log === null ? Math.log(x) : lnProb(p.log, x);
+    const lx = p.log === null ? Math.log(x) : lnAt(p, i);
     if (lx === -Infinity) continue;
-    const ly = q.log === null ? Math.log(y) : lnProb(q.log, y);
+    const ly = q.log === null ? Math.log(y) : lnAt(q, i);
     if (ly === -Infinity) return Infinity;
     sum.add(-(p.log === null ? x : Math.exp(lx)) * ly);
   }

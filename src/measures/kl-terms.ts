@@ -1,7 +1,7 @@
 // klTerms on the exact path: each aᵢ·ln(aᵢ/bᵢ), exactly, for either kind of row.
 import { logRatio } from "../exact/log.js";
 import { Sum, twoProductError } from "../exact/sum.js";
-import { lnProb, logPair, type Row } from "./rows.js";
+import { lnAt, logPair, type Row } from "./rows.js";
 
 /** Per-element a·ln(a/b) of one row, into out at off (exact path). */
 export function termsRow(p: Row, q: Row, normalize: boolean, out: Float64Array, at0: number): void {
@@ -50,9 +50,8 @@ function exactTerm(x: number, y: number, P: number, Q: number, logQP: number, no
 
 /** ln of element i's probability, for either kind of row (logTotal: ln of a probability row's total, or 0). */
 function logOf(r: Row, i: number, logTotal: number): number {
-  const x = r.v[r.off + i];
-  if (r.log !== null) return lnProb(r.log, x);
-  return Math.log(x) - logTotal;
+  if (r.log !== null) return lnAt(r, i);
+  return Math.log(r.v[r.off + i]) - logTotal;
 }
 
 /** x·2^k for |k| up to ~2100, in two steps (2^k alone can overflow). */
@@ -80,7 +79,7 @@ export function total(r: Row, normalize: boolean): number {
 export function probs(r: Row, normalize: boolean, t?: number): Float64Array {
   const out = new Float64Array(r.n);
   if (r.log !== null) {
-    for (let i = 0; i < r.n; i++) out[i] = Math.exp(lnProb(r.log, r.v[r.off + i]));
+    for (let i = 0; i < r.n; i++) out[i] = Math.exp(lnAt(r, i));
     return out;
   }
   const divisor = t ?? total(r, normalize);

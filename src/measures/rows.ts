@@ -26,7 +26,10 @@ export interface Row {
   n: number;
   /** null: probabilities */
   log: RowLog | null;
-  /** the low parts of probabilities held as double-doubles v + lo (smoothed rows; from 0) */
+  /**
+   * Smoothed rows (from index 0): a probability row's low parts (its values are double-doubles
+   * v + lo), a log row's corrections to ln (ln of element i is lnProb(v_i) + lo_i)
+   */
   lo?: Float64Array;
 }
 
@@ -47,12 +50,18 @@ export function logRow(r: Row, normalize: boolean): Row {
   return { v: logs, off: 0, n: r.n, log: { max: logs[top], pre: 1, invT: 1, logS: Math.log1p(others.value / xt) } };
 }
 
+/** ln of element i's probability in a log row (with a smoothed row's correction, lo). */
+export function lnAt(r: Row, i: number): number {
+  const l = lnProb(r.log!, r.v[r.off + i]);
+  return r.lo === undefined ? l : l + r.lo[i];
+}
+
 /** ln a, ln b and d = ln a − ln b of element i, d from the difference of the raw inputs. */
 export function logPair(p: Row, q: Row, i: number): { la: number; lb: number; d: number } {
   const x = p.v[p.off + i], y = q.v[q.off + i];
   const P = p.log!, Q = q.log!;
-  const la = lnProb(P, x);
-  const lb = lnProb(Q, y);
+  const la = lnAt(p, i);
+  const lb = lnAt(q, i);
   let d: number;
   if (la === -Infinity || lb === -Infinity) d = la - lb;
   else if (P.invT === Q.invT && P.pre === Q.pre) {
@@ -60,6 +69,7 @@ export function logPair(p: Row, q: Row, i: number): { la: number; lb: number; d:
     // by a constant (or a probability row beside logits of 710) keep d's digits near 0
     const xy = x - y, m = P.max - Q.max;
     d = (xy - m + (additionError(x, -y, xy) - additionError(P.max, -Q.max, m))) * P.pre * P.invT - (P.logS - Q.logS);
+    if (p.lo !== undefined || q.lo !== undefined) d += (p.lo?.[i] ?? 0) - (q.lo?.[i] ?? 0);
   } else d = la - lb;
   return { la, lb, d };
 }
