@@ -15,11 +15,10 @@
 // exact for every case and reports invalid input through the return value.
 
 import {
-  additionError, atanhTail, atanhTailF32x4, atanhTailF64x2, hsum, lnRatioFromF64x2, log1pMinusX, logRatio, maddF64x2,
-  mantissaMask, MIN_NORMAL_F32, MIN_NORMAL_F64, nearF64x2, ratioArgF64x2, twoSumError, v32, V_ONE, v64,
+  additionError, atanhTail, atanhTailF32x4, atanhTailF64x2, hsum, INVALID, lnRatioFromF64x2, log1pMinusX, logRatio,
+  LOSSY, maddF64x2, mantissaMask, MIN_NORMAL_F32, MIN_NORMAL_F64, nearF64x2, putRow, Q_ZERO, ratioArgF64x2, REDO,
+  RESULTS, twoSumError, v32, v64, V_ONE,
 } from "./math";
-import { INVALID, LOSSY, Q_ZERO, REDO } from "./index";
-import { putRow, RESULTS } from "./math";
 import { klLanesF32, klLanesF64, LANES_DIM } from "./kl-lanes";
 
 // ---------------------------------------------------------------------------------------
