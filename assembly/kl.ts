@@ -149,7 +149,7 @@ export function plainF64(p: usize, q: usize, n: i32): i32 {
 
 // The sums of one block, left in globals (one store per block is cheap; six vectors
 // cannot be returned).
-let blockT = f64x2.splat(0), blockTLow = blockT, blockP = blockT, blockQ = blockT, blockD = blockT;
+let blockT = f64x2(0, 0), blockTLow = f64x2(0, 0), blockP = f64x2(0, 0), blockQ = f64x2(0, 0), blockD = f64x2(0, 0);
 let blockLowest: f64 = 0;
 
 // Sums `count` doubles of a block (a multiple of 4), two vectors per step; `plain` sums
