@@ -1,8 +1,9 @@
 // KL between diagonal Gaussians.
 
-import { atanhTailF64x2, hsum, lnRatioFromF64x2, MIN_NORMAL_F64, nearF64x2, ratioArgF64x2, twoAt, V_ONE, v64 } from "./math";
-import { INVALID, REDO } from "./index";
-import { putRow } from "./math";
+import {
+  atanhTailF64x2, hsum, INVALID, lnRatioFromF64x2, MIN_NORMAL_F64, nearF64x2, putRow, ratioArgF64x2, REDO, twoAt, v64,
+  V_ONE,
+} from "./math";
 
 // KL between diagonal Gaussians, per row Σ ½[(μ₁ − μ₂)²/σ₂² + (r − 1) − ln r], r = σ₁²/σ₂².
 // With d = σ₁² − σ₂² and t = d/(σ₁² + σ₂²): (r − 1) − ln r = d²/((σ₁² + σ₂²)·σ₂²) −

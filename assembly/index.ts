@@ -9,24 +9,15 @@
 //   smoothing.ts smoothRows
 //
 // Outcomes. Every row kernel writes per row [value, status] (two f64, 16 bytes; the status
-// a small integer of the bits below) and returns the OR of its rows' status words.
-// The wrapper reads only the bits: value is the result where status is 0 or Q_ZERO.
-
-// A negative, NaN or infinite value in this row: the kernel stops there (the rows after it
-// are unspecified) and the wrapper finds and names the value.
-export const INVALID: i32 = 1;
-// Some q = 0 under p > 0: the divergence is +Infinity by definition (value holds +Infinity).
-export const Q_ZERO: i32 = 2;
-// A rescaled q under p > 0 became subnormal and lost bits (the sums kernels' return value).
-export const LOSSY: i32 = 4;
-// The exact JS path must compute this row (the value slot is unspecified).
-export const REDO: i32 = 8;
+// a small integer of the bits in math.ts: INVALID, Q_ZERO, LOSSY, REDO) and returns the OR of
+// its rows' status words. The wrapper reads only the bits: value is the result where status
+// is 0 or Q_ZERO.
 
 // 1 in the relaxed-SIMD build, 0 in the SIMD build (scripts/reoptimize-wasm.mjs): how the
 // wrapper names the backend of any module it is given.
 export const RELAXED_SIMD: i32 = ASC_FEATURE_RELAXED_SIMD ? 1 : 0;
 
-import { RESULTS } from "./math"; // there, not here: importable without becoming an export
+import { RESULTS } from "./math"; // there, not here: importable without becoming an export (as the status bits)
 
 export function resultsPtr(): usize {
   return RESULTS;

@@ -84,7 +84,7 @@ const TINY_TOTAL_F32: f64 = 8.271806125530277e-25;
   e2 = v128.shuffle<f64>(b, d, 0, 2);
   e3 = v128.shuffle<f64>(b, d, 1, 3);
 }
-let e0 = f32x4.splat(0), e1 = e0, e2 = e0, e3 = e0;
+let e0 = f32x4(0, 0, 0, 0), e1 = f32x4(0, 0, 0, 0), e2 = f32x4(0, 0, 0, 0), e3 = f32x4(0, 0, 0, 0);
 
 // Rows r … r + 3 of floats: four elements per step, one load per row and side, transposed;
 // terms in f32 lanes, summed four at a time in f32 (as blockF32 does, terms are ≥ 0) and then

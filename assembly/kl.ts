@@ -15,11 +15,10 @@
 // exact for every case and reports invalid input through the return value.
 
 import {
-  additionError, atanhTail, atanhTailF32x4, atanhTailF64x2, hsum, lnRatioFromF64x2, log1pMinusX, logRatio, maddF64x2,
-  mantissaMask, MIN_NORMAL_F32, MIN_NORMAL_F64, nearF64x2, ratioArgF64x2, twoSumError, v32, V_ONE, v64,
+  additionError, atanhTail, atanhTailF32x4, atanhTailF64x2, hsum, INVALID, lnRatioFromF64x2, log1pMinusX, logRatio,
+  LOSSY, maddF64x2, mantissaMask, MIN_NORMAL_F32, MIN_NORMAL_F64, nearF64x2, putRow, Q_ZERO, ratioArgF64x2, REDO,
+  RESULTS, twoSumError, v32, v64, V_ONE,
 } from "./math";
-import { INVALID, LOSSY, Q_ZERO, REDO } from "./index";
-import { putRow, RESULTS } from "./math";
 import { klLanesF32, klLanesF64, LANES_DIM } from "./kl-lanes";
 
 // ---------------------------------------------------------------------------------------
@@ -150,7 +149,7 @@ export function plainF64(p: usize, q: usize, n: i32): i32 {
 
 // The sums of one block, left in globals (one store per block is cheap; six vectors
 // cannot be returned).
-let blockT = f64x2.splat(0), blockTLow = blockT, blockP = blockT, blockQ = blockT, blockD = blockT;
+let blockT = f64x2(0, 0), blockTLow = f64x2(0, 0), blockP = f64x2(0, 0), blockQ = f64x2(0, 0), blockD = f64x2(0, 0);
 let blockLowest: f64 = 0;
 
 // Sums `count` doubles of a block (a multiple of 4), two vectors per step; `plain` sums

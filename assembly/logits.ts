@@ -31,9 +31,10 @@
 // (logitsMax reports those). An odd last element is paired with −∞ (twoAt), neutral in every
 // pass (max, e^−∞ = 0, and a = b = −∞ adds 0 to each KL sum).
 
-import { expCall, expF64x2, expTableF64x2, gSmallF64x2, hsum, MIN_NORMAL_F64, storeTwo, twoAt, V_EXP_LOW, V_EXP_UNDER, V_HALF, v64 } from "./math";
-import { INVALID, Q_ZERO, REDO } from "./index";
-import { putRow } from "./math";
+import {
+  expCall, expF64x2, expTableF64x2, gSmallF64x2, hsum, INVALID, MIN_NORMAL_F64, putRow, Q_ZERO, REDO, storeTwo, twoAt,
+  v64, V_EXP_LOW, V_EXP_UNDER, V_HALF,
+} from "./math";
 
 // Side results of the last logitsKL call: [Σ p·d, Σ p] (f64).
 const LOGITS_RESULTS: usize = memory.data(16, 16);

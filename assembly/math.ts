@@ -341,6 +341,16 @@ export function expCall(x: v128): v128 {
 // ---------------------------------------------------------------------------------------
 // Results, row records (index.ts) and exact additions
 
+// The status bits (index.ts). A negative, NaN or infinite value in this row: the kernel stops
+// there (the rows after it are unspecified) and the wrapper finds and names the value.
+export const INVALID: i32 = 1;
+// Some q = 0 under p > 0: the divergence is +Infinity by definition (value holds +Infinity).
+export const Q_ZERO: i32 = 2;
+// A rescaled q under p > 0 became subnormal and lost bits (the sums kernels' return value).
+export const LOSSY: i32 = 4;
+// The exact JS path must compute this row (the value slot is unspecified).
+export const REDO: i32 = 8;
+
 // Results of the last sums call: [Σ T, Σ p, Σ q, Σ (p − q), low part of Σ T] as f64 (kl.ts),
 // or a pair pass's (pair.ts).
 export const RESULTS: usize = memory.data(40, 16);

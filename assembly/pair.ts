@@ -7,11 +7,10 @@
 // values instead, and is accurate for rows as close as the inputs allow.
 
 import {
-  additionError, atanhTailF64x2, exponentOf, expm1F64x2, hsum, lnRatioF64x2, lnRatioFromF64x2, maddF64x2, mantissaOf, MIN_NORMAL_F64,
-  nearF64x2, poly12F64x2, ratioArgF64x2, twoAt, twoSumError, V_HALF, V_LN2, V_ONE, V_TWO, v64,
+  additionError, atanhTailF64x2, expCall, expm1F64x2, exponentOf, hsum, INVALID, lnRatioF64x2, lnRatioFromF64x2,
+  maddF64x2, mantissaOf, MIN_NORMAL_F64, nearF64x2, poly12F64x2, putRow, Q_ZERO, ratioArgF64x2, REDO, RESULTS, twoAt,
+  twoSumError, v64, V_HALF, V_LN2, V_ONE, V_TWO,
 } from "./math";
-import { INVALID, Q_ZERO, REDO } from "./index";
-import { expCall, putRow, RESULTS } from "./math";
 
 // One vector of a normalised pair: a, b ≥ 0 (a + b > 0 on live lanes; lanes with a = b = 0
 // return 0); +Infinity for Jeffreys where exactly one of a, b is 0.

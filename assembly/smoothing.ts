@@ -1,8 +1,7 @@
 // Smoothing of probability rows, in place, ahead of the probability kernels (softmaxRows,
 // the same for logits, is in logits.ts).
 
-import { REDO } from "./index";
-import { MIN_NORMAL_F64, storeTwo, twoAt } from "./math";
+import { MIN_NORMAL_F64, REDO, storeTwo, twoAt } from "./math";
 
 // Smoothing, in place on rows of `dim` contiguous probabilities (after softmaxRows for
 // logits), before the probability kernels: a = x/Σx (when `normalize`, else x), then

@@ -7,6 +7,7 @@
 // and kl-simd/parallel (dist/parallel.js and its dist/parallel-worker.js), which import the
 // default entry rather than carry a copy of it: one module instance, one KLRangeError class.
 import { build } from "esbuild";
+import { minifySync } from "rolldown/experimental";
 import { chmodSync, copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { execFileSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
@@ -73,9 +74,19 @@ const internalProps = new RegExp(`^(${[
   "smallFromLogitsExact", "smooth", "sums", "tail", "termsNonNegative", "total", "totalLo", "twoSided",
   "usesBase", "views", "zeroA", "zeroB", "zeros",
 ].join("|")})$`);
+// Renames the library entries' local names again, with Oxc's mangler (rolldown's minifySync, names
+// only: no other transform): it gives the same short names in sibling scopes where esbuild makes
+// each one unique, which gzip codes as repeats (~450 B less gzipped). ASCII out, as esbuild's.
+function renameLocals(file) {
+  const { code, errors } = minifySync(file, readFileSync(file, "utf8"), { module: true, compress: false, codegen: { asciiOnly: true } });
+  if (errors.length > 0) throw new Error(`build-js: renaming ${file}: ${errors[0].message}`);
+  writeFileSync(file, code);
+}
 await build({ ...options, mangleProps: internalProps, outfile: "dist/index.js" });
 kernelLast("dist/index.js");
+renameLocals("dist/index.js");
 await build({ ...options, mangleProps: internalProps, outfile: "dist/workerd.js", plugins: [workerdSource] });
+renameLocals("dist/workerd.js");
 // the CLI's own code only: its imports of the library (../index.js) stay imports of ./index.js
 const cliUsesLibrary = {
   name: "cli-uses-library",

@@ -37,7 +37,7 @@ export interface Batch {
   smooth?: { mode: number; epsilon: number; normalizeP: boolean | null; normalizeQ: boolean | null } | null;
 }
 
-/** Doubles per row of every row kernel: [value, status] (assembly/index.ts). */
+/** Doubles per row of every row kernel: [value, status] (assembly/index.ts; the status bits in assembly/math.ts). */
 export const ROW = 2;
 /**
  * Per-row results of a batch: each row's value, the OR of the rows' status bits, and each
@@ -66,7 +66,7 @@ const MAX_ROWS = 512;
  */
 export type KernelKind = "f64" | "f32" | "plain";
 
-// The status bits of assembly/index.ts: INVALID stops the kernel at a bad value; Q_ZERO:
+// The status bits of assembly/math.ts: INVALID stops the kernel at a bad value; Q_ZERO:
 // +Infinity by definition; LOSSY: a rescaled q lost bits; REDO: the exact path computes the row.
 export const STATUS_INVALID = 1;
 export const STATUS_Q_ZERO = 2;
