@@ -42,24 +42,27 @@ import { maddF64x2 } from "./math";
 
 let counted: i32 = 0;
 
-// What becomes of the product g of the pair (i, j) (see above; f32: outStride is k, rel is tie).
+// What becomes of the product g of the pair (i, j) (see above): f64, its value at o (NaN
+// where the bound rules it out); f32 (outStride is k, rel is tie), listed where at or above
+// the row's threshold.
 // @ts-ignore: decorator
-@inline function put<T>(g: T, i: i32, j: i32, bRows: i32, out: usize, outStride: i32, h: usize, c: f64, rel: f64): void {
+@inline function put<T>(g: T, i: i32, j: i32, o: usize, hi: usize, bRows: i32, out: usize, outStride: i32, h: usize, c: f64, rel: f64): void {
   if (sizeof<T>() == 4) {
     const state = h + <usize>i * stateBytes(outStride);
     if (<f64>g >= load<f64>(state, 16)) listPair(<f32>g, i * bRows + j, state, outStride, c, rel, out);
     return;
   }
-  let value = <f64>g;
-  if (h != 0) {
-    const hi = h + (<usize>i << 4);
-    value = load<f64>(hi) - value;
-    if (!(c * Math.abs(<f64>g) + load<f64>(hi, 8) <= rel * Math.abs(value))) {
-      value = NaN;
-      counted++;
-    }
-  }
-  store<f64>(out + ((<usize>i * <usize>outStride + <usize>j) << 3), value);
+  store<f64>(o, pairValue(<f64>g, hi, c, rel));
+}
+
+// One pair's value from its dot product g (f64, hi: the row's (hᵢ, dᵢ) or 0); NaN where the bound rules it out.
+// @ts-ignore: decorator
+@inline function pairValue(g: f64, hi: usize, c: f64, rel: f64): f64 {
+  if (hi == 0) return g;
+  const value = load<f64>(hi) - g;
+  if (c * Math.abs(g) + load<f64>(hi, 8) <= rel * Math.abs(value)) return value;
+  counted++;
+  return NaN;
 }
 
 // Bytes of a row's shortlist state: hᵢ, dᵢ, threshold (f64), then k f32, 8-byte aligned
@@ -134,20 +137,23 @@ function shortlistThreshold(h: f64, c: f64, d: f64, gk: f64, tie: f64): f64 {
         s00 += x0 * y0; s01 += x0 * y1; s10 += x1 * y0; s11 += x1 * y1;
         s20 += x2 * y0; s21 += x2 * y1; s30 += x3 * y0; s31 += x3 * y1;
       }
+      // f64: the block's row i, column j in out, and the rows' (hᵢ, dᵢ)
+      const stride = <usize>outStride << 3, o = out + <usize>i * stride + (<usize>j << 3);
+      const h0 = h == 0 ? 0 : h + (<usize>i << 4), h1 = h == 0 ? 0 : h0 + 16, h2 = h == 0 ? 0 : h0 + 32, h3 = h == 0 ? 0 : h0 + 48;
       const two = j + 1 < bRows;
-      put<T>(s00, i, j, bRows, out, outStride, h, c, rel);
-      if (two) put<T>(s01, i, j + 1, bRows, out, outStride, h, c, rel);
+      put<T>(s00, i, j, o, h0, bRows, out, outStride, h, c, rel);
+      if (two) put<T>(s01, i, j + 1, o + 8, h0, bRows, out, outStride, h, c, rel);
       if (i + 1 < aRows) {
-        put<T>(s10, i + 1, j, bRows, out, outStride, h, c, rel);
-        if (two) put<T>(s11, i + 1, j + 1, bRows, out, outStride, h, c, rel);
+        put<T>(s10, i + 1, j, o + stride, h1, bRows, out, outStride, h, c, rel);
+        if (two) put<T>(s11, i + 1, j + 1, o + stride + 8, h1, bRows, out, outStride, h, c, rel);
       }
       if (i + 2 < aRows) {
-        put<T>(s20, i + 2, j, bRows, out, outStride, h, c, rel);
-        if (two) put<T>(s21, i + 2, j + 1, bRows, out, outStride, h, c, rel);
+        put<T>(s20, i + 2, j, o + 2 * stride, h2, bRows, out, outStride, h, c, rel);
+        if (two) put<T>(s21, i + 2, j + 1, o + 2 * stride + 8, h2, bRows, out, outStride, h, c, rel);
       }
       if (i + 3 < aRows) {
-        put<T>(s30, i + 3, j, bRows, out, outStride, h, c, rel);
-        if (two) put<T>(s31, i + 3, j + 1, bRows, out, outStride, h, c, rel);
+        put<T>(s30, i + 3, j, o + 3 * stride, h3, bRows, out, outStride, h, c, rel);
+        if (two) put<T>(s31, i + 3, j + 1, o + 3 * stride + 8, h3, bRows, out, outStride, h, c, rel);
       }
     }
   }
