@@ -36,9 +36,15 @@ import { maddF64x2 } from "./math";
 }
 
 // @ts-ignore: decorator
-@inline function lanes<T>(v: v128): T {
-  if (sizeof<T>() == 8) return <T>(f64x2.extract_lane(v, 0) + f64x2.extract_lane(v, 1));
-  return <T>((f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1)) + (f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3)));
+@inline function lanes(v: v128): f64 {
+  return f64x2.extract_lane(v, 0) + f64x2.extract_lane(v, 1);
+}
+
+// f32: the lane sums of a and b, (a₀ + a₂) + (a₁ + a₃) in lane 0 and b's in lane 2
+// @ts-ignore: decorator
+@inline function lanePairs(a: v128, b: v128): v128 {
+  const t = f32x4.add(v128.shuffle<f64>(a, b, 0, 2), v128.shuffle<f64>(a, b, 1, 3));
+  return f32x4.add(t, v128.shuffle<f32>(t, t, 1, 0, 3, 2));
 }
 
 let counted: i32 = 0;
@@ -129,8 +135,17 @@ function shortlistThreshold(h: f64, c: f64, d: f64, gk: f64, tie: f64): f32 {
         c30 = madd<T>(x3, y0, c30);
         c31 = madd<T>(x3, y1, c31);
       }
-      let s00 = lanes<T>(c00), s01 = lanes<T>(c01), s10 = lanes<T>(c10), s11 = lanes<T>(c11);
-      let s20 = lanes<T>(c20), s21 = lanes<T>(c21), s30 = lanes<T>(c30), s31 = lanes<T>(c31);
+      let s00: T, s01: T, s10: T, s11: T, s20: T, s21: T, s30: T, s31: T;
+      if (sizeof<T>() == 4) {
+        const r0 = lanePairs(c00, c01), r1 = lanePairs(c10, c11), r2 = lanePairs(c20, c21), r3 = lanePairs(c30, c31);
+        s00 = <T>f32x4.extract_lane(r0, 0); s01 = <T>f32x4.extract_lane(r0, 2);
+        s10 = <T>f32x4.extract_lane(r1, 0); s11 = <T>f32x4.extract_lane(r1, 2);
+        s20 = <T>f32x4.extract_lane(r2, 0); s21 = <T>f32x4.extract_lane(r2, 2);
+        s30 = <T>f32x4.extract_lane(r3, 0); s31 = <T>f32x4.extract_lane(r3, 2);
+      } else {
+        s00 = <T>lanes(c00); s01 = <T>lanes(c01); s10 = <T>lanes(c10); s11 = <T>lanes(c11);
+        s20 = <T>lanes(c20); s21 = <T>lanes(c21); s30 = <T>lanes(c30); s31 = <T>lanes(c31);
+      }
       for (let k = vectorBytes; k < rowBytes; k += width) {
         // the scalar tail: the elements after the last whole vector of each row
         const y0 = load<T>(b0 + k), y1 = load<T>(b1 + k);
