@@ -69,8 +69,8 @@ const internalProps = new RegExp(`^(${[
   "lo", "load", "logBase", "logKL", "logS", "logTotal", "lossy", "near", "normalizeP", "normalizeQ", "off", "pa",
   "pairAt", "pairRowSums", "pairs", "pb", "pRows", "pre", "qRows", "qZero", "raw", "redone", "rel", "relaxed",
   "renyiLarge", "reranked", "results", "root", "row", "rowCalls", "rows", "rowsAt", "rowStatus", "scale",
-  "scratch", "shape", "shortSums",
-  "smallFromLogitsExact", "smooth", "sums", "tail", "termsNonNegative", "total", "totalLo", "twoSided",
+  "scratch", "shape", "shortlisted", "shortSums",
+  "smallFromLogitsExact", "smooth", "sums", "tail", "termsNonNegative", "thresholds", "tie", "total", "totalLo", "twoSided",
   "usesBase", "views", "zeroA", "zeroB", "zeros",
 ].join("|")})$`);
 await build({ ...options, mangleProps: internalProps, outfile: "dist/index.js" });

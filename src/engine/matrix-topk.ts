@@ -16,7 +16,8 @@ const TIE = 2e-14;
  * topK through the product, in two stages. The shortlist: the products in f32
  * (assembly/matrix.ts dotRowsF32) with their error bound; per query row the k-th smallest
  * upper bound (value + bound) caps the k best, so only candidates whose lower bound is under
- * that cap can enter. The re-rank: each shortlisted pair's product again in f64 (f64Bound),
+ * that cap can enter. The re-rank: each shortlisted pair's product again in f64 (dot: the
+ * kernel's order of summation, so pairwise's bound),
  * and its value kept where that bound is within REL of it (as in pairwise) and its interval,
  * widened by TIE, meets no other shortlisted interval: then its order against every other
  * candidate is certain and no tie can involve it. Every other shortlisted candidate
@@ -32,8 +33,7 @@ export function topKMatrix(measure: Decomposing, A: Side, B: Side, o: Resolved, 
   if (P === null || Q === null) return null;
   const m = A.shape.rows, n = B.shape.rows, dim = A.shape.dim, w = words(dim);
   const indices = new Int32Array(m * k), scores = new Float64Array(m * k);
-  const { h: hd } = epilogue(measure, P, dim);
-  const c64 = f64Bound(dim), h32 = hd.slice();
+  const { h: hd, c: c64 } = epilogue(measure, P, dim), h32 = hd.slice();
   for (let i = 0; i < m; i++) h32[2 * i + 1] += dim * 2 ** -69;
   const thresholds = new Float32Array(m);
   // the pairs the kernel listed (row in the block, candidate, f32 product), grouped by row in done
@@ -54,7 +54,12 @@ export function topKMatrix(measure: Decomposing, A: Side, B: Side, o: Resolved, 
       g.set(itemG);
       itemG = g;
     }
-    items = append(list, listed, j0, rowsY, itemRow, itemJ, itemG, items);
+    // (p, g) pairs, p = r·rowsY + (j − j0), r the row in the block
+    for (let t = 0; t < 2 * listed; t += 2, items++) {
+      const r = (itemRow[items] = Math.floor(list[t] / rowsY));
+      itemJ[items] = j0 + list[t] - r * rowsY;
+      itemG[items] = list[t + 1];
+    }
   }, (i0, rowsX) => {
     // the shortlist of each row, lists[starts[r]..starts[r + 1]] with values (NaN: pending exact)
     const count = countKept(itemRow, itemG, items, i0, rowsX, thresholds, starts, n);
@@ -128,17 +133,6 @@ function f32Rows(P: Rows, Q: Rows, dim: number): { x: Float32Array; y: Float32Ar
   return { x, y };
 }
 
-/** The pairs (p, g) the kernel listed in a tile, appended to the items (row in the block, candidate, product); the new item count. */
-function append(list: Float32Array, listed: number, j0: number, rowsY: number, itemRow: Int32Array, itemJ: Int32Array, itemG: Float32Array, items: number): number {
-  for (let t = 0; t < listed; t++) {
-    const p = list[2 * t], r = (p / rowsY) | 0;
-    itemRow[items] = r;
-    itemJ[items] = j0 + p - r * rowsY;
-    itemG[items++] = list[2 * t + 1];
-  }
-  return items;
-}
-
 /**
  * Counts the shortlist of each row of the block into starts[r + 2] (the items at or above
  * its threshold, or all n candidates where there are fewer than k finite pairs) and makes
@@ -178,26 +172,19 @@ function placeKept(
  * sums within γ(dim/4 + 6) (u = 2⁻²⁴), so |Ĝ − g| ≤ (dim/4 + 10)·u·|Ĝ| (every term has one
  * sign; the 2u to spare cover the second-order terms and |g| against |Ĝ|), plus dᵢ (the f64
  * inputs' own error, as in the f64 bound) and 2⁻⁶⁹ per element (f32Rows' raised a; f32
- * underflow, a product off by at most 2⁻¹⁵⁰·(|y| + 1), is far less). The re-rank's f64
- * products are summed in JS as four interleaved sums (dot): γ(dim/4 + 6) in place of the
- * kernel's γ(dim/2 + 3), plus the 5ε of the inputs (src/engine/matrix.ts).
+ * underflow, a product off by at most 2⁻¹⁵⁰·(|y| + 1), is far less).
  */
 const f32Bound = (dim: number): number => (dim / 4 + 10) * 2 ** -24;
-const f64Bound = (dim: number): number => (dim / 4 + 11) * 2 ** -53;
 
-/** Σₖ x[i·dim + k]·y[j·dim + k], the re-rank's f64 product: four sums of every fourth term, added in pairs, then the tail. */
+/** Σₖ x[i·dim + k]·y[j·dim + k], the re-rank's f64 product, summed as dotRowsF64 sums it (two sums of every other term, then the odd one): its bound is pairwise's. */
 function dot(x: Float64Array, i: number, y: Float64Array, j: number, dim: number): number {
-  const a = i * dim, b = j * dim, quads = dim & ~3;
-  let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-  for (let k = 0; k < quads; k += 4) {
+  const a = i * dim, b = j * dim, pairs = dim & ~1;
+  let s0 = 0, s1 = 0;
+  for (let k = 0; k < pairs; k += 2) {
     s0 += x[a + k] * y[b + k];
     s1 += x[a + k + 1] * y[b + k + 1];
-    s2 += x[a + k + 2] * y[b + k + 2];
-    s3 += x[a + k + 3] * y[b + k + 3];
   }
-  let s = (s0 + s1) + (s2 + s3);
-  for (let k = quads; k < dim; k++) s += x[a + k] * y[b + k];
-  return s;
+  return pairs < dim ? s0 + s1 + x[a + pairs] * y[b + pairs] : s0 + s1;
 }
 
 /**
