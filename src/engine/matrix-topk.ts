@@ -38,8 +38,7 @@ export function topKMatrix(measure: Decomposing, A: Side, B: Side, o: Resolved, 
   const thresholds = new Float32Array(m);
   // the pairs the kernel listed (row in the block, candidate, f32 product), grouped by row in done
   let itemRow: Int32Array = new Int32Array(1024), itemJ: Int32Array = new Int32Array(1024), itemG = new Float32Array(1024), items = 0;
-  let lists: Int32Array = new Int32Array(0), g64 = new Float64Array(0), values = new Float64Array(0), pendingI = lists, pendingJ = lists, pendingAt = lists;
-  let infinitePair = new Uint8Array(0);
+  let lists: Int32Array = new Int32Array(0), g64 = new Float64Array(0), values = new Float64Array(0), special = new Uint8Array(0);
   const starts = new Int32Array(Math.min(m, 64) + 2), lows = new Float64Array(n), highs = new Float64Array(n), order = new Int32Array(n);
   matrixStats.pairs = m * n;
   matrixStats.reranked = 0;
@@ -64,14 +63,13 @@ export function topKMatrix(measure: Decomposing, A: Side, B: Side, o: Resolved, 
     // the shortlist of each row, lists[starts[r]..starts[r + 1]] with values (NaN: pending exact)
     const count = countKept(itemRow, itemG, items, i0, rowsX, thresholds, starts, n);
     if (lists.length < count) {
-      [lists, pendingI, pendingJ, pendingAt] = [0, 0, 0, 0].map(() => new Int32Array(count));
+      lists = new Int32Array(count);
       g64 = new Float64Array(count);
       values = new Float64Array(count);
-      infinitePair = new Uint8Array(count);
+      special = new Uint8Array(count);
     }
     placeKept(itemRow, itemJ, itemG, items, i0, rowsX, thresholds, starts, lists, g64, P.x, Q.x, dim, n);
     items = 0;
-    let pending = 0;
     for (let r = 0; r < rowsX; r++) {
       const i = i0 + r, from = starts[r], listed = starts[r + 1] - from;
       if (!(thresholds[i] > FEWER_THAN_K)) {
@@ -81,34 +79,19 @@ export function topKMatrix(measure: Decomposing, A: Side, B: Side, o: Resolved, 
           g64[from + j] = infinite(P, Q, i, j, w) ? NaN : dot(P.x, i, Q.x, j, dim);
         }
       }
-      const settled = settle(g64, hd[2 * i], c64, hd[2 * i + 1], lists, from, listed, values, lows, highs, order);
-      for (let t = from; t < from + listed; t++) {
-        if (values[t] === values[t]) continue;
-        pendingI[pending] = i;
-        pendingJ[pending] = lists[t];
-        pendingAt[pending++] = t;
-      }
+      settle(g64, hd[2 * i], c64, hd[2 * i + 1], from, listed, values, lows, highs, order);
       matrixStats.shortlisted += listed;
-      matrixStats.reranked += listed - settled;
     }
     // the settled values in the caller's base (finish scales and clamps the finite ones;
-    // +Infinity, exact already, and the pending ones, overwritten below, are left out)
+    // +Infinity, exact already, and the pending NaN are left out)
     for (let t = 0; t < count; t++) {
       const v = values[t];
-      infinitePair[t] = v === Infinity ? 1 : 0;
-      if (v !== v || v === Infinity) values[t] = 0;
+      special[t] = v === Infinity ? 1 : v !== v ? 2 : 0;
+      if (special[t] !== 0) values[t] = 0;
     }
     finish(measure, values.subarray(0, count), o, false, []);
-    for (let t = 0; t < count; t++) if (infinitePair[t] === 1) values[t] = Infinity;
-    if (pending > 0) {
-      // exact scores of the rest, in one batch for the block
-      const exact = exactPairs(measure, A, B, o, pendingI, pendingJ, pending);
-      for (let t = 0; t < pending; t++) values[pendingAt[t]] = exact[t];
-    }
-    for (let r = 0; r < rowsX; r++) {
-      const from = starts[r], to = starts[r + 1];
-      selectK(values.subarray(from, to), lists.subarray(from, to), to - from, k, indices, scores, (i0 + r) * k);
-    }
+    for (let t = 0; t < count; t++) if (special[t] !== 0) values[t] = special[t] === 1 ? Infinity : NaN;
+    rank(measure, A, B, o, k, i0, rowsX, starts, lists, values, indices, scores);
   });
   return ok ? { indices, scores } : topKOfValues(measure, A, B, o, k);
 }
@@ -197,39 +180,52 @@ function dot(x: Float64Array, i: number, y: Float64Array, j: number, dim: number
 function topKOfValues(measure: Decomposing, A: Side, B: Side, o: Resolved, k: number): { indices: Int32Array; scores: Float64Array } | null {
   const m = A.shape.rows, n = B.shape.rows;
   const indices = new Int32Array(m * k), scores = new Float64Array(m * k), caps = new Float64Array(k);
-  let starts = new Int32Array(0), cand = new Int32Array(0), listed = new Float64Array(0), exI = cand, exJ = cand, exAt = cand;
+  let starts = new Int32Array(0), cand = new Int32Array(0), listed = new Float64Array(0);
   matrixStats.reranked = 0;
   const ok = pairwiseBlocks(measure, A, B, o, null, (i0, rowsX, values) => {
     if (cand.length < rowsX * n) {
-      [cand, exI, exJ, exAt] = [0, 0, 0, 0].map(() => new Int32Array(rowsX * n));
+      cand = new Int32Array(rowsX * n);
       starts = new Int32Array(rowsX + 1);
       listed = new Float64Array(rowsX * n);
     }
-    let count = 0, exact = 0;
+    let count = 0;
     for (let r = 0; r < rowsX; r++) {
       const row = values.subarray(r * n, (r + 1) * n), cap = (kthSmallest(row, caps) * (1 + REL + TIE)) / (1 - REL);
       starts[r] = count;
       for (let j = 0; j < n; j++) {
         if (!(row[j] <= cap)) continue;
-        if (row[j] < Infinity) {
-          exI[exact] = i0 + r;
-          exJ[exact] = j;
-          exAt[exact++] = count;
-        }
         cand[count] = j;
-        listed[count++] = row[j];
+        listed[count++] = row[j] < Infinity ? NaN : Infinity;
       }
     }
     starts[rowsX] = count;
-    matrixStats.reranked += exact;
-    const scored = exactPairs(measure, A, B, o, exI, exJ, exact);
-    for (let t = 0; t < exact; t++) listed[exAt[t]] = scored[t];
-    for (let r = 0; r < rowsX; r++) {
-      const from = starts[r], to = starts[r + 1];
-      selectK(listed.subarray(from, to), cand.subarray(from, to), to - from, k, indices, scores, (i0 + r) * k);
-    }
+    rank(measure, A, B, o, k, i0, rowsX, starts, cand, listed, indices, scores);
   });
   return ok ? { indices, scores } : null;
+}
+
+/**
+ * topK's selection in a block of query rows (from i0): row r's candidates lists[starts[r]..starts[r + 1]],
+ * their scores in values, NaN where the exact per-pair path scores them (here, in one batch).
+ */
+function rank(
+  measure: Decomposing, A: Side, B: Side, o: Resolved, k: number, i0: number, rowsX: number, starts: Int32Array, lists: Int32Array, values: Float64Array,
+  indices: Int32Array, scores: Float64Array,
+): void {
+  const count = starts[rowsX], is = new Int32Array(count), js = new Int32Array(count), at = new Int32Array(count);
+  let pending = 0;
+  for (let r = 0; r < rowsX; r++) {
+    for (let t = starts[r]; t < starts[r + 1]; t++) {
+      if (values[t] === values[t]) continue;
+      is[pending] = i0 + r;
+      js[pending] = lists[t];
+      at[pending++] = t;
+    }
+  }
+  matrixStats.reranked += pending;
+  const exact = exactPairs(measure, A, B, o, is, js, pending);
+  for (let t = 0; t < pending; t++) values[at[t]] = exact[t];
+  for (let r = 0; r < rowsX; r++) selectK(values.subarray(starts[r], starts[r + 1]), lists.subarray(starts[r], starts[r + 1]), starts[r + 1] - starts[r], k, indices, scores, (i0 + r) * k);
 }
 
 /** The k-th smallest of `row` (caps: k slots, ascending; NaN never enters). */
@@ -249,16 +245,15 @@ function keep(caps: Float64Array, u: number): number {
 }
 
 /**
- * Values (nats) of the shortlisted candidates lists[from..from + count) into values[...],
- * from their f64 products g[from..from + count): the product's value where it is settled
- * (bound within REL, interval widened by TIE disjoint from every other one), +Infinity for
- * the infinite pairs (NaN products), NaN where the exact path must decide. Returns how many
- * are settled.
+ * Values (nats) of a row's shortlisted candidates values[from..from + count), from their f64
+ * products g[from..from + count): the product's value where it is settled (bound within REL,
+ * interval widened by TIE disjoint from every other one), +Infinity for the infinite pairs
+ * (NaN products), NaN where the exact path must decide.
  */
 function settle(
-  g: Float64Array, h: number, c: number, d: number, list: Int32Array, from: number, count: number,
+  g: Float64Array, h: number, c: number, d: number, from: number, count: number,
   values: Float64Array, lows: Float64Array, highs: Float64Array, order: Int32Array,
-): number {
+): void {
   let finite = 0;
   for (let t = 0; t < count; t++) {
     const gj = g[from + t];
@@ -287,9 +282,6 @@ function settle(
     if (e - s > 1) for (let t = s; t < e; t++) values[from + sorted[t]] = NaN;
     s = e;
   }
-  let settled = 0;
-  for (let t = 0; t < count; t++) if (values[from + t] === values[from + t]) settled++;
-  return settled;
 }
 
 /**
