@@ -37,7 +37,7 @@ export function topKMatrix(measure: Decomposing, A: Side, B: Side, o: Resolved, 
   for (let i = 0; i < m; i++) h32[2 * i + 1] += dim * 2 ** -69;
   const thresholds = new Float32Array(m);
   // the pairs the kernel listed (row in the block, candidate, f32 product), grouped by row in done
-  let itemRow: Int32Array = new Int32Array(1024), itemJ: Int32Array = new Int32Array(1024), itemG = new Float32Array(1024), items = 0;
+  let itemRow = new Int32Array(1024), itemJ = new Int32Array(1024), itemG = new Float32Array(1024), items = 0;
   let lists: Int32Array = new Int32Array(0), g64 = new Float64Array(0), values = new Float64Array(0), special = new Uint8Array(0);
   const starts = new Int32Array(Math.min(m, 64) + 2), lows = new Float64Array(n), highs = new Float64Array(n), order = new Int32Array(n);
   matrixStats.pairs = m * n;
@@ -49,9 +49,7 @@ export function topKMatrix(measure: Decomposing, A: Side, B: Side, o: Resolved, 
       const size = Math.max(2 * itemRow.length, items + listed);
       itemRow = grow(itemRow, size);
       itemJ = grow(itemJ, size);
-      const g = new Float32Array(size);
-      g.set(itemG);
-      itemG = g;
+      itemG = grow(itemG, size);
     }
     // (p, g) pairs, p = r·rowsY + (j − j0), r the row in the block
     for (let t = 0; t < 2 * listed; t += 2, items++) {

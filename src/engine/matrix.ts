@@ -288,8 +288,8 @@ function copyRows64(dst: Float64Array, src: Float64Array, rows: Int32Array, coun
 }
 
 /** The same array `size` long, twice as long by default (its values kept). */
-export function grow(a: Int32Array, size = 2 * a.length): Int32Array {
-  const b = new Int32Array(size);
+export function grow<T extends Int32Array | Float32Array>(a: T, size = 2 * a.length): T {
+  const b = (a instanceof Int32Array ? new Int32Array(size) : new Float32Array(size)) as T;
   b.set(a);
   return b;
 }

@@ -63,7 +63,7 @@ export function productTiles<G extends Float64Array | Float32Array>(
   if (dot === undefined || block * xBytes > bytes / 4 || rowsY < 4) return false;
   const buffer = exports.memory.buffer;
   const xAt = at, hAt = xAt + block * dim * width, yAt = hAt + block * (xBytes - dim * width), gAt = yAt + rowsY * dim * width;
-  const mem = list ? new Float32Array(buffer) : new Float64Array(buffer), mem64 = new Float64Array(buffer), mem32 = new Float32Array(buffer);
+  const mem64 = new Float64Array(buffer), mem32 = new Float32Array(buffer), mem = list ? mem32 : mem64;
   const g = (list ? new Float32Array(buffer, gAt, 2 * block * Math.min(SUB, rowsY)) : new Float64Array(buffer, gAt, block * rowsY)) as G;
   if (whole) mem.set(y.subarray(0, n * dim), yAt / width);
   for (let i0 = 0; i0 < m; i0 += block) {
