@@ -70,14 +70,14 @@ export function topKMatrix(measure: Decomposing, A: Side, B: Side, o: Resolved, 
     items = 0;
     for (let r = 0; r < rowsX; r++) {
       const i = i0 + r, from = starts[r], listed = starts[r + 1] - from;
-      if (!(thresholds[i] > FEWER_THAN_K)) {
-        // fewer than k finite pairs: every candidate, +Infinity (NaN) where some q = 0 under p > 0
+      if (thresholds[i] > FEWER_THAN_K) settle(g64, hd[2 * i], c64, hd[2 * i + 1], from, listed, values, lows, highs, order);
+      else {
+        // fewer than k finite pairs: every candidate, +Infinity where some q = 0 under p > 0, the rest exactly
         for (let j = 0; j < n; j++) {
           lists[from + j] = j;
-          g64[from + j] = infinite(P, Q, i, j, w) ? NaN : dot(P.x, i, Q.x, j, dim);
+          values[from + j] = infinite(P, Q, i, j, w) ? Infinity : NaN;
         }
       }
-      settle(g64, hd[2 * i], c64, hd[2 * i + 1], from, listed, values, lows, highs, order);
       matrixStats.shortlisted += listed;
     }
     // the settled values in the caller's base (finish scales and clamps the finite ones;
@@ -245,38 +245,32 @@ function keep(caps: Float64Array, u: number): number {
 /**
  * Values (nats) of a row's shortlisted candidates values[from..from + count), from their f64
  * products g[from..from + count): the product's value where it is settled (bound within REL,
- * interval widened by TIE disjoint from every other one), +Infinity for the infinite pairs
- * (NaN products), NaN where the exact path must decide.
+ * interval widened by TIE disjoint from every other one), NaN where the exact path must decide.
  */
 function settle(
   g: Float64Array, h: number, c: number, d: number, from: number, count: number,
   values: Float64Array, lows: Float64Array, highs: Float64Array, order: Int32Array,
 ): void {
-  let finite = 0;
   for (let t = 0; t < count; t++) {
     const gj = g[from + t];
-    if (gj !== gj) {
-      values[from + t] = Infinity;
-      continue;
-    }
     const value = h - gj, bound = c * Math.abs(gj) + d, widen = bound + TIE * Math.abs(value);
     values[from + t] = bound <= REL * Math.abs(value) ? value : NaN;
     lows[t] = value - widen;
     highs[t] = value + widen;
-    order[finite++] = t;
+    order[t] = t;
   }
   // clusters of overlapping intervals (by ascending lower end): more than one member → exact
   // insertion sort: a shortlist is about k long
-  for (let t = 1; t < finite; t++) {
+  for (let t = 1; t < count; t++) {
     const x = order[t], low = lows[x];
     let u = t;
     for (; u > 0 && lows[order[u - 1]] > low; u--) order[u] = order[u - 1];
     order[u] = x;
   }
   const sorted = order;
-  for (let s = 0; s < finite;) {
+  for (let s = 0; s < count;) {
     let e = s + 1, high = highs[sorted[s]];
-    while (e < finite && lows[sorted[e]] <= high) high = Math.max(high, highs[sorted[e++]]);
+    while (e < count && lows[sorted[e]] <= high) high = Math.max(high, highs[sorted[e++]]);
     if (e - s > 1) for (let t = s; t < e; t++) values[from + sorted[t]] = NaN;
     s = e;
   }
