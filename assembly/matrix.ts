@@ -19,9 +19,8 @@
 // its error bound c·|g| + dᵢ (every product term has one sign, so Σ|aₖ·bₖ| = |g|); where the
 // bound exceeds rel·|value| the pair is written as NaN, "redo exactly", and counted in the
 // return value.
-// f32: h holds the thresholds of the rows of A (f32, ⌈aRows/4⌉·4 of them), then per row its
-// state (stateBytes(k) bytes: hᵢ, dᵢ as f64, then its k largest products so far, f32,
-// descending); only the products g ≥ the row's
+// f32: h holds per row of A its state (stateBytes(k) bytes: hᵢ, dᵢ, the threshold, as f64,
+// then its k largest products so far, f32, descending); only the products g ≥ the row's
 // threshold are written, as f32 pairs (i·bRows + j, g) from `out` on, and counted in the
 // return value; each raises the row's k largest and, once there are k, its threshold
 // (shortlistThreshold, with c and tie).
@@ -53,9 +52,10 @@ let counted: i32 = 0;
 // where the bound rules it out); f32 (outStride is k, rel is tie), listed where at or above
 // the row's threshold.
 // @ts-ignore: decorator
-@inline function put<T>(g: T, i: i32, j: i32, o: usize, hi: usize, aRows: i32, bRows: i32, out: usize, outStride: i32, h: usize, c: f64, rel: f64): void {
+@inline function put<T>(g: T, i: i32, j: i32, o: usize, hi: usize, bRows: i32, out: usize, outStride: i32, h: usize, c: f64, rel: f64): void {
   if (sizeof<T>() == 4) {
-    if (<f32>g >= load<f32>(h + (<usize>i << 2))) listPair(<f32>g, i, j, aRows, bRows, h, outStride, c, rel, out);
+    const state = h + <usize>i * stateBytes(outStride);
+    if (<f64>g >= load<f64>(state, 16)) listPair(<f32>g, i * bRows + j, state, outStride, c, rel, out);
     return;
   }
   store<f64>(o, pairValue(<f64>g, hi, c, rel));
@@ -71,39 +71,38 @@ let counted: i32 = 0;
   return NaN;
 }
 
-// Bytes of a row's shortlist state: hᵢ, dᵢ (f64), then k f32, 8-byte aligned
+// Bytes of a row's shortlist state: hᵢ, dᵢ, threshold (f64), then k f32, 8-byte aligned
 // (src/wasm/matrix.ts lays it out).
 // @ts-ignore: decorator
 @inline function stateBytes(k: i32): usize {
-  return (16 + (<usize>k << 2) + 7) & ~7;
+  return (24 + (<usize>k << 2) + 7) & ~7;
 }
 
 // A product at or above its row's threshold: listed, and into the row's k largest.
-function listPair(g: f32, i: i32, j: i32, aRows: i32, bRows: i32, h: usize, k: i32, c: f64, tie: f64, list: usize): void {
-  const threshold = h + (<usize>i << 2), state = h + (<usize>((aRows + 3) & ~3) << 2) + <usize>i * stateBytes(k);
+function listPair(g: f32, pair: i32, state: usize, k: i32, c: f64, tie: f64, list: usize): void {
   const at = list + (<usize>counted << 3);
-  store<f32>(at, <f32>(i * bRows + j));
+  store<f32>(at, <f32>pair);
   store<f32>(at, g, 4);
   counted++;
-  const best = state + 16;
+  const best = state + 24;
   let t = <usize>(k - 1) << 2;
   if (!(g > load<f32>(best + t))) return;
   for (; t > 0 && load<f32>(best + t - 4) < g; t -= 4) store<f32>(best + t, load<f32>(best + t - 4));
   store<f32>(best + t, g);
   const gk = load<f32>(best + (<usize>(k - 1) << 2));
-  if (gk != -Infinity) store<f32>(threshold, shortlistThreshold(load<f64>(state), c, load<f64>(state, 8), gk, tie));
+  if (gk != -Infinity) store<f64>(state, shortlistThreshold(load<f64>(state), c, load<f64>(state, 8), gk, tie), 16);
 }
 
 // The least product g whose lower bound h − g − c·|g| − d can be under the cap, the k-th
 // smallest upper bound h − gₖ + c·|gₖ| + d widened by tie (a pair's value h − g and its
 // bounds all fall as g grows, so the k-th largest g gives the k-th smallest upper bound):
-// no candidate with a smaller g can be among the k best. Lowered for the rounding of this
-// arithmetic (1e-15), then to f32 (2⁻²² relative, and 1e-37 for f32 subnormals).
-function shortlistThreshold(h: f64, c: f64, d: f64, gk: f64, tie: f64): f32 {
+// no candidate with a smaller g can be among the k best. Lowered by a few ulps for the
+// rounding of this arithmetic.
+function shortlistThreshold(h: f64, c: f64, d: f64, gk: f64, tie: f64): f64 {
   const upper = h - gk + c * Math.abs(gk) + d, cap = upper + tie * Math.abs(upper);
   // lower(g) = cap, lower falling with slope −(1 + c) for g ≥ 0 and −(1 − c) below
   const t = h - d - cap, g = t >= 0 ? t / (1 + c) : t / (1 - c);
-  return <f32>(g - 2.4e-7 * Math.abs(g) - 1e-15 * (Math.abs(h) + Math.abs(cap)) - 1e-37);
+  return g - 1e-15 * (Math.abs(g) + Math.abs(h) + Math.abs(cap)) - 1e-300;
 }
 
 // @ts-ignore: decorator
@@ -157,19 +156,19 @@ function shortlistThreshold(h: f64, c: f64, d: f64, gk: f64, tie: f64): f32 {
       const stride = <usize>outStride << 3, o = out + <usize>i * stride + (<usize>j << 3);
       const h0 = h == 0 ? 0 : h + (<usize>i << 4), h1 = h == 0 ? 0 : h0 + 16, h2 = h == 0 ? 0 : h0 + 32, h3 = h == 0 ? 0 : h0 + 48;
       const two = j + 1 < bRows;
-      put<T>(s00, i, j, o, h0, aRows, bRows, out, outStride, h, c, rel);
-      if (two) put<T>(s01, i, j + 1, o + 8, h0, aRows, bRows, out, outStride, h, c, rel);
+      put<T>(s00, i, j, o, h0, bRows, out, outStride, h, c, rel);
+      if (two) put<T>(s01, i, j + 1, o + 8, h0, bRows, out, outStride, h, c, rel);
       if (i + 1 < aRows) {
-        put<T>(s10, i + 1, j, o + stride, h1, aRows, bRows, out, outStride, h, c, rel);
-        if (two) put<T>(s11, i + 1, j + 1, o + stride + 8, h1, aRows, bRows, out, outStride, h, c, rel);
+        put<T>(s10, i + 1, j, o + stride, h1, bRows, out, outStride, h, c, rel);
+        if (two) put<T>(s11, i + 1, j + 1, o + stride + 8, h1, bRows, out, outStride, h, c, rel);
       }
       if (i + 2 < aRows) {
-        put<T>(s20, i + 2, j, o + 2 * stride, h2, aRows, bRows, out, outStride, h, c, rel);
-        if (two) put<T>(s21, i + 2, j + 1, o + 2 * stride + 8, h2, aRows, bRows, out, outStride, h, c, rel);
+        put<T>(s20, i + 2, j, o + 2 * stride, h2, bRows, out, outStride, h, c, rel);
+        if (two) put<T>(s21, i + 2, j + 1, o + 2 * stride + 8, h2, bRows, out, outStride, h, c, rel);
       }
       if (i + 3 < aRows) {
-        put<T>(s30, i + 3, j, o + 3 * stride, h3, aRows, bRows, out, outStride, h, c, rel);
-        if (two) put<T>(s31, i + 3, j + 1, o + 3 * stride + 8, h3, aRows, bRows, out, outStride, h, c, rel);
+        put<T>(s30, i + 3, j, o + 3 * stride, h3, bRows, out, outStride, h, c, rel);
+        if (two) put<T>(s31, i + 3, j + 1, o + 3 * stride + 8, h3, bRows, out, outStride, h, c, rel);
       }
     }
   }

@@ -35,7 +35,7 @@ export function topKMatrix(measure: Decomposing, A: Side, B: Side, o: Resolved, 
   const indices = new Int32Array(m * k), scores = new Float64Array(m * k);
   const { h: hd, c: c64 } = epilogue(measure, P, dim), h32 = hd.slice();
   for (let i = 0; i < m; i++) h32[2 * i + 1] += dim * 2 ** -69;
-  const thresholds = new Float32Array(m);
+  const thresholds = new Float64Array(m);
   // the pairs the kernel listed (row in the block, candidate, f32 product), grouped by row in done
   let itemRow = new Int32Array(1024), itemJ = new Int32Array(1024), itemG = new Float32Array(1024), items = 0;
   let lists: Int32Array = new Int32Array(0), g64 = new Float64Array(0), values = new Float64Array(0), special = new Uint8Array(0);
@@ -119,7 +119,7 @@ function f32Rows(P: Rows, Q: Rows, dim: number): { x: Float32Array; y: Float32Ar
  * its threshold, or all n candidates where there are fewer than k finite pairs) and makes
  * the counts offsets (see placeKept); their total.
  */
-function countKept(itemRow: Int32Array, itemG: Float32Array, items: number, i0: number, rowsX: number, thresholds: Float32Array, starts: Int32Array, n: number): number {
+function countKept(itemRow: Int32Array, itemG: Float32Array, items: number, i0: number, rowsX: number, thresholds: Float64Array, starts: Int32Array, n: number): number {
   starts.fill(0, 0, rowsX + 2);
   for (let t = 0; t < items; t++) if (itemG[t] >= thresholds[i0 + itemRow[t]]) starts[itemRow[t] + 2]++;
   for (let r = 0; r < rowsX; r++) {
@@ -135,7 +135,7 @@ function countKept(itemRow: Int32Array, itemG: Float32Array, items: number, i0: 
  * fewer than k finite pairs are left to the caller.
  */
 function placeKept(
-  itemRow: Int32Array, itemJ: Int32Array, itemG: Float32Array, items: number, i0: number, rowsX: number, thresholds: Float32Array,
+  itemRow: Int32Array, itemJ: Int32Array, itemG: Float32Array, items: number, i0: number, rowsX: number, thresholds: Float64Array,
   starts: Int32Array, lists: Int32Array, g64: Float64Array, x: Float64Array, y: Float64Array, dim: number, n: number,
 ): void {
   for (let t = 0; t < items; t++) {

@@ -26,7 +26,7 @@ export interface Shortlist {
   k: number;
   c: number;
   tie: number;
-  thresholds: Float32Array;
+  thresholds: Float64Array;
 }
 
 /** Rows of B per kernel call: a sub-block that stays in L1 while a block of A rows passes it. */
@@ -52,8 +52,8 @@ export function productTiles<G extends Float64Array | Float32Array>(
   const { exports, at, bytes } = kernel.area;
   const list = epilogue !== null && "k" in epilogue ? epilogue : null, values = list ? null : (epilogue as Epilogue | null), width = list ? 4 : 8;
   const dot = (list ? exports.dotRowsF32 : exports.dotRowsF64) as DotRows | undefined;
-  // bytes per X row: the row, then its (h, d), or its threshold and shortlist state (assembly/matrix.ts stateBytes)
-  const state = list ? (16 + 4 * list.k + 7) & ~7 : 0, xBytes = dim * width + (list ? 4 + state : 16);
+  // bytes per X row: the row, then its (h, d) or its shortlist state (assembly/matrix.ts stateBytes)
+  const xBytes = dim * width + (list ? (24 + 4 * list.k + 7) & ~7 : 16), perRow = xBytes - dim * width;
   // a block of X rows (a multiple of 4, the kernel's register block), then the Y rows that fit
   // beside it and its tile (8 bytes per pair): all n where they do, else as many as leave a square-ish tile
   let block = Math.min(64, Math.ceil(m / 4) * 4);
@@ -62,20 +62,20 @@ export function productTiles<G extends Float64Array | Float32Array>(
   const rowsY = whole ? n : Math.floor((bytes - block * xBytes) / (dim * width + 8 * block));
   if (dot === undefined || block * xBytes > bytes / 4 || rowsY < 4) return false;
   const buffer = exports.memory.buffer;
-  const xAt = at, hAt = xAt + block * dim * width, yAt = hAt + block * (xBytes - dim * width), gAt = yAt + rowsY * dim * width;
-  const mem64 = new Float64Array(buffer), mem32 = new Float32Array(buffer), mem = list ? mem32 : mem64;
+  const xAt = at, hAt = xAt + block * dim * width, yAt = hAt + block * perRow, gAt = yAt + rowsY * dim * width;
+  const mem = list ? new Float32Array(buffer) : new Float64Array(buffer), mem64 = new Float64Array(buffer);
   const g = (list ? new Float32Array(buffer, gAt, 2 * block * Math.min(SUB, rowsY)) : new Float64Array(buffer, gAt, block * rowsY)) as G;
   if (whole) mem.set(y.subarray(0, n * dim), yAt / width);
   for (let i0 = 0; i0 < m; i0 += block) {
     const rowsX = Math.min(block, m - i0);
     mem.set(x.subarray(i0 * dim, (i0 + rowsX) * dim), xAt / width);
     if (values !== null) mem64.set(values.h.subarray(2 * i0, 2 * (i0 + rowsX)), hAt / 8);
-    // the shortlist: no threshold yet (past the last row: +Infinity, never listed), then per row hᵢ, dᵢ and no products yet
-    const t = hAt / 4, rows4 = (rowsX + 3) & ~3;
-    if (list) mem32.fill(-Infinity, t, t + rowsX).fill(Infinity, t + rowsX, t + rows4);
-    for (let r = 0, at = t + rows4; list && r < rowsX; r++, at += state / 4) {
-      mem64.set(list.h.subarray(2 * (i0 + r), 2 * (i0 + r) + 2), at / 2);
-      mem32.fill(-Infinity, at + 4, at + 4 + list.k);
+    for (let r = 0; list && r < rowsX; r++) {
+      // hᵢ, dᵢ, no threshold yet, no products yet
+      const state = (hAt + r * perRow) / 8;
+      mem64.set(list.h.subarray(2 * (i0 + r), 2 * (i0 + r) + 2), state);
+      mem64[state + 2] = -Infinity;
+      mem.fill(-Infinity, 2 * state + 6, 2 * state + 6 + list.k);
     }
     for (let j0 = 0; j0 < n; j0 += rowsY) {
       const count = Math.min(rowsY, n - j0);
@@ -90,7 +90,7 @@ export function productTiles<G extends Float64Array | Float32Array>(
       }
       if (!list) tile(i0, j0, rowsX, count, g, rowsY, marked);
     }
-    list?.thresholds.set(mem32.subarray(t, t + rowsX), i0);
+    for (let r = 0; list && r < rowsX; r++) list.thresholds[i0 + r] = mem64[(hAt + r * perRow) / 8 + 2];
     done(i0, rowsX);
   }
   return true;
