@@ -70,8 +70,8 @@ const internalProps = new RegExp(`^(${[
   "lo", "load", "logBase", "logKL", "logS", "logTotal", "lossy", "near", "normalizeP", "normalizeQ", "off", "pa",
   "pairAt", "pairRowSums", "pairs", "pb", "pRows", "pre", "qRows", "qZero", "raw", "redone", "rel", "relaxed",
   "renyiLarge", "reranked", "results", "root", "row", "rowCalls", "rows", "rowsAt", "rowStatus", "scale",
-  "scratch", "shape", "shortSums",
-  "smallFromLogitsExact", "smooth", "sums", "tail", "termsNonNegative", "total", "totalLo", "twoSided",
+  "scratch", "shape", "shortlisted", "shortSums",
+  "smallFromLogitsExact", "smooth", "sums", "tail", "termsNonNegative", "thresholds", "tie", "total", "totalLo", "twoSided",
   "usesBase", "views", "zeroA", "zeroB", "zeros",
 ].join("|")})$`);
 // Renames the library entries' local names again, with Oxc's mangler (rolldown's minifySync, names

@@ -5,7 +5,8 @@
 // backends, Float64Array and Float32Array. The large case (1000 × 1000 × 64, rows re-created
 // here bit for bit from xorshift32): 400 spot entries and the topK (k = 10) of a few queries. Bounds: 1e-12 relative for Float64Array
 // and for Float32Array alike (the query row is taken as doubles, as on the per-pair path);
-// identical rows give exactly 0, Infinity exactly Infinity, topK indices exactly.
+// identical rows give exactly 0, Infinity exactly Infinity, topK indices exactly. topK's
+// edge cases (k = 1 to every candidate, fewer finite candidates than k, exact ties) likewise.
 import { readFileSync } from "node:fs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { init, pairwise, topK, useBackend, type Backend } from "../src/index.js";
@@ -26,6 +27,14 @@ interface SmallCase {
   expected: Record<string, Num[]>;
   topK: { k: number; kl: TopKExpected[]; hellinger: TopKExpected[] };
 }
+interface EdgeCase {
+  name: string;
+  kind: "f64" | "f32";
+  dim: number;
+  A: number[];
+  B: number[];
+  topK: Record<string, { kl: TopKExpected[]; hellinger: TopKExpected[] }>;
+}
 interface LargeCase {
   name: string;
   kind: "f64" | "f32";
@@ -41,6 +50,7 @@ const fixtures = JSON.parse(readFileSync(new URL("./fixtures/matrix-cases.json",
   jeffreys: Num[][];
   renyi: Record<string, Num[][]>;
   renyiWide: { dim: number; A: number[]; B: number[]; expected: Record<string, Num[]> };
+  topk: EdgeCase[];
 };
 const BOUND = 1e-12;
 // CI also runs the suite in a V8 without SIMD (KL_EXPECT_BACKEND=js): only the JS backend there
@@ -154,6 +164,23 @@ describe.each(backends)("matrix path on %s", (backend) => {
     expectClose(pairwise("renyi", Float64Array.from(w.A), Float64Array.from(w.B), { dim: w.dim, alpha: Number(alpha) }), w.expected[alpha], `alpha ${alpha}`);
   });
 
+  // topK's edge cases: fewer finite candidates than k, a positive element far below 2⁻⁸⁰ of
+  // its row over q = 0 (the f32 shortlist's rows), near-identical rows, exact ties, k = 1 to every candidate
+  for (const c of fixtures.topk) {
+    const types = c.kind === "f32" ? [Float32Array, Float64Array] : [Float64Array];
+    for (const Type of types) {
+      it.each(Object.keys(c.topK).flatMap((k) => (["kl", "hellinger"] as const).map((measure) => [k, measure] as const)))(`${c.name} as ${Type.name}: topK k = %s, %s`, (k, measure) => {
+        useBackend(backend);
+        const A = Type.from(c.A), B = Type.from(c.B), dim = c.dim, want = c.topK[k][measure], kk = Number(k);
+        const got = topK(measure, A, B, { dim, k: kk });
+        for (let i = 0; i < want.length; i++) {
+          expect(Array.from(got.indices.subarray(i * kk, (i + 1) * kk)), `query ${i}`).toEqual(want[i].indices);
+          expectClose(got.scores.subarray(i * kk, (i + 1) * kk), want[i].scores, `query ${i}`);
+        }
+      });
+    }
+  }
+
   for (const c of fixtures.large) {
     describe(c.name, () => {
       const [A, B] = largeRows(c.rows, c.dim, c.kind === "f32");
@@ -186,6 +213,8 @@ describe.each(backends)("matrix path on %s", (backend) => {
         const Q = A instanceof Float32Array ? new Float32Array(queries.length * dim) : new Float64Array(queries.length * dim);
         queries.forEach((i, t) => Q.set(A.subarray(i * dim, (i + 1) * dim), t * dim));
         const got = topK("kl", Q, B, { dim, k });
+        // the f32 shortlist keeps about k per query (each exact, near-identical or tied one too)
+        if (backend !== "js") expect(matrixStats.shortlisted).toBeLessThanOrEqual(2 * k * queries.length);
         for (let t = 0; t < queries.length; t++) {
           const want = c.topK.kl[t];
           expect(Array.from(got.indices.subarray(t * k, (t + 1) * k)), `query ${queries[t]}`).toEqual(want.indices);

@@ -3,7 +3,7 @@
 import { simdKernel } from "./backend.js";
 import { finish } from "./finish.js";
 import {
-  candidateRows, epilogue, exactPairs, infinite, matrixStats, pairwiseBlocks, queryRows, REL, symmetric, words, zeroRows, type Decomposing,
+  candidateRows, epilogue, exactPairs, grow, infinite, matrixStats, pairwiseBlocks, queryRows, REL, symmetric, words, type Decomposing, type Rows,
 } from "./matrix.js";
 import type { Resolved } from "./options.js";
 import type { Side } from "./sides.js";
@@ -13,15 +13,19 @@ import { productTiles } from "../wasm/matrix.js";
 const TIE = 2e-14;
 
 /**
- * topK through the product. Per query row: the k-th smallest upper bound (value + bound)
- * caps the k best, so only candidates whose lower bound is under that cap (the shortlist)
- * can enter. A shortlisted value is kept where its bound is within REL of it (as in
- * pairwise) and its interval, widened by TIE, meets no other shortlisted interval: then
- * its order against every other candidate is certain and no tie can involve it. Every
- * other shortlisted candidate (overlapping clusters: near ties, scaled copies, identical
- * rows) is scored exactly on the per-pair path, and the shortlist is ranked with topK's
- * rule (ties within 4e-15: lower index first). The k chosen are then scored exactly, so
- * the scores are the per-pair path's. Null where this path does not apply.
+ * topK through the product, in two stages. The shortlist: the products in f32
+ * (assembly/matrix.ts dotRowsF32) with their error bound; per query row the k-th smallest
+ * upper bound (value + bound) caps the k best, so only candidates whose lower bound is under
+ * that cap can enter. The re-rank: each shortlisted pair's product again in f64 (dot: the
+ * kernel's order of summation, so pairwise's bound),
+ * and its value kept where that bound is within REL of it (as in pairwise) and its interval,
+ * widened by TIE, meets no other shortlisted interval: then its order against every other
+ * candidate is certain and no tie can involve it. Every other shortlisted candidate
+ * (overlapping clusters: near ties, scaled copies, identical rows) is scored exactly on the
+ * per-pair path, and the shortlist is ranked with topK's rule (ties within 4e-15: lower
+ * index first). Every score is the exact path's value within REL. jeffreys, psi and renyi,
+ * and a k whose shortlist state does not fit the kernel's area: topKOfValues. Null where no
+ * product path applies.
  */
 export function topKMatrix(measure: Decomposing, A: Side, B: Side, o: Resolved, k: number): { indices: Int32Array; scores: Float64Array } | null {
   if (symmetric(measure) || measure === "renyi") return topKOfValues(measure, A, B, o, k);
@@ -29,80 +33,139 @@ export function topKMatrix(measure: Decomposing, A: Side, B: Side, o: Resolved, 
   if (P === null || Q === null) return null;
   const m = A.shape.rows, n = B.shape.rows, dim = A.shape.dim, w = words(dim);
   const indices = new Int32Array(m * k), scores = new Float64Array(m * k);
-  const { h: hd, c } = epilogue(measure, P, dim);
-  const withZeros = zeroRows(Q);
-  let products = new Float64Array(0);
-  const caps = new Float64Array(k);
-  let lists = new Int32Array(0), values = new Float64Array(0), pendingI = new Int32Array(0), pendingJ = new Int32Array(0), pendingAt = new Int32Array(0);
-  let infinitePair = new Uint8Array(0);
-  const starts = new Int32Array(Math.min(m, 4096) + 1), lows = new Float64Array(n), highs = new Float64Array(n), order = new Int32Array(n);
+  const { h: hd, c: c64 } = epilogue(measure, P, dim), h32 = hd.slice();
+  for (let i = 0; i < m; i++) h32[2 * i + 1] += dim * 2 ** -69;
+  const thresholds = new Float64Array(m);
+  // the pairs the kernel listed (row in the block, candidate, f32 product), grouped by row in done
+  let itemRow = new Int32Array(1024), itemJ = new Int32Array(1024), itemG = new Float32Array(1024), items = 0;
+  let lists: Int32Array = new Int32Array(0), g64 = new Float64Array(0), values = new Float64Array(0), special = new Uint8Array(0);
+  const starts = new Int32Array(Math.min(m, 64) + 2), lows = new Float64Array(n), highs = new Float64Array(n), order = new Int32Array(n);
   matrixStats.pairs = m * n;
   matrixStats.reranked = 0;
-  // raw products g of a block of query rows; values and bounds follow from hᵢ, dᵢ, c
-  const ok = productTiles(simdKernel()!, P.x, m, Q.x, n, dim, null, (i0, j0, rowsX, rowsY, g, stride) => {
-    if (products.length < rowsX * n) {
-      products = new Float64Array(rowsX * n);
-      lists = new Int32Array(rowsX * n);
-      values = new Float64Array(rowsX * n);
-      pendingI = new Int32Array(rowsX * n);
-      pendingJ = new Int32Array(rowsX * n);
-      pendingAt = new Int32Array(rowsX * n);
-      infinitePair = new Uint8Array(rowsX * n);
+  matrixStats.shortlisted = 0;
+  const { x, y } = f32Rows(P, Q, dim);
+  const ok = productTiles<Float32Array>(simdKernel()!, x, m, y, n, dim, { h: h32, k, c: f32Bound(dim), tie: TIE, thresholds }, (_i0, j0, _rowsX, rowsY, list, _stride, listed) => {
+    if (itemRow.length < items + listed) {
+      const size = Math.max(2 * itemRow.length, items + listed);
+      itemRow = grow(itemRow, size);
+      itemJ = grow(itemJ, size);
+      itemG = grow(itemG, size);
     }
-    for (let r = 0; r < rowsX; r++) products.set(g.subarray(r * stride, r * stride + rowsY), r * n + j0);
+    // (p, g) pairs, p = r·rowsY + (j − j0), r the row in the block
+    for (let t = 0; t < 2 * listed; t += 2, items++) {
+      const r = (itemRow[items] = Math.floor(list[t] / rowsY));
+      itemJ[items] = j0 + list[t] - r * rowsY;
+      itemG[items] = list[t + 1];
+    }
   }, (i0, rowsX) => {
-    // per row: the shortlist lists[starts[r]..starts[r + 1]] with values (NaN: pending exact)
-    let count = 0, pending = 0;
-    for (let r = 0; r < rowsX; r++) {
-      const i = i0 + r, at = r * n, h = hd[2 * i], d = hd[2 * i + 1];
-      // NaN where some q = 0 under p > 0: +Infinity exactly
-      for (let z = 0; z < withZeros.length; z++) if (infinite(P, Q, i, withZeros[z], w)) products[at + withZeros[z]] = NaN;
-      const cap = kthUpperBound(products, at, n, h, c, d, caps);
-      starts[r] = count;
-      const listed = shortlist(products, at, n, h, c, d, cap, lists, count);
-      const settled = settle(products, at, h, c, d, lists, count, listed, values, lows, highs, order);
-      for (let t = count; t < count + listed; t++) {
-        if (values[t] === values[t]) continue;
-        pendingI[pending] = i;
-        pendingJ[pending] = lists[t];
-        pendingAt[pending++] = t;
-      }
-      matrixStats.reranked += listed - settled;
-      count += listed;
+    // the shortlist of each row, lists[starts[r]..starts[r + 1]] with values (NaN: pending exact)
+    const count = countKept(itemRow, itemG, items, i0, rowsX, thresholds, starts, n);
+    if (lists.length < count) {
+      lists = new Int32Array(count);
+      g64 = new Float64Array(count);
+      values = new Float64Array(count);
+      special = new Uint8Array(count);
     }
-    starts[rowsX] = count;
+    placeKept(itemRow, itemJ, itemG, items, i0, rowsX, thresholds, starts, lists, g64, P.x, Q.x, dim, n);
+    items = 0;
+    for (let r = 0; r < rowsX; r++) {
+      const i = i0 + r, from = starts[r], listed = starts[r + 1] - from;
+      if (thresholds[i] > FEWER_THAN_K) settle(g64, hd[2 * i], c64, hd[2 * i + 1], from, listed, values, lows, highs, order);
+      else {
+        // fewer than k finite pairs: every candidate, +Infinity where some q = 0 under p > 0, the rest exactly
+        for (let j = 0; j < n; j++) {
+          lists[from + j] = j;
+          values[from + j] = infinite(P, Q, i, j, w) ? Infinity : NaN;
+        }
+      }
+      matrixStats.shortlisted += listed;
+    }
     // the settled values in the caller's base (finish scales and clamps the finite ones;
-    // +Infinity, exact already, and the pending ones, overwritten below, are left out)
+    // +Infinity, exact already, and the pending NaN are left out)
     for (let t = 0; t < count; t++) {
       const v = values[t];
-      infinitePair[t] = v === Infinity ? 1 : 0;
-      if (v !== v || v === Infinity) values[t] = 0;
+      special[t] = v === Infinity ? 1 : v !== v ? 2 : 0;
+      if (special[t] !== 0) values[t] = 0;
     }
     finish(measure, values.subarray(0, count), o, false, []);
-    for (let t = 0; t < count; t++) if (infinitePair[t] === 1) values[t] = Infinity;
-    if (pending > 0) {
-      // exact scores of the rest, in one batch for the block
-      const exact = exactPairs(measure, A, B, o, pendingI, pendingJ, pending);
-      for (let t = 0; t < pending; t++) values[pendingAt[t]] = exact[t];
-    }
-    for (let r = 0; r < rowsX; r++) {
-      const from = starts[r], to = starts[r + 1];
-      selectK(values.subarray(from, to), lists.subarray(from, to), to - from, k, indices, scores, (i0 + r) * k);
-    }
-    // the k scores of each query exactly (the order is already certain): the per-pair
-    // path's values, digit for digit
-    let chosen = 0;
-    for (let t = i0 * k; t < (i0 + rowsX) * k; t++) {
-      if (scores[t] === Infinity) continue;
-      pendingI[chosen] = Math.floor(t / k);
-      pendingJ[chosen] = indices[t];
-      pendingAt[chosen++] = t;
-    }
-    if (chosen === 0) return;
-    const exact = exactPairs(measure, A, B, o, pendingI, pendingJ, chosen);
-    for (let t = 0; t < chosen; t++) scores[pendingAt[t]] = exact[t];
+    for (let t = 0; t < count; t++) if (special[t] !== 0) values[t] = special[t] === 1 ? Infinity : NaN;
+    rank(measure, A, B, o, k, i0, rowsX, starts, lists, values, indices, scores);
   });
-  return ok ? { indices, scores } : null;
+  return ok ? { indices, scores } : topKOfValues(measure, A, B, o, k);
+}
+
+/*
+ * The shortlist's f32 rows. x: a, or √a, with a positive a under 2⁻⁸⁰ raised to 2⁻⁸⁰ (then
+ * f32 keeps it positive); y: ln b, or √b, and −2¹⁰⁰ where q = 0. A pair with some q = 0 under
+ * p > 0 then has a product g < −2²⁰·(1 − 2⁻¹⁰), below every finite pair's (|a·ln b| ≤ 1455
+ * summed over a ≤ 1): it never raises a threshold while k finite pairs exist, never stays on
+ * a shortlist, and a threshold under FEWER_THAN_K says there are fewer (then every candidate
+ * is shortlisted). The raised a moves a product by at most 2⁻⁸⁰·1455 < 2⁻⁶⁹ per element.
+ */
+const FEWER_THAN_K = -(2 ** 19);
+
+function f32Rows(P: Rows, Q: Rows, dim: number): { x: Float32Array; y: Float32Array } {
+  const x = new Float32Array(P.x), y = new Float32Array(Q.x), w = words(dim);
+  for (let t = 0; t < x.length; t++) if (x[t] < 2 ** -80 && P.x[t] > 0) x[t] = 2 ** -80;
+  for (let j = 0; j < Q.zeros.length; j++) {
+    if (Q.zeros[j] === 0) continue;
+    for (let t = 0; t < dim; t++) if ((Q.bits[j * w + (t >>> 5)] & (1 << (t & 31))) !== 0) y[j * dim + t] = -(2 ** 100);
+  }
+  return { x, y };
+}
+
+/**
+ * Counts the shortlist of each row of the block into starts[r + 2] (the items at or above
+ * its threshold, or all n candidates where there are fewer than k finite pairs) and makes
+ * the counts offsets (see placeKept); their total.
+ */
+function countKept(itemRow: Int32Array, itemG: Float32Array, items: number, i0: number, rowsX: number, thresholds: Float64Array, starts: Int32Array, n: number): number {
+  starts.fill(0, 0, rowsX + 2);
+  for (let t = 0; t < items; t++) if (itemG[t] >= thresholds[i0 + itemRow[t]]) starts[itemRow[t] + 2]++;
+  for (let r = 0; r < rowsX; r++) {
+    if (!(thresholds[i0 + r] > FEWER_THAN_K)) starts[r + 2] = n;
+    starts[r + 2] += starts[r + 1];
+  }
+  return starts[rowsX + 1];
+}
+
+/**
+ * The kept items grouped by row (a counting sort: afterwards row r's shortlist is
+ * lists[starts[r]..starts[r + 1]]), each with its f64 product; the n places of a row with
+ * fewer than k finite pairs are left to the caller.
+ */
+function placeKept(
+  itemRow: Int32Array, itemJ: Int32Array, itemG: Float32Array, items: number, i0: number, rowsX: number, thresholds: Float64Array,
+  starts: Int32Array, lists: Int32Array, g64: Float64Array, x: Float64Array, y: Float64Array, dim: number, n: number,
+): void {
+  for (let t = 0; t < items; t++) {
+    const r = itemRow[t], threshold = thresholds[i0 + r];
+    if (!(itemG[t] >= threshold && threshold > FEWER_THAN_K)) continue;
+    const at = starts[r + 1]++;
+    lists[at] = itemJ[t];
+    g64[at] = dot(x, i0 + r, y, itemJ[t], dim);
+  }
+  for (let r = 0; r < rowsX; r++) if (!(thresholds[i0 + r] > FEWER_THAN_K)) starts[r + 1] += n;
+}
+
+/*
+ * The f32 products' bound (the shortlist): x and y rounded to f32 (2u each), the kernel's
+ * sums within γ(dim/4 + 6) (u = 2⁻²⁴), so |Ĝ − g| ≤ (dim/4 + 10)·u·|Ĝ| (every term has one
+ * sign; the 2u to spare cover the second-order terms and |g| against |Ĝ|), plus dᵢ (the f64
+ * inputs' own error, as in the f64 bound) and 2⁻⁶⁹ per element (f32Rows' raised a; f32
+ * underflow, a product off by at most 2⁻¹⁵⁰·(|y| + 1), is far less).
+ */
+const f32Bound = (dim: number): number => (dim / 4 + 10) * 2 ** -24;
+
+/** Σₖ x[i·dim + k]·y[j·dim + k], the re-rank's f64 product, summed as dotRowsF64 sums it (two sums of every other term, then the odd one): its bound is pairwise's. */
+function dot(x: Float64Array, i: number, y: Float64Array, j: number, dim: number): number {
+  const a = i * dim, b = j * dim, pairs = dim & ~1;
+  let s0 = 0, s1 = 0;
+  for (let k = 0; k < pairs; k += 2) {
+    s0 += x[a + k] * y[b + k];
+    s1 += x[a + k + 1] * y[b + k + 1];
+  }
+  return pairs < dim ? s0 + s1 + x[a + pairs] * y[b + pairs] : s0 + s1;
 }
 
 /**
@@ -115,39 +178,52 @@ export function topKMatrix(measure: Decomposing, A: Side, B: Side, o: Resolved, 
 function topKOfValues(measure: Decomposing, A: Side, B: Side, o: Resolved, k: number): { indices: Int32Array; scores: Float64Array } | null {
   const m = A.shape.rows, n = B.shape.rows;
   const indices = new Int32Array(m * k), scores = new Float64Array(m * k), caps = new Float64Array(k);
-  let starts = new Int32Array(0), cand = new Int32Array(0), listed = new Float64Array(0), exI = cand, exJ = cand, exAt = cand;
+  let starts = new Int32Array(0), cand = new Int32Array(0), listed = new Float64Array(0);
   matrixStats.reranked = 0;
   const ok = pairwiseBlocks(measure, A, B, o, null, (i0, rowsX, values) => {
     if (cand.length < rowsX * n) {
-      [cand, exI, exJ, exAt] = [0, 0, 0, 0].map(() => new Int32Array(rowsX * n));
+      cand = new Int32Array(rowsX * n);
       starts = new Int32Array(rowsX + 1);
       listed = new Float64Array(rowsX * n);
     }
-    let count = 0, exact = 0;
+    let count = 0;
     for (let r = 0; r < rowsX; r++) {
       const row = values.subarray(r * n, (r + 1) * n), cap = (kthSmallest(row, caps) * (1 + REL + TIE)) / (1 - REL);
       starts[r] = count;
       for (let j = 0; j < n; j++) {
         if (!(row[j] <= cap)) continue;
-        if (row[j] < Infinity) {
-          exI[exact] = i0 + r;
-          exJ[exact] = j;
-          exAt[exact++] = count;
-        }
         cand[count] = j;
-        listed[count++] = row[j];
+        listed[count++] = row[j] < Infinity ? NaN : Infinity;
       }
     }
     starts[rowsX] = count;
-    matrixStats.reranked += exact;
-    const scored = exactPairs(measure, A, B, o, exI, exJ, exact);
-    for (let t = 0; t < exact; t++) listed[exAt[t]] = scored[t];
-    for (let r = 0; r < rowsX; r++) {
-      const from = starts[r], to = starts[r + 1];
-      selectK(listed.subarray(from, to), cand.subarray(from, to), to - from, k, indices, scores, (i0 + r) * k);
-    }
+    rank(measure, A, B, o, k, i0, rowsX, starts, cand, listed, indices, scores);
   });
   return ok ? { indices, scores } : null;
+}
+
+/**
+ * topK's selection in a block of query rows (from i0): row r's candidates lists[starts[r]..starts[r + 1]],
+ * their scores in values, NaN where the exact per-pair path scores them (here, in one batch).
+ */
+function rank(
+  measure: Decomposing, A: Side, B: Side, o: Resolved, k: number, i0: number, rowsX: number, starts: Int32Array, lists: Int32Array, values: Float64Array,
+  indices: Int32Array, scores: Float64Array,
+): void {
+  const count = starts[rowsX], is = new Int32Array(count), js = new Int32Array(count), at = new Int32Array(count);
+  let pending = 0;
+  for (let r = 0; r < rowsX; r++) {
+    for (let t = starts[r]; t < starts[r + 1]; t++) {
+      if (values[t] === values[t]) continue;
+      is[pending] = i0 + r;
+      js[pending] = lists[t];
+      at[pending++] = t;
+    }
+  }
+  matrixStats.reranked += pending;
+  const exact = exactPairs(measure, A, B, o, is, js, pending);
+  for (let t = 0; t < pending; t++) values[at[t]] = exact[t];
+  for (let r = 0; r < rowsX; r++) selectK(values.subarray(starts[r], starts[r + 1]), lists.subarray(starts[r], starts[r + 1]), starts[r + 1] - starts[r], k, indices, scores, (i0 + r) * k);
 }
 
 /** The k-th smallest of `row` (caps: k slots, ascending; NaN never enters). */
@@ -167,73 +243,37 @@ function keep(caps: Float64Array, u: number): number {
 }
 
 /**
- * Values (nats) of the shortlisted candidates lists[from..from + count) into values[...]:
- * the product's value where it is settled (bound within REL, interval widened by TIE
- * disjoint from every other one), +Infinity for the infinite pairs (NaN products), NaN
- * where the exact path must decide. Returns how many are settled.
+ * Values (nats) of a row's shortlisted candidates values[from..from + count), from their f64
+ * products g[from..from + count): the product's value where it is settled (bound within REL,
+ * interval widened by TIE disjoint from every other one), NaN where the exact path must decide.
  */
 function settle(
-  g: Float64Array, at: number, h: number, c: number, d: number, list: Int32Array, from: number, count: number,
+  g: Float64Array, h: number, c: number, d: number, from: number, count: number,
   values: Float64Array, lows: Float64Array, highs: Float64Array, order: Int32Array,
-): number {
-  let finite = 0;
+): void {
   for (let t = 0; t < count; t++) {
-    const gj = g[at + list[from + t]];
-    if (gj !== gj) {
-      values[from + t] = Infinity;
-      continue;
-    }
+    const gj = g[from + t];
     const value = h - gj, bound = c * Math.abs(gj) + d, widen = bound + TIE * Math.abs(value);
     values[from + t] = bound <= REL * Math.abs(value) ? value : NaN;
     lows[t] = value - widen;
     highs[t] = value + widen;
-    order[finite++] = t;
+    order[t] = t;
   }
   // clusters of overlapping intervals (by ascending lower end): more than one member → exact
   // insertion sort: a shortlist is about k long
-  for (let t = 1; t < finite; t++) {
+  for (let t = 1; t < count; t++) {
     const x = order[t], low = lows[x];
     let u = t;
     for (; u > 0 && lows[order[u - 1]] > low; u--) order[u] = order[u - 1];
     order[u] = x;
   }
   const sorted = order;
-  for (let s = 0; s < finite;) {
+  for (let s = 0; s < count;) {
     let e = s + 1, high = highs[sorted[s]];
-    while (e < finite && lows[sorted[e]] <= high) high = Math.max(high, highs[sorted[e++]]);
+    while (e < count && lows[sorted[e]] <= high) high = Math.max(high, highs[sorted[e++]]);
     if (e - s > 1) for (let t = s; t < e; t++) values[from + sorted[t]] = NaN;
     s = e;
   }
-  let settled = 0;
-  for (let t = 0; t < count; t++) if (values[from + t] === values[from + t]) settled++;
-  return settled;
-}
-
-/**
- * The k-th smallest upper bound h − g + c·|g| + d of a row of products g (caps: k slots,
- * ascending; NaN, the +Infinity pairs, never enters), widened by TIE: no candidate whose
- * lower bound exceeds it can be among the k best.
- */
-function kthUpperBound(g: Float64Array, at: number, n: number, h: number, c: number, d: number, caps: Float64Array): number {
-  caps.fill(Infinity);
-  let last = Infinity;
-  for (let j = 0; j < n; j++) {
-    const gj = g[at + j];
-    const u = h - gj + c * Math.abs(gj) + d;
-    if (u < last) last = keep(caps, u);
-  }
-  return last + TIE * Math.abs(last);
-}
-
-/** The candidates of a row that may be among the k best (lower bound ≤ cap; +Infinity ones only when cap is), into list from `from`; their count. */
-function shortlist(g: Float64Array, at: number, n: number, h: number, c: number, d: number, cap: number, list: Int32Array, from: number): number {
-  let count = from;
-  for (let j = 0; j < n; j++) {
-    const gj = g[at + j];
-    if (gj !== gj ? cap !== Infinity : h - gj - c * Math.abs(gj) - d > cap) continue;
-    list[count++] = j;
-  }
-  return count - from;
 }
 
 /**

@@ -287,15 +287,15 @@ function copyRows64(dst: Float64Array, src: Float64Array, rows: Int32Array, coun
   }
 }
 
-/** The same array twice as long (its values kept). */
-function grow(a: Int32Array): Int32Array {
-  const b = new Int32Array(2 * a.length);
+/** The same array `size` long, twice as long by default (its values kept). */
+export function grow<T extends Int32Array | Float32Array>(a: T, size = 2 * a.length): T {
+  const b = (a instanceof Int32Array ? new Int32Array(size) : new Float32Array(size)) as T;
   b.set(a);
   return b;
 }
 
 /** Counters of the last call, for tests and benchmarks. */
-export const matrixStats = { pairs: 0, redone: 0, reranked: 0 };
+export const matrixStats = { pairs: 0, redone: 0, reranked: 0, shortlisted: 0 };
 
 /** Per query row (hᵢ, dᵢ): the value of a pair is hᵢ − g, its error bound c·|g| + dᵢ (see above). */
 export function epilogue(measure: Decomposing, P: Rows, dim: number): Epilogue {
@@ -348,7 +348,7 @@ export function pairwiseBlocks(measure: Decomposing, A: Side, B: Side, o: Resolv
   matrixStats.pairs = m * n;
   matrixStats.redone = 0;
   // the kernel writes hᵢ − g, or NaN for the exact path (run after the block: it uses the same scratch)
-  return productTiles(simdKernel()!, P.x, m, Q.x, n, sym ? 2 * dim : dim, inJs ? null : epilogue(measure, P, dim), (i0, j0, rowsX, rowsY, g, stride, marked) => {
+  return productTiles<Float64Array>(simdKernel()!, P.x, m, Q.x, n, sym ? 2 * dim : dim, inJs ? null : epilogue(measure, P, dim), (i0, j0, rowsX, rowsY, g, stride, marked) => {
     markedInBlock +=
       sym ? symmetricValues(P, Q, i0, j0, rowsX, rowsY, g, stride, dim) :
       alpha !== 0 ? renyiValues(P, Q, alpha, i0, j0, rowsX, rowsY, g, stride, dim) : marked;

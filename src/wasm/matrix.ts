@@ -1,6 +1,7 @@
-// Marshalling for the row-block product kernel (assembly/matrix.ts): G = X·Yᵀ for two
-// row-major f64 matrices, streamed in tiles through the kernel's fixed matrix area (no
-// memory growth after start-up). Numerics live in src/engine/matrix.ts; this only moves blocks.
+// Marshalling for the row-block product kernels (assembly/matrix.ts): G = X·Yᵀ for two
+// row-major matrices, f64 or (topK's shortlist) f32, streamed in tiles through the kernel's
+// fixed matrix area (no memory growth after start-up). Numerics live in src/engine/matrix.ts
+// and src/engine/matrix-topk.ts; this only moves blocks.
 import type { Kernel } from "../wasm.js";
 
 type DotRows = (a: number, aRows: number, b: number, bRows: number, dim: number, out: number, outStride: number, h: number, c: number, rel: number) => number;
@@ -15,6 +16,19 @@ export interface Epilogue {
   rel: number;
 }
 
+/**
+ * topK's shortlist on the f32 kernel (dotRowsF32): per X row (hᵢ, dᵢ) in h; the kernel keeps
+ * each row's k largest products and its threshold (assembly/matrix.ts); `thresholds` receives
+ * each row's last one.
+ */
+export interface Shortlist {
+  h: Float64Array;
+  k: number;
+  c: number;
+  tie: number;
+  thresholds: Float64Array;
+}
+
 /** Rows of B per kernel call: a sub-block that stays in L1 while a block of A rows passes it. */
 const SUB = 64;
 
@@ -25,45 +39,58 @@ const SUB = 64;
  * follows the last tile of each block of X rows (and may use the kernel's other scratch).
  * The kernel's matrix area (fixed, apart from the streaming scratch) holds a block of X rows
  * with their (h, d), as many Y rows as fit (all of them where they fit: copied once per call)
- * and the tile: a block of X rows against those Y rows. False where a row does not fit
- * (the caller keeps its per-pair path).
+ * and the tile: a block of X rows against those Y rows. With a Shortlist (x and y f32), one
+ * `tile` per kernel call: the f32 kernel's products g ≥ their row's threshold only, `marked`
+ * pairs (p, g) in g, p = (i − i0)·rowsY + (j − j0); the thresholds are final when `done` is
+ * called. False where a row does not fit (the caller takes another path).
  */
-export function productTiles(
-  kernel: Kernel, x: Float64Array, m: number, y: Float64Array, n: number, dim: number, epilogue: Epilogue | null,
-  tile: (i0: number, j0: number, rowsX: number, rowsY: number, g: Float64Array, stride: number, marked: number) => void,
+export function productTiles<G extends Float64Array | Float32Array>(
+  kernel: Kernel, x: Float64Array | Float32Array, m: number, y: Float64Array | Float32Array, n: number, dim: number, epilogue: Epilogue | Shortlist | null,
+  tile: (i0: number, j0: number, rowsX: number, rowsY: number, g: G, stride: number, marked: number) => void,
   done: (i0: number, rowsX: number) => void,
 ): boolean {
   const { exports, at, bytes } = kernel.area;
-  const dot = exports.dotRowsF64 as DotRows | undefined;
-  const doubles = bytes / 8;
+  const list = epilogue !== null && "k" in epilogue ? epilogue : null, values = list ? null : (epilogue as Epilogue | null), width = list ? 4 : 8;
+  const dot = (list ? exports.dotRowsF32 : exports.dotRowsF64) as DotRows | undefined;
+  // bytes per X row: the row, then its (h, d) or its shortlist state (assembly/matrix.ts stateBytes)
+  const xBytes = dim * width + (list ? (24 + 4 * list.k + 7) & ~7 : 16), perRow = xBytes - dim * width;
   // a block of X rows (a multiple of 4, the kernel's register block), then the Y rows that fit
-  // beside it and its tile: all n where they do, else as many as leave a square-ish tile
+  // beside it and its tile (8 bytes per pair): all n where they do, else as many as leave a square-ish tile
   let block = Math.min(64, Math.ceil(m / 4) * 4);
-  while (block > 4 && block * (dim + 2) > doubles / 4) block -= 4;
-  const whole = block * (dim + 2) + n * (dim + block) <= doubles;
-  const rowsY = whole ? n : Math.floor((doubles - block * (dim + 2)) / (dim + block));
-  if (dot === undefined || block * (dim + 2) > doubles / 4 || rowsY < 4) return false;
+  while (block > 4 && block * xBytes > bytes / 4) block -= 4;
+  const whole = block * xBytes + n * (dim * width + 8 * block) <= bytes;
+  const rowsY = whole ? n : Math.floor((bytes - block * xBytes) / (dim * width + 8 * block));
+  if (dot === undefined || block * xBytes > bytes / 4 || rowsY < 4) return false;
   const buffer = exports.memory.buffer;
-  const xAt = at, hAt = xAt + block * dim * 8, yAt = hAt + block * 16, gAt = yAt + rowsY * dim * 8;
-  const mem = new Float64Array(buffer);
-  const g = new Float64Array(buffer, gAt, block * rowsY);
-  if (whole) mem.set(y.subarray(0, n * dim), yAt / 8);
+  const xAt = at, hAt = xAt + block * dim * width, yAt = hAt + block * perRow, gAt = yAt + rowsY * dim * width;
+  const mem = list ? new Float32Array(buffer) : new Float64Array(buffer), mem64 = new Float64Array(buffer);
+  const g = (list ? new Float32Array(buffer, gAt, 2 * block * Math.min(SUB, rowsY)) : new Float64Array(buffer, gAt, block * rowsY)) as G;
+  if (whole) mem.set(y.subarray(0, n * dim), yAt / width);
   for (let i0 = 0; i0 < m; i0 += block) {
     const rowsX = Math.min(block, m - i0);
-    mem.set(x.subarray(i0 * dim, (i0 + rowsX) * dim), xAt / 8);
-    if (epilogue !== null) mem.set(epilogue.h.subarray(2 * i0, 2 * (i0 + rowsX)), hAt / 8);
+    mem.set(x.subarray(i0 * dim, (i0 + rowsX) * dim), xAt / width);
+    if (values !== null) mem64.set(values.h.subarray(2 * i0, 2 * (i0 + rowsX)), hAt / 8);
+    for (let r = 0; list && r < rowsX; r++) {
+      // hᵢ, dᵢ, no threshold yet, no products yet
+      const state = (hAt + r * perRow) / 8;
+      mem64.set(list.h.subarray(2 * (i0 + r), 2 * (i0 + r) + 2), state);
+      mem64[state + 2] = -Infinity;
+      mem.fill(-Infinity, 2 * state + 6, 2 * state + 6 + list.k);
+    }
     for (let j0 = 0; j0 < n; j0 += rowsY) {
       const count = Math.min(rowsY, n - j0);
-      if (!whole) mem.set(y.subarray(j0 * dim, (j0 + count) * dim), yAt / 8);
+      if (!whole) mem.set(y.subarray(j0 * dim, (j0 + count) * dim), yAt / width);
       let marked = 0;
       for (let s = 0; s < count; s += SUB) {
-        const b = yAt + s * dim * 8, rows = Math.min(SUB, count - s);
-        marked += epilogue === null
+        const b = yAt + s * dim * width, rows = Math.min(SUB, count - s);
+        if (list) tile(i0, j0 + s, rowsX, rows, g, rows, dot(xAt, rowsX, b, rows, dim, hAt, list.k, list.c, list.tie, gAt));
+        else marked += values === null
           ? dot(xAt, rowsX, b, rows, dim, gAt + s * 8, rowsY, 0, 0, 0)
-          : dot(xAt, rowsX, b, rows, dim, gAt + s * 8, rowsY, hAt, epilogue.c, epilogue.rel);
+          : dot(xAt, rowsX, b, rows, dim, gAt + s * 8, rowsY, hAt, values.c, values.rel);
       }
-      tile(i0, j0, rowsX, count, g, rowsY, marked);
+      if (!list) tile(i0, j0, rowsX, count, g, rowsY, marked);
     }
+    for (let r = 0; list && r < rowsX; r++) list.thresholds[i0 + r] = mem64[(hAt + r * perRow) / 8 + 2];
     done(i0, rowsX);
   }
   return true;
