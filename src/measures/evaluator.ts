@@ -8,6 +8,7 @@
 // come from s alone through series, and s itself is exact to rounding because a − b is
 // computed from double-double values (probabilities) or from the log-ratio (log inputs).
 import { exactNormalizedKL, plainTerm, scaledTotal, term } from "../exact/kl.js";
+import { plainCrossEntropy } from "./kl-terms.js";
 import { atanhTail, dPlusExpm1, log1pMinusX, logRatio, MIN_NORMAL } from "../exact/log.js";
 import { Sum, twoProductError } from "../exact/sum.js";
 import type { MeasureName } from "./registry.js";
@@ -391,20 +392,6 @@ export class RowEvaluator {
     if (total === 0) e.s = Math.tanh(e.L / 2);
     return true;
   }
-}
-
-/** −Σ a·ln b of the values as given (raw log-probabilities: a = e^z, ln b = z′). */
-function plainCrossEntropy(p: Row, q: Row): number {
-  const sum = new Sum();
-  for (let i = 0; i < p.n; i++) {
-    const x = p.v[p.off + i], y = q.v[q.off + i];
-    const lx = p.log === null ? Math.log(x) : lnAt(p, i);
-    if (lx === -Infinity) continue;
-    const ly = q.log === null ? Math.log(y) : lnAt(q, i);
-    if (ly === -Infinity) return Infinity;
-    sum.add(-(p.log === null ? x : Math.exp(lx)) * ly);
-  }
-  return sum.value;
 }
 
 /** The row sums to 1: normalised, or a log row that is not raw log-probabilities. */

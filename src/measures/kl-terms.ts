@@ -1,4 +1,5 @@
-// klTerms on the exact path: each aᵢ·ln(aᵢ/bᵢ), exactly, for either kind of row.
+// klTerms on the exact path: each aᵢ·ln(aᵢ/bᵢ), exactly, for either kind of row; and the
+// unnormalised cross-entropy, summed term by term.
 import { logRatio } from "../exact/log.js";
 import { Sum, twoProductError } from "../exact/sum.js";
 import { lnAt, logPair, type Row } from "./rows.js";
@@ -85,4 +86,18 @@ export function probs(r: Row, normalize: boolean, t?: number): Float64Array {
   const divisor = t ?? total(r, normalize);
   for (let i = 0; i < r.n; i++) out[i] = r.v[r.off + i] / divisor;
   return out;
+}
+
+/** −Σ a·ln b of the values as given (raw log-probabilities: a = e^z, ln b = z′). */
+export function plainCrossEntropy(p: Row, q: Row): number {
+  const sum = new Sum();
+  for (let i = 0; i < p.n; i++) {
+    const x = p.v[p.off + i], y = q.v[q.off + i];
+    const lx = p.log === null ? Math.log(x) : lnAt(p, i);
+    if (lx === -Infinity) continue;
+    const ly = q.log === null ? Math.log(y) : lnAt(q, i);
+    if (ly === -Infinity) return Infinity;
+    sum.add(-(p.log === null ? x : Math.exp(lx)) * ly);
+  }
+  return sum.value;
 }
