@@ -12,7 +12,7 @@ import { plainCrossEntropy } from "./kl-terms.js";
 import { atanhTail, dPlusExpm1, log1pMinusX, logRatio, MIN_NORMAL } from "../exact/log.js";
 import { Sum, twoProductError } from "../exact/sum.js";
 import type { MeasureName } from "./registry.js";
-import { hasZeroUnderMass, lnAt, logPair, logRow, logShift, type Row, rowVector } from "./rows.js";
+import { hasZeroUnderMass, impliedB, lnAt, logPair, logRow, logShift, type Row, rowVector } from "./rows.js";
 import { renyiTerm, termOf } from "./terms.js";
 
 /** The measures of two distributions (entropy takes one). */
@@ -286,9 +286,8 @@ export class RowEvaluator {
       if (d === Infinity) return Infinity;
       const a = Math.exp(la);
       pd.add(a * d);
-      // b = a·e^(−d) as e^(la − d), consistent with d; where a is 0 or subnormal (a logit far
-      // below its max, T = 0.001) d is huge and carries ε·|d| absolute: b from its own log
-      if (!plain) sum.add(d < -1 ? (a < MIN_NORMAL ? Math.exp(lb) : a * (d - 1) + Math.exp(la - d)) : a * dPlusExpm1(d));
+      // a·(d − 1) + b′ (0 + b where a flushed: see impliedB)
+      if (!plain) sum.add(d < -1 ? (a < MIN_NORMAL ? 0 : a * (d - 1)) + impliedB(a, la, lb, d) : a * dPlusExpm1(d));
     }
     if (plain) return pd.value;
     if (generalized) return sum.value;

@@ -93,15 +93,22 @@ export function logShift(p: Row, q: Row): number {
     } else if (d === Infinity) {
       diff.add(Math.exp(la));
     } else {
-      // b' = a·e^(−d) as e^(la − d): a far below b (d < −709) must not overflow e^(−d)
-      // (a subnormal or 0: d = la − lb is huge and carries ε·|d|, so b from its own log)
-      const a = Math.exp(la), b = a < MIN_NORMAL ? Math.exp(lb) : Math.exp(la - d);
+      const a = Math.exp(la), b = impliedB(a, la, lb, d);
       diff.add(Math.abs(d) < 1 ? -a * Math.expm1(-d) : a - b);
       sb.add(b);
     }
   }
   if (!(sb.value > 0)) return 0;
   return Math.log1p(diff.value / sb.value);
+}
+
+/**
+ * b' = a·e^(−d) as e^(la − d), consistent with d (a far below b, d < −709, must not overflow
+ * e^(−d)); where a is 0 or subnormal (a logit far below its max, T = 0.001) d = la − lb is huge
+ * and carries ε·|d| absolute, so b from its own log.
+ */
+export function impliedB(a: number, la: number, lb: number, d: number): number {
+  return Math.exp(a < MIN_NORMAL ? lb : la - d);
 }
 
 export function hasZeroUnderMass(p: Row, q: Row): boolean {
