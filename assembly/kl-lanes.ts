@@ -52,7 +52,7 @@ export function klLanesF64(p: usize, q: usize, r: i32, rows: i32, dim: i32, pSte
     if (j + 1 == dim) pw = qw = f64x2.splat(MIN_NORMAL_F64);
     const dv = f64x2.sub(pv, qv), dw = f64x2.sub(pw, qw);
     lo = f64x2.pmin(lo, f64x2.pmin(f64x2.pmin(pv, qv), f64x2.pmin(pw, qw)));
-    t = f64x2.add(t, f64x2.add(termF64x2(pv, qv, dv, false), termF64x2(pw, qw, dw, false)));
+    t = f64x2.add(t, f64x2.add(termF64x2(pv, qv, dv), termF64x2(pw, qw, dw)));
     s = f64x2.add(s, f64x2.add(pv, pw));
     u = f64x2.add(u, f64x2.add(qv, qw));
     d = f64x2.add(d, f64x2.add(dv, dw));

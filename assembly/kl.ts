@@ -16,8 +16,8 @@
 
 import {
   additionError, atanhTail, atanhTailF32x4, atanhTailF64x2, hsum, INVALID, lnRatioFromF64x2, log1pMinusX, logRatio,
-  LOSSY, maddF64x2, mantissaMask, MIN_NORMAL_F32, MIN_NORMAL_F64, nearF64x2, putRow, Q_ZERO, ratioArgF64x2, REDO,
-  RESULTS, twoSumError, v32, v64, V_ONE,
+  LOSSY, maddF64x2, V_LN2, mantissaMask, MIN_NORMAL_F32, MIN_NORMAL_F64, nearF64x2, putRow, Q_ZERO, ratioArgF64x2, REDO,
+  RESULTS, v32, v64, V_ONE,
 } from "./math";
 import { klLanesF32, klLanesF64, LANES_DIM } from "./kl-lanes";
 
@@ -51,8 +51,11 @@ function plainTerm(p: f64, q: f64): f64 {
 }
 
 
-// the scalar path's sums; sumTLow: the Neumaier compensation of sumT (plain sums only)
-let sumT: f64 = 0, sumTLow: f64 = 0, sumP: f64 = 0, sumQ: f64 = 0, sumD: f64 = 0;
+// the scalar path's sums, each with its Neumaier compensation (…Low): a block of zeros or
+// subnormals comes here, and 4096 plain additions could reach 1e-13 of a divergence (of
+// normalize: false, which src/exact/kl.ts plainFromT takes from Σ T + Σ (p − q)); Σ (p − q)
+// is then Σp − Σq from these double-doubles (one rounding)
+let sumT: f64 = 0, sumTLow: f64 = 0, sumP: f64 = 0, sumPLow: f64 = 0, sumQ: f64 = 0, sumQLow: f64 = 0;
 
 // Adds elements [from, to) of type T (f32 or f64, widened) to the scalar sums (of
 // plainTerm instead of term when `plain`); q is multiplied by `scale` first.
@@ -66,28 +69,30 @@ function scalarRange<T>(p: usize, q: usize, from: i32, to: i32, scale: f64, plai
     if (pi > 0 && qi < MIN_NORMAL_F64 && scale != 1) status |= LOSSY;
     // the +Infinity term is reported, not summed, so an overflow stays distinguishable
     if (qi == 0 && pi > 0) status |= Q_ZERO;
-    else if (plain) {
-      // the plain sum may cancel: compensated (Neumaier) addition
-      const x = plainTerm(pi, qi), y = sumT + x;
+    else {
+      const x = plain ? plainTerm(pi, qi) : term(pi, qi), y = sumT + x;
       sumTLow += additionError(sumT, x, y);
       sumT = y;
-    } else sumT += term(pi, qi);
-    sumP += pi;
-    sumQ += qi;
-    sumD += pi - qi;
+    }
+    let y = sumP + pi;
+    sumPLow += additionError(sumP, pi, y);
+    sumP = y;
+    y = sumQ + qi;
+    sumQLow += additionError(sumQ, qi, y);
+    sumQ = y;
+
   }
   return status;
 }
 
 function resetSums(): void {
-  sumT = sumTLow = sumP = sumQ = sumD = 0;
+  sumT = sumTLow = sumP = sumPLow = sumQ = sumQLow = 0;
 }
 
-// Stores scalar sums plus the lanes of the SIMD accumulators; `tLow` holds the lanes'
-// compensation of a plain sum.
-function storeResults(t: v128, p: v128, q: v128, d: v128, tLow: v128): void {
-  // the lanes of t join sumT through compensated additions (only plain sums can cancel)
-  let hi = sumT, lo = sumTLow + hsum(tLow);
+// Stores scalar sums plus the lanes of the SIMD accumulators.
+function storeResults(t: v128, p: v128, q: v128, d: v128): void {
+  // the lanes of t join sumT through compensated additions (plain sums can cancel)
+  let hi = sumT, lo = sumTLow;
   for (let k = 0; k < 2; k++) {
     const x = k == 0 ? f64x2.extract_lane(t, 0) : f64x2.extract_lane(t, 1);
     const y = hi + x;
@@ -95,9 +100,9 @@ function storeResults(t: v128, p: v128, q: v128, d: v128, tLow: v128): void {
     hi = y;
   }
   store<f64>(RESULTS, hi);
-  store<f64>(RESULTS, sumP + hsum(p), 8);
-  store<f64>(RESULTS, sumQ + hsum(q), 16);
-  store<f64>(RESULTS, sumD + hsum(d), 24);
+  store<f64>(RESULTS, sumP + (sumPLow + hsum(p)), 8);
+  store<f64>(RESULTS, sumQ + (sumQLow + hsum(q)), 16);
+  store<f64>(RESULTS, sumP - sumQ + (sumPLow - sumQLow + hsum(d)), 24);
   store<f64>(RESULTS, lo, 32);
 }
 
@@ -114,7 +119,7 @@ function storeResults(t: v128, p: v128, q: v128, d: v128, tLow: v128): void {
 // f64x2 path
 
 // @ts-ignore: decorator
-@inline export function termF64x2(p: v128, q: v128, d: v128, plain: bool): v128 {
+@inline export function termF64x2(p: v128, q: v128, d: v128): v128 {
   const a = f64x2.add(p, q);
   const near = nearF64x2(d, a);
   const x = ratioArgF64x2(p, q, near);
@@ -123,8 +128,20 @@ function storeResults(t: v128, p: v128, q: v128, d: v128, tLow: v128): void {
   // near: (p + q)·(x² + (1 + x)·tail); far: p·ln(p/q) − (p − q)
   const tNear = f64x2.mul(a, f64x2.add(u, maddF64x2(x, tail, tail)));
   const logRatio = lnRatioFromF64x2(p, q, near, f64x2.add(x, tail), true);
-  if (plain) return v128.bitselect(f64x2.add(tNear, d), f64x2.mul(p, logRatio), near);
   return v128.bitselect(tNear, f64x2.sub(f64x2.mul(p, logRatio), d), near);
+}
+
+// The lean term: p·ln(p/q) − (p − q) with q always moved into p's binade (x = (p − q′)/(p + q′),
+// |x| < 1/3, ln(p/q) = k·ln2 + 2·atanh(x)): no near branch, no second form. `absK`: |k| instead.
+// @ts-ignore: decorator
+@inline function leanF64x2(p: v128, q: v128, d: v128, absK: bool): v128 {
+  const e = i64x2.sub(i64x2.shr_u(p, 52), i64x2.shr_u(q, 52));
+  const k = f64x2.convert_low_i32x4_s(v128.shuffle<i32>(e, e, 0, 2, 0, 2));
+  if (absK) return f64x2.abs(k);
+  const m = mantissaMask(false), qq = v128.or(v128.and(q, m), v128.andnot(p, m));
+  const x = f64x2.div(f64x2.sub(p, qq), f64x2.add(p, qq));
+  const y = f64x2.add(x, atanhTailF64x2(x, f64x2.mul(x, x)));
+  return f64x2.sub(f64x2.mul(p, maddF64x2(k, v64(V_LN2), f64x2.add(y, y))), d);
 }
 
 const BLOCK_F64: i32 = 32; // elements per validity check (a multiple of 4)
@@ -133,101 +150,98 @@ const BLOCK_F32: i32 = 64; // a multiple of 16
 // but in the rare rescaling pass, where q·1 = q exactly); returns status bits. One kernel for
 // both: a second instance cost 1.3 KB of the default entry's budget, the multiply ~nothing.
 export function klF64(p: usize, q: usize, n: i32, scale: f64): i32 {
-  return sums<f64>(p, q, n, scale, true, false);
+  return sums<f64>(p, q, n, scale);
 }
 
-// Σ p·ln(p/q) in place of Σ T (the unnormalised divergence), otherwise as klF64.
+// Σ p·ln(p/q) in place of Σ T (the unnormalised divergence), otherwise as klF64, on the scalar
+// path: callers take Σ T + Σ (p − q) from klF64 first and come here only where that sum cancels
+// (a SIMD copy of this cost the default entry ~450 B).
 export function plainF64(p: usize, q: usize, n: i32): i32 {
-  return sums<f64>(p, q, n, 1, false, true);
+  resetSums();
+  const status = scalarRange<f64>(p, q, 0, n, 1, true);
+  storeResults(f64x2.splat(0), f64x2.splat(0), f64x2.splat(0), f64x2.splat(0));
+  return status;
 }
 
-// q·c where the caller rescales q (`scaled`), q otherwise.
-// @ts-ignore: decorator
-@inline function scaleQ(q: v128, c: v128, scaled: bool): v128 {
-  return scaled ? f64x2.mul(q, c) : q;
-}
-
-// The sums of one block, left in globals (one store per block is cheap; six vectors
+// The sums of one block, left in globals (one store per block is cheap; five vectors
 // cannot be returned).
-let blockT = f64x2(0, 0), blockTLow = f64x2(0, 0), blockP = f64x2(0, 0), blockQ = f64x2(0, 0), blockD = f64x2(0, 0);
+let blockT = f64x2(0, 0), blockP = f64x2(0, 0), blockQ = f64x2(0, 0), blockD = f64x2(0, 0);
 let blockLowest: f64 = 0;
 
-// Sums `count` doubles of a block (a multiple of 4), two vectors per step; `plain` sums
-// p·ln(p/q) with compensation instead of T.
+// Certify, then refine. A block's Σ T comes first from the lean term, with a rigorous bound on
+// its rounding error (ε = 2⁻⁵³, first order): x is within 2ε (p − q′ is exact: one binade),
+// its series within 5.5e-15 of a tail under |x|/27, so 2y = 2·atanh(x) within 3.6ε; k·ln2
+// within 0.8ε·|k|·ln2, the sum and the product within ε/2 of |ln| ≤ (|k| + 1)·ln2 each; p − q
+// and the term's subtraction within ε/2 of |p − q| and of |t|: per element under
+// ε·(1.3·p·|k| + 4.8·p + 0.5·q + 0.5·|t|); nine additions per lane and the lanes' sum add
+// 10ε·Σ|t|. So E = ε·(2·Σ p·|k| + 6·Σp + Σq + 12·T) bounds the block's error, and the block
+// is kept where E ≤ 2⁻⁴⁵·T, i.e. 2·Σ p·|k| + 6·Σp + Σq ≤ 244·T. Near-identical rows fail (T is
+// then small against the cancellation): the T form redoes that block and the rest of the call.
+// With the cancellation limit of src/exact/kl.ts (16) that keeps a normalised KL within 5e-13.
 // @ts-ignore: decorator
-@inline function blockF64(pb: usize, qb: usize, count: i32, c: v128, scaled: bool, plain: bool): void {
-  let t = f64x2.splat(0), tLow = f64x2.splat(0);
-  let s = f64x2.splat(0), r = f64x2.splat(0), d = f64x2.splat(0);
+@inline function blockF64(pb: usize, qb: usize, count: i32, c: v128, lean: bool): bool {
+  let t = f64x2.splat(0), k = t, s = t, r = t, d = t;
   let lo = f64x2.splat(Infinity);
   for (let j = 0; j < count; j += 4) {
     const pj = pb + (<usize>j << 3), qj = qb + (<usize>j << 3);
-    const p0 = v128.load(pj), q0 = scaleQ(v128.load(qj), c, scaled);
-    const p1 = v128.load(pj, 16), q1 = scaleQ(v128.load(qj, 16), c, scaled);
+    const p0 = v128.load(pj), q0 = f64x2.mul(v128.load(qj), c);
+    const p1 = v128.load(pj, 16), q1 = f64x2.mul(v128.load(qj, 16), c);
     lo = f64x2.pmin(lo, f64x2.pmin(f64x2.pmin(p0, q0), f64x2.pmin(p1, q1)));
-    const x0 = termF64x2(p0, q0, f64x2.sub(p0, q0), plain), x1 = termF64x2(p1, q1, f64x2.sub(p1, q1), plain);
-    if (plain) {
-      let y = f64x2.add(t, x0);
-      tLow = f64x2.add(tLow, twoSumError(t, x0, y));
-      t = y;
-      y = f64x2.add(t, x1);
-      tLow = f64x2.add(tLow, twoSumError(t, x1, y));
-      t = y;
-    } else {
-      t = f64x2.add(t, f64x2.add(x0, x1));
-    }
-    // the plain sums from a reload (L1): fewer live vectors across the terms
-    const a0 = v128.load(pj), b0 = scaleQ(v128.load(qj), c, scaled);
-    const a1 = v128.load(pj, 16), b1 = scaleQ(v128.load(qj, 16), c, scaled);
-    s = f64x2.add(s, f64x2.add(a0, a1));
-    r = f64x2.add(r, f64x2.add(b0, b1));
-    d = f64x2.add(d, f64x2.add(f64x2.sub(a0, b0), f64x2.sub(a1, b1)));
+    const d0 = f64x2.sub(p0, q0), d1 = f64x2.sub(p1, q1);
+    if (lean) {
+      t = f64x2.add(t, f64x2.add(leanF64x2(p0, q0, d0, false), leanF64x2(p1, q1, d1, false)));
+      k = f64x2.add(k, f64x2.add(f64x2.mul(p0, leanF64x2(p0, q0, d0, true)), f64x2.mul(p1, leanF64x2(p1, q1, d1, true))));
+    } else t = f64x2.add(t, f64x2.add(termF64x2(p0, q0, d0), termF64x2(p1, q1, d1)));
+    s = f64x2.add(s, f64x2.add(p0, p1));
+    r = f64x2.add(r, f64x2.add(q0, q1));
+    d = f64x2.add(d, f64x2.add(d0, d1));
   }
   blockT = t;
-  blockTLow = tLow;
   blockP = s;
   blockQ = r;
   blockD = d;
   blockLowest = Math.min(f64x2.extract_lane(lo, 0), f64x2.extract_lane(lo, 1));
+  return hsum(f64x2.add(maddF64x2(s, f64x2.splat(6), f64x2.add(k, k)), r)) <= 244 * hsum(t);
 }
 
-// The sums over n elements of type T (f64: of T or, `plain`, of p·ln(p/q), q·scale when
-// `scaled`; f32: of T) into RESULTS: whole vector steps block by block on the SIMD path, a
-// block it cannot trust and the last n % step elements on the scalar one.
+// The sums over n elements of type T (f64: of T, q·scale; f32: of T) into RESULTS: whole vector
+// steps block by block on the SIMD path (f64: lean while its blocks are certified), a block it
+// cannot trust and the last n % step elements on the scalar one.
 // @ts-ignore: decorator
-@inline function sums<T>(p: usize, q: usize, n: i32, scale: f64, scaled: bool, plain: bool): i32 {
+@inline function sums<T>(p: usize, q: usize, n: i32, scale: f64): i32 {
   resetSums();
   let status = 0;
-  let accT = f64x2.splat(0), accTLow = f64x2.splat(0);
-  let accP = f64x2.splat(0), accQ = f64x2.splat(0), accD = f64x2.splat(0);
+  let accT = f64x2.splat(0), accP = f64x2.splat(0), accQ = f64x2.splat(0), accD = f64x2.splat(0);
   const c = f64x2.splat(scale);
   const f32 = sizeof<T>() == 4, block = f32 ? BLOCK_F32 : BLOCK_F64;
   const whole = n & (f32 ? ~15 : ~3);
+  let lean = true;
   for (let i = 0; i < whole; i += block) {
     const count = min(block, whole - i);
     const pb = p + (<usize>i << alignof<T>()), qb = q + (<usize>i << alignof<T>());
     // full f32 blocks with a constant trip count: V8 keeps that loop tight (~40% faster)
-    if (!f32) blockF64(pb, qb, count, c, scaled, plain);
-    else if (count == BLOCK_F32) blockF32(pb, qb, BLOCK_F32);
-    else blockF32(pb, qb, count);
+    if (f32) {
+      if (count == BLOCK_F32) blockF32(pb, qb, BLOCK_F32);
+      else blockF32(pb, qb, count);
+    } else if (lean && !blockF64(pb, qb, count, c, true) && blockLowest >= MIN_NORMAL_F64) {
+      // not certified, an untrusted block aside (the scalar path takes that as it is)
+      lean = false;
+    }
+    // one call site of each form: they are inlined
+    if (!f32 && !lean) blockF64(pb, qb, count, c, false);
     if (trusted(blockT, blockP, blockQ, blockLowest, f32 ? <f64>MIN_NORMAL_F32 : MIN_NORMAL_F64)) {
-      if (plain) {
-        const y = f64x2.add(accT, blockT);
-        accTLow = f64x2.add(accTLow, f64x2.add(twoSumError(accT, blockT, y), blockTLow));
-        accT = y;
-      } else {
-        accT = f64x2.add(accT, blockT);
-      }
+      accT = f64x2.add(accT, blockT);
       accP = f64x2.add(accP, blockP);
       accQ = f64x2.add(accQ, blockQ);
       accD = f64x2.add(accD, blockD);
     } else {
-      status |= scalarRange<T>(p, q, i, i + count, scale, plain);
+      status |= scalarRange<T>(p, q, i, i + count, scale, false);
       if (status & INVALID) return status;
     }
   }
-  if (whole < n) status |= scalarRange<T>(p, q, whole, n, scale, plain);
+  if (whole < n) status |= scalarRange<T>(p, q, whole, n, scale, false);
   if (status & INVALID) return status;
-  storeResults(accT, accP, accQ, accD, accTLow);
+  storeResults(accT, accP, accQ, accD);
   return status;
 }
 
@@ -303,7 +317,7 @@ let blockLowest: f64 = 0;
 
 // Σ T, Σ p, Σ q, Σ (p − q) over n floats at p, q; returns status bits.
 export function klF32(p: usize, q: usize, n: i32): i32 {
-  return sums<f32>(p, q, n, 1, false, false);
+  return sums<f32>(p, q, n, 1);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -345,11 +359,25 @@ export function klRows(kind: i32, p: usize, q: usize, rows: i32, dim: i32, pStep
   return all;
 }
 
+// Σ p·ln(p/q) = Σ T + Σ (p − q) from klF64's sums, into RESULTS in place of Σ T, where their
+// rounding cannot reach 1e-12 of it (as src/exact/kl.ts's plainFromT): Σ T is within 2⁻⁴⁴ of
+// itself (blockF64), Σ (p − q) within 2⁻⁴⁵ of Σp + Σq (≤ 140 additions per lane). False where
+// it may (the sum cancels: near-identical rows) or a sum overflowed.
+function plainFromT(): bool {
+  const t = load<f64>(RESULTS) + load<f64>(RESULTS, 32), P = load<f64>(RESULTS, 8), Q = load<f64>(RESULTS, 16);
+  const value = t + load<f64>(RESULTS, 24);
+  if (!(5.684341886080802e-14 * t + 2.842170943040401e-14 * (P + Q) <= 1e-12 * Math.abs(value))) return false;
+  store<f64>(RESULTS, value);
+  store<f64>(RESULTS, 0, 32);
+  return true;
+}
+
 // Row r of klRows, whose rows start at pr and qr; returns its status.
 function klRow(kind: i32, pr: usize, qr: usize, dim: i32, out: usize, r: i32): i32 {
   // the kernels themselves, called: inlining sums here with a run-time `plain` would
   // leave that test inside the hot loop (measured 3× slower)
-  let status = kind == 2 ? klF32(pr, qr, dim) : kind == 1 ? plainF64(pr, qr, dim) : klF64(pr, qr, dim, 1);
+  let status = kind == 2 ? klF32(pr, qr, dim) : klF64(pr, qr, dim, 1);
+  if (kind == 1 && !(status & (INVALID | Q_ZERO)) && !plainFromT()) status = plainF64(pr, qr, dim);
   const t = load<f64>(RESULTS) + load<f64>(RESULTS, 32), P = load<f64>(RESULTS, 8), Q = load<f64>(RESULTS, 16);
   let value: f64 = Infinity;
   const normalised = kind == 0 || kind == 2;

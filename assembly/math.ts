@@ -27,32 +27,24 @@ export const MIN_NORMAL_F32: f32 = 1.1754943508222875e-38;
 // 710] (e^x rounds to 0 below, overflows above); expTableF64x2 holds for (V_EXP_LOW, 709),
 // V_EXP_LOW = −704, and e^x rounds to 0 at or below V_EXP_UNDER = −745.2.
 // Vector constants live in memory: V8 rebuilds a v128.const with three instructions at every
-// use inside a loop, while a load from a fixed address is one. Indexes into F64:
+// use inside a loop, while a load from a fixed address is one (load64_splat: each double is
+// stored once, ~75 bytes less than pairs in the default entry). Indexes into F64:
 export const V_HALF = 0, V_ONE = 1, V_TWO = 2, V_SQRT2 = 3, V_LN2 = 4, V_ATANH = 5;
 const V_LOG2E16 = 14, V_SHIFTER = 15, V_LN2_16_HI = 16, V_LN2_16_LO = 17, V_EXP_MIN = 18, V_EXP_MAX = 19;
 const V_EXP_BIAS = 20, V_P = 21, V_H = 27;
 export const V_EXP_LOW = 39, V_EXP_UNDER = 40;
-// (the exponent bias 1023 as an i64 pair at V_EXP_BIAS: only its bits matter)
+// (the exponent bias 1023 as an i64 at V_EXP_BIAS: only its bits matter)
 const F64: usize = memory.data<f64>([
-  0.5, 0.5, 1, 1, 2, 2, 1.4142135623730951, 1.4142135623730951, LN2, LN2, 0.33333333333333487,
-  0.33333333333333487, 0.19999999999780063, 0.19999999999780063, 0.14285714338330496,
-  0.14285714338330496, 0.11111106278964857, 0.11111106278964857, 0.09091130554209872,
-  0.09091130554209872, 0.07686637438179002, 0.07686637438179002, 0.0675117123587855,
-  0.0675117123587855, 0.05161334635249541, 0.05161334635249541, 0.08435350330548605,
-  0.08435350330548605, 23.083120654223414, 23.083120654223414, 6755399441055744.0,
-  6755399441055744.0, 0.04332169877307024, 0.04332169877307024, 1.1926343307941173e-11,
-  1.1926343307941173e-11, -746.0, -746.0, 710.0, 710.0, reinterpret<f64>(<i64>1023),
-  reinterpret<f64>(<i64>1023), 0.5000000000000001, 0.5000000000000001, 0.16666666666666669,
-  0.16666666666666669, 0.04166666666359425, 0.04166666666359425, 0.008333333332991954,
-  0.008333333332991954, 0.001388906347556763, 0.001388906347556763, 0.00019841463826261545,
-  0.00019841463826261545, 0.5, 0.5, -0.16666666666666666, -0.16666666666666666,
-  0.04166666666666706, 0.04166666666666706, -0.00833333333333336, -0.00833333333333336,
-  0.001388888888870455, 0.001388888888870455, -0.00019841269841146993, -0.00019841269841146993,
-  2.4801587616145414e-5, 2.4801587616145414e-5, -2.755731943362024e-6, -2.755731943362024e-6,
-  2.7557076636642725e-7, 2.7557076636642725e-7, -2.505194670972162e-8, -2.505194670972162e-8,
-  2.0962955815976076e-9, 2.0962955815976076e-9, -1.6116496514371548e-10, -1.6116496514371548e-10,
-  -704.0, -704.0, -745.2, -745.2,
-], 16);
+  0.5, 1, 2, 1.4142135623730951, LN2, 0.33333333333333487, 0.19999999999780063,
+  0.14285714338330496, 0.11111106278964857, 0.09091130554209872, 0.07686637438179002,
+  0.0675117123587855, 0.05161334635249541, 0.08435350330548605, 23.083120654223414,
+  6755399441055744.0, 0.04332169877307024, 1.1926343307941173e-11, -746.0, 710.0,
+  reinterpret<f64>(<i64>1023), 0.5000000000000001, 0.16666666666666669, 0.04166666666359425,
+  0.008333333332991954, 0.001388906347556763, 0.00019841463826261545, 0.5, -0.16666666666666666,
+  0.04166666666666706, -0.00833333333333336, 0.001388888888870455, -0.00019841269841146993,
+  2.4801587616145414e-5, -2.755731943362024e-6, 2.7557076636642725e-7, -2.505194670972162e-8,
+  2.0962955815976076e-9, -1.6116496514371548e-10, -704.0, -745.2,
+], 8);
 // 2^(j/16) for j < 16, each less j·2^48 in its bits: adding k·2^48 (k = 16·K + j) then gives
 // 2^(k/16), the exponent K landing in the exponent field (scripts/logits-poly.py)
 const EXP_TABLE: usize = memory.data<i64>([
@@ -78,7 +70,7 @@ const MASKS: usize = memory.data<i64>([
 
 // @ts-ignore: decorator
 @inline export function v64(i: i32): v128 {
-  return v128.load(F64 + (<usize>i << 4));
+  return v128.load64_splat(at64(i));
 }
 // @ts-ignore: decorator
 @inline export function v32(i: i32): v128 {
@@ -118,19 +110,19 @@ const MASKS: usize = memory.data<i64>([
   return f64x2.add(c, f64x2.mul(a, b));
 }
 
-// Estrin's scheme pieces over coefficient pairs in memory from address `at` on: c₀ + c₁x,
+// Estrin's scheme pieces over coefficients in memory from address `at` on: c₀ + c₁x,
 // and that plus (c₂ + c₃x)·x² (x2 = x²)
 // @ts-ignore: decorator
 @inline function linear(at: usize, x: v128): v128 {
-  return maddF64x2(v128.load(at, 16), x, v128.load(at));
+  return maddF64x2(v128.load64_splat(at, 8), x, v128.load64_splat(at));
 }
 // @ts-ignore: decorator
 @inline function cubic(at: usize, x: v128, x2: v128): v128 {
-  return maddF64x2(linear(at + 32, x), x2, linear(at, x));
+  return maddF64x2(linear(at + 16, x), x2, linear(at, x));
 }
 // @ts-ignore: decorator
 @inline function at64(i: i32): usize {
-  return F64 + (<usize>i << 4);
+  return F64 + (<usize>i << 3);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -310,12 +302,12 @@ export function logRatio(p: f64, q: f64): f64 {
   return f64x2.add(s, f64x2.mul(s, expm1Reduced(x, kf)));
 }
 
-// c₀ + c₁x + … + c₁₁x¹¹ with the coefficient pairs at `at` (Estrin)
+// c₀ + c₁x + … + c₁₁x¹¹ with the coefficients at `at` (Estrin)
 // @ts-ignore: decorator
 @inline export function poly12F64x2(at: usize, x: v128): v128 {
   const x2 = f64x2.mul(x, x);
   const x4 = f64x2.mul(x2, x2);
-  return f64x2.add(cubic(at, x, x2), maddF64x2(cubic(at + 64, x, x2), x4, f64x2.mul(cubic(at + 128, x, x2), f64x2.mul(x4, x4))));
+  return f64x2.add(cubic(at, x, x2), maddF64x2(cubic(at + 32, x, x2), x4, f64x2.mul(cubic(at + 64, x, x2), f64x2.mul(x4, x4))));
 }
 
 // e^x as a call: one copy for the passes where the exponential is not the whole cost (an

@@ -166,8 +166,8 @@ export function pairRows(measure: i32, p: usize, q: usize, rows: i32, dim: i32, 
 // rounding of P and Q could show at 1e-13.
 
 // [α, c, 1/(−αc), max(1, |c|), 1/α, 1/c or +∞ (the term where q = 0), then 12 coefficients
-// G_k/k!, k = 2..13], each as a pair
-const RENYI: usize = memory.data(18 * 16, 16);
+// G_k/k!, k = 2..13] (splat on load, as math.ts's constants)
+const RENYI: usize = memory.data(18 * 8, 16);
 const R_ALPHA = 0, R_C = 1, R_INV_AC = 2, R_CMAX = 3, R_INV_ALPHA = 4, R_Q_ZERO = 5, R_SERIES = 6;
 let renyiUsable = false;
 // How far Σ e may cancel against e(P, Q): the direct form of h cancels up to ~16/α times
@@ -177,21 +177,21 @@ let renyiCancel: f64 = 16;
 
 // @ts-ignore: decorator
 @inline function rv(i: i32): v128 {
-  return v128.load(RENYI + (<usize>i << 4));
+  return v128.load64_splat(RENYI + (<usize>i << 3));
 }
 
 // Sets α for the Rényi kernel (measure 4 of pairRows), until the next call.
 export function setParameter(alpha: f64): void {
   const c = 1 - alpha;
-  v128.store(RENYI, f64x2.splat(alpha));
-  v128.store(RENYI, f64x2.splat(c), 16);
-  v128.store(RENYI, f64x2.splat(1 / (-alpha * c)), 32);
-  v128.store(RENYI, f64x2.splat(Math.max(1, Math.abs(c))), 48);
-  v128.store(RENYI, f64x2.splat(1 / alpha), 64);
-  v128.store(RENYI, f64x2.splat(alpha < 1 ? 1 / c : Infinity), 80);
+  store<f64>(RENYI, alpha);
+  store<f64>(RENYI, c, 8);
+  store<f64>(RENYI, 1 / (-alpha * c), 16);
+  store<f64>(RENYI, Math.max(1, Math.abs(c)), 24);
+  store<f64>(RENYI, 1 / alpha, 32);
+  store<f64>(RENYI, alpha < 1 ? 1 / c : Infinity, 40);
   let g: f64 = 1, factorial: f64 = 2;
   for (let k = 2; k < 14; k++) {
-    v128.store(RENYI + (<usize>(R_SERIES + k - 2) << 4), f64x2.splat(g / factorial));
+    store<f64>(RENYI + (<usize>(R_SERIES + k - 2) << 3), g / factorial);
     g = 1 + c * g; // each step adds same-signed or shrinking terms: no cancellation
     factorial *= k + 1;
   }
@@ -201,7 +201,7 @@ export function setParameter(alpha: f64): void {
 
 // h(L) lane-wise (not inlined: the loop and e(P, Q) share one copy)
 function renyiH(L: v128): v128 {
-  const series = f64x2.mul(f64x2.mul(L, L), poly12F64x2(RENYI + (<usize>R_SERIES << 4), L));
+  const series = f64x2.mul(f64x2.mul(L, L), poly12F64x2(RENYI + (<usize>R_SERIES << 3), L));
   const direct = f64x2.mul(f64x2.sub(expm1F64x2(f64x2.mul(rv(R_C), L)), f64x2.mul(rv(R_C), expm1F64x2(L))), rv(R_INV_AC));
   return v128.bitselect(series, direct, f64x2.le(f64x2.mul(f64x2.abs(L), rv(R_CMAX)), f64x2.splat(0.25)));
 }
@@ -257,8 +257,8 @@ function renyiRows(p: usize, q: usize, rows: i32, dim: i32, pStep: i32, qStep: i
       const lr = Math.log1p(((qh - ph) + (ql - pl)) / P);
       const e = P * f64x2.extract_lane(renyiH(f64x2.splat(lr)), 0);
       const diff = total - e;
-      value = diff / (P * f64x2.extract_lane(expCall(f64x2.splat(load<f64>(RENYI, 16) * lr)), 0)); // Pᵅ Q^c = P·(Q/P)^c
-      const cmax = load<f64>(RENYI, 48), alr = Math.abs(lr);
+      value = diff / (P * f64x2.extract_lane(expCall(f64x2.splat(load<f64>(RENYI, 8) * lr)), 0)); // Pᵅ Q^c = P·(Q/P)^c
+      const cmax = load<f64>(RENYI, 24), alr = Math.abs(lr);
       // ln(Q/P) is within ~2ε·|lr| (+ the sums' ε² residue); that moves e(P, Q) by about
       // |∂e/∂lr|·δ ≤ (P·|lr|·(1 + cmax·|lr|) + cmax·e)·δ
       const moved = (P * alr * (1 + cmax * alr) + cmax * e) * (4.5e-16 * alr + 1e-30 * dim);

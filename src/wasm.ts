@@ -2,7 +2,7 @@
 import { instantiateKernel, type WasmSource } from "./wasm/load.js";
 import { logitsKLLong, pairRowSumsLong } from "./wasm/long-rows.js";
 import { subVector, type Vector } from "./engine/vector.js";
-import { cancels, INVALID, normalizedKL, type Sums } from "./exact/kl.js";
+import { cancels, INVALID, normalizedKL, plainFromT, type Sums } from "./exact/kl.js";
 import { Sum } from "./exact/sum.js";
 
 // Every function takes and returns numbers: their arguments are in assembly/ (a bool is 0 or 1).
@@ -193,8 +193,10 @@ export class Kernel {
       // long rows: each streams through the scratch area on its own
       const out = rowsOut(b.rows);
       for (let r = 0; r < b.rows; r++) {
-        const s = this.sums(rowOf(b.p, b.pRows, r, b.dim), rowOf(b.q, b.qRows, r, b.dim), kernel === "generalized" ? "f64" : kernel, 1);
-        const value = composeKL(s, kernel);
+        const p = rowOf(b.p, b.pRows, r, b.dim), q = rowOf(b.q, b.qRows, r, b.dim);
+        let s = this.sums(p, q, kernel === "f32" ? kernel : "f64", 1);
+        let value = kernel === "plain" && !s.invalid ? plainFromT(s, false) : composeKL(s, kernel);
+        if (value !== value) value = composeKL((s = this.sums(p, q, "plain", 1)), kernel);
         out.values[r] = value ?? 0;
         setStatus(out, r, (s.invalid ? STATUS_INVALID : 0) | (s.qZero ? STATUS_Q_ZERO : 0) | (value === null ? STATUS_REDO : 0));
         if (s.invalid) break;

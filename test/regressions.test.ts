@@ -742,3 +742,50 @@ forBackends("gaussianKL: numbers broadcast to every element", (b) => {
     expectError(() => gaussianKL(M, -1, 0, 1), "range", "KL_BAD_VARIANCE", [/var1/], "var1 -1");
   });
 });
+
+// 19. zeros in every block: the scalar path's sums over a whole chunk, compensated
+// (generate_regressions.py: the same generator, test/api.test.ts's)
+function mulberry(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(a ^ (a >>> 15), a | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+forBackends("19. zeros in every block of a 10,000-element pair: the scalar path's sums compensated", (b) => {
+  it("kl, normalize: false and generalizedKL within 1e-14 (were 5.7e-14 and 1.4e-13 off)", () => {
+    useBackend(b);
+    const draw = mulberry(10000);
+    const p = Array.from({ length: 10000 }, () => (draw() < 0.1 ? 0 : draw()));
+    const q = p.map((x) => (x === 0 ? 0 : 0.1 + draw()));
+    p.forEach((_, i) => (p[i] = i % 3 === 0 ? 0 : p[i]!));
+    q.forEach((_, i) => (q[i] = i % 9 === 0 ? 0 : q[i]!));
+    for (const t of [(v: number[]) => v, (v: number[]) => Float64Array.from(v)]) {
+      close(kl(t(p), t(q)), ev("zeroBlocks/kl"), "kl", 1e-14);
+      close(kl(t(p), t(q), { normalize: false }), ev("zeroBlocks/plain"), "normalize: false", 1e-14);
+      close(generalizedKL(t(p), t(q)), ev("zeroBlocks/generalizedKL"), "generalizedKL", 1e-14);
+    }
+  });
+});
+
+// 20. the f64 kernel's lean blocks, certified by their error bound or redone in the T form
+forBackends("20. lean blocks then near-identical ones; a KL of 2e-3 that the bound decides block by block", (b) => {
+  it("kl, normalize: false (cancelling 1100× in 'moderate') and generalizedKL, single and as rows", () => {
+    useBackend(b);
+    // generate_regressions.py certified_rows(): the same rows
+    const p = Array.from({ length: 3000 }, (_, i) => 1 + (i % 7) / 8);
+    const rows: Record<string, number[]> = {
+      mixed: p.map((x, i) => (i < 512 ? 1 + ((5 * i) % 11) / 16 : x * (1 + ((i % 5) - 2) * 2 ** -30))),
+      moderate: p.map((x, i) => x * (1 + (((37 * i) % 21) - 10) / 100)),
+    };
+    for (const [name, q] of Object.entries(rows)) {
+      for (const [f, o, key] of [[kl, {}, "kl"], [kl, { normalize: false }, "plain"], [generalizedKL, {}, "generalizedKL"]] as const) {
+        close(f(Float64Array.from(p), Float64Array.from(q), o), ev(`lean/${name}/${key}`), `${name} ${key}`);
+        // two rows of 1500 (within a chunk: the kernel's klRows) must agree with their own halves' values
+        closeAll(f([...p, ...p], [...q, ...q], { ...o, dim: 3000 }), [ev(`lean/${name}/${key}`), ev(`lean/${name}/${key}`)], `${name} ${key} rows`);
+      }
+    }
+  });
+});

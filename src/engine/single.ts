@@ -1,6 +1,6 @@
 // kl() of one pair with the core options (normalize, base): the fastest path, one kernel
 // call on the sums and the normalised-KL composition, the exact path only where needed.
-import { cancels, exactNormalizedKL, normalizedKL, plainF32KL, plainKL, sumsJS, type Sums } from "../exact/kl.js";
+import { cancels, exactNormalizedKL, normalizedKL, plainFromT, plainKL, sumsJS, type Sums } from "../exact/kl.js";
 import type { KernelKind } from "../wasm.js";
 import { simdKernel } from "./backend.js";
 import type { ScoreOptions } from "./options.js";
@@ -40,9 +40,9 @@ export function klCore(p: Vector, q: Vector, options?: KLOptions): number {
   return normalized(p, q, sums(p, q, f32 ? "f32" : "f64"), f32) * scale;
 }
 
-/** Σ p·ln(p/q): on the f32 kernel where its rounding cannot show (see plainF32KL), else in f64. */
+/** Σ p·ln(p/q): from the kernel's T sums where their rounding cannot show (see plainFromT), else summed itself. */
 function plainSum(p: Vector, q: Vector, f32: boolean): number {
-  const value = f32 && simdKernel() !== null ? plainF32KL(sums(p, q, "f32")) : NaN;
+  const value = simdKernel() !== null ? plainFromT(sums(p, q, f32 ? "f32" : "f64"), f32) : NaN;
   return value === value ? value : plainKL(sums(p, q, "plain"));
 }
 

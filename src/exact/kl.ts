@@ -185,16 +185,18 @@ const F32_CANCEL_LIMIT = 2.5;
 const F64_CANCEL_LIMIT = 16;
 
 /**
- * Σ p·ln(p/q) = Σ T + Σ (p − q) from the f32 kernel's sums, or NaN where its rounding might
- * reach 1e-6 of the result (the caller then sums in f64): each f32 term is within 6e-7 of
- * T (3.3e-7 measured over 4e5 pairs, plus the f32 additions of four), and Σp, Σq, hence
- * Σ (p − q), are exact to f64 rounding (≤ 2·8192 roundings of ≤ 2⁻⁵³ per chunk: < 2⁻³⁸).
+ * Σ p·ln(p/q) = Σ T + Σ (p − q) from a kernel's T sums (`f32`: the f32 kernel's), or NaN where
+ * their rounding might reach 1e-12 (f32: 1e-6) of the result: the caller then sums p·ln(p/q)
+ * itself. f64: Σ T is within 2⁻⁴⁴ of itself (assembly/kl.ts blockF64), Σ (p − q) within 2⁻⁴⁵ of
+ * Σp + Σq (≤ 140 additions per lane and chunk). f32: each term is within 6e-7 of T (3.3e-7
+ * measured over 4e5 pairs, plus the f32 additions of four), and Σp, Σq, hence Σ (p − q), are
+ * exact to f64 rounding (≤ 2·8192 roundings of ≤ 2⁻⁵³ per chunk: < 2⁻³⁸).
  */
-export function plainF32KL(s: Sums): number {
+export function plainFromT(s: Sums, f32: boolean): number {
   if (s.qZero) return Infinity;
   const result = s.t + s.d;
-  const bound = 6e-7 * s.t + 2 ** -38 * (s.p + s.q);
-  return bound <= 1e-6 * Math.abs(result) && Number.isFinite(s.t + s.p + s.q) ? result : NaN;
+  const bound = (f32 ? 6e-7 : 2 ** -44) * s.t + (f32 ? 2 ** -38 : 2 ** -45) * (s.p + s.q);
+  return bound <= (f32 ? 1e-6 : 1e-12) * Math.abs(result) && Number.isFinite(s.t + s.p + s.q) ? result : NaN;
 }
 
 /** Σ p·ln(p/q) of the raw inputs, from "plain" sums. */
