@@ -132,12 +132,11 @@ function storeResults(t: v128, p: v128, q: v128, d: v128): void {
 }
 
 // The lean term: p·ln(p/q) − (p − q) with q always moved into p's binade (x = (p − q′)/(p + q′),
-// |x| < 1/3, ln(p/q) = k·ln2 + 2·atanh(x)): no near branch, no second form. `absK`: |k| instead.
+// |x| < 1/3, ln(p/q) = k·ln2 + 2·atanh(x)): no near branch, no second form.
 // @ts-ignore: decorator
-@inline function leanF64x2(p: v128, q: v128, d: v128, absK: bool): v128 {
+@inline function leanF64x2(p: v128, q: v128, d: v128): v128 {
   const e = i64x2.sub(i64x2.shr_u(p, 52), i64x2.shr_u(q, 52));
   const k = f64x2.convert_low_i32x4_s(v128.shuffle<i32>(e, e, 0, 2, 0, 2));
-  if (absK) return f64x2.abs(k);
   const m = mantissaMask(false), qq = v128.or(v128.and(q, m), v128.andnot(p, m));
   const x = f64x2.div(f64x2.sub(p, qq), f64x2.add(p, qq));
   const y = f64x2.add(x, atanhTailF64x2(x, f64x2.mul(x, x)));
@@ -173,14 +172,16 @@ let blockLowest: f64 = 0;
 // its series within 5.5e-15 of a tail under |x|/27, so 2y = 2·atanh(x) within 3.6ε; k·ln2
 // within 0.8ε·|k|·ln2, the sum and the product within ε/2 of |ln| ≤ (|k| + 1)·ln2 each; p − q
 // and the term's subtraction within ε/2 of |p − q| and of |t|: per element under
-// ε·(1.3·p·|k| + 4.8·p + 0.5·q + 0.5·|t|); nine additions per lane and the lanes' sum add
-// 10ε·Σ|t|. So E = ε·(2·Σ p·|k| + 6·Σp + Σq + 12·T) bounds the block's error, and the block
-// is kept where E ≤ 2⁻⁴⁵·T, i.e. 2·Σ p·|k| + 6·Σp + Σq ≤ 244·T. Near-identical rows fail (T is
-// then small against the cancellation): the T form redoes that block and the rest of the call.
-// With the cancellation limit of src/exact/kl.ts (16) that keeps a normalised KL within 5e-13.
+// ε·(1.3·p·|k| + 4.8·p + 0.5·q + 0.5·|t|), and as p·|k|·ln2 ≤ p·|ln(p/q)| + p·ln2 ≤ |t| + 2p + q
+// (2|y| < ln 2), under ε·(2.4·|t| + 8·p + 2.4·q); nine additions per lane and the lanes' sum
+// add 10ε·Σ|t|, and Σ|t| ≤ T + 2·(its error) (each true term is ≥ 0). So the block's error
+// is under ε·(13·T + 8·Σp + 2.4·Σq), and the block is kept where that is ≤ 2⁻⁴⁵·T = 256ε·T,
+// i.e. 8·Σp + 3·Σq ≤ 240·T. Near-identical rows fail (T is then small against the
+// cancellation): the T form redoes that block and the rest of the call. With the cancellation
+// limit of src/exact/kl.ts (16), a normalised KL stays within 5e-13.
 // @ts-ignore: decorator
 @inline function blockF64(pb: usize, qb: usize, count: i32, c: v128, lean: bool): bool {
-  let t = f64x2.splat(0), k = t, s = t, r = t, d = t;
+  let t = f64x2.splat(0), s = t, r = t, d = t;
   let lo = f64x2.splat(Infinity);
   for (let j = 0; j < count; j += 4) {
     const pj = pb + (<usize>j << 3), qj = qb + (<usize>j << 3);
@@ -188,10 +189,8 @@ let blockLowest: f64 = 0;
     const p1 = v128.load(pj, 16), q1 = f64x2.mul(v128.load(qj, 16), c);
     lo = f64x2.pmin(lo, f64x2.pmin(f64x2.pmin(p0, q0), f64x2.pmin(p1, q1)));
     const d0 = f64x2.sub(p0, q0), d1 = f64x2.sub(p1, q1);
-    if (lean) {
-      t = f64x2.add(t, f64x2.add(leanF64x2(p0, q0, d0, false), leanF64x2(p1, q1, d1, false)));
-      k = f64x2.add(k, f64x2.add(f64x2.mul(p0, leanF64x2(p0, q0, d0, true)), f64x2.mul(p1, leanF64x2(p1, q1, d1, true))));
-    } else t = f64x2.add(t, f64x2.add(termF64x2(p0, q0, d0), termF64x2(p1, q1, d1)));
+    if (lean) t = f64x2.add(t, f64x2.add(leanF64x2(p0, q0, d0), leanF64x2(p1, q1, d1)));
+    else t = f64x2.add(t, f64x2.add(termF64x2(p0, q0, d0), termF64x2(p1, q1, d1)));
     s = f64x2.add(s, f64x2.add(p0, p1));
     r = f64x2.add(r, f64x2.add(q0, q1));
     d = f64x2.add(d, f64x2.add(d0, d1));
@@ -201,7 +200,7 @@ let blockLowest: f64 = 0;
   blockQ = r;
   blockD = d;
   blockLowest = Math.min(f64x2.extract_lane(lo, 0), f64x2.extract_lane(lo, 1));
-  return hsum(f64x2.add(maddF64x2(s, f64x2.splat(6), f64x2.add(k, k)), r)) <= 244 * hsum(t);
+  return 8 * hsum(s) + 3 * hsum(r) <= 240 * hsum(t);
 }
 
 // The sums over n elements of type T (f64: of T, q·scale; f32: of T) into RESULTS: whole vector
