@@ -16,8 +16,8 @@
 
 import {
   additionError, atanhTail, atanhTailF32x4, atanhTailF64x2, hsum, INVALID, lnRatioFromF64x2, log1pMinusX, logRatio,
-  LOSSY, maddF64x2, V_LN2, mantissaMask, MIN_NORMAL_F32, MIN_NORMAL_F64, nearF64x2, putRow, Q_ZERO, ratioArgF64x2, REDO,
-  RESULTS, v32, v64, V_ONE,
+  LOSSY, maddF64x2, mantissaMask, MIN_NORMAL_F32, MIN_NORMAL_F64, nearF64x2, putRow, Q_ZERO, ratioArgF64x2, REDO,
+  RESULTS, v32, v64, V_LN2, V_ONE,
 } from "./math";
 import { klLanesF32, klLanesF64, LANES_DIM } from "./kl-lanes";
 
@@ -80,7 +80,6 @@ function scalarRange<T>(p: usize, q: usize, from: i32, to: i32, scale: f64, plai
     y = sumQ + qi;
     sumQLow += additionError(sumQ, qi, y);
     sumQ = y;
-
   }
   return status;
 }
@@ -373,8 +372,8 @@ function plainFromT(): bool {
 
 // Row r of klRows, whose rows start at pr and qr; returns its status.
 function klRow(kind: i32, pr: usize, qr: usize, dim: i32, out: usize, r: i32): i32 {
-  // the kernels themselves, called: inlining sums here with a run-time `plain` would
-  // leave that test inside the hot loop (measured 3× slower)
+  // the kernels themselves, called (inlined here, sums' per-width branches would sit in one
+  // hot loop); kind 1 (Σ p·ln(p/q)) from klF64's sums where plainFromT certifies them
   let status = kind == 2 ? klF32(pr, qr, dim) : klF64(pr, qr, dim, 1);
   if (kind == 1 && !(status & (INVALID | Q_ZERO)) && !plainFromT()) status = plainF64(pr, qr, dim);
   const t = load<f64>(RESULTS) + load<f64>(RESULTS, 32), P = load<f64>(RESULTS, 8), Q = load<f64>(RESULTS, 16);
