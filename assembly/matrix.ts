@@ -15,10 +15,10 @@
 // Rows past the end of a block are read as a copy of the block's first row, never stored.
 //
 // f64: out[i·outStride + j] = g; with h ≠ 0 the kernel also finishes each pair of a decomposed
-// divergence (src/engine/matrix.ts): h holds (hᵢ, dᵢ) per row of A, the value is hᵢ − g and
-// its error bound c·|g| + dᵢ (every product term has one sign, so Σ|aₖ·bₖ| = |g|); where the
-// bound exceeds rel·|value| the pair is written as NaN, "redo exactly", and counted in the
-// return value.
+// divergence (src/engine/matrix.ts): h holds (hᵢ, dᵢ) per row of A and col (hⱼ, eⱼ) per row of
+// B, the value is (hᵢ + hⱼ) − g and its error bound c·|g| + dᵢ + eⱼ (every product term has
+// one sign, so Σ|aₖ·bₖ| = |g|); where the bound exceeds rel·|value| the pair is written as
+// NaN, "redo exactly", and counted in the return value.
 // f32: h holds per row of A its state (stateBytes(k) bytes: hᵢ, dᵢ, the threshold, as f64,
 // then its k largest products so far, f32, descending); only the products g ≥ the row's
 // threshold are written, as f32 pairs (i·bRows + j, g) from `out` on, and counted in the
@@ -34,41 +34,59 @@ import { maddF64x2 } from "./math";
   return f32x4.add(c, f32x4.mul(x, y));
 }
 
+// The sums of a's lanes and of b's: f64, [Σa, Σb]; f32, (a₀ + a₂) + (a₁ + a₃) in lane 0 and
+// b's in lane 2
 // @ts-ignore: decorator
-@inline function lanes(v: v128): f64 {
-  return f64x2.extract_lane(v, 0) + f64x2.extract_lane(v, 1);
-}
-
-// f32: the lane sums of a and b, (a₀ + a₂) + (a₁ + a₃) in lane 0 and b's in lane 2
-// @ts-ignore: decorator
-@inline function lanePairs(a: v128, b: v128): v128 {
+@inline function pairSums<T>(a: v128, b: v128): v128 {
+  if (sizeof<T>() == 8) return f64x2.add(v128.shuffle<f64>(a, b, 0, 2), v128.shuffle<f64>(a, b, 1, 3));
   const t = f32x4.add(v128.shuffle<f64>(a, b, 0, 2), v128.shuffle<f64>(a, b, 1, 3));
   return f32x4.add(t, v128.shuffle<f32>(t, t, 1, 0, 3, 2));
 }
 
-let counted: i32 = 0;
-
-// What becomes of the product g of the pair (i, j) (see above): f64, its value at o (NaN
-// where the bound rules it out); f32 (outStride is k, rel is tie), listed where at or above
-// the row's threshold.
+// Row ar's two pair sums (pairSums of its accumulators) with the scalar tail added: the
+// elements after the last whole vector, against rows b0 and b1 (in the lanes of pairSums).
 // @ts-ignore: decorator
-@inline function put<T>(g: T, i: i32, j: i32, o: usize, hi: usize, bRows: i32, out: usize, outStride: i32, h: usize, c: f64, rel: f64): void {
-  if (sizeof<T>() == 4) {
-    const state = h + <usize>i * stateBytes(outStride);
-    if (<f64>g >= load<f64>(state, 16)) listPair(<f32>g, i * bRows + j, state, outStride, c, rel, out);
-    return;
+@inline function withTail<T>(g: v128, ar: usize, b0: usize, b1: usize, from: usize, to: usize): v128 {
+  for (let k = from; k < to; k += sizeof<T>()) {
+    if (sizeof<T>() == 8) {
+      const y = f64x2.replace_lane(f64x2.splat(load<f64>(b0 + k)), 1, load<f64>(b1 + k));
+      g = f64x2.add(g, f64x2.mul(f64x2.splat(load<f64>(ar + k)), y));
+    } else {
+      const y = f32x4.replace_lane(f32x4.splat(load<f32>(b0 + k)), 2, load<f32>(b1 + k));
+      g = f32x4.add(g, f32x4.mul(f32x4.splat(load<f32>(ar + k)), y));
+    }
   }
-  store<f64>(o, pairValue(<f64>g, hi, c, rel));
+  return g;
 }
 
-// One pair's value from its dot product g (f64, hi: the row's (hᵢ, dᵢ) or 0); NaN where the bound rules it out.
+let counted: i32 = 0;
+
+// What becomes of the products g (pairSums' lanes) of row i against columns j and, where two,
+// j + 1 (see above): f64, their values at o (NaN where the bound rules one out; hj, ej: the
+// columns' (hⱼ, eⱼ) as vectors); f32 (outStride is k, rel is tie), listed where at or above
+// the row's threshold.
 // @ts-ignore: decorator
-@inline function pairValue(g: f64, hi: usize, c: f64, rel: f64): f64 {
-  if (hi == 0) return g;
-  const value = load<f64>(hi) - g;
-  if (c * Math.abs(g) + load<f64>(hi, 8) <= rel * Math.abs(value)) return value;
-  counted++;
-  return NaN;
+@inline function put<T>(g: v128, i: i32, j: i32, two: bool, o: usize, hj: v128, ej: v128, bRows: i32, out: usize, outStride: i32, h: usize, c: f64, rel: f64): void {
+  const lanes = two ? 3 : 1;
+  if (sizeof<T>() == 4) {
+    const state = h + <usize>i * stateBytes(outStride);
+    const wide = f64x2.promote_low_f32x4(v128.shuffle<f32>(g, g, 0, 2, 0, 2));
+    const at = i64x2.bitmask(f64x2.ge(wide, f64x2.splat(load<f64>(state, 16)))) & lanes;
+    if (at & 1) listPair(f32x4.extract_lane(g, 0), i * bRows + j, state, outStride, c, rel, out);
+    if (at & 2) listPair(f32x4.extract_lane(g, 2), i * bRows + j + 1, state, outStride, c, rel, out);
+    return;
+  }
+  let value = g;
+  if (h != 0) {
+    const hi = h + (<usize>i << 4);
+    value = f64x2.sub(f64x2.add(f64x2.splat(load<f64>(hi)), hj), g);
+    const bound = f64x2.add(f64x2.add(f64x2.mul(f64x2.splat(c), f64x2.abs(g)), f64x2.splat(load<f64>(hi, 8))), ej);
+    const ok = f64x2.le(bound, f64x2.mul(f64x2.splat(rel), f64x2.abs(value)));
+    counted += popcnt(~i64x2.bitmask(ok) & lanes);
+    value = v128.bitselect(value, f64x2.splat(NaN), ok);
+  }
+  v128.store_lane<f64>(o, value, 0);
+  if (two) v128.store_lane<f64>(o, value, 1, 8);
 }
 
 // Bytes of a row's shortlist state: hᵢ, dᵢ, threshold (f64), then k f32, 8-byte aligned
@@ -106,7 +124,7 @@ function shortlistThreshold(h: f64, c: f64, d: f64, gk: f64, tie: f64): f64 {
 }
 
 // @ts-ignore: decorator
-@inline function dotRows<T>(a: usize, aRows: i32, b: usize, bRows: i32, dim: i32, out: usize, outStride: i32, h: usize, c: f64, rel: f64): i32 {
+@inline function dotRows<T>(a: usize, aRows: i32, b: usize, bRows: i32, dim: i32, out: usize, outStride: i32, h: usize, col: usize, c: f64, rel: f64): i32 {
   counted = 0;
   const width = <usize>sizeof<T>();
   const rowBytes = <usize>dim * width;
@@ -134,51 +152,27 @@ function shortlistThreshold(h: f64, c: f64, d: f64, gk: f64, tie: f64): f64 {
         c30 = madd<T>(x3, y0, c30);
         c31 = madd<T>(x3, y1, c31);
       }
-      let s00: T, s01: T, s10: T, s11: T, s20: T, s21: T, s30: T, s31: T;
-      if (sizeof<T>() == 4) {
-        const r0 = lanePairs(c00, c01), r1 = lanePairs(c10, c11), r2 = lanePairs(c20, c21), r3 = lanePairs(c30, c31);
-        s00 = <T>f32x4.extract_lane(r0, 0); s01 = <T>f32x4.extract_lane(r0, 2);
-        s10 = <T>f32x4.extract_lane(r1, 0); s11 = <T>f32x4.extract_lane(r1, 2);
-        s20 = <T>f32x4.extract_lane(r2, 0); s21 = <T>f32x4.extract_lane(r2, 2);
-        s30 = <T>f32x4.extract_lane(r3, 0); s31 = <T>f32x4.extract_lane(r3, 2);
-      } else {
-        s00 = <T>lanes(c00); s01 = <T>lanes(c01); s10 = <T>lanes(c10); s11 = <T>lanes(c11);
-        s20 = <T>lanes(c20); s21 = <T>lanes(c21); s30 = <T>lanes(c30); s31 = <T>lanes(c31);
+      // f64: row i, column j of out; the columns' (hⱼ, eⱼ) as [hⱼ, hⱼ₊₁], [eⱼ, eⱼ₊₁]
+      const stride = <usize>outStride << 3, o = out + <usize>i * stride + (<usize>j << 3), two = j + 1 < bRows;
+      let hj = f64x2.splat(0), ej = hj;
+      if (sizeof<T>() == 8 && h != 0) {
+        const colJ = v128.load(col + (<usize>j << 4)), colNext = two ? v128.load(col + (<usize>j << 4), 16) : colJ;
+        hj = v128.shuffle<f64>(colJ, colNext, 0, 2);
+        ej = v128.shuffle<f64>(colJ, colNext, 1, 3);
       }
-      for (let k = vectorBytes; k < rowBytes; k += width) {
-        // the scalar tail: the elements after the last whole vector of each row
-        const y0 = load<T>(b0 + k), y1 = load<T>(b1 + k);
-        const x0 = load<T>(a0 + k), x1 = load<T>(a1 + k), x2 = load<T>(a2 + k), x3 = load<T>(a3 + k);
-        s00 += x0 * y0; s01 += x0 * y1; s10 += x1 * y0; s11 += x1 * y1;
-        s20 += x2 * y0; s21 += x2 * y1; s30 += x3 * y0; s31 += x3 * y1;
-      }
-      // f64: the block's row i, column j in out, and the rows' (hᵢ, dᵢ)
-      const stride = <usize>outStride << 3, o = out + <usize>i * stride + (<usize>j << 3);
-      const h0 = h == 0 ? 0 : h + (<usize>i << 4), h1 = h == 0 ? 0 : h0 + 16, h2 = h == 0 ? 0 : h0 + 32, h3 = h == 0 ? 0 : h0 + 48;
-      const two = j + 1 < bRows;
-      put<T>(s00, i, j, o, h0, bRows, out, outStride, h, c, rel);
-      if (two) put<T>(s01, i, j + 1, o + 8, h0, bRows, out, outStride, h, c, rel);
-      if (i + 1 < aRows) {
-        put<T>(s10, i + 1, j, o + stride, h1, bRows, out, outStride, h, c, rel);
-        if (two) put<T>(s11, i + 1, j + 1, o + stride + 8, h1, bRows, out, outStride, h, c, rel);
-      }
-      if (i + 2 < aRows) {
-        put<T>(s20, i + 2, j, o + 2 * stride, h2, bRows, out, outStride, h, c, rel);
-        if (two) put<T>(s21, i + 2, j + 1, o + 2 * stride + 8, h2, bRows, out, outStride, h, c, rel);
-      }
-      if (i + 3 < aRows) {
-        put<T>(s30, i + 3, j, o + 3 * stride, h3, bRows, out, outStride, h, c, rel);
-        if (two) put<T>(s31, i + 3, j + 1, o + 3 * stride + 8, h3, bRows, out, outStride, h, c, rel);
-      }
+      put<T>(withTail<T>(pairSums<T>(c00, c01), a0, b0, b1, vectorBytes, rowBytes), i, j, two, o, hj, ej, bRows, out, outStride, h, c, rel);
+      if (i + 1 < aRows) put<T>(withTail<T>(pairSums<T>(c10, c11), a1, b0, b1, vectorBytes, rowBytes), i + 1, j, two, o + stride, hj, ej, bRows, out, outStride, h, c, rel);
+      if (i + 2 < aRows) put<T>(withTail<T>(pairSums<T>(c20, c21), a2, b0, b1, vectorBytes, rowBytes), i + 2, j, two, o + 2 * stride, hj, ej, bRows, out, outStride, h, c, rel);
+      if (i + 3 < aRows) put<T>(withTail<T>(pairSums<T>(c30, c31), a3, b0, b1, vectorBytes, rowBytes), i + 3, j, two, o + 3 * stride, hj, ej, bRows, out, outStride, h, c, rel);
     }
   }
   return counted;
 }
 
-export function dotRowsF64(a: usize, aRows: i32, b: usize, bRows: i32, dim: i32, out: usize, outStride: i32, h: usize, c: f64, rel: f64): i32 {
-  return dotRows<f64>(a, aRows, b, bRows, dim, out, outStride, h, c, rel);
+export function dotRowsF64(a: usize, aRows: i32, b: usize, bRows: i32, dim: i32, out: usize, outStride: i32, h: usize, col: usize, c: f64, rel: f64): i32 {
+  return dotRows<f64>(a, aRows, b, bRows, dim, out, outStride, h, col, c, rel);
 }
 
 export function dotRowsF32(a: usize, aRows: i32, b: usize, bRows: i32, dim: i32, state: usize, k: i32, c: f64, tie: f64, list: usize): i32 {
-  return dotRows<f32>(a, aRows, b, bRows, dim, list, k, state, c, tie);
+  return dotRows<f32>(a, aRows, b, bRows, dim, list, k, state, 0, c, tie);
 }

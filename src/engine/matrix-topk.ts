@@ -33,7 +33,7 @@ export function topKMatrix(measure: Decomposing, A: Side, B: Side, o: Resolved, 
   if (P === null || Q === null) return null;
   const m = A.shape.rows, n = B.shape.rows, dim = A.shape.dim, w = words(dim);
   const indices = new Int32Array(m * k), scores = new Float64Array(m * k);
-  const { h: hd, c: c64 } = epilogue(measure, P, dim), h32 = hd.slice();
+  const { h: hd, c: c64 } = epilogue(measure, P, Q, dim), h32 = hd.slice();
   for (let i = 0; i < m; i++) h32[2 * i + 1] += dim * 2 ** -69;
   const thresholds = new Float64Array(m);
   // the pairs the kernel listed (row in the block, candidate, f32 product), grouped by row in done

@@ -195,29 +195,6 @@ function renyiValues(P: Rows, Q: Rows, alpha: number, i0: number, j0: number, ro
 /** ln(q/Q) of b = q/Q (lnT = ln Q): below the normal range, ln q − ln Q. */
 const lnOf = (b: number, q: number, lnT: number): number => (b >= MIN_NORMAL ? Math.log(b) : Math.log(q) - lnT);
 
-/**
- * jeffreys: each pair's value hᵢ + hⱼ − g over g in the tile, +Infinity where the supports
- * differ, NaN where its bound exceeds REL (see above); the number of NaN.
- */
-function symmetricValues(P: Rows, Q: Rows, i0: number, j0: number, rowsX: number, rowsY: number, g: Float64Array, stride: number, dim: number): number {
-  const w = words(dim), c = (dim + 8) * EPS;
-  let marked = 0;
-  for (let r = 0; r < rowsX; r++) {
-    const i = i0 + r, hi = P.h[i], di = 6 * EPS * Math.abs(hi) + 16 * EPS;
-    for (let t = 0; t < rowsY; t++) {
-      const j = j0 + t, hj = Q.h[j], gij = g[r * stride + t];
-      let value = hi + hj - gij;
-      if ((P.zeros[i] | Q.zeros[j]) !== 0 && differ(P, Q, i, j, w)) value = Infinity;
-      else if (!(c * Math.abs(gij) + di + 6 * EPS * Math.abs(hj) <= REL * Math.abs(value))) {
-        value = NaN;
-        marked++;
-      }
-      g[r * stride + t] = value;
-    }
-  }
-  return marked;
-}
-
 /** The rows' bits differ (jeffreys: some element is 0 on one side only). */
 function differ(P: Rows, Q: Rows, i: number, j: number, w: number): boolean {
   for (let t = 0; t < w; t++) if (P.bits[i * w + t] !== Q.bits[j * w + t]) return true;
@@ -239,8 +216,9 @@ export function infinite(P: Rows, Q: Rows, i: number, j: number, w: number): boo
  * |error| ≤ (dim/2 + 8)·ε·|g| + 6ε·|h| + 8ε (crossEntropy: no h).
  * hellinger (squared, before the root): 1 − g with g = Σ √a·√b, terms ≥ 0, each √ within
  * 1.5ε relative: the same bound with h = 1 and no logarithms.
- * jeffreys: D(a‖b) + D(b‖a) with g = Σ a ln b + Σ b ln a (terms ≤ 0) summed over 2·dim
- * products, so (dim + 8)·ε·|g| + 6ε·(|hᵢ| + |hⱼ|) + 16ε, applied in JS (hⱼ is per column).
+ * jeffreys: D(a‖b) + D(b‖a) = hᵢ + hⱼ − g with g = Σ a ln b + Σ b ln a (terms ≤ 0) summed
+ * over 2·dim products, so (dim + 8)·ε·|g| + 6ε·(|hᵢ| + |hⱼ|) + 16ε: the same bound over the
+ * product's length, with a column term hⱼ, eⱼ = 6ε·|hⱼ| (zero for the others).
  */
 
 // pairs redone per batch: at most this many elements per side (1 MiB of doubles), so that a
@@ -297,14 +275,22 @@ export function grow<T extends Int32Array | Float32Array>(a: T, size = 2 * a.len
 /** Counters of the last call, for tests and benchmarks. */
 export const matrixStats = { pairs: 0, redone: 0, reranked: 0, shortlisted: 0 };
 
-/** Per query row (hᵢ, dᵢ): the value of a pair is hᵢ − g, its error bound c·|g| + dᵢ (see above). */
-export function epilogue(measure: Decomposing, P: Rows, dim: number): Epilogue {
-  const rows = P.h.length, h = new Float64Array(2 * rows);
+/**
+ * Per query row (hᵢ, dᵢ) and per candidate row (hⱼ, eⱼ): the value of a pair is (hᵢ + hⱼ) − g,
+ * its error bound c·|g| + dᵢ + eⱼ (see above); `length` is the product's (jeffreys: 2·dim).
+ */
+export function epilogue(measure: Decomposing, P: Rows, Q: Rows, length: number): Epilogue {
+  const sym = symmetric(measure), logs = sym || measure === "kl", rows = P.h.length, h = new Float64Array(2 * rows);
   for (let i = 0; i < rows; i++) {
-    h[2 * i] = measure === "kl" ? P.h[i] : measure === "hellinger" ? 1 : 0;
-    h[2 * i + 1] = (measure === "kl" ? 6 * EPS * Math.abs(P.h[i]) : 0) + 8 * EPS;
+    h[2 * i] = logs ? P.h[i] : measure === "hellinger" ? 1 : 0;
+    h[2 * i + 1] = (logs ? 6 * EPS * Math.abs(P.h[i]) : 0) + (sym ? 16 : 8) * EPS;
   }
-  return { h, c: (dim / 2 + 8) * EPS, rel: REL };
+  const col = new Float64Array(2 * Q.zeros.length);
+  for (let j = 0; sym && j < Q.h.length; j++) {
+    col[2 * j] = Q.h[j];
+    col[2 * j + 1] = 6 * EPS * Math.abs(Q.h[j]);
+  }
+  return { h, col, c: (length / 2 + 8) * EPS, rel: REL };
 }
 
 /** Candidate rows with a zero element (only their pairs can be +Infinity), ascending. */
@@ -331,7 +317,7 @@ export function pairwiseMatrix(measure: Decomposing, A: Side, B: Side, o: Resolv
  * for topK. False where this path does not apply.
  */
 export function pairwiseBlocks(measure: Decomposing, A: Side, B: Side, o: Resolved, out: Float64Array | null, onBlock?: (i0: number, rowsX: number, values: Float64Array) => void): boolean {
-  const sym = symmetric(measure), alpha = measure === "renyi" ? o.alpha! : 0, inJs = sym || alpha !== 0;
+  const sym = symmetric(measure), alpha = measure === "renyi" ? o.alpha! : 0;
   const P = alpha !== 0 ? powerRows(A, alpha, true) : sym ? symmetricRows(A, true) : queryRows(A, measure);
   const Q = P && (alpha !== 0 ? powerRows(B, 1 - alpha, false) : sym ? symmetricRows(B, false) : candidateRows(B, measure));
   if (P === null || Q === null) return false;
@@ -342,22 +328,26 @@ export function pairwiseBlocks(measure: Decomposing, A: Side, B: Side, o: Resolv
     if (values.length < rowsX * n) values = new Float64Array(rowsX * n);
     return values.subarray(0, rowsX * n);
   };
-  const withZeros = inJs ? new Int32Array(0) : zeroRows(Q);
+  const withZeros = alpha !== 0 ? new Int32Array(0) : zeroRows(Q), special = sym ? differ : infinite;
   let redoI: Int32Array = new Int32Array(64), redoJ: Int32Array = new Int32Array(64);
   let markedInBlock = 0;
   matrixStats.pairs = m * n;
   matrixStats.redone = 0;
-  // the kernel writes hᵢ − g, or NaN for the exact path (run after the block: it uses the same scratch)
-  return productTiles<Float64Array>(simdKernel()!, P.x, m, Q.x, n, sym ? 2 * dim : dim, inJs ? null : epilogue(measure, P, dim), (i0, j0, rowsX, rowsY, g, stride, marked) => {
-    markedInBlock +=
-      sym ? symmetricValues(P, Q, i0, j0, rowsX, rowsY, g, stride, dim) :
-      alpha !== 0 ? renyiValues(P, Q, alpha, i0, j0, rowsX, rowsY, g, stride, dim) : marked;
+  // the kernel writes (hᵢ + hⱼ) − g, or NaN for the exact path (run after the block: it uses
+  // the same scratch); then +Infinity where the supports decide it (only rows with a zero can)
+  const length = sym ? 2 * dim : dim;
+  return productTiles<Float64Array>(simdKernel()!, P.x, m, Q.x, n, length, alpha !== 0 ? null : epilogue(measure, P, Q, length), (i0, j0, rowsX, rowsY, g, stride, marked) => {
+    markedInBlock += alpha !== 0 ? renyiValues(P, Q, alpha, i0, j0, rowsX, rowsY, g, stride, dim) : marked;
     const rows = rowsAt(i0, rowsX);
     for (let r = 0; r < rowsX; r++) rows.set(g.subarray(r * stride, r * stride + rowsY), r * n + j0);
     for (let z = 0; z < withZeros.length; z++) {
       const j = withZeros[z];
       if (j < j0 || j >= j0 + rowsY) continue;
-      for (let i = i0; i < i0 + rowsX; i++) if (infinite(P, Q, i, j, w)) rows[(i - i0) * n + j] = Infinity;
+      for (let i = i0; i < i0 + rowsX; i++) if (special(P, Q, i, j, w)) rows[(i - i0) * n + j] = Infinity;
+    }
+    for (let i = i0; sym && i < i0 + rowsX; i++) {
+      if (P.zeros[i] === 0) continue;
+      for (let j = j0; j < j0 + rowsY; j++) if (differ(P, Q, i, j, w)) rows[(i - i0) * n + j] = Infinity;
     }
   }, (i0, rowsX) => {
     const rows = rowsAt(i0, rowsX);

@@ -4,14 +4,17 @@
 // and src/engine/matrix-topk.ts; this only moves blocks.
 import type { Kernel } from "../wasm.js";
 
-type DotRows = (a: number, aRows: number, b: number, bRows: number, dim: number, out: number, outStride: number, h: number, c: number, rel: number) => number;
+type DotRows = (a: number, aRows: number, b: number, bRows: number, dim: number, out: number, outStride: number, h: number, col: number, c: number, rel: number) => number;
+type ShortlistRows = (a: number, aRows: number, b: number, bRows: number, dim: number, state: number, k: number, c: number, tie: number, list: number) => number;
 
 /**
- * What the kernel makes of each dot product g: with `h` (two doubles per X row: hᵢ, dᵢ),
- * hᵢ − g, or NaN where c·|g| + dᵢ > rel·|hᵢ − g| (see assembly/matrix.ts); without, g.
+ * What the kernel makes of each dot product g: with `h` (two doubles per X row: hᵢ, dᵢ) and
+ * `col` (two per Y row: hⱼ, eⱼ), (hᵢ + hⱼ) − g, or NaN where c·|g| + dᵢ + eⱼ > rel·|value|
+ * (see assembly/matrix.ts); without, g.
  */
 export interface Epilogue {
   h: Float64Array;
+  col: Float64Array;
   c: number;
   rel: number;
 }
@@ -51,21 +54,28 @@ export function productTiles<G extends Float64Array | Float32Array>(
 ): boolean {
   const { exports, at, bytes } = kernel.area;
   const list = epilogue !== null && "k" in epilogue ? epilogue : null, values = list ? null : (epilogue as Epilogue | null), width = list ? 4 : 8;
-  const dot = (list ? exports.dotRowsF32 : exports.dotRowsF64) as DotRows | undefined;
-  // bytes per X row: the row, then its (h, d) or its shortlist state (assembly/matrix.ts stateBytes)
+  const dot = exports.dotRowsF64 as DotRows | undefined, shortlist = exports.dotRowsF32 as ShortlistRows | undefined;
+  // bytes per X row: the row, then its (h, d) or its shortlist state (assembly/matrix.ts stateBytes);
+  // per Y row: the row, then its (h, e) where there is an epilogue
   const xBytes = dim * width + (list ? (24 + 4 * list.k + 7) & ~7 : 16), perRow = xBytes - dim * width;
+  const yBytes = dim * width + (values !== null ? 16 : 0);
   // a block of X rows (a multiple of 4, the kernel's register block), then the Y rows that fit
   // beside it and its tile (8 bytes per pair): all n where they do, else as many as leave a square-ish tile
   let block = Math.min(64, Math.ceil(m / 4) * 4);
   while (block > 4 && block * xBytes > bytes / 4) block -= 4;
-  const whole = block * xBytes + n * (dim * width + 8 * block) <= bytes;
-  const rowsY = whole ? n : Math.floor((bytes - block * xBytes) / (dim * width + 8 * block));
-  if (dot === undefined || block * xBytes > bytes / 4 || rowsY < 4) return false;
+  const whole = block * xBytes + n * (yBytes + 8 * block) <= bytes;
+  const rowsY = whole ? n : Math.floor((bytes - block * xBytes) / (yBytes + 8 * block));
+  if ((list ? shortlist : dot) === undefined || block * xBytes > bytes / 4 || rowsY < 4) return false;
   const buffer = exports.memory.buffer;
-  const xAt = at, hAt = xAt + block * dim * width, yAt = hAt + block * perRow, gAt = yAt + rowsY * dim * width;
+  const xAt = at, hAt = xAt + block * dim * width, yAt = hAt + block * perRow, colAt = yAt + rowsY * dim * width;
+  const gAt = colAt + (yBytes - dim * width) * rowsY;
   const mem = list ? new Float32Array(buffer) : new Float64Array(buffer), mem64 = new Float64Array(buffer);
   const g = (list ? new Float32Array(buffer, gAt, 2 * block * Math.min(SUB, rowsY)) : new Float64Array(buffer, gAt, block * rowsY)) as G;
-  if (whole) mem.set(y.subarray(0, n * dim), yAt / width);
+  const rowsOfY = (j0: number, count: number): void => {
+    mem.set(y.subarray(j0 * dim, (j0 + count) * dim), yAt / width);
+    if (values !== null) mem64.set(values.col.subarray(2 * j0, 2 * (j0 + count)), colAt / 8);
+  };
+  if (whole) rowsOfY(0, n);
   for (let i0 = 0; i0 < m; i0 += block) {
     const rowsX = Math.min(block, m - i0);
     mem.set(x.subarray(i0 * dim, (i0 + rowsX) * dim), xAt / width);
@@ -79,14 +89,14 @@ export function productTiles<G extends Float64Array | Float32Array>(
     }
     for (let j0 = 0; j0 < n; j0 += rowsY) {
       const count = Math.min(rowsY, n - j0);
-      if (!whole) mem.set(y.subarray(j0 * dim, (j0 + count) * dim), yAt / width);
+      if (!whole) rowsOfY(j0, count);
       let marked = 0;
       for (let s = 0; s < count; s += SUB) {
         const b = yAt + s * dim * width, rows = Math.min(SUB, count - s);
-        if (list) tile(i0, j0 + s, rowsX, rows, g, rows, dot(xAt, rowsX, b, rows, dim, hAt, list.k, list.c, list.tie, gAt));
+        if (list) tile(i0, j0 + s, rowsX, rows, g, rows, shortlist!(xAt, rowsX, b, rows, dim, hAt, list.k, list.c, list.tie, gAt));
         else marked += values === null
-          ? dot(xAt, rowsX, b, rows, dim, gAt + s * 8, rowsY, 0, 0, 0)
-          : dot(xAt, rowsX, b, rows, dim, gAt + s * 8, rowsY, hAt, values.c, values.rel);
+          ? dot!(xAt, rowsX, b, rows, dim, gAt + s * 8, rowsY, 0, 0, 0, 0)
+          : dot!(xAt, rowsX, b, rows, dim, gAt + s * 8, rowsY, hAt, colAt + s * 16, values.c, values.rel);
       }
       if (!list) tile(i0, j0, rowsX, count, g, rowsY, marked);
     }
