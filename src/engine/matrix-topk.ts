@@ -169,8 +169,8 @@ function dot(x: Float64Array, i: number, y: Float64Array, j: number, dim: number
 }
 
 /**
- * topK of the measures whose pairs the product finishes in JS (jeffreys, psi, renyi): per
- * block of query rows their finished values (each within REL of the exact one, or exact),
+ * topK of the measures without an f32 shortlist (jeffreys, psi: their value needs both rows'
+ * Σ a ln a; renyi: a logarithm per pair): per block of query rows their finished values (each within REL of the exact one, or exact),
  * then per query every candidate that could be among the k best or tie with one
  * (value·(1 − REL) ≤ the k-th value·(1 + REL + TIE)) scored exactly (+Infinity is exact
  * already), and topK's selection among those: the per-pair path's indices and scores.
