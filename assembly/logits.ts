@@ -32,7 +32,7 @@
 // pass (max, e^−∞ = 0, and a = b = −∞ adds 0 to each KL sum).
 
 import {
-  expCall, expF64x2, expTableF64x2, gSmallF64x2, hsum, INVALID, MIN_NORMAL_F64, putRow, Q_ZERO, REDO, storeTwo, twoAt,
+  expCall, expF64x2, expTableF64x2, gSmallF64x2, hsum, INVALID, log1pMinusX, MIN_NORMAL_F64, putRow, Q_ZERO, REDO, storeTwo, twoAt,
   v64, V_EXP_LOW, V_EXP_UNDER, V_HALF,
 } from "./math";
 
@@ -135,11 +135,8 @@ export function logitsKL(a: usize, b: usize, n: i32, ma: f64, mb: f64, invT: f64
 export function logitsFinish(sumTerms: f64, sumPD: f64): f64 {
   if (!(sumTerms < Infinity)) return sumTerms; // +Infinity (q = 0 under p > 0) or NaN
   const e = sumTerms - sumPD;
-  // e − log1p(e) = e²/2 − e³/3 + e⁴/4 − …; the series where log1p would cancel
-  const c = Math.abs(e) < 1e-4
-    ? e * e * (0.5 - e * (1.0 / 3 - e * (0.25 - e * 0.2)))
-    : e - Math.log1p(e);
-  return Math.max(sumTerms - c, 0);
+  // e − log1p(e) = −(ln(1 + e) − e), which log1pMinusX sums without cancelling
+  return Math.max(sumTerms + log1pMinusX(e, 1 + e), 0);
 }
 
 // ---------------------------------------------------------------------------------------
