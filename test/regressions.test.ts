@@ -669,6 +669,38 @@ forBackends("unclear errors become clear", (b) => {
   });
 });
 
+// 21. kl(p, q, { normalize: false }) of two typed arrays takes the short path of kl(p, q)
+forBackends("21. normalize: false of two typed arrays (the short path) and what must leave it", (b) => {
+  // generate_regressions.py short_rows(): the same rows
+  const p = Array.from({ length: 16 }, (_, i) => 1 + (i % 5) / 4);
+  const rows: Record<string, number[]> = {
+    far: p.map((_, i) => 2 - (i % 3) / 4),
+    near: p.map((x, i) => x * (1 + ((i % 4) - 1.5) * 2 ** -20)),
+  };
+  it("values against mpmath, doubles and floats; a sum that cancels 2e7× (the T sums cannot settle it)", () => {
+    useBackend(b);
+    for (const [name, q] of Object.entries(rows)) {
+      close(kl(Float64Array.from(p), Float64Array.from(q), { normalize: false }), ev(`short/${name}/f64`), `${name} f64`);
+      close(kl(Float32Array.from(p), Float32Array.from(q), { normalize: false }), ev(`short/${name}/f32`), `${name} f32`, 1e-6);
+    }
+  });
+  it("q = 0 under p > 0 is +Infinity; a bad element, a length mismatch and other options as on the full path", () => {
+    useBackend(b);
+    const q = Float64Array.from(rows.far!);
+    q[3] = 0;
+    expect(kl(Float64Array.from(p), q, { normalize: false })).toBe(Infinity);
+    q[3] = NaN;
+    expectError(() => kl(Float64Array.from(p), q, { normalize: false }), "range", "KL_NAN", [/q\[3\]/], "NaN");
+    expectError(() => kl(Float64Array.from(p), q.subarray(1), { normalize: false }), "range", "KL_LENGTH_MISMATCH", [/16 and 15/], "lengths");
+    const far = Float64Array.from(rows.far!);
+    close(kl(Float64Array.from(p), far, { normalize: false, base: 2 }), ev("short/far/f64") / Math.LN2, "base 2");
+    expectError(() => kl(Float64Array.from(p), far, { normalize: false, bse: 2 } as never), "range", "KL_BAD_OPTION", [/bse/], "unknown key");
+    // a Proxy (reactive options objects are) and an inherited key read as on the full path
+    close(kl(Float64Array.from(p), far, new Proxy({ normalize: false }, {})), ev("short/far/f64"), "Proxy");
+    close(kl(Float64Array.from(p), far, Object.create({ normalize: false }) as never), ev("short/far/f64"), "inherited normalize");
+  });
+});
+
 describe("init() with a bad source", () => {
   async function fresh(): Promise<KLModule> {
     vi.resetModules();

@@ -24,13 +24,16 @@ export function isCoreOptions(options: ScoreOptions): boolean {
 }
 
 export function klCore(p: Vector, q: Vector, options?: KLOptions): number {
-  if (options === undefined) {
-    // the commonest call, kl(p, q) of two typed arrays of one type within a chunk, kept
-    // short: no option or shape checks (what they would reject the kernel cannot take)
+  const plain = options !== undefined && plainOnly(options);
+  if (options === undefined || plain) {
+    // the commonest calls, kl(p, q) and kl(p, q, { normalize: false }) of two typed arrays of
+    // one type within a chunk, kept short: no option or shape checks (what they would reject
+    // the kernel cannot take); a plain sum the T sums cannot settle takes the path below
     const f32 = p instanceof Float32Array && q instanceof Float32Array;
     const k = f32 || (p instanceof Float64Array && q instanceof Float64Array) ? simdKernel() : null;
     const s = k !== null ? k.shortSums(p as Float64Array, q as Float64Array, f32) : null;
-    if (s !== null) return normalized(p, q, s, f32);
+    const value = s === null ? NaN : plain ? plainFromT(s, f32) : normalized(p, q, s, f32);
+    if (value === value) return value;
   }
   const { normalize, scale } = resolveOptions(options);
   checkPair(p, q);
@@ -38,6 +41,13 @@ export function klCore(p: Vector, q: Vector, options?: KLOptions): number {
   const f32 = p instanceof Float32Array && q instanceof Float32Array;
   if (!normalize) return plainSum(p, q, f32) * scale;
   return normalized(p, q, sums(p, q, f32 ? "f32" : "f64"), f32) * scale;
+}
+
+/** Options that are exactly { normalize: false }. */
+function plainOnly(options: KLOptions): boolean {
+  if (typeof options !== "object" || options === null || options.normalize !== false) return false;
+  for (const key in options) if (key !== "normalize") return false;
+  return true;
 }
 
 /** Σ p·ln(p/q): from the kernel's T sums where their rounding cannot show (see plainFromT), else summed itself. */
