@@ -226,6 +226,35 @@ describe.each(backends)("matrix path on %s", (backend) => {
 });
 
 describe.runIf(hasSimd)("matrix path agrees with the per-pair path", () => {
+  // 37 query rows of 97 (odd: every pair has a scalar tail) against 2600 candidates, more than
+  // the matrix area holds at once (the candidate rows and their (hⱼ, eⱼ) stream in chunks, each
+  // in sub-blocks of 64), with zeros: query rows 0 and 1 and their copies, candidates 3 and 4,
+  // zero at every 13th element; candidates 5 to 9 at every 11th (kl, jeffreys, psi: +Infinity
+  // against the rows whose supports differ, set in JS)
+  it.each(["kl", "crossEntropy", "hellinger", "jeffreys", "psi"] as const)("%s pairwise: candidates in chunks, odd dim, zeros; within 1e-12", (measure) => {
+    const dim = 97, A = xorshiftValues(37 * dim, 4321).map((x) => x + 2 ** -10), B = xorshiftValues(2600 * dim, 8765).map((x) => x + 2 ** -10);
+    for (let t = 0; t < 2 * dim; t += 13) A[t] = 0;
+    B.set(A.subarray(0, 2 * dim), 3 * dim);
+    for (let t = 5 * dim; t < 10 * dim; t += 11) B[t] = 0;
+    useBackend(WASM);
+    matrixStats.pairs = 0;
+    const fast = pairwise(measure, A, B, { dim });
+    expect(matrixStats.pairs).toBe(37 * 2600);
+    useBackend("js");
+    const slow = pairwise(measure, A, B, { dim });
+    let worst = 0, infinite = 0, finite = 0;
+    for (let t = 0; t < slow.length; t++) {
+      if (slow[t] === Infinity) infinite++;
+      else finite++;
+      if (slow[t] === fast[t]) continue;
+      worst = Math.max(worst, Math.abs(slow[t] - fast[t]) / Math.abs(slow[t]));
+    }
+    expect(worst).toBeLessThanOrEqual(BOUND);
+    expect(finite).toBeGreaterThan(90_000);
+    if (measure === "jeffreys" || measure === "psi") expect(infinite).toBeGreaterThan(2 * 2600);
+    if (measure !== "crossEntropy") expect([fast[3], fast[2600 + 4]]).toEqual([0, 0]);
+  });
+
   it.each(["kl", "crossEntropy", "hellinger", "jeffreys", "renyi"] as const)("%s pairwise and topK: wasm-simd (matrix) and js (per pair) within 1e-12, same indices", (measure) => {
     const [A, B] = largeRows(200, 64, false);
     const o = { dim: 64, ...(measure === "renyi" ? { alpha: 2.5 } : {}) };
