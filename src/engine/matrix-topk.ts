@@ -170,10 +170,11 @@ function dot(x: Float64Array, i: number, y: Float64Array, j: number, dim: number
 
 /**
  * topK of the measures without an f32 shortlist (jeffreys, psi: their value needs both rows'
- * Σ a ln a; renyi: a logarithm per pair): per block of query rows their finished values (each within REL of the exact one, or exact),
- * then per query every candidate that could be among the k best or tie with one
- * (value·(1 − REL) ≤ the k-th value·(1 + REL + TIE)) scored exactly (+Infinity is exact
- * already), and topK's selection among those: the per-pair path's indices and scores.
+ * Σ a ln a; renyi: a logarithm per pair): per block of query rows their finished values (each
+ * within REL of the exact one, or exact), then per query every candidate that could be among
+ * the k best or tie with one (value·(1 − REL) ≤ the k-th value·(1 + REL + TIE)) scored exactly
+ * (+Infinity is exact already), and topK's selection among those: the per-pair path's indices
+ * and scores.
  */
 function topKOfValues(measure: Decomposing, A: Side, B: Side, o: Resolved, k: number): { indices: Int32Array; scores: Float64Array } | null {
   const m = A.shape.rows, n = B.shape.rows;
