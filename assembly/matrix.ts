@@ -19,11 +19,12 @@
 // B, the value is (hᵢ + hⱼ) − g and its error bound c·|g| + dᵢ + eⱼ (every product term has
 // one sign, so Σ|aₖ·bₖ| = |g|); where the bound exceeds rel·|value| the pair is written as
 // NaN, "redo exactly", and counted in the return value.
-// f32: h holds per row of A its state (stateBytes(k) bytes: hᵢ, dᵢ, the threshold, as f64,
-// then its k largest products so far, f32, descending); only the products g ≥ the row's
-// threshold are written, as f32 pairs (i·bRows + j, g) from `out` on, and counted in the
-// return value; each raises the row's k largest and, once there are k, its threshold
-// (shortlistThreshold, with c and tie).
+// f32: h holds per row of A its state (stateBytes(cap) bytes: hᵢ, dᵢ, the threshold, as f64,
+// its count, i32, then up to cap kept pairs (g f32, column j i32), g descending); every
+// product g ≥ the row's threshold is kept, and once k are kept the threshold rises to
+// shortlistThreshold of the k-th (with c and tie) and the kept pairs under it are dropped:
+// the kept pairs are the row's shortlist. A row with more than cap pairs at or above its
+// threshold overflows: its count becomes cap + 1 and it keeps no more (its threshold +∞).
 
 import { maddF64x2 } from "./math";
 
@@ -34,48 +35,26 @@ import { maddF64x2 } from "./math";
   return f32x4.add(c, f32x4.mul(x, y));
 }
 
-// The sums of a's lanes and of b's: f64, [Σa, Σb]; f32, (a₀ + a₂) + (a₁ + a₃) in lane 0 and
-// b's in lane 2
+// f64: the sums of a's lanes and of b's, [Σa, Σb], with the scalar tail added: the elements
+// after the last whole vector, row ar against rows b0 and b1
 // @ts-ignore: decorator
-@inline function pairSums<T>(a: v128, b: v128): v128 {
-  if (sizeof<T>() == 8) return f64x2.add(v128.shuffle<f64>(a, b, 0, 2), v128.shuffle<f64>(a, b, 1, 3));
-  const t = f32x4.add(v128.shuffle<f64>(a, b, 0, 2), v128.shuffle<f64>(a, b, 1, 3));
-  return f32x4.add(t, v128.shuffle<f32>(t, t, 1, 0, 3, 2));
-}
-
-// Row ar's two pair sums (pairSums of its accumulators) with the scalar tail added: the
-// elements after the last whole vector, against rows b0 and b1 (in the lanes of pairSums).
-// @ts-ignore: decorator
-@inline function withTail<T>(g: v128, ar: usize, b0: usize, b1: usize, from: usize, to: usize): v128 {
-  for (let k = from; k < to; k += sizeof<T>()) {
-    if (sizeof<T>() == 8) {
-      const y = f64x2.replace_lane(f64x2.splat(load<f64>(b0 + k)), 1, load<f64>(b1 + k));
-      g = f64x2.add(g, f64x2.mul(f64x2.splat(load<f64>(ar + k)), y));
-    } else {
-      const y = f32x4.replace_lane(f32x4.splat(load<f32>(b0 + k)), 2, load<f32>(b1 + k));
-      g = f32x4.add(g, f32x4.mul(f32x4.splat(load<f32>(ar + k)), y));
-    }
+@inline function pairSums(a: v128, b: v128, ar: usize, b0: usize, b1: usize, from: usize, to: usize): v128 {
+  let g = f64x2.add(v128.shuffle<f64>(a, b, 0, 2), v128.shuffle<f64>(a, b, 1, 3));
+  for (let k = from; k < to; k += 8) {
+    const y = f64x2.replace_lane(f64x2.splat(load<f64>(b0 + k)), 1, load<f64>(b1 + k));
+    g = f64x2.add(g, f64x2.mul(f64x2.splat(load<f64>(ar + k)), y));
   }
   return g;
 }
 
 let counted: i32 = 0;
 
-// What becomes of the products g (pairSums' lanes) of row i against columns j and, where two,
-// j + 1 (see above): f64, their values at o (NaN where the bound rules one out; hj, ej: the
-// columns' (hⱼ, eⱼ) as vectors); f32 (outStride is k, rel is tie), listed where at or above
-// the row's threshold.
+// f64: the products g (pairSums' lanes) of row i against columns j and, where two, j + 1 (see
+// above) become their values at o (NaN where the bound rules one out; hj, ej: the columns'
+// (hⱼ, eⱼ) as vectors).
 // @ts-ignore: decorator
-@inline function put<T>(g: v128, i: i32, j: i32, two: bool, o: usize, hj: v128, ej: v128, bRows: i32, out: usize, outStride: i32, h: usize, c: f64, rel: f64): void {
+@inline function put(g: v128, i: i32, two: bool, o: usize, hj: v128, ej: v128, h: usize, c: f64, rel: f64): void {
   const lanes = two ? 3 : 1;
-  if (sizeof<T>() == 4) {
-    const state = h + <usize>i * stateBytes(outStride);
-    const wide = f64x2.promote_low_f32x4(v128.shuffle<f32>(g, g, 0, 2, 0, 2));
-    const at = i64x2.bitmask(f64x2.ge(wide, f64x2.splat(load<f64>(state, 16)))) & lanes;
-    if (at & 1) listPair(f32x4.extract_lane(g, 0), i * bRows + j, state, outStride, c, rel, out);
-    if (at & 2) listPair(f32x4.extract_lane(g, 2), i * bRows + j + 1, state, outStride, c, rel, out);
-    return;
-  }
   let value = g;
   if (h != 0) {
     const hi = h + (<usize>i << 4);
@@ -89,26 +68,62 @@ let counted: i32 = 0;
   if (two) v128.store_lane<f64>(o, value, 1, 8);
 }
 
-// Bytes of a row's shortlist state: hᵢ, dᵢ, threshold (f64), then k f32, 8-byte aligned
-// (src/wasm/matrix.ts lays it out).
+// f32: rows r and r + 1 against columns j and j + 1, lanes (r, j), (r, j + 1), (r + 1, j),
+// (r + 1, j + 1): each accumulator's lanes summed as (a₀ + a₂) + (a₁ + a₃), the tail products
+// added after them, then each pair of `valid` (a lane mask) kept where at or above its row's
+// threshold (rounded to f32: for an f32 g, g ≥ it exactly where g ≥ the threshold, or a few
+// more, which keep() drops as it would any pair under the threshold).
 // @ts-ignore: decorator
-@inline function stateBytes(k: i32): usize {
-  return (24 + (<usize>k << 2) + 7) & ~7;
+@inline function quad(
+  r0: v128, r1: v128, s0: v128, s1: v128, ar: usize, as: usize, b0: usize, b1: usize, from: usize, to: usize,
+  r: i32, j: i32, valid: i32, cap: i32, k: i32, h: usize, c: f64, tie: f64,
+): void {
+  const t0 = f32x4.add(v128.shuffle<f64>(r0, r1, 0, 2), v128.shuffle<f64>(r0, r1, 1, 3));
+  const t1 = f32x4.add(v128.shuffle<f64>(s0, s1, 0, 2), v128.shuffle<f64>(s0, s1, 1, 3));
+  let g = f32x4.add(v128.shuffle<f32>(t0, t1, 0, 2, 4, 6), v128.shuffle<f32>(t0, t1, 1, 3, 5, 7));
+  for (let k = from; k < to; k += 4) {
+    const x = f32x4.replace_lane(f32x4.replace_lane(f32x4.splat(load<f32>(ar + k)), 2, load<f32>(as + k)), 3, load<f32>(as + k));
+    const y = f32x4.replace_lane(f32x4.replace_lane(f32x4.splat(load<f32>(b0 + k)), 1, load<f32>(b1 + k)), 3, load<f32>(b1 + k));
+    g = f32x4.add(g, f32x4.mul(x, y));
+  }
+  const stateR = h + <usize>r * stateBytes(cap), stateS = stateR + stateBytes(cap);
+  const limits = f32x4.demote_f64x2_zero(f64x2.replace_lane(f64x2.splat(load<f64>(stateR, 16)), 1, load<f64>(stateS, 16)));
+  const at = i32x4.bitmask(f32x4.ge(g, v128.shuffle<f32>(limits, limits, 0, 0, 1, 1))) & valid;
+  if (at == 0) return;
+  if (at & 1) keep(f32x4.extract_lane(g, 0), j, stateR, k, cap, c, tie);
+  if (at & 2) keep(f32x4.extract_lane(g, 1), j + 1, stateR, k, cap, c, tie);
+  if (at & 4) keep(f32x4.extract_lane(g, 2), j, stateS, k, cap, c, tie);
+  if (at & 8) keep(f32x4.extract_lane(g, 3), j + 1, stateS, k, cap, c, tie);
 }
 
-// A product at or above its row's threshold: listed, and into the row's k largest.
-function listPair(g: f32, pair: i32, state: usize, k: i32, c: f64, tie: f64, list: usize): void {
-  const at = list + (<usize>counted << 3);
-  store<f32>(at, <f32>pair);
-  store<f32>(at, g, 4);
-  counted++;
-  const best = state + 24;
-  let t = <usize>(k - 1) << 2;
-  if (!(g > load<f32>(best + t))) return;
-  for (; t > 0 && load<f32>(best + t - 4) < g; t -= 4) store<f32>(best + t, load<f32>(best + t - 4));
-  store<f32>(best + t, g);
-  const gk = load<f32>(best + (<usize>(k - 1) << 2));
-  if (gk != -Infinity) store<f64>(state, shortlistThreshold(load<f64>(state), c, load<f64>(state, 8), gk, tie), 16);
+// Bytes of a row's shortlist state (src/wasm/matrix.ts lays it out).
+// @ts-ignore: decorator
+@inline function stateBytes(cap: i32): usize {
+  return 32 + (<usize>cap << 3);
+}
+
+// A product g of column j at or above its row's threshold: into the row's kept pairs (after
+// any equal g), then the threshold and the kept pairs under it (see above).
+function keep(g: f32, j: i32, state: usize, k: i32, cap: i32, c: f64, tie: f64): void {
+  let count = load<i32>(state, 24);
+  const kept = state + 32;
+  if (count >= cap) {
+    // full (or full already: a pair of the same vector as the one that filled it)
+    store<i32>(state, cap + 1, 24);
+    store<f64>(state, Infinity, 16);
+    return;
+  }
+  let at = kept + (<usize>count << 3);
+  for (; at > kept && load<f32>(at - 8) < g; at -= 8) store<i64>(at, load<i64>(at - 8));
+  store<f32>(at, g);
+  store<i32>(at, j, 4);
+  count++;
+  if (count >= k) {
+    const threshold = shortlistThreshold(load<f64>(state), c, load<f64>(state, 8), load<f32>(kept + (<usize>(k - 1) << 3)), tie);
+    store<f64>(state, threshold, 16);
+    while (count > k && <f64>load<f32>(kept + (<usize>(count - 1) << 3)) < threshold) count--;
+  }
+  store<i32>(state, count, 24);
 }
 
 // The least product g whose lower bound h − g − c·|g| − d can be under the cap, the k-th
@@ -160,10 +175,17 @@ function shortlistThreshold(h: f64, c: f64, d: f64, gk: f64, tie: f64): f64 {
         hj = v128.shuffle<f64>(colJ, colNext, 0, 2);
         ej = v128.shuffle<f64>(colJ, colNext, 1, 3);
       }
-      put<T>(withTail<T>(pairSums<T>(c00, c01), a0, b0, b1, vectorBytes, rowBytes), i, j, two, o, hj, ej, bRows, out, outStride, h, c, rel);
-      if (i + 1 < aRows) put<T>(withTail<T>(pairSums<T>(c10, c11), a1, b0, b1, vectorBytes, rowBytes), i + 1, j, two, o + stride, hj, ej, bRows, out, outStride, h, c, rel);
-      if (i + 2 < aRows) put<T>(withTail<T>(pairSums<T>(c20, c21), a2, b0, b1, vectorBytes, rowBytes), i + 2, j, two, o + 2 * stride, hj, ej, bRows, out, outStride, h, c, rel);
-      if (i + 3 < aRows) put<T>(withTail<T>(pairSums<T>(c30, c31), a3, b0, b1, vectorBytes, rowBytes), i + 3, j, two, o + 3 * stride, hj, ej, bRows, out, outStride, h, c, rel);
+      if (sizeof<T>() == 4) {
+        // rows i, i + 1, then i + 2, i + 3: four pairs per vector (a row past the block, or column j + 1 past bRows, masked off)
+        const column = <i32>col + j;
+        quad(c00, c01, c10, c11, a0, a1, b0, b1, vectorBytes, rowBytes, i, column, (two ? 3 : 1) * (i + 1 < aRows ? 5 : 1), <i32>out, outStride, h, c, rel);
+        if (i + 2 < aRows) quad(c20, c21, c30, c31, a2, a3, b0, b1, vectorBytes, rowBytes, i + 2, column, (two ? 3 : 1) * (i + 3 < aRows ? 5 : 1), <i32>out, outStride, h, c, rel);
+        continue;
+      }
+      put(pairSums(c00, c01, a0, b0, b1, vectorBytes, rowBytes), i, two, o, hj, ej, h, c, rel);
+      if (i + 1 < aRows) put(pairSums(c10, c11, a1, b0, b1, vectorBytes, rowBytes), i + 1, two, o + stride, hj, ej, h, c, rel);
+      if (i + 2 < aRows) put(pairSums(c20, c21, a2, b0, b1, vectorBytes, rowBytes), i + 2, two, o + 2 * stride, hj, ej, h, c, rel);
+      if (i + 3 < aRows) put(pairSums(c30, c31, a3, b0, b1, vectorBytes, rowBytes), i + 3, two, o + 3 * stride, hj, ej, h, c, rel);
     }
   }
   return counted;
@@ -173,6 +195,7 @@ export function dotRowsF64(a: usize, aRows: i32, b: usize, bRows: i32, dim: i32,
   return dotRows<f64>(a, aRows, b, bRows, dim, out, outStride, h, col, c, rel);
 }
 
-export function dotRowsF32(a: usize, aRows: i32, b: usize, bRows: i32, dim: i32, state: usize, k: i32, c: f64, tie: f64, list: usize): i32 {
-  return dotRows<f32>(a, aRows, b, bRows, dim, list, k, state, 0, c, tie);
+// (the f32 body reads `out` as cap and `col` as the index of b's first row)
+export function dotRowsF32(a: usize, aRows: i32, b: usize, bRows: i32, dim: i32, state: usize, k: i32, cap: i32, column: i32, c: f64, tie: f64): void {
+  dotRows<f32>(a, aRows, b, bRows, dim, cap, k, state, column, c, tie);
 }

@@ -181,6 +181,23 @@ describe.each(backends)("matrix path on %s", (backend) => {
     }
   }
 
+  // more candidates tie at the top than the kernel keeps per row (2k + 16): the row's
+  // shortlist overflows and every candidate is scored exactly. Copies scaled by powers of 2
+  // normalise to the same row, so their values are exactly 0 and the lowest indices win.
+  it.each(["kl", "hellinger"] as const)("topK %s of a query with 80 copies among the candidates: the first k copies, exactly 0", (measure) => {
+    useBackend(backend);
+    const dim = 16, k = 10, row = Float64Array.from({ length: dim }, (_, t) => 1 + ((t * 7) % 5));
+    const B = new Float64Array(100 * dim);
+    for (let j = 0; j < 100; j++) for (let t = 0; t < dim; t++) B[j * dim + t] = j < 20 ? 1 + ((j * 13 + t * 3) % 11) : row[t] * 2 ** (j % 3);
+    const A = new Float64Array(2 * dim);
+    A.set(row);
+    A.set(row.map((v) => 4 * v), dim);
+    const got = topK(measure, A, B, { dim, k });
+    expect(Array.from(got.indices)).toEqual([...Array.from({ length: k }, (_, t) => 20 + t), ...Array.from({ length: k }, (_, t) => 20 + t)]);
+    expect(Array.from(got.scores)).toEqual(new Array(2 * k).fill(0));
+    if (backend !== "js") expect(matrixStats.shortlisted).toBe(2 * 100);
+  });
+
   for (const c of fixtures.large) {
     describe(c.name, () => {
       const [A, B] = largeRows(c.rows, c.dim, c.kind === "f32");

@@ -3,7 +3,7 @@
 import { simdKernel } from "./backend.js";
 import { finish } from "./finish.js";
 import {
-  candidateRows, epilogue, exactPairs, grow, infinite, matrixStats, pairwiseBlocks, queryRows, REL, symmetric, words, type Decomposing, type Rows,
+  candidateRows, epilogue, exactPairs, infinite, matrixStats, pairwiseBlocks, queryRows, REL, symmetric, words, type Decomposing, type Rows,
 } from "./matrix.js";
 import type { Resolved } from "./options.js";
 import type { Side } from "./sides.js";
@@ -16,7 +16,8 @@ const TIE = 2e-14;
  * topK through the product, in two stages. The shortlist: the products in f32
  * (assembly/matrix.ts dotRowsF32) with their error bound; per query row the k-th smallest
  * upper bound (value + bound) caps the k best, so only candidates whose lower bound is under
- * that cap can enter. The re-rank: each shortlisted pair's product again in f64 (dot: the
+ * that cap can enter; the kernel keeps those (up to 2k + 16 a row: a row with more, e.g.
+ * many identical candidates, has every candidate scored exactly). The re-rank: each shortlisted pair's product again in f64 (dot: the
  * kernel's order of summation, so pairwise's bound),
  * and its value kept where that bound is within REL of it (as in pairwise) and its interval,
  * widened by TIE, meets no other shortlisted interval: then its order against every other
@@ -35,50 +36,46 @@ export function topKMatrix(measure: Decomposing, A: Side, B: Side, o: Resolved, 
   const indices = new Int32Array(m * k), scores = new Float64Array(m * k);
   const { h: hd, c: c64 } = epilogue(measure, P, Q, dim), h32 = hd.slice();
   for (let i = 0; i < m; i++) h32[2 * i + 1] += dim * 2 ** -69;
-  const thresholds = new Float64Array(m);
-  // the pairs the kernel listed (row in the block, candidate, f32 product), grouped by row in done
-  let itemRow = new Int32Array(1024), itemJ = new Int32Array(1024), itemG = new Float32Array(1024), items = 0;
+  // the kernel's shortlist of each row of a block: its count and columns, cap + 1 words a row
+  const cap = 2 * k + 16, thresholds = new Float64Array(m), kept = new Int32Array(Math.min(m, 64) * (cap + 1));
   let lists: Int32Array = new Int32Array(0), g64 = new Float64Array(0), values = new Float64Array(0), special = new Uint8Array(0);
-  const starts = new Int32Array(Math.min(m, 64) + 2), lows = new Float64Array(n), highs = new Float64Array(n), order = new Int32Array(n);
+  const starts = new Int32Array(Math.min(m, 64) + 1), lows = new Float64Array(n), highs = new Float64Array(n), order = new Int32Array(n);
   matrixStats.pairs = m * n;
   matrixStats.reranked = 0;
   matrixStats.shortlisted = 0;
   const { x, y } = f32Rows(P, Q, dim);
-  const ok = productTiles<Float32Array>(simdKernel()!, x, m, y, n, dim, { h: h32, k, c: f32Bound(dim), tie: TIE, thresholds }, (_i0, j0, _rowsX, rowsY, list, _stride, listed) => {
-    if (itemRow.length < items + listed) {
-      const size = Math.max(2 * itemRow.length, items + listed);
-      itemRow = grow(itemRow, size);
-      itemJ = grow(itemJ, size);
-      itemG = grow(itemG, size);
-    }
-    // (p, g) pairs, p = r·rowsY + (j − j0), r the row in the block
-    for (let t = 0; t < 2 * listed; t += 2, items++) {
-      const r = (itemRow[items] = Math.floor(list[t] / rowsY));
-      itemJ[items] = j0 + list[t] - r * rowsY;
-      itemG[items] = list[t + 1];
-    }
-  }, (i0, rowsX) => {
-    // the shortlist of each row, lists[starts[r]..starts[r + 1]] with values (NaN: pending exact)
-    const count = countKept(itemRow, itemG, items, i0, rowsX, thresholds, starts, n);
+  const ok = productTiles(simdKernel()!, x, m, y, n, dim, { h: h32, k, cap, c: f32Bound(dim), tie: TIE, thresholds, kept }, () => {}, (i0, rowsX) => {
+    // row r's shortlist, lists[starts[r]..starts[r + 1]] with values (NaN: pending exact): the
+    // kept columns, or every candidate where the row has fewer than k finite pairs or overflowed
+    const all = (r: number): boolean => !(thresholds[i0 + r] > FEWER_THAN_K) || kept[r * (cap + 1)] > cap;
+    for (let r = 0; r < rowsX; r++) starts[r + 1] = starts[r] + (all(r) ? n : kept[r * (cap + 1)]);
+    const count = starts[rowsX];
     if (lists.length < count) {
       lists = new Int32Array(count);
       g64 = new Float64Array(count);
       values = new Float64Array(count);
       special = new Uint8Array(count);
     }
-    placeKept(itemRow, itemJ, itemG, items, i0, rowsX, thresholds, starts, lists, g64, P.x, Q.x, dim, n);
-    items = 0;
     for (let r = 0; r < rowsX; r++) {
       const i = i0 + r, from = starts[r], listed = starts[r + 1] - from;
-      if (thresholds[i] > FEWER_THAN_K) settle(g64, hd[2 * i], c64, hd[2 * i + 1], from, listed, values, lows, highs, order);
-      else {
-        // fewer than k finite pairs: every candidate, +Infinity where some q = 0 under p > 0, the rest exactly
+      matrixStats.shortlisted += listed;
+      if (all(r)) {
+        // every candidate: +Infinity where some q = 0 under p > 0, the rest exactly
         for (let j = 0; j < n; j++) {
           lists[from + j] = j;
           values[from + j] = infinite(P, Q, i, j, w) ? Infinity : NaN;
         }
+        continue;
       }
-      matrixStats.shortlisted += listed;
+      // in ascending index order (topK's selection breaks ties by it), each with its f64 product
+      for (let t = 0; t < listed; t++) {
+        const j = kept[r * (cap + 1) + 1 + t];
+        let u = from + t;
+        for (; u > from && lists[u - 1] > j; u--) lists[u] = lists[u - 1];
+        lists[u] = j;
+      }
+      for (let t = from; t < from + listed; t++) g64[t] = dot(P.x, i, Q.x, lists[t], dim);
+      settle(g64, hd[2 * i], c64, hd[2 * i + 1], from, listed, values, lows, highs, order);
     }
     // the settled values in the caller's base (finish scales and clamps the finite ones;
     // +Infinity, exact already, and the pending NaN are left out)
@@ -112,40 +109,6 @@ function f32Rows(P: Rows, Q: Rows, dim: number): { x: Float32Array; y: Float32Ar
     for (let t = 0; t < dim; t++) if ((Q.bits[j * w + (t >>> 5)] & (1 << (t & 31))) !== 0) y[j * dim + t] = -(2 ** 100);
   }
   return { x, y };
-}
-
-/**
- * Counts the shortlist of each row of the block into starts[r + 2] (the items at or above
- * its threshold, or all n candidates where there are fewer than k finite pairs) and makes
- * the counts offsets (see placeKept); their total.
- */
-function countKept(itemRow: Int32Array, itemG: Float32Array, items: number, i0: number, rowsX: number, thresholds: Float64Array, starts: Int32Array, n: number): number {
-  starts.fill(0, 0, rowsX + 2);
-  for (let t = 0; t < items; t++) if (itemG[t] >= thresholds[i0 + itemRow[t]]) starts[itemRow[t] + 2]++;
-  for (let r = 0; r < rowsX; r++) {
-    if (!(thresholds[i0 + r] > FEWER_THAN_K)) starts[r + 2] = n;
-    starts[r + 2] += starts[r + 1];
-  }
-  return starts[rowsX + 1];
-}
-
-/**
- * The kept items grouped by row (a counting sort: afterwards row r's shortlist is
- * lists[starts[r]..starts[r + 1]]), each with its f64 product; the n places of a row with
- * fewer than k finite pairs are left to the caller.
- */
-function placeKept(
-  itemRow: Int32Array, itemJ: Int32Array, itemG: Float32Array, items: number, i0: number, rowsX: number, thresholds: Float64Array,
-  starts: Int32Array, lists: Int32Array, g64: Float64Array, x: Float64Array, y: Float64Array, dim: number, n: number,
-): void {
-  for (let t = 0; t < items; t++) {
-    const r = itemRow[t], threshold = thresholds[i0 + r];
-    if (!(itemG[t] >= threshold && threshold > FEWER_THAN_K)) continue;
-    const at = starts[r + 1]++;
-    lists[at] = itemJ[t];
-    g64[at] = dot(x, i0 + r, y, itemJ[t], dim);
-  }
-  for (let r = 0; r < rowsX; r++) if (!(thresholds[i0 + r] > FEWER_THAN_K)) starts[r + 1] += n;
 }
 
 /*

@@ -336,7 +336,7 @@ export function pairwiseBlocks(measure: Decomposing, A: Side, B: Side, o: Resolv
   // the kernel writes (hᵢ + hⱼ) − g, or NaN for the exact path (run after the block: it uses
   // the same scratch); then +Infinity where the supports decide it (only rows with a zero can)
   const length = sym ? 2 * dim : dim;
-  return productTiles<Float64Array>(simdKernel()!, P.x, m, Q.x, n, length, alpha !== 0 ? null : epilogue(measure, P, Q, length), (i0, j0, rowsX, rowsY, g, stride, marked) => {
+  return productTiles(simdKernel()!, P.x, m, Q.x, n, length, alpha !== 0 ? null : epilogue(measure, P, Q, length), (i0, j0, rowsX, rowsY, g, stride, marked) => {
     markedInBlock += alpha !== 0 ? renyiValues(P, Q, alpha, i0, j0, rowsX, rowsY, g, stride, dim) : marked;
     const rows = rowsAt(i0, rowsX);
     for (let r = 0; r < rowsX; r++) rows.set(g.subarray(r * stride, r * stride + rowsY), r * n + j0);

@@ -5,7 +5,7 @@
 import type { Kernel } from "../wasm.js";
 
 type DotRows = (a: number, aRows: number, b: number, bRows: number, dim: number, out: number, outStride: number, h: number, col: number, c: number, rel: number) => number;
-type ShortlistRows = (a: number, aRows: number, b: number, bRows: number, dim: number, state: number, k: number, c: number, tie: number, list: number) => number;
+type ShortlistRows = (a: number, aRows: number, b: number, bRows: number, dim: number, state: number, k: number, cap: number, column: number, c: number, tie: number) => void;
 
 /**
  * What the kernel makes of each dot product g: with `h` (two doubles per X row: hᵢ, dᵢ) and
@@ -21,15 +21,19 @@ export interface Epilogue {
 
 /**
  * topK's shortlist on the f32 kernel (dotRowsF32): per X row (hᵢ, dᵢ) in h; the kernel keeps
- * each row's k largest products and its threshold (assembly/matrix.ts); `thresholds` receives
- * each row's last one.
+ * each row's products at or above its threshold, up to cap of them (assembly/matrix.ts).
+ * Before `done`, `thresholds` receives each row's last threshold and `kept`, per row r of the
+ * block from r·(cap + 1), the count of its kept columns (cap + 1: it overflowed), then the
+ * columns.
  */
 export interface Shortlist {
   h: Float64Array;
   k: number;
+  cap: number;
   c: number;
   tie: number;
   thresholds: Float64Array;
+  kept: Int32Array;
 }
 
 /** Rows of B per kernel call: a sub-block that stays in L1 while a block of A rows passes it. */
@@ -42,14 +46,13 @@ const SUB = 64;
  * follows the last tile of each block of X rows (and may use the kernel's other scratch).
  * The kernel's matrix area (fixed, apart from the streaming scratch) holds a block of X rows
  * with their (h, d), as many Y rows as fit (all of them where they fit: copied once per call)
- * and the tile: a block of X rows against those Y rows. With a Shortlist (x and y f32), one
- * `tile` per kernel call: the f32 kernel's products g ≥ their row's threshold only, `marked`
- * pairs (p, g) in g, p = (i − i0)·rowsY + (j − j0); the thresholds are final when `done` is
- * called. False where a row does not fit (the caller takes another path).
+ * and the tile: a block of X rows against those Y rows. With a Shortlist (x and y f32) there
+ * are no tiles: the kernel keeps each row's shortlist, read out before `done`. False where a
+ * row does not fit (the caller takes another path).
  */
-export function productTiles<G extends Float64Array | Float32Array>(
+export function productTiles(
   kernel: Kernel, x: Float64Array | Float32Array, m: number, y: Float64Array | Float32Array, n: number, dim: number, epilogue: Epilogue | Shortlist | null,
-  tile: (i0: number, j0: number, rowsX: number, rowsY: number, g: G, stride: number, marked: number) => void,
+  tile: (i0: number, j0: number, rowsX: number, rowsY: number, g: Float64Array, stride: number, marked: number) => void,
   done: (i0: number, rowsX: number) => void,
 ): boolean {
   const { exports, at, bytes } = kernel.area;
@@ -57,20 +60,21 @@ export function productTiles<G extends Float64Array | Float32Array>(
   const dot = exports.dotRowsF64 as DotRows | undefined, shortlist = exports.dotRowsF32 as ShortlistRows | undefined;
   // bytes per X row: the row, then its (h, d) or its shortlist state (assembly/matrix.ts stateBytes);
   // per Y row: the row, then its (h, e) where there is an epilogue
-  const xBytes = dim * width + (list ? (24 + 4 * list.k + 7) & ~7 : 16), perRow = xBytes - dim * width;
+  const xBytes = dim * width + (list ? 32 + 8 * list.cap : 16), perRow = xBytes - dim * width;
   const yBytes = dim * width + (values !== null ? 16 : 0);
   // a block of X rows (a multiple of 4, the kernel's register block), then the Y rows that fit
-  // beside it and its tile (8 bytes per pair): all n where they do, else as many as leave a square-ish tile
+  // beside it and its tile (8 bytes per pair; none for a Shortlist): all n where they do, else
+  // as many as leave a square-ish tile
   let block = Math.min(64, Math.ceil(m / 4) * 4);
   while (block > 4 && block * xBytes > bytes / 4) block -= 4;
-  const whole = block * xBytes + n * (yBytes + 8 * block) <= bytes;
-  const rowsY = whole ? n : Math.floor((bytes - block * xBytes) / (yBytes + 8 * block));
+  const perY = yBytes + (list ? 0 : 8 * block), whole = block * xBytes + n * perY <= bytes;
+  const rowsY = whole ? n : Math.floor((bytes - block * xBytes) / perY);
   if ((list ? shortlist : dot) === undefined || block * xBytes > bytes / 4 || rowsY < 4) return false;
   const buffer = exports.memory.buffer;
   const xAt = at, hAt = xAt + block * dim * width, yAt = hAt + block * perRow, colAt = yAt + rowsY * dim * width;
   const gAt = colAt + (yBytes - dim * width) * rowsY;
-  const mem = list ? new Float32Array(buffer) : new Float64Array(buffer), mem64 = new Float64Array(buffer);
-  const g = (list ? new Float32Array(buffer, gAt, 2 * block * Math.min(SUB, rowsY)) : new Float64Array(buffer, gAt, block * rowsY)) as G;
+  const mem = list ? new Float32Array(buffer) : new Float64Array(buffer), mem64 = new Float64Array(buffer), words = new Int32Array(buffer);
+  const g = list ? new Float64Array(0) : new Float64Array(buffer, gAt, block * rowsY);
   const rowsOfY = (j0: number, count: number): void => {
     mem.set(y.subarray(j0 * dim, (j0 + count) * dim), yAt / width);
     if (values !== null) mem64.set(values.col.subarray(2 * j0, 2 * (j0 + count)), colAt / 8);
@@ -81,11 +85,12 @@ export function productTiles<G extends Float64Array | Float32Array>(
     mem.set(x.subarray(i0 * dim, (i0 + rowsX) * dim), xAt / width);
     if (values !== null) mem64.set(values.h.subarray(2 * i0, 2 * (i0 + rowsX)), hAt / 8);
     for (let r = 0; list && r < rowsX; r++) {
-      // hᵢ, dᵢ, no threshold yet, no products yet
+      // hᵢ, dᵢ, no threshold yet, nothing kept
       const state = (hAt + r * perRow) / 8;
-      mem64.set(list.h.subarray(2 * (i0 + r), 2 * (i0 + r) + 2), state);
+      mem64[state] = list.h[2 * (i0 + r)];
+      mem64[state + 1] = list.h[2 * (i0 + r) + 1];
       mem64[state + 2] = -Infinity;
-      mem.fill(-Infinity, 2 * state + 6, 2 * state + 6 + list.k);
+      mem64[state + 3] = 0;
     }
     for (let j0 = 0; j0 < n; j0 += rowsY) {
       const count = Math.min(rowsY, n - j0);
@@ -93,14 +98,19 @@ export function productTiles<G extends Float64Array | Float32Array>(
       let marked = 0;
       for (let s = 0; s < count; s += SUB) {
         const b = yAt + s * dim * width, rows = Math.min(SUB, count - s);
-        if (list) tile(i0, j0 + s, rowsX, rows, g, rows, shortlist!(xAt, rowsX, b, rows, dim, hAt, list.k, list.c, list.tie, gAt));
+        if (list) shortlist!(xAt, rowsX, b, rows, dim, hAt, list.k, list.cap, j0 + s, list.c, list.tie);
         else marked += values === null
           ? dot!(xAt, rowsX, b, rows, dim, gAt + s * 8, rowsY, 0, 0, 0, 0)
           : dot!(xAt, rowsX, b, rows, dim, gAt + s * 8, rowsY, hAt, colAt + s * 16, values.c, values.rel);
       }
       if (!list) tile(i0, j0, rowsX, count, g, rowsY, marked);
     }
-    for (let r = 0; list && r < rowsX; r++) list.thresholds[i0 + r] = mem64[(hAt + r * perRow) / 8 + 2];
+    for (let r = 0; list && r < rowsX; r++) {
+      const state = (hAt + r * perRow) / 8, count = words[2 * state + 6], at = r * (list.cap + 1);
+      list.thresholds[i0 + r] = mem64[state + 2];
+      list.kept[at] = count;
+      for (let t = 0; t < Math.min(count, list.cap); t++) list.kept[at + 1 + t] = words[2 * state + 9 + 2 * t];
+    }
     done(i0, rowsX);
   }
   return true;
