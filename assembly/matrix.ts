@@ -68,16 +68,11 @@ let counted: i32 = 0;
   if (two) v128.store_lane<f64>(o, value, 1, 8);
 }
 
-// f32: rows r and r + 1 against columns j and j + 1, lanes (r, j), (r, j + 1), (r + 1, j),
-// (r + 1, j + 1): each accumulator's lanes summed as (a₀ + a₂) + (a₁ + a₃), the tail products
-// added after them, then each pair of `valid` (a lane mask) kept where at or above its row's
-// threshold (rounded to f32: for an f32 g, g ≥ it exactly where g ≥ the threshold, or a few
-// more, which keep() drops as it would any pair under the threshold).
+// f32: the products of rows r and r + 1 against columns j and j + 1, lanes (r, j), (r, j + 1),
+// (r + 1, j), (r + 1, j + 1): each accumulator's lanes summed as (a₀ + a₂) + (a₁ + a₃), then
+// the tail products (rows ar, as against b0, b1) added.
 // @ts-ignore: decorator
-@inline function quad(
-  r0: v128, r1: v128, s0: v128, s1: v128, ar: usize, as: usize, b0: usize, b1: usize, from: usize, to: usize,
-  r: i32, j: i32, valid: i32, cap: i32, k: i32, h: usize, c: f64, tie: f64,
-): void {
+@inline function quadSums(r0: v128, r1: v128, s0: v128, s1: v128, ar: usize, as: usize, b0: usize, b1: usize, from: usize, to: usize): v128 {
   const t0 = f32x4.add(v128.shuffle<f64>(r0, r1, 0, 2), v128.shuffle<f64>(r0, r1, 1, 3));
   const t1 = f32x4.add(v128.shuffle<f64>(s0, s1, 0, 2), v128.shuffle<f64>(s0, s1, 1, 3));
   let g = f32x4.add(v128.shuffle<f32>(t0, t1, 0, 2, 4, 6), v128.shuffle<f32>(t0, t1, 1, 3, 5, 7));
@@ -86,6 +81,15 @@ let counted: i32 = 0;
     const y = f32x4.replace_lane(f32x4.replace_lane(f32x4.splat(load<f32>(b0 + k)), 1, load<f32>(b1 + k)), 3, load<f32>(b1 + k));
     g = f32x4.add(g, f32x4.mul(x, y));
   }
+  return g;
+}
+
+// f32: quadSums' pairs of rows r, r + 1 and columns j, j + 1, each of `valid` (a lane mask)
+// kept where at or above its row's threshold (rounded to f32: for an f32 g, g ≥ it exactly
+// where g ≥ the threshold, or a few more, which keep() drops as it would any pair under the
+// threshold).
+// @ts-ignore: decorator
+@inline function keepQuad(g: v128, r: i32, j: i32, valid: i32, cap: i32, k: i32, h: usize, c: f64, tie: f64): void {
   const stateR = h + <usize>r * stateBytes(cap), stateS = stateR + stateBytes(cap);
   const limits = f32x4.demote_f64x2_zero(f64x2.replace_lane(f64x2.splat(load<f64>(stateR, 16)), 1, load<f64>(stateS, 16)));
   const at = i32x4.bitmask(f32x4.ge(g, v128.shuffle<f32>(limits, limits, 0, 0, 1, 1))) & valid;
@@ -177,9 +181,11 @@ function shortlistThreshold(h: f64, c: f64, d: f64, gk: f64, tie: f64): f64 {
       }
       if (sizeof<T>() == 4) {
         // rows i, i + 1, then i + 2, i + 3: four pairs per vector (a row past the block, or column j + 1 past bRows, masked off)
-        const column = <i32>col + j;
-        quad(c00, c01, c10, c11, a0, a1, b0, b1, vectorBytes, rowBytes, i, column, (two ? 3 : 1) * (i + 1 < aRows ? 5 : 1), <i32>out, outStride, h, c, rel);
-        if (i + 2 < aRows) quad(c20, c21, c30, c31, a2, a3, b0, b1, vectorBytes, rowBytes, i + 2, column, (two ? 3 : 1) * (i + 3 < aRows ? 5 : 1), <i32>out, outStride, h, c, rel);
+        // both row pairs' sums first: no accumulator is live across keep()'s calls
+        const column = <i32>col + j, g01 = quadSums(c00, c01, c10, c11, a0, a1, b0, b1, vectorBytes, rowBytes);
+        const g23 = quadSums(c20, c21, c30, c31, a2, a3, b0, b1, vectorBytes, rowBytes);
+        keepQuad(g01, i, column, (two ? 3 : 1) * (i + 1 < aRows ? 5 : 1), <i32>out, outStride, h, c, rel);
+        if (i + 2 < aRows) keepQuad(g23, i + 2, column, (two ? 3 : 1) * (i + 3 < aRows ? 5 : 1), <i32>out, outStride, h, c, rel);
         continue;
       }
       put(pairSums(c00, c01, a0, b0, b1, vectorBytes, rowBytes), i, two, o, hj, ej, h, c, rel);
