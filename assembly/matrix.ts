@@ -133,12 +133,13 @@ function keep(g: f32, j: i32, state: usize, k: i32, cap: i32, c: f64, tie: f64):
 // The least product g whose lower bound h − g − c·|g| − d can be under the cap, the k-th
 // smallest upper bound h − gₖ + c·|gₖ| + d widened by tie (a pair's value h − g and its
 // bounds all fall as g grows, so the k-th largest g gives the k-th smallest upper bound):
-// no candidate with a smaller g can be among the k best. Lowered by a few ulps for the
-// rounding of this arithmetic.
+// no candidate with a smaller g can be among the k best; a little less than that least g,
+// which is cheaper (no division), then lowered by a few ulps for the rounding of this arithmetic.
 function shortlistThreshold(h: f64, c: f64, d: f64, gk: f64, tie: f64): f64 {
   const upper = h - gk + c * Math.abs(gk) + d, cap = upper + tie * Math.abs(upper);
-  // lower(g) = cap, lower falling with slope −(1 + c) for g ≥ 0 and −(1 − c) below
-  const t = h - d - cap, g = t >= 0 ? t / (1 + c) : t / (1 - c);
+  // lower(g) = cap, lower falling with slope −(1 + c) for g ≥ 0 and −(1 − c) below: g = t/(1 + c)
+  // or t/(1 − c), both at least t − 2c·|t| (c < ½)
+  const t = h - d - cap, g = t - 2 * c * Math.abs(t);
   return g - 1e-15 * (Math.abs(g) + Math.abs(h) + Math.abs(cap)) - 1e-300;
 }
 
