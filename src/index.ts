@@ -196,7 +196,7 @@ export function topK(measure: MeasureName, queries: Vector, candidates: Vector, 
     for (let j = 0; j < n; j++) order[j] = j;
     // equal to rounding is a tie, which the lower index wins: candidates that tie exactly
     // (a row and a scaled copy) may differ in the last bits here
-    selectK(row, order, n, k, indices, scores, i * k);
+    selectK(row, order, 0, n, k, indices, scores, i * k);
   }
   return { indices, scores };
 }

@@ -194,7 +194,7 @@ function rank(
   matrixStats.reranked += pending;
   const exact = exactPairs(measure, A, B, o, is, js, pending);
   for (let t = 0; t < pending; t++) values[at[t]] = exact[t];
-  for (let r = 0; r < rowsX; r++) selectK(values.subarray(starts[r], starts[r + 1]), lists.subarray(starts[r], starts[r + 1]), starts[r + 1] - starts[r], k, indices, scores, (i0 + r) * k);
+  for (let r = 0; r < rowsX; r++) selectK(values, lists, starts[r], starts[r + 1] - starts[r], k, indices, scores, (i0 + r) * k);
 }
 
 /** The k-th smallest of `row` (caps: k slots, ascending; NaN never enters). */
@@ -252,11 +252,11 @@ function settle(
  * order: k passes of the smallest remaining; equal to rounding (4e-15 relative) is a tie,
  * the lower index wins. +Infinity ties only with itself (|∞ − x| ≤ 4e-15·∞ held for every x).
  */
-export function selectK(row: Float64Array, order: Int32Array, count: number, k: number, indices: Int32Array, scores: Float64Array, at: number): void {
-  // row[t] is the score of candidate order[t]; swap both together
-  for (let t = 0; t < k; t++) {
+export function selectK(row: Float64Array, order: Int32Array, from: number, count: number, k: number, indices: Int32Array, scores: Float64Array, at: number): void {
+  // row[from + t] is the score of candidate order[from + t]; swap both together
+  for (let t = from; t < from + k; t++) {
     let best = t;
-    for (let j = t + 1; j < count; j++) {
+    for (let j = t + 1; j < from + count; j++) {
       const a = row[j], b = row[best];
       const tie = a === b || (a !== Infinity && b !== Infinity && Math.abs(a - b) <= 4e-15 * Math.max(Math.abs(a), Math.abs(b)));
       if (tie ? order[j] < order[best] : a < b) best = j;
@@ -266,7 +266,7 @@ export function selectK(row: Float64Array, order: Int32Array, count: number, k: 
     row[t] = row[best];
     order[best] = so;
     row[best] = sv;
-    indices[at + t] = order[t];
-    scores[at + t] = row[t];
+    indices[at + t - from] = order[t];
+    scores[at + t - from] = row[t];
   }
 }
