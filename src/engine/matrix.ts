@@ -79,10 +79,18 @@ export function queryRows(s: Side, measure: Decomposing): Rows | null {
   return { x, h, bits, zeros: new Uint8Array(0) };
 }
 
-/** A row's compensated total, or null where it is 0 or overflows (the per-pair path reports those). */
+/**
+ * A row's compensated total, or null where it is 0 or overflows or an element is not a
+ * probability (NaN, negative, infinite): the per-pair path checks and reports those. This is
+ * the product path's only look at the values before it uses them (matrixPair leaves them to it).
+ */
 function rowTotal(v: Vector, at: number, dim: number): number | null {
   const total = new Sum();
-  for (let k = 0; k < dim; k++) total.add(v[at + k]);
+  for (let k = 0; k < dim; k++) {
+    const x = v[at + k];
+    if (!(x >= 0 && x < Infinity)) return null;
+    total.add(x);
+  }
   const t = total.value;
   return t > 0 && t < Infinity ? t : null;
 }

@@ -14,14 +14,14 @@ export function matrixPair(measure: MeasureName, a: unknown, b: unknown, options
   const o = resolve(options, m.normalize, m.alpha === true);
   if (o.dim === null) throw new KLRangeError("KL_BAD_OPTION", "options.dim (the row length) is required");
   if (o.reduction !== "none" || o.weights !== null) throw new KLRangeError("KL_BAD_OPTION", "options.reduction and options.weights do not apply here");
-  const A = side(a, names[0], o.inputP, o.dim), B = side(b, names[1], o.inputQ, o.dim);
-  checkSide(A);
-  checkSide(B);
-  return { o, A, B };
+  // values: checked by the product path's row totals (src/engine/matrix.ts), else by pairEvaluator
+  return { o, A: side(a, names[0], o.inputP, o.dim), B: side(b, names[1], o.inputQ, o.dim) };
 }
 
 /** Fills one query row's scores against every candidate: one batch of the query row broadcast. */
 export function pairEvaluator(measure: MeasureName, A: Side, B: Side, o: Resolved) {
+  checkSide(A);
+  checkSide(B);
   return (i: number, out: Float64Array, at0: number): void => {
     // the query row as doubles: the f64 kernels for every pair (1e-12, so that ties between
     // candidates survive as ties; two Float32Arrays would take the 1e-6 f32 kernel)
