@@ -297,7 +297,7 @@ describe.runIf(hasSimd)("matrix path agrees with the per-pair path", () => {
 // and, where it stops, to the per-pair path): a bad value anywhere, on either side, in a row
 // after a row that sums to 0 too, gets the per-pair path's error, naming the argument, row and
 // column.
-describe("bad values on the product path", () => {
+describe.each(backends)("bad values on the product path (%s)", (backend) => {
   const cases = [
     [NaN, "a", 5, "KL_NAN", "a[5] (row 1, column 1) is NaN"],
     [-1, "b", 7, "KL_NEGATIVE", "b[7] (row 1, column 3) is -1; values must be ≥ 0"],
@@ -305,7 +305,7 @@ describe("bad values on the product path", () => {
     [-Infinity, "b", 11, "KL_INFINITE", "b[11] (row 2, column 3) is -Infinity; values must be finite"],
   ] as const;
   it.each(cases)("%s in %s[%i]: %s", (bad, where, at, code, message) => {
-    useBackend(WASM);
+    useBackend(backend);
     for (const zeroRow of [false, true]) {
       const a = new Float64Array(16).fill(1), b = new Float64Array(12).fill(2);
       if (zeroRow) a.fill(0, 0, 4); // row 0 of a sums to 0: the product path stops there
