@@ -17,9 +17,9 @@ const TIE = 2e-14;
  * (assembly/matrix.ts dotRowsF32) with their error bound; per query row the k-th smallest
  * upper bound (value + bound) caps the k best, so only candidates whose lower bound is under
  * that cap can enter; the kernel keeps those (up to 2k + 16 a row: a row with more, e.g.
- * many identical candidates, has every candidate scored exactly). The re-rank: each shortlisted pair's product again in f64 (dot: the
- * kernel's order of summation, so pairwise's bound),
- * and its value kept where that bound is within REL of it (as in pairwise) and its interval,
+ * many identical candidates, has every candidate scored exactly). The re-rank: each
+ * shortlisted pair's product again in f64 (dot: the kernel's order of summation, so
+ * pairwise's bound), and its value kept where that bound is within REL of it (as in pairwise) and its interval,
  * widened by TIE, meets no other shortlisted interval: then its order against every other
  * candidate is certain and no tie can involve it. Every other shortlisted candidate
  * (overlapping clusters: near ties, scaled copies, identical rows) is scored exactly on the

@@ -273,9 +273,9 @@ function copyRows64(dst: Float64Array, src: Float64Array, rows: Int32Array, coun
   }
 }
 
-/** The same array `size` long, twice as long by default (its values kept). */
-export function grow<T extends Int32Array | Float32Array>(a: T, size = 2 * a.length): T {
-  const b = (a instanceof Int32Array ? new Int32Array(size) : new Float32Array(size)) as T;
+/** The same array twice as long (its values kept). */
+function grow(a: Int32Array): Int32Array {
+  const b = new Int32Array(2 * a.length);
   b.set(a);
   return b;
 }
