@@ -32,7 +32,7 @@
 // pass (max, e^−∞ = 0, and a = b = −∞ adds 0 to each KL sum).
 
 import {
-  expCall, expF64x2, expTableF64x2, gSmallF64x2, hsum, INVALID, log1pMinusX, MIN_NORMAL_F64, putRow, Q_ZERO, REDO, storeTwo, twoAt,
+  expCall, expF64x2, expTableF64x2, gSmallF64x2, hsum, INVALID, ln, log1pMinusX, MIN_NORMAL_F64, putRow, Q_ZERO, REDO, storeTwo, twoAt,
   v64, V_EXP_LOW, V_EXP_UNDER, V_HALF,
 } from "./math";
 
@@ -154,11 +154,11 @@ export function logitsKLRows(a: usize, b: usize, rows: i32, dim: i32, aStep: i32
     // a broadcast row's max and log-sum are computed once
     if (r == 0 || aStep != 0) {
       ma = logitsMax(ar, dim);
-      la = Math.log(logitsSumExp(ar, dim, ma, invT));
+      la = ln(logitsSumExp(ar, dim, ma, invT));
     }
     if (r == 0 || bStep != 0) {
       mb = logitsMax(br, dim);
-      lb = Math.log(logitsSumExp(br, dim, mb, invT));
+      lb = ln(logitsSumExp(br, dim, mb, invT));
     }
     // NaN max: invalid input; −∞ max: no mass
     let kl: f64 = 0, status = 0;
@@ -280,7 +280,7 @@ export function softmaxRows(x: usize, rows: i32, dim: i32, invT: f64, flags: usi
       flag = REDO;
       memory.fill(row, 0, <usize>dim << 3);
     } else {
-      const l = Math.log(logitsSumExp(row, dim, max, invT));
+      const l = ln(logitsSumExp(row, dim, max, invT));
       const vm = f64x2.splat(max), vt = f64x2.splat(invT), vl = f64x2.splat(l);
       let lost = f64x2.splat(0);
       for (let i = 0; i < dim; i += 2) {

@@ -1,6 +1,7 @@
 // Loading the kernel module: the SIMD and relaxed-SIMD probes, then compile and instantiate. The module was
-// built with AssemblyScript's stub runtime and no imports (asconfig.json: "use": ["abort="]),
-// so it needs no loader library: instantiate, check the exports, done.
+// built with AssemblyScript's stub runtime (asconfig.json: "use": ["abort="]) and one import,
+// the host's Math.log (KERNEL_IMPORTS), so it needs no loader library: instantiate, check the
+// exports, done.
 import { KLTypeError } from "../errors.js";
 import { describe } from "../engine/vector.js";
 
@@ -55,6 +56,9 @@ export function relaxedBuild<T extends Uint8Array>(wasm: T, sites: Uint8Array): 
   return wasm;
 }
 
+/** The kernel's one import: engines call a host Math.log from wasm directly (assembly/math.ts ln). */
+export const KERNEL_IMPORTS = { Math };
+
 function badModule(message: string): never {
   throw new KLTypeError("KL_BAD_MODULE", message);
 }
@@ -81,7 +85,7 @@ export async function instantiateKernel(source: WasmSource, required: readonly s
   }
   checkSource(resolved);
   const module = resolved instanceof WebAssembly.Module ? resolved : await WebAssembly.compile(resolved as BufferSource);
-  const exports = (await WebAssembly.instantiate(module, {})).exports as Record<string, unknown>;
+  const exports = (await WebAssembly.instantiate(module, KERNEL_IMPORTS)).exports as Record<string, unknown>;
   const missing = required.filter((name) => typeof exports[name] !== "function");
   if (!(exports.memory instanceof WebAssembly.Memory) || missing.length > 0) {
     badModule(`init(): the module is not kl-simd's kernel (missing ${missing.length > 0 ? missing.slice(0, 3).join(", ") : "memory"}${missing.length > 3 ? ", …" : ""})`);
