@@ -1,6 +1,6 @@
 // Command-line arguments: node:util parseArgs, then checked and turned into library options.
 import { maxThreads } from "../parallel/api.js";
-import { parseArgs } from "node:util";
+import { parseArgs, type ParseArgsConfig } from "node:util";
 import { measureNames, type InputKind, type MeasureName, type ScoreOptions, type Smoothing } from "../index.js";
 import { usage } from "./errors.js";
 import { parseDecimal } from "./numbers.js";
@@ -20,38 +20,19 @@ MEASURES.tv = "totalVariation";
 
 const KINDS: readonly InputKind[] = ["probabilities", "log-probabilities", "logits"];
 
-const OPTIONS = {
-  ref: { type: "string" },
-  "ref-values": { type: "string" },
-  against: { type: "string" },
-  candidates: { type: "string" },
-  k: { type: "string" },
-  measure: { type: "string", short: "m" },
-  format: { type: "string", short: "f" },
-  dim: { type: "string" },
-  header: { type: "boolean" },
-  "no-header": { type: "boolean" },
-  field: { type: "string" },
-  output: { type: "string", short: "o" },
-  "output-format": { type: "string" },
-  normalize: { type: "boolean" },
-  "no-normalize": { type: "boolean" },
-  base: { type: "string" },
-  input: { type: "string" },
-  "input-p": { type: "string" },
-  "input-q": { type: "string" },
-  temperature: { type: "string" },
-  alpha: { type: "string" },
-  smoothing: { type: "string" },
-  reduction: { type: "string" },
-  "on-error": { type: "string" },
-  "block-rows": { type: "string" },
-  threads: { type: "string" },
-  quiet: { type: "boolean", short: "q" },
-  stats: { type: "boolean" },
-  help: { type: "boolean", short: "h" },
-  version: { type: "boolean" },
-} as const;
+// the options by what they take (a value, or none); -m, -f, -o, -q and -h are short for some
+const VALUED = [
+  "ref", "ref-values", "against", "candidates", "k", "measure", "format", "dim", "field", "output", "output-format",
+  "base", "input", "input-p", "input-q", "temperature", "alpha", "smoothing", "reduction", "on-error", "block-rows", "threads",
+];
+const FLAGS = ["header", "no-header", "normalize", "no-normalize", "quiet", "stats", "help", "version"];
+const SHORT: Record<string, string> = { measure: "m", format: "f", output: "o", quiet: "q", help: "h" };
+const OPTIONS: ParseArgsConfig["options"] = Object.fromEntries(
+  [...VALUED, ...FLAGS].map((name) => {
+    const type = FLAGS.includes(name) ? "boolean" : "string";
+    return [name, SHORT[name] === undefined ? { type } : { type, short: SHORT[name] }];
+  }),
+);
 
 /** What the command line asked for: a run, a help text, or the version. */
 export function parse(argv: string[]) {
