@@ -24,26 +24,21 @@ export function parseNumber(b: Uint8Array, i: number, end: number): number {
   if (i < end && (b[i] | 0x20) >= 0x61) return parseWord(b, i, end, negative);
   // m collects digits while it stays below 9e14, so m·10 + 9 < 2^53 is exact; a dropped digit
   // that is not 0 means more precision than the fast path keeps
-  let m = 0, exponent = 0, digits = 0, slow = false;
+  let m = 0, exponent = 0, digits = 0, slow = false, dot = false;
   for (; i < end; i++) {
     const d = b[i] - ZERO;
-    if (d < 0 || d > 9) break;
-    digits++;
-    if (m < 9e14) m = m * 10 + d;
-    else {
-      exponent++;
-      if (d !== 0) slow = true;
+    if (d < 0 || d > 9) {
+      if (b[i] !== DOT || dot) break;
+      dot = true;
+      continue;
     }
-  }
-  if (i < end && b[i] === DOT) {
-    for (i++; i < end; i++) {
-      const d = b[i] - ZERO;
-      if (d < 0 || d > 9) break;
-      digits++;
-      if (m < 9e14) {
-        m = m * 10 + d;
-        exponent--;
-      } else if (d !== 0) slow = true;
+    digits++;
+    if (m < 9e14) {
+      m = m * 10 + d;
+      if (dot) exponent--;
+    } else {
+      if (!dot) exponent++;
+      if (d !== 0) slow = true;
     }
   }
   if (digits === 0) return -1;
