@@ -48,6 +48,13 @@ export interface Skips {
   first: string | null;
 }
 
+/** A bad row: with --on-error skip, counted (its message kept if it is the first); else the run stops with it. */
+export function skipOrFail(skips: Skips | null, message: string): void {
+  if (skips === null) throw new CliError(message);
+  skips.count++;
+  skips.first ??= message;
+}
+
 export interface ReadOptions {
   format: Format | null;
   dim: number | null;

@@ -5,7 +5,7 @@ import type { Args } from "./args.js";
 import { Sum } from "../exact/sum.js";
 import { CliError, usage } from "./errors.js";
 import { Progress, formatCount, formatRate, type ProgressStream } from "./progress.js";
-import { BinaryReader, openReader, validFor, valueProblem, type Block, type ReadOptions, type RowReader, type Skips, type Values } from "./readers.js";
+import { BinaryReader, openReader, validFor, valueProblem, type Block, type ReadOptions, skipOrFail, type RowReader, type Skips, type Values } from "./readers.js";
 import { PARALLEL_MIN_ELEMENTS, type FileRows } from "../parallel/api.js";
 import { inProcess, type Scoring } from "./scoring.js";
 import { memorySource, openSource, type ByteSource } from "./sources.js";
@@ -211,9 +211,7 @@ async function scoreBlock(
       const onQ = /^q\b/.test(error.message);
       if (onQ && refName !== null) throw new CliError(`${refName}: ${explain(error.message)}`);
       const message = placeOf(onQ ? other! : reader, r, onQ ? qr! : pr, onQ ? args.inputQ : args.inputP, error.message);
-      if (skips === null) throw new CliError(message);
-      skips.count++;
-      skips.first ??= message;
+      skipOrFail(skips, message);
       bad[r] = 1;
       values[r] = NaN;
     }

@@ -1,17 +1,13 @@
 // The text formats (CSV, TSV, NDJSON): rows from lines, with the header, separator and
 // number rules of the command line, and the place of every bad value (file:line:column).
-import { CliError } from "./errors.js";
 import { latin1, parseNumber, scanned } from "./numbers.js";
 import type { ByteSource } from "./sources.js";
-import { blockRows_, validFor, valueProblem, type Block, type Format, type ReadOptions, type RowReader } from "./readers.js";
+import { blockRows_, skipOrFail, validFor, valueProblem, type Block, type Format, type ReadOptions, type RowReader } from "./readers.js";
 
 /** A problem with one row: where on the line and what. */
 class RowProblem {
   constructor(readonly at: number, readonly message: string, readonly notNumber = false) {}
 }
-
-/** `[]` (or an object's empty array): a row with nothing to score, at any place. */
-const emptyRow = (at: number) => new RowProblem(at, "empty row: no values");
 
 const NL = 10, CR = 13, SPACE = 32, TAB = 9, COMMA = 44, QUOTE = 34, HASH = 35;
 
@@ -39,6 +35,7 @@ export class TextReader implements RowReader {
   private unplaced = 0;
   private held = 0;
   private scratch = new Float64Array(256);
+  private extraAt = 0; // where the first value beyond the capacity of the last parseRow starts
   dim: number | null;
   readonly name: string;
   readonly size: number | null;
@@ -124,14 +121,16 @@ export class TextReader implements RowReader {
     }
     if (this.delimiterLine === 0) this.pickDelimiter(s, e);
     try {
-      let count: number;
+      // the first row goes to scratch (grown to fit): its length sets dim and the block's size
+      const known = this.dim !== null;
+      let count = known ? this.parseRow(s, e, this.values, slot * this.dim!, this.dim!) : this.parseRow(s, e, this.scratch, 0, this.scratch.length);
+      if (!known && count > this.scratch.length) {
+        this.scratch = new Float64Array(count);
+        count = this.parseRow(s, e, this.scratch, 0, count);
+      }
+      // `[]` (or an object's empty array), first or later
+      if (count === 0) throw new RowProblem(s, "empty row: no values");
       if (this.dim === null) {
-        count = this.parseRow(s, e, this.scratch, 0, this.scratch.length);
-        if (count > this.scratch.length) {
-          this.scratch = new Float64Array(count);
-          count = this.parseRow(s, e, this.scratch, 0, count);
-        }
-        if (count === 0) throw emptyRow(s);
         this.dim = count;
         this.allocate(count);
         if (this.unplaced > 0) {
@@ -139,16 +138,13 @@ export class TextReader implements RowReader {
           return false;
         }
         this.values.set(this.scratch.subarray(0, count));
-      } else {
-        count = this.parseRow(s, e, this.values, slot * this.dim, this.dim);
-        if (count === 0) throw emptyRow(s);
       }
       if (!this.headerDone) {
         this.headerDone = true;
         if (this.options.header === null) this.noteColumnNumbers(this.values.subarray(slot * this.dim, slot * this.dim + count));
       }
       if (count !== this.dim) {
-        throw new RowProblem(count > this.dim ? this.fieldStart(s, e, this.dim) : e, `row has ${count} value${count === 1 ? "" : "s"}, expected ${this.dim}`);
+        throw new RowProblem(count > this.dim ? this.extraAt : e, `row has ${count} value${count === 1 ? "" : "s"}, expected ${this.dim}`);
       }
     } catch (error) {
       if (!(error instanceof RowProblem)) throw error;
@@ -162,10 +158,7 @@ export class TextReader implements RowReader {
       this.headerDone = true;
       const hint = guessing && error.notNumber ? " (if this line is a header, say --header)" : "";
       const message = `${this.name}:${this.line}:${error.at - begin + 1}: ${error.message}${hint}`;
-      const skips = this.options.skips;
-      if (skips === null) throw new CliError(message);
-      skips.count++;
-      skips.first ??= message;
+      skipOrFail(this.options.skips, message);
       if (this.dim === null) {
         this.unplaced++; // no row length yet: its place is taken once there is one
         return false;
@@ -207,22 +200,11 @@ export class TextReader implements RowReader {
     else this.delimiter = SPACE;
   }
 
-  /** The byte index where value number `n` of a delimited line starts (for "too many" messages). */
-  private fieldStart(s: number, e: number, n: number): number {
-    if (this.format === "ndjson") return s;
-    const b = this.buf, d = this.delimiter;
-    let seen = 0;
-    for (let i = s; i < e; i++) {
-      if (d === SPACE ? b[i] !== SPACE && b[i] !== TAB && (i === s || b[i - 1] === SPACE || b[i - 1] === TAB) && seen++ === n : b[i] === d && ++seen === n) {
-        return d === SPACE ? i : i + 1;
-      }
-    }
-    return s;
-  }
-
   /** Parses a row into out[at…]; stores at most `capacity` values, returns how many there were. */
   private parseRow(s: number, e: number, out: Float64Array, at: number, capacity: number): number {
-    return this.format === "ndjson" ? this.parseJsonRow(s, e, out, at, capacity) : this.parseDelimited(s, e, out, at, capacity);
+    if (this.format !== "ndjson") return this.parseDelimited(s, e, out, at, capacity);
+    this.extraAt = s; // a JSON row's extra values are reported at its start
+    return this.parseJsonRow(s, e, out, at, capacity);
   }
 
   private parseDelimited(s: number, e: number, out: Float64Array, at: number, capacity: number): number {
@@ -230,6 +212,7 @@ export class TextReader implements RowReader {
     const blank = (c: number) => c === SPACE || (c === TAB && d !== TAB);
     let i = s, count = 0;
     for (;;) {
+      if (count === capacity) this.extraAt = i; // where a row with too many values is reported
       while (i < e && blank(b[i])) i++;
       const fieldStart = i;
       const quoted = i < e && b[i] === QUOTE;
