@@ -15,7 +15,7 @@ const ROWS = Number(process.env.LOGITS_BENCH_ROWS ?? 24);
 const REPS = Number(process.env.LOGITS_BENCH_REPS ?? 15);
 const T = 0.7;
 
-const { instance } = await WebAssembly.instantiate(readFileSync(new URL("../build/kl.wasm", import.meta.url)), { Math });
+const { instance } = await WebAssembly.instantiate(readFileSync(new URL("../build/kl.wasm", import.meta.url)), { Math: { log: Math.log } });
 const w = instance.exports;
 
 // deterministic N(0, 3) logits (xorshift32 + Box–Muller)

@@ -10,7 +10,7 @@ import { cpus } from "node:os";
 const here = new URL(".", import.meta.url).pathname;
 execFileSync("npx", ["asc", `${here}stripped.ts`, "-O3", "--runtime", "stub", "--enable", "simd", "--noAssert",
   "--use", "abort=", "--initialMemory", "4", "-o", `${here}../../build/stripped.wasm`], { stdio: "inherit" });
-const load = async (file) => (await WebAssembly.instantiate(readFileSync(new URL(file, import.meta.url)), { Math })).instance.exports;
+const load = async (file) => (await WebAssembly.instantiate(readFileSync(new URL(file, import.meta.url)), { Math: { log: Math.log } })).instance.exports;
 const kernel = await load("../../build/kl.wasm");
 const floor = await load("../../build/stripped.wasm");
 

@@ -57,7 +57,7 @@ export function relaxedBuild<T extends Uint8Array>(wasm: T, sites: Uint8Array): 
 }
 
 /** The kernel's one import: engines call a host Math.log from wasm directly (assembly/math.ts ln). */
-export const KERNEL_IMPORTS = { Math };
+export const KERNEL_IMPORTS = { Math: { log: Math.log } };
 
 function badModule(message: string): never {
   throw new KLTypeError("KL_BAD_MODULE", message);
