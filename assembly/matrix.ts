@@ -26,7 +26,7 @@
 // the kept pairs are the row's shortlist. A row with more than cap pairs at or above its
 // threshold overflows: its count becomes cap + 1 and it keeps no more (its threshold +∞).
 
-import { maddF64x2 } from "./math";
+import { lnRatioF64x2, maddF64x2, MIN_NORMAL_F64, nearF64x2, storeTwo, twoAt } from "./math";
 
 // c + x·y lane-wise: f64 through maddF64x2 (fused in the relaxed build), f32 unfused
 // @ts-ignore: decorator
@@ -205,4 +205,20 @@ export function dotRowsF64(a: usize, aRows: i32, b: usize, bRows: i32, dim: i32,
 // (the f32 body reads `out` as cap and `col` as the index of b's first row)
 export function dotRowsF32(a: usize, aRows: i32, b: usize, bRows: i32, dim: i32, state: usize, k: i32, cap: i32, column: i32, c: f64, tie: f64): void {
   dotRows<f32>(a, aRows, b, bRows, dim, cap, k, state, column, c, tie);
+}
+
+// The row preparation's logarithms: ln(x/t) of each element of `rows` rows of `dim` doubles at
+// x, in place, t the row's total (a positive normal double at totals + 8·r), through
+// lnRatioF64x2 (x/t never formed, so neither rounded nor subnormal): within 8ε·|ln(x/t)|
+// (src/engine/matrix.ts's bound). An element that is not a positive normal double becomes 0
+// (the caller decides those: zeros, subnormals).
+export function lnRows(x: usize, rows: i32, dim: i32, totals: usize): void {
+  for (let r = 0; r < rows; r++) {
+    const row = x + ((<usize>r * <usize>dim) << 3), total = load<f64>(totals + (<usize>r << 3)), t = f64x2.splat(total);
+    for (let j = 0; j < dim; j += 2) {
+      const q = twoAt(row, j, dim, total);
+      const ln = lnRatioF64x2(q, t, nearF64x2(f64x2.sub(q, t), f64x2.add(q, t)));
+      storeTwo(row, j, dim, v128.and(ln, f64x2.ge(q, f64x2.splat(MIN_NORMAL_F64))));
+    }
+  }
 }

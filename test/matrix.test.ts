@@ -10,7 +10,7 @@
 import { readFileSync } from "node:fs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { init, pairwise, topK, useBackend, type Backend } from "../src/index.js";
-import { WASM } from "./backends.js";
+import { kernelBytes, WASM } from "./backends.js";
 import { matrixStats } from "../src/engine/matrix.js";
 
 type Num = number | "Infinity";
@@ -51,6 +51,7 @@ const fixtures = JSON.parse(readFileSync(new URL("./fixtures/matrix-cases.json",
   renyi: Record<string, Num[][]>;
   renyiWide: { dim: number; A: number[]; B: number[]; expected: Record<string, Num[]> };
   topk: EdgeCase[];
+  lnRows: { q: number[]; t: number[]; ln: number[] };
 };
 const BOUND = 1e-12;
 // CI also runs the suite in a V8 without SIMD (KL_EXPECT_BACKEND=js): only the JS backend there
@@ -316,5 +317,30 @@ describe.each(backends)("bad values on the product path (%s)", (backend) => {
         expect(() => topK(measure, a, b, { dim: 4, k: 2 })).toThrow(expect.objectContaining({ code, message: named }));
       }
     }
+  });
+});
+
+// The row preparation's logarithms on the kernel alone (assembly/matrix.ts lnRows, the build
+// init() selects here): ln(q/t) within 8ε·|ln(q/t)| of mpmath's, the bound src/engine/matrix.ts
+// takes (one element per row, so that each has its own total; rows of odd length meet the
+// kernel through the small cases above); 0 for a subnormal q (the caller decides it).
+describe.runIf(hasSimd)("lnRows against mpmath", () => {
+  it("is within 8ε of ln(q/t), and 0 for subnormal q", async () => {
+    const { instance } = await WebAssembly.instantiate(await kernelBytes(), { Math: { log: Math.log } });
+    const e = instance.exports as unknown as { memory: WebAssembly.Memory; scratchPtr(): number; lnRows(x: number, rows: number, dim: number, totals: number): void };
+    const { q, t, ln } = fixtures.lnRows, n = q.length, at = e.scratchPtr(), m = new Float64Array(e.memory.buffer, at, 2 * n);
+    m.set(q);
+    m.set(t, n);
+    e.lnRows(at, n, 1, at + n * 8);
+    const bad: string[] = [];
+    let worst = 0;
+    for (let i = 0; i < n; i++) {
+      const want = q[i] < 2.2250738585072014e-308 ? 0 : ln[i];
+      const error = want === 0 ? Math.abs(m[i]) : Math.abs(m[i] - want) / (2 ** -53 * Math.abs(want));
+      worst = Math.max(worst, error);
+      if (!(error <= 8)) bad.push(`q ${q[i]} t ${t[i]}: got ${m[i]}, want ${want} (${error} ε)`);
+    }
+    expect(bad).toEqual([]);
+    expect(worst).toBeGreaterThan(1); // the fixture reaches the rounding it bounds
   });
 });

@@ -21,12 +21,12 @@ import { rowSide, type Side } from "./sides.js";
 import type { Vector } from "./vector.js";
 import { Sum } from "../exact/sum.js";
 import type { MeasureName } from "../measures/registry.js";
-import { productTiles, type Epilogue } from "../wasm/matrix.js";
+import { lnRows, productTiles, type Epilogue } from "../wasm/matrix.js";
 
 const EPS = 2 ** -53;
 /** Relative error a product value may keep (today's per-pair results agree to 1e-12; margin for their own error). */
 export const REL = 2.5e-13;
-/** Below this, q/Q leaves the normal range: ln b is taken as ln q − ln Q instead. */
+/** The least positive normal double: the kernel's logarithms take elements from here up. */
 const MIN_NORMAL = 2.2250738585072014e-308;
 
 export type Decomposing = "kl" | "crossEntropy" | "hellinger" | "jeffreys" | "psi" | "renyi";
@@ -54,68 +54,76 @@ export interface Rows {
 export const words = (dim: number): number => (dim + 31) >>> 5;
 
 /**
- * Query rows as a = p/P with Σ a ln a (hellinger: √a); null when a row sums to 0 or beyond
- * the double range (the per-pair path reports it).
+ * Each row's compensated total, or null where one is 0 or overflows or an element is not a
+ * probability (NaN, negative, infinite): the per-pair path checks and reports those. This is
+ * the product path's only look at the values before it uses them (matrixPair leaves them to it).
+ */
+function rowTotals(s: Side): Float64Array | null {
+  const { rows, dim } = s.shape, v = s.v, totals = new Float64Array(rows);
+  for (let r = 0; r < rows; r++) {
+    const total = new Sum();
+    for (let k = r * dim; k < (r + 1) * dim; k++) {
+      const x = v[k];
+      if (!(x >= 0 && x < Infinity)) return null;
+      total.add(x);
+    }
+    const t = (totals[r] = total.value);
+    if (!(t > 0 && t < Infinity)) return null;
+  }
+  return totals;
+}
+
+/**
+ * ln(q/t) of every element (t its row's total) on the SIMD kernel (assembly/matrix.ts lnRows),
+ * within 8ε·|ln(q/t)|, q/t never formed; 0 where q is 0 or subnormal (lnAt decides those).
+ */
+function logs(s: Side, totals: Float64Array): Float64Array | null {
+  const out = new Float64Array(s.v.length);
+  return totals.every((t) => t >= MIN_NORMAL) && lnRows(simdKernel()!, s.v, s.shape.dim, totals, out) ? out : null;
+}
+
+/** ln(q/t) of element i > 0: the kernel's where q is normal, else ln q − ln t. */
+const lnAt = (ln: Float64Array, i: number, q: number, t: number): number => (q >= MIN_NORMAL ? ln[i] : Math.log(q) - Math.log(t));
+
+/**
+ * Query rows as a = p/P with Σ a ln a (kl only; hellinger: √a); null where a row sums to 0 or
+ * beyond the double range (the per-pair path reports it).
  */
 export function queryRows(s: Side, measure: Decomposing): Rows | null {
-  const root = measure === "hellinger";
+  const root = measure === "hellinger", totals = rowTotals(s), ln = totals && measure === "kl" ? logs(s, totals) : null;
+  if (totals === null || (measure === "kl" && ln === null)) return null;
   const { rows, dim } = s.shape, w = words(dim), v = s.v;
   const x = new Float64Array(rows * dim), h = new Float64Array(rows), bits = new Uint32Array(rows * w);
   for (let r = 0; r < rows; r++) {
-    const at = r * dim;
-    const t = rowTotal(v, at, dim);
-    if (t === null) return null;
-    const sum = new Sum();
+    const at = r * dim, t = totals[r], sum = new Sum();
     for (let k = 0; k < dim; k++) {
       const p = v[at + k];
       if (p === 0) continue;
       bits[r * w + (k >>> 5)] |= 1 << (k & 31);
       const a = p / t;
       x[at + k] = root ? Math.sqrt(a) : a;
-      if (a > 0 && !root) sum.add(a * Math.log(a));
+      if (ln !== null) sum.add(a * lnAt(ln, at + k, p, t));
     }
     h[r] = sum.value;
   }
   return { x, h, bits, zeros: new Uint8Array(0) };
 }
 
-/**
- * A row's compensated total, or null where it is 0 or overflows or an element is not a
- * probability (NaN, negative, infinite): the per-pair path checks and reports those. This is
- * the product path's only look at the values before it uses them (matrixPair leaves them to it).
- */
-function rowTotal(v: Vector, at: number, dim: number): number | null {
-  const total = new Sum();
-  for (let k = 0; k < dim; k++) {
-    const x = v[at + k];
-    if (!(x >= 0 && x < Infinity)) return null;
-    total.add(x);
-  }
-  const t = total.value;
-  return t > 0 && t < Infinity ? t : null;
-}
-
 /** Candidate rows as ln b = ln(q/Q), 0 where q = 0 (the masks decide those pairs); hellinger: √b, no masks. */
 export function candidateRows(s: Side, measure: Decomposing): Rows | null {
-  const root = measure === "hellinger";
+  const root = measure === "hellinger", totals = rowTotals(s), x = totals && (root ? new Float64Array(s.v.length) : logs(s, totals));
+  if (totals === null || x === null) return null;
   const { rows, dim } = s.shape, w = words(dim), v = s.v;
-  const x = new Float64Array(rows * dim), bits = new Uint32Array(rows * w), zeros = new Uint8Array(rows);
+  const bits = new Uint32Array(rows * w), zeros = new Uint8Array(rows);
   for (let r = 0; r < rows; r++) {
-    const at = r * dim;
-    const t = rowTotal(v, at, dim);
-    if (t === null) return null;
-    const lnT = Math.log(t);
+    const at = r * dim, t = totals[r];
     for (let k = 0; k < dim; k++) {
       const q = v[at + k];
-      if (q === 0 && root) continue;
-      if (q === 0) {
+      if (q === 0 && !root) {
         bits[r * w + (k >>> 5)] |= 1 << (k & 31);
         zeros[r] = 1;
-        continue;
-      }
-      const b = q / t;
-      if (root) x[at + k] = Math.sqrt(b);
-      else x[at + k] = lnOf(b, q, lnT);
+      } else if (root) x[at + k] = Math.sqrt(q / t);
+      else if (q < MIN_NORMAL) x[at + k] = lnAt(x, at + k, q, t);
     }
   }
   return { x, h: new Float64Array(0), bits, zeros };
@@ -126,12 +134,12 @@ export function candidateRows(s: Side, measure: Decomposing): Rows | null {
  * is 0; Σ a ln a per row; bits: the zero elements. Null as queryRows.
  */
 function symmetricRows(s: Side, query: boolean): Rows | null {
+  const totals = rowTotals(s), ln = totals && logs(s, totals);
+  if (totals === null || ln === null) return null;
   const { rows, dim } = s.shape, w = words(dim), v = s.v;
   const x = new Float64Array(2 * rows * dim), h = new Float64Array(rows), bits = new Uint32Array(rows * w), zeros = new Uint8Array(rows);
   for (let r = 0; r < rows; r++) {
-    const at = r * dim, t = rowTotal(v, at, dim);
-    if (t === null) return null;
-    const lnT = Math.log(t), sum = new Sum(), value = 2 * at + (query ? 0 : dim), log = 2 * at + (query ? dim : 0);
+    const at = r * dim, t = totals[r], sum = new Sum(), value = 2 * at + (query ? 0 : dim), log = 2 * at + (query ? dim : 0);
     for (let k = 0; k < dim; k++) {
       const p = v[at + k];
       if (p === 0) {
@@ -139,10 +147,10 @@ function symmetricRows(s: Side, query: boolean): Rows | null {
         zeros[r] = 1;
         continue;
       }
-      const a = p / t, ln = lnOf(a, p, lnT);
+      const a = p / t, l = lnAt(ln, at + k, p, t);
       x[value + k] = a;
-      x[log + k] = ln;
-      sum.add(a * ln);
+      x[log + k] = l;
+      sum.add(a * l);
     }
     h[r] = sum.value;
   }
@@ -155,11 +163,12 @@ function symmetricRows(s: Side, query: boolean): Rows | null {
  * that row is redone: past it a product could underflow or overflow), else 0. Null as queryRows.
  */
 function powerRows(s: Side, e: number, query: boolean): Rows | null {
+  const totals = rowTotals(s);
+  if (totals === null) return null;
   const { rows, dim } = s.shape, w = words(dim), v = s.v;
   const x = new Float64Array(rows * dim), h = new Float64Array(rows), bits = new Uint32Array(rows * w), zeros = new Uint8Array(rows);
   for (let r = 0; r < rows; r++) {
-    const at = r * dim, t = rowTotal(v, at, dim);
-    if (t === null) return null;
+    const at = r * dim, t = totals[r];
     for (let k = 0; k < dim; k++) {
       const p = v[at + k];
       if ((p > 0) === query) bits[r * w + (k >>> 5)] |= 1 << (k & 31);
@@ -200,9 +209,6 @@ function renyiValues(P: Rows, Q: Rows, alpha: number, i0: number, j0: number, ro
   return marked;
 }
 
-/** ln(q/Q) of b = q/Q (lnT = ln Q): below the normal range, ln q − ln Q. */
-const lnOf = (b: number, q: number, lnT: number): number => (b >= MIN_NORMAL ? Math.log(b) : Math.log(q) - lnT);
-
 /** The rows' bits differ (jeffreys: some element is 0 on one side only). */
 function differ(P: Rows, Q: Rows, i: number, j: number, w: number): boolean {
   for (let t = 0; t < w; t++) if (P.bits[i * w + t] !== Q.bits[j * w + t]) return true;
@@ -219,14 +225,15 @@ export function infinite(P: Rows, Q: Rows, i: number, j: number, w: number): boo
 /*
  * Error bound of a pair (the kernel applies it, assembly/matrix.ts): g = Σ a ln b has all
  * terms ≤ 0, so Σ|a ln b| = |g|, and the kernel sums it within γ(dim/2 + 3)·|g|; each ln b
- * is within ε·|ln b|; a and b are within 2ε relative each, which moves D by at most
- * 2ε(|Σ a ln a| + |g| + 1) + 2ε; Σ a ln a is compensated, within 2ε|h|. Hence
- * |error| ≤ (dim/2 + 8)·ε·|g| + 6ε·|h| + 8ε (crossEntropy: no h).
+ * (and ln a) is within 8ε of itself (lnRows; 3.6ε the worst seen against mpmath); a and the
+ * totals are within 2ε relative each, which moves D by at most 2ε(|Σ a ln a| + |g| + 1) + 2ε;
+ * Σ a ln a is compensated, within 2ε|h|. Hence
+ * |error| ≤ (dim/2 + 15)·ε·|g| + 13ε·|h| + 8ε (crossEntropy: no h).
  * hellinger (squared, before the root): 1 − g with g = Σ √a·√b, terms ≥ 0, each √ within
  * 1.5ε relative: the same bound with h = 1 and no logarithms.
  * jeffreys: D(a‖b) + D(b‖a) = hᵢ + hⱼ − g with g = Σ a ln b + Σ b ln a (terms ≤ 0) summed
- * over 2·dim products, so (dim + 8)·ε·|g| + 6ε·(|hᵢ| + |hⱼ|) + 16ε: the same bound over the
- * product's length, with a column term hⱼ, eⱼ = 6ε·|hⱼ| (zero for the others).
+ * over 2·dim products, so (dim + 15)·ε·|g| + 13ε·(|hᵢ| + |hⱼ|) + 16ε: the same bound over the
+ * product's length, with a column term hⱼ, eⱼ = 13ε·|hⱼ| (zero for the others).
  */
 
 // pairs redone per batch: at most this many elements per side (1 MiB of doubles), so that a
@@ -291,14 +298,14 @@ export function epilogue(measure: Decomposing, P: Rows, Q: Rows, length: number)
   const sym = symmetric(measure), logs = sym || measure === "kl", rows = P.h.length, h = new Float64Array(2 * rows);
   for (let i = 0; i < rows; i++) {
     h[2 * i] = logs ? P.h[i] : measure === "hellinger" ? 1 : 0;
-    h[2 * i + 1] = (logs ? 6 * EPS * Math.abs(P.h[i]) : 0) + (sym ? 16 : 8) * EPS;
+    h[2 * i + 1] = (logs ? 13 * EPS * Math.abs(P.h[i]) : 0) + (sym ? 16 : 8) * EPS;
   }
   const col = new Float64Array(2 * Q.zeros.length);
   for (let j = 0; sym && j < Q.h.length; j++) {
     col[2 * j] = Q.h[j];
-    col[2 * j + 1] = 6 * EPS * Math.abs(Q.h[j]);
+    col[2 * j + 1] = 13 * EPS * Math.abs(Q.h[j]);
   }
-  return { h, col, c: (length / 2 + 8) * EPS, rel: REL };
+  return { h, col, c: (length / 2 + 15) * EPS, rel: REL };
 }
 
 /** Candidate rows with a zero element (only their pairs can be +Infinity), ascending. */

@@ -2,7 +2,8 @@
 // row-major matrices, f64 or (topK's shortlist) f32, streamed in tiles through the kernel's
 // fixed matrix area (no memory growth after start-up). Numerics live in src/engine/matrix.ts
 // and src/engine/matrix-topk.ts; this only moves blocks.
-import type { Kernel } from "../wasm.js";
+import { copyRows, type Kernel } from "../wasm.js";
+import type { Vector } from "../engine/vector.js";
 
 type DotRows = (a: number, aRows: number, b: number, bRows: number, dim: number, out: number, outStride: number, h: number, col: number, c: number, rel: number) => number;
 type ShortlistRows = (a: number, aRows: number, b: number, bRows: number, dim: number, state: number, k: number, cap: number, column: number, c: number, tie: number) => void;
@@ -34,6 +35,28 @@ export interface Shortlist {
   tie: number;
   thresholds: Float64Array;
   kept: Int32Array;
+}
+
+// Elements per lnRows call: the rows, their totals and the logarithms stay in L1/L2
+const LN_ELEMENTS = 4096;
+
+/**
+ * ln(v/t) of every element of v's rows (`dim` each; row r's total totals[r], a positive normal
+ * double) into out, on the kernel (assembly/matrix.ts lnRows, streamed through the matrix area):
+ * 0 where an element is not a positive normal double. False where a row does not fit.
+ */
+export function lnRows(kernel: Kernel, v: Vector, dim: number, totals: Float64Array, out: Float64Array): boolean {
+  const { exports, at, bytes } = kernel.area, mem = new Float64Array(exports.memory.buffer, at, bytes / 8);
+  const per = Math.floor(Math.max(LN_ELEMENTS, dim + 1) / (dim + 1));
+  if ((dim + 1) * 8 > bytes) return false;
+  for (let r = 0; r < totals.length; r += per) {
+    const n = Math.min(per, totals.length - r);
+    copyRows(mem, 0, v, r * dim, n * dim);
+    mem.set(totals.subarray(r, r + n), n * dim);
+    (exports.lnRows as (x: number, rows: number, dim: number, totals: number) => void)(at, n, dim, at + n * dim * 8);
+    out.set(mem.subarray(0, n * dim), r * dim);
+  }
+  return true;
 }
 
 /** Rows of B per kernel call: a sub-block that stays in L1 while a block of A rows passes it. */
