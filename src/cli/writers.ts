@@ -9,13 +9,12 @@ import { formatByExtension } from "./readers.js";
 export type OutputFormat = "csv" | "ndjson" | "npy";
 export const OUTPUT_FORMATS: readonly OutputFormat[] = ["csv", "ndjson", "npy"];
 
-/** Where output bytes go: a file (seekable: an .npy header can be rewritten) or stdout. */
+/** Where output bytes go: a file or stdout. */
 export interface Sink {
   readonly name: string;
-  readonly seekable: boolean;
   write(data: Uint8Array | string): Promise<void>;
-  /** Overwrites bytes at `position` (files only). */
-  patch(data: Uint8Array, position: number): void;
+  /** Overwrites bytes at `position`: files only (an .npy header's row count, known at the end). */
+  patch?(data: Uint8Array, position: number): void;
   /** Ends the output; `complete` false (the run failed) leaves the file that was there as it was. */
   close(complete: boolean): void;
 }
@@ -30,13 +29,9 @@ export function openSink(path: string | null, stdout: NodeJS.WritableStream = pr
   if (path === null || path === "-") {
     return {
       name: "<stdout>",
-      seekable: false,
       // a failed write to stdout arrives as its 'error' event, which main.ts reports (exit 3)
       async write(data) {
         if (!stdout.write(data)) await once(stdout, "drain");
-      },
-      patch() {
-        throw new Error("stdout cannot be rewritten");
       },
       close() {},
     };
@@ -52,19 +47,17 @@ export function openSink(path: string | null, stdout: NodeJS.WritableStream = pr
   const target = existing === null ? path : realpathSync(path);
   // a device or a pipe (/dev/null, /dev/stdout, a FIFO) is written in place: it cannot be renamed over
   let temporary = existing === null || existing.isFile() ? join(dirname(target), `.${basename(target)}.${process.pid}.kl-simd-tmp`) : null;
-  let fd: number;
+  let fd = -1;
   try {
-    fd = openSync(temporary ?? target, temporary === null ? "w" : "wx");
+    if (temporary !== null) fd = openSync(temporary, "wx");
     if (temporary !== null && existing !== null) fchmodSync(fd, existing.mode & 0o7777); // the replaced file's permissions
+  } catch {
+    temporary = null; // a folder that takes no new file (the target itself may still be writable): in place
+  }
+  try {
+    if (temporary === null) fd = openSync(target, "w");
   } catch (error) {
-    // a folder that takes no new file (the target itself may still be writable): in place
-    if (temporary === null) throw usage(`cannot write ${path}: ${(error as Error).message}`);
-    temporary = null;
-    try {
-      fd = openSync(target, "w");
-    } catch (error) {
-      throw usage(`cannot write ${path}: ${(error as Error).message}`);
-    }
+    throw usage(`cannot write ${path}: ${(error as Error).message}`);
   }
   const guarded = <T>(write: () => T): T => {
     try {
@@ -75,7 +68,6 @@ export function openSink(path: string | null, stdout: NodeJS.WritableStream = pr
   };
   return {
     name: path,
-    seekable: true,
     write(data) {
       guarded(() => {
         if (typeof data === "string") writeSync(fd, data);
@@ -119,23 +111,31 @@ export interface Writer {
   finish(reduced?: { name: string; value: number; rows: number }): Promise<void>;
 }
 
+/** `write` run once, at the first call: a header, before the first rows or at the end if there were none. */
+function onFirstCall(write: () => Promise<void>): () => Promise<void> {
+  let done: Promise<void> | null = null;
+  return () => (done ??= write());
+}
+
+/** A block as text: `line(r)` for each row r that is not bad. */
+function text(count: number, bad: Uint8Array | null, line: (r: number) => string): string {
+  let out = "";
+  for (let r = 0; r < count; r++) if (bad === null || !bad[r]) out += line(r);
+  return out;
+}
+
 /** Per-row scores: `row,<measure>` CSV, {"row","<measure>"} NDJSON, or a 1-D float64 .npy. */
 export function scoreWriter(sink: Sink, format: OutputFormat, measure: string, expectedRows: number | null): Writer {
-  let started = false, written = 0;
+  let written = 0;
   // .npy: the row count is patched in at the end; to stdout it must be known before the first byte
-  let fixed: number | null = null;
-  // the header: before the first rows, or at the end if there were none
-  const start = async () => {
-    if (started) return;
-    started = true;
+  const start = onFirstCall(async () => {
     if (format !== "npy") return sink.write(format === "csv" ? `row,${measure}\n` : "");
-    if (sink.seekable) return sink.write(npyHeader("<f8", [0], 128)); // room for any row count
+    if (sink.patch) return sink.write(npyHeader("<f8", [0], 128)); // room for any row count
     if (expectedRows === null) {
       throw usage(".npy output to stdout needs the row count up front (.npy or raw input from a file); write it to a file with --output FILE.npy");
     }
-    fixed = expectedRows;
     await sink.write(npyHeader("<f8", [expectedRows]));
-  };
+  });
   return {
     async rows(values, count, first, bad) {
       await start();
@@ -144,12 +144,8 @@ export function scoreWriter(sink: Sink, format: OutputFormat, measure: string, e
         written += count;
         return sink.write(new Uint8Array(values.buffer, values.byteOffset, count * 8));
       }
-      let out = "";
-      for (let r = 0; r < count; r++) {
-        if (bad !== null && bad[r]) continue;
-        out += format === "csv" ? `${first + r},${values[r]}\n` : `{"row":${first + r},"${measure}":${json(values[r])}}\n`;
-      }
-      await sink.write(out);
+      const csv = format === "csv";
+      await sink.write(text(count, bad, (r) => (csv ? `${first + r},${values[r]}\n` : `{"row":${first + r},"${measure}":${json(values[r])}}\n`)));
     },
     async finish(reduced) {
       if (reduced !== undefined) {
@@ -160,8 +156,8 @@ export function scoreWriter(sink: Sink, format: OutputFormat, measure: string, e
       }
       await start();
       if (format !== "npy") return;
-      if (fixed !== null && fixed !== written) throw new CliError(`wrote ${written} rows to a .npy header that says ${fixed}`);
-      if (sink.seekable && fixed === null && written > 0) sink.patch(npyHeader("<f8", [written], 128), 0);
+      if (sink.patch) sink.patch(npyHeader("<f8", [written], 128), 0);
+      else if (written !== expectedRows) throw new CliError(`wrote ${written} rows to a .npy header that says ${expectedRows}`);
     },
   };
 }
@@ -171,16 +167,14 @@ export function topKWriter(sink: Sink, scoresSink: Sink | null, format: OutputFo
   // .npy: two files, FILE.npy and FILE.scores.npy (so `sink` is a file too): the row count is patched in at the end
   if (format === "npy" && scoresSink === null) throw usage("topk .npy output needs a file: --output FILE.npy (the scores go to FILE.scores.npy)");
   const headers = (rows: number) => [npyHeader("<i4", [rows, k], 128), npyHeader("<f8", [rows, k], 128)] as const;
-  let started = false, written = 0;
-  const start = async () => {
-    if (started) return;
-    started = true;
+  let written = 0;
+  const start = onFirstCall(async () => {
     if (format === "csv") await sink.write("query,rank,index,score\n");
     if (format !== "npy") return;
     const [hi, hs] = headers(0);
     await sink.write(hi);
     await scoresSink!.write(hs);
-  };
+  });
   return {
     async rows(scores, count, first, bad, indices = new Int32Array(0)) {
       await start();
@@ -193,25 +187,19 @@ export function topKWriter(sink: Sink, scoresSink: Sink | null, format: OutputFo
         written += count;
         return;
       }
-      let out = "";
-      for (let r = 0; r < count; r++) {
-        if (bad !== null && bad[r]) continue;
-        if (format === "csv") {
-          for (let t = 0; t < k; t++) out += `${first + r},${t + 1},${indices[r * k + t]},${scores[r * k + t]}\n`;
-        } else {
-          const is = indices.subarray(r * k, (r + 1) * k).join(",");
-          const ss = Array.from(scores.subarray(r * k, (r + 1) * k), json).join(",");
-          out += `{"query":${first + r},"indices":[${is}],"scores":[${ss}]}\n`;
-        }
-      }
-      await sink.write(out);
+      const line = (r: number): string => {
+        const is = indices.subarray(r * k, (r + 1) * k), ss = scores.subarray(r * k, (r + 1) * k);
+        if (format === "ndjson") return `{"query":${first + r},"indices":[${is.join(",")}],"scores":[${Array.from(ss, json).join(",")}]}\n`;
+        return Array.from(is, (index, t) => `${first + r},${t + 1},${index},${ss[t]}\n`).join("");
+      };
+      await sink.write(text(count, bad, line));
     },
     async finish() {
       await start();
       if (format !== "npy") return;
       const [hi, hs] = headers(written);
-      sink.patch(hi, 0);
-      scoresSink!.patch(hs, 0);
+      sink.patch!(hi, 0);
+      scoresSink!.patch!(hs, 0);
     },
   };
 }
