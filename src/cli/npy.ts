@@ -4,13 +4,6 @@
 
 export const NPY_MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
 
-export interface NpyHeader {
-  /** "<f4" or "<f8" (what this tool reads), or whatever the file says */
-  descr: string;
-  fortranOrder: boolean;
-  shape: number[];
-}
-
 /** The header's length in bytes (10 or 12 + dict), from its first bytes, or an error text. */
 export function npyPrefixLength(b: Uint8Array): number | string {
   if (b.length < 10 || NPY_MAGIC.some((m, i) => b[i] !== m)) return "not a .npy file (no \\x93NUMPY magic)";
@@ -23,18 +16,24 @@ export function npyPrefixLength(b: Uint8Array): number | string {
   return `unsupported .npy format version ${major}.${b[7]}`;
 }
 
-/** Parses the whole header (the bytes up to the data); returns an error text if it cannot. */
-export function parseNpyHeader(b: Uint8Array): NpyHeader | string {
+/** The element type and shape of a whole header (the bytes up to the data), or what keeps this tool from reading it. */
+export function parseNpyHeader(b: Uint8Array): { type: "f32" | "f64"; rows: number; dim: number } | string {
   const total = npyPrefixLength(b);
   if (typeof total === "string") return total;
-  const dict = Buffer.from(b.buffer, b.byteOffset + (b[6] === 1 ? 10 : 12), total - (b[6] === 1 ? 10 : 12)).toString("latin1");
+  const start = b[6] === 1 ? 10 : 12;
+  const dict = Buffer.from(b.buffer, b.byteOffset + start, total - start).toString("latin1");
   const descr = /['"]descr['"]\s*:\s*['"]([^'"]*)['"]/.exec(dict)?.[1];
   const fortran = /['"]fortran_order['"]\s*:\s*(True|False)/.exec(dict)?.[1];
   const shape = /['"]shape['"]\s*:\s*\(([^)]*)\)/.exec(dict)?.[1];
   if (descr === undefined || fortran === undefined || shape === undefined) return `unreadable .npy header ${JSON.stringify(dict.trim())}`;
   const dims = shape.split(",").map((s) => s.trim()).filter((s) => s !== "").map(Number);
   if (dims.some((d) => !Number.isInteger(d) || d < 0)) return `unreadable .npy shape (${shape})`;
-  return { descr, fortranOrder: fortran === "True", shape: dims };
+  const type = descr === "<f8" || descr === "=f8" ? "f64" : descr === "<f4" || descr === "=f4" ? "f32" : null;
+  if (type === null) return `dtype '${descr}' is not supported; save float32 or float64 little-endian (arr.astype('<f8'))`;
+  if (dims.length < 1 || dims.length > 2) return `a ${dims.length}-D array; expected rows × values (2-D) or one row (1-D)`;
+  const [rows, dim] = dims.length === 1 ? [1, dims[0]] : dims;
+  if (fortran === "True" && rows > 1 && dim > 1) return "Fortran-order array; save it in C order (np.ascontiguousarray(arr))";
+  return dim < 1 ? "rows of 0 values" : { type, rows, dim };
 }
 
 /**

@@ -9,8 +9,8 @@ import { npyPrefixLength, parseNpyHeader } from "./npy.js";
 import { readFully, withPrefix, type ByteSource } from "./sources.js";
 import { TextReader } from "./text-reader.js";
 
-export type Format = "csv" | "tsv" | "ndjson" | "npy" | "f32" | "f64";
-export const FORMATS: readonly Format[] = ["csv", "tsv", "ndjson", "npy", "f32", "f64"];
+export const FORMATS = ["csv", "tsv", "ndjson", "npy", "f32", "f64"] as const;
+export type Format = (typeof FORMATS)[number];
 export type Values = Float64Array | Float32Array;
 
 export interface Block {
@@ -82,7 +82,7 @@ export async function openReader(source: ByteSource, options: ReadOptions): Prom
   if (format === "npy") return npyReader(prefixed, options, head);
   if (format === "f32" || format === "f64") {
     if (options.dim === null) throw usage(`${source.name}: raw ${format} input needs --dim (the values per row)`);
-    return new BinaryReader(prefixed, format, format === "f32" ? 4 : 8, options.dim, 0, null, options.blockRows);
+    return new BinaryReader(prefixed, format, options.dim, 0, null, options.blockRows);
   }
   return new TextReader(prefixed, format, options);
 }
@@ -110,27 +110,17 @@ async function npyReader(source: ByteSource, options: ReadOptions, head: Uint8Ar
   const total = npyPrefixLength(head);
   if (typeof total === "string") throw new CliError(`${source.name}: ${total}`);
   const headerBytes = new Uint8Array(total);
-  const got = await source.read(headerBytes);
-  const header = got === total ? parseNpyHeader(headerBytes) : "truncated .npy header";
+  const header = (await source.read(headerBytes)) === total ? parseNpyHeader(headerBytes) : "truncated .npy header";
   if (typeof header === "string") throw new CliError(`${source.name}: ${header}`);
-  const { descr, shape, fortranOrder } = header;
-  const type = descr === "<f8" || descr === "=f8" ? "f64" : descr === "<f4" || descr === "=f4" ? "f32" : null;
-  if (type === null) {
-    throw new CliError(`${source.name}: dtype '${descr}' is not supported; save float32 or float64 little-endian (arr.astype('<f8'))`);
-  }
-  if (shape.length < 1 || shape.length > 2) throw new CliError(`${source.name}: a ${shape.length}-D array; expected rows × values (2-D) or one row (1-D)`);
-  const [rows, dim] = shape.length === 1 ? [1, shape[0]] : shape;
-  if (fortranOrder && rows > 1 && dim > 1) {
-    throw new CliError(`${source.name}: Fortran-order array; save it in C order (np.ascontiguousarray(arr))`);
-  }
-  if (dim < 1) throw new CliError(`${source.name}: rows of 0 values`);
+  const { type, rows, dim } = header;
   if (options.dim !== null && options.dim !== dim) throw new CliError(`${source.name}: rows of ${dim} values, expected ${options.dim}`);
-  return new BinaryReader(source, "npy", type === "f32" ? 4 : 8, dim, total, rows, options.blockRows);
+  return new BinaryReader(source, type, dim, total, rows, options.blockRows);
 }
 
 export class BinaryReader implements RowReader {
   private readonly buffer: ArrayBuffer;
   private readonly capacity: number;
+  private readonly elementBytes: 4 | 8;
   private readonly rowBytes: number;
   private row = 0;
   private first = 0;
@@ -141,8 +131,7 @@ export class BinaryReader implements RowReader {
 
   constructor(
     private readonly source: ByteSource,
-    readonly format: Format,
-    private readonly elementBytes: 4 | 8,
+    private readonly type: "f32" | "f64",
     readonly dim: number,
     private readonly dataOffset: number,
     private readonly expectedRows: number | null,
@@ -151,7 +140,8 @@ export class BinaryReader implements RowReader {
     this.name = source.name;
     this.size = source.size;
     this.bytes = dataOffset;
-    this.rowBytes = dim * elementBytes;
+    this.elementBytes = type === "f32" ? 4 : 8;
+    this.rowBytes = dim * this.elementBytes;
     this.rowCount = expectedRows ?? (source.size !== null && source.size % this.rowBytes === 0 ? source.size / this.rowBytes : null);
     this.capacity = blockRows_(blockRows, dim);
     this.buffer = new ArrayBuffer(this.capacity * this.rowBytes);
@@ -170,7 +160,7 @@ export class BinaryReader implements RowReader {
         throw new CliError(`${this.name}: truncated: the header says ${this.expectedRows} rows, the data ends after ${this.row + rows} rows and ${n % rowBytes} bytes (byte offset ${this.bytes})`);
       }
       if (n % rowBytes !== 0) {
-        throw new CliError(`${this.name}: ${n % rowBytes} bytes at byte offset ${this.dataOffset + (this.row + rows) * rowBytes} are not a whole row of ${this.dim} ${this.format} values (${rowBytes} bytes)`);
+        throw new CliError(`${this.name}: ${n % rowBytes} bytes at byte offset ${this.dataOffset + (this.row + rows) * rowBytes} are not a whole row of ${this.dim} ${this.type} values (${rowBytes} bytes)`);
       }
     }
     if (rows === 0) return null;
@@ -196,7 +186,7 @@ export class BinaryReader implements RowReader {
     this.first = first;
     this.row += rows;
     this.bytes += bytes;
-    const slice: FileRows = { file: this.name, offset, rows, dim: this.dim, type: this.elementBytes === 4 ? "f32" : "f64" };
+    const slice: FileRows = { file: this.name, offset, rows, dim: this.dim, type: this.type };
     const read = (): Values => {
       const fd = openSync(this.name, "r");
       try {
@@ -212,7 +202,7 @@ export class BinaryReader implements RowReader {
 
   /** The first `rows` rows of the buffer as values. */
   private view(rows: number): Values {
-    return this.elementBytes === 4 ? new Float32Array(this.buffer, 0, rows * this.dim) : new Float64Array(this.buffer, 0, rows * this.dim);
+    return this.type === "f32" ? new Float32Array(this.buffer, 0, rows * this.dim) : new Float64Array(this.buffer, 0, rows * this.dim);
   }
 
   /** Where row r of the last block is, or its element `column`. */

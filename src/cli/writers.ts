@@ -6,8 +6,8 @@ import { CliError, usage, writeFailure } from "./errors.js";
 import { npyHeader } from "./npy.js";
 import { formatByExtension } from "./readers.js";
 
-export type OutputFormat = "csv" | "ndjson" | "npy";
-export const OUTPUT_FORMATS: readonly OutputFormat[] = ["csv", "ndjson", "npy"];
+export const OUTPUT_FORMATS = ["csv", "ndjson", "npy"] as const;
+export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
 
 /** Where output bytes go: a file or stdout. */
 export interface Sink {
