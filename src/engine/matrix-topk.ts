@@ -120,22 +120,25 @@ function f32Rows(P: Rows, Q: Rows, dim: number): { x: Float32Array; y: Float32Ar
  */
 const f32Bound = (dim: number): number => (dim / 4 + 10) * 2 ** -24;
 
-/** Σₖ x[i·dim + k]·y[j·dim + k], the re-rank's f64 product, summed as dotRowsF64 sums it (two sums of every other term, then the odd one): its bound is pairwise's. */
+/**
+ * Σₖ x[i·dim + k]·y[j·dim + k], the re-rank's f64 product: four sums of every fourth term (the
+ * last dim % 4 terms one to each), then added in pairs: each term meets at most ⌈dim/4⌉ + 2
+ * roundings, within pairwise's bound γ(dim/2 + 3)·Σ|xₖ·yₖ|; four chains, since V8 waits on each
+ * addition of a chain (1.09× topK against two chains).
+ */
 function dot(x: Float64Array, i: number, y: Float64Array, j: number, dim: number): number {
-  const a = i * dim, b = j * dim, pairs = dim & ~1;
-  let s0 = 0, s1 = 0, k = 0;
-  // four terms a pass, in the same order (~15% faster in V8: fewer bounds checks and loop tests)
-  for (; k + 3 < pairs; k += 4) {
+  const a = i * dim, b = j * dim;
+  let s0 = 0, s1 = 0, s2 = 0, s3 = 0, k = 0;
+  for (; k + 3 < dim; k += 4) {
     s0 += x[a + k] * y[b + k];
     s1 += x[a + k + 1] * y[b + k + 1];
-    s0 += x[a + k + 2] * y[b + k + 2];
-    s1 += x[a + k + 3] * y[b + k + 3];
+    s2 += x[a + k + 2] * y[b + k + 2];
+    s3 += x[a + k + 3] * y[b + k + 3];
   }
-  if (k < pairs) {
-    s0 += x[a + k] * y[b + k];
-    s1 += x[a + k + 1] * y[b + k + 1];
-  }
-  return pairs < dim ? s0 + s1 + x[a + pairs] * y[b + pairs] : s0 + s1;
+  if (k < dim) s0 += x[a + k] * y[b + k];
+  if (k + 1 < dim) s1 += x[a + k + 1] * y[b + k + 1];
+  if (k + 2 < dim) s2 += x[a + k + 2] * y[b + k + 2];
+  return s0 + s2 + (s1 + s3);
 }
 
 /**
