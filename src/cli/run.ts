@@ -250,26 +250,26 @@ async function topKBlock(args: Args, scoring: Scoring, block: Block, candidates:
 /** Every candidate row in one typed array, each block checked as it comes (so errors have places); at least --k of them. */
 async function loadCandidates(args: Args, io: Io, scoring: Scoring): Promise<{ values: Values; dim: number }> {
   const reader = await openRows(args, io, args.candidates!, args.inputQ, null);
-  let values: Values | null = null;
+  const blocks: Values[] = [];
   let length = 0;
   const check: Args = { ...args, inputP: args.inputQ, options: { ...args.options, input: { p: args.inputQ, q: args.inputQ } } };
   try {
     for (let block = await reader.next(args.blockRows); block !== null; block = await reader.next(args.blockRows)) {
       await scoreBlock(check, scoring, block, block.values.subarray(0, reader.dim!), reader, null, null, null);
-      const need = length + block.values.length;
-      if (values === null || need > values.length) {
-        const bigger: Values = block.values instanceof Float32Array ? new Float32Array(Math.max(need, 2 * length)) : new Float64Array(Math.max(need, 2 * length));
-        if (values !== null) bigger.set(values.subarray(0, length));
-        values = bigger;
-      }
-      values.set(block.values, length);
-      length = need;
+      blocks.push(block.values.slice());
+      length += block.values.length;
     }
   } finally {
     reader.close();
   }
-  if (values === null) throw new CliError(`${args.candidates}: no candidate rows`);
+  if (blocks.length === 0) throw new CliError(`${args.candidates}: no candidate rows`);
   const n = length / reader.dim!;
   if (args.k > n) throw usage(`--k ${args.k} is more than the ${n} candidate rows`);
-  return { values: values.subarray(0, length), dim: reader.dim! };
+  const values = blocks[0] instanceof Float32Array ? new Float32Array(length) : new Float64Array(length);
+  let at = 0;
+  for (const block of blocks) {
+    values.set(block, at);
+    at += block.length;
+  }
+  return { values, dim: reader.dim! };
 }

@@ -244,10 +244,9 @@ export class TextReader implements RowReader {
     if (b[s] === 0x7b) return this.parseJsonObject(s, e, out, at, capacity);
     if (b[s] !== 0x5b) throw new RowProblem(s, `expected a JSON array [...] or an object {...}, got ${JSON.stringify(latin1(b, s, Math.min(e, s + 20)))}`);
     let i = s + 1, count = 0;
-    while (i < e && ws(b[i])) i++;
-    if (i < e && b[i] === 0x5d) return 0;
     for (;;) {
       while (i < e && ws(b[i])) i++;
+      if (count === 0 && i < e && b[i] === 0x5d) return 0; // []
       const start = i;
       let k = parseNumber(b, i, e);
       if (k >= 0) while (k < e && ws(b[k])) k++;
