@@ -7,6 +7,9 @@
 //   logits.ts    KL of softmax rows, streamed in passes; softmaxRows
 //   gaussian.ts  KL between diagonal Gaussians
 //   smoothing.ts smoothRows
+//   matrix.ts    pairwise and topK: row-block products (f64, f32 with per-row shortlists) and
+//                the rows' logarithms, lnRows
+// Its one import is the host's Math.log (math.ts ln), for the few scalar logarithms.
 //
 // Outcomes. Every row kernel writes per row [value, status] (two f64, 16 bytes; the status
 // a small integer of the bits in math.ts: INVALID, Q_ZERO, LOSSY, REDO) and returns the OR of
