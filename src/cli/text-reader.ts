@@ -123,7 +123,9 @@ export class TextReader implements RowReader {
     try {
       // the first row goes to scratch (grown to fit): its length sets dim and the block's size
       const known = this.dim !== null;
-      let count = known ? this.parseRow(s, e, this.values, slot * this.dim!, this.dim!) : this.parseRow(s, e, this.scratch, 0, this.scratch.length);
+      let count = known
+        ? this.parseRow(s, e, this.values, slot * this.dim!, this.dim!)
+        : this.parseRow(s, e, this.scratch, 0, this.scratch.length);
       if (!known && count > this.scratch.length) {
         this.scratch = new Float64Array(count);
         count = this.parseRow(s, e, this.scratch, 0, count);

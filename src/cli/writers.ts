@@ -144,8 +144,10 @@ export function scoreWriter(sink: Sink, format: OutputFormat, measure: string, e
         written += count;
         return sink.write(new Uint8Array(values.buffer, values.byteOffset, count * 8));
       }
-      const csv = format === "csv";
-      await sink.write(text(count, bad, (r) => (csv ? `${first + r},${values[r]}\n` : `{"row":${first + r},"${measure}":${json(values[r])}}\n`)));
+      const line = format === "csv"
+        ? (r: number) => `${first + r},${values[r]}\n`
+        : (r: number) => `{"row":${first + r},"${measure}":${json(values[r])}}\n`;
+      await sink.write(text(count, bad, line));
     },
     async finish(reduced) {
       if (reduced !== undefined) {
@@ -189,7 +191,9 @@ export function topKWriter(sink: Sink, scoresSink: Sink | null, format: OutputFo
       }
       const line = (r: number): string => {
         const is = indices.subarray(r * k, (r + 1) * k), ss = scores.subarray(r * k, (r + 1) * k);
-        if (format === "ndjson") return `{"query":${first + r},"indices":[${is.join(",")}],"scores":[${Array.from(ss, json).join(",")}]}\n`;
+        if (format === "ndjson") {
+          return `{"query":${first + r},"indices":[${is.join(",")}],"scores":[${Array.from(ss, json).join(",")}]}\n`;
+        }
         return Array.from(is, (index, t) => `${first + r},${t + 1},${index},${ss[t]}\n`).join("");
       };
       await sink.write(text(count, bad, line));
