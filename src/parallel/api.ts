@@ -1,10 +1,10 @@
 // kl-simd/parallel (docs/parallel.md): score() with a batch's rows spread over a pool of
 // workers, each running the same score() on chunks of rows, so every row's value is bit for bit
 // the in-process one; weights and reductions are applied here, by score() too (reduce.ts).
-import { backend, init, kernelModule, KLRangeError, KLTypeError, score, type BatchOptions, type MeasureName, type ScoreResult, type Vector } from "../index.js";
+import { backend, init, KLRangeError, KLTypeError, score, type BatchOptions, type MeasureName, type ScoreResult, type Vector } from "../index.js";
 import { Pool, poolClosed, type Chunk } from "./pool.js";
 import { reduceRows } from "./reduce.js";
-import { COPY_CHUNK_ELEMENTS, dropSpares, inPlace, recycle, rowsFor, rowsHere, type FileRows, type Rows } from "./rows.js";
+import { COPY_CHUNK_ELEMENTS, copiedRows, dropSpares, rowsFor, rowsHere, type FileRows, type Rows } from "./rows.js";
 import { availableCores, nextTurn, node } from "./runtime.js";
 import { startNodeThread } from "./node-thread.js";
 import { startWebWorker } from "./web-worker.js";
@@ -14,22 +14,14 @@ export { KLParallelError, type ParallelErrorCode } from "./pool.js";
 
 /** Options of `scoreParallel`: the batch options of `score`, and how to spread the rows. */
 export interface ParallelOptions extends BatchOptions {
-  /**
-   * Threads to use (default: `maxThreads()`, the cores available). More than `maxThreads()`
-   * are clamped to it: threads beyond the cores only add memory and switching.
-   */
+  /** Threads to use, default `maxThreads()`; more are clamped to it (they would only add memory and switching). */
   threads?: number;
-  /**
-   * Batches of fewer elements (rows × dim) are scored in-process, where a thread would cost
-   * more than it saves (default `PARALLEL_MIN_ELEMENTS`).
-   */
+  /** Batches of fewer elements (rows × dim) run in-process (default `PARALLEL_MIN_ELEMENTS`). */
   minElements?: number;
   /**
-   * The calling thread scores chunks too, one per event-loop turn (a few ms each), and
-   * `threads` counts it: `threads: 2` is one worker and this thread. Its chunks need no copy.
-   * Default: true where rows are copied to the workers (the copying keeps this thread busy
-   * anyway, and its own share then needs none), false where every side is read in place
-   * (shared memory, a broadcast row): this thread then only sends a few messages a thread.
+   * The calling thread scores chunks too, one per event-loop turn, and counts as one of `threads`.
+   * Default: true where rows are copied to the workers (the copying keeps this thread busy anyway,
+   * and its own chunks need no copy), false where every side is read in place.
    */
   callingThread?: boolean;
 }
@@ -54,7 +46,7 @@ export function maxThreads(): number {
 /** @deprecated the same as `maxThreads()` */
 export const defaultThreads = maxThreads;
 
-const pool = new Pool(node !== null ? startNodeThread : startWebWorker, new URL("./parallel-worker.js", import.meta.url), recycle, kernelModule);
+const pool = new Pool(node !== null ? startNodeThread : startWebWorker, new URL("./parallel-worker.js", import.meta.url));
 
 /**
  * `score(measure, p, q, options)` with the rows spread over workers: the same values bit for
@@ -70,7 +62,7 @@ export async function scoreParallel<O extends ParallelOptions>(measure: MeasureN
   const shape = batchShape(measure, p, q, scoreOptions.dim);
   if (shape === null) return inProcess();
   const [ps, qs, rows] = shape;
-  const here = callingThread ?? !(inPlace(ps) && (qs === null || inPlace(qs)));
+  const here = callingThread ?? copiedRows(ps, qs);
   if (rows * ps.dim < minElements || rows < 2 || (here && threads === 1)) return inProcess();
 
   const { reduction, weights, ...perRow } = scoreOptions;
@@ -125,7 +117,6 @@ export async function scoreFileRows(measure: MeasureName, p: FileRows, q: Vector
   const qs = q === null || "file" in q ? q : rowsOf(q, p.dim);
   if (q !== null && qs === null) throw new KLRangeError("KL_BAD_SHAPE", `q must be one row of ${p.dim} values, or rows of them`);
   if (qs !== null && qs.rows !== 1 && qs.rows !== p.rows) throw new KLRangeError("KL_BAD_SHAPE", `p has ${p.rows} rows and q has ${qs.rows}: they must match, or q must be a single row`);
-  // the calling thread reads and scores chunks too only when asked (callingThread: true)
   const here = callingThread === true && threads > 1;
   return spread(measure, p, measure === "entropy" ? null : qs, p.rows, scoreOptions, threads, here);
 }
@@ -160,8 +151,7 @@ function rowsOf(v: unknown, dim: number): Rows | null {
 function spread(measure: MeasureName, p: Rows | FileRows, q: Rows | FileRows | null, rows: number, options: BatchOptions, threads: number, here: boolean): Promise<Float64Array> {
   // Copied rows, and rows read from a file: at most COPY_CHUNK_ELEMENTS a side, so the copies
   // stay in cache. Rows read in place: a few chunks a thread. Either way at least two a thread.
-  const copied = "file" in p || (q !== null && "file" in q) || !(inPlace(p) && (q === null || inPlace(q)));
-  const most = copied ? Math.floor(COPY_CHUNK_ELEMENTS / p.dim) : Math.ceil(rows / (IN_PLACE_CHUNKS_PER_THREAD * threads));
+  const most = copiedRows(p, q) ? Math.floor(COPY_CHUNK_ELEMENTS / p.dim) : Math.ceil(rows / (IN_PLACE_CHUNKS_PER_THREAD * threads));
   const rowsPerChunk = Math.max(1, Math.min(most, Math.ceil(rows / (2 * threads))));
   const count = Math.ceil(rows / rowsPerChunk);
   const out = new Float64Array(rows);

@@ -2,8 +2,9 @@
 // worker there): workers started on first use and kept, each call's chunks handed to the
 // least busy of its first `threads` workers. A worker that dies is replaced and its chunks run
 // again, once; close() rejects what is queued or running and ends every worker.
+import { kernelModule } from "../index.js";
 import type { ChunkReply, ChunkResult, ChunkTask } from "./messages.js";
-import { transferable } from "./rows.js";
+import { recycle, transferable } from "./rows.js";
 
 export interface WorkerEvents {
   message(reply: ChunkReply): void;
@@ -76,14 +77,7 @@ export class Pool {
   /** workers lost in a row before they loaded */
   private failedStarts = 0;
 
-  constructor(
-    private readonly start: StartWorker,
-    private readonly url: URL,
-    /** input buffers a worker sends back, for the next chunk's copy */
-    private readonly recycle: (inputs: ArrayBuffer[]) => void,
-    /** the compiled kernel, for a worker's first task */
-    private readonly kernel: () => WebAssembly.Module | null,
-  ) {}
+  constructor(private readonly start: StartWorker, private readonly url: URL) {}
 
   /** Workers running now. */
   get size(): number {
@@ -112,18 +106,16 @@ export class Pool {
       message: (reply) => {
         if ("ready" in reply) {
           slot.ready = true;
-          // Node refs a worker's port as its first message comes in: unref it again
-          if (slot.running.size === 0) slot.port.hold(false);
           this.failedStarts = 0;
-          this.pump();
-          return;
+        } else {
+          recycle(reply.inputs); // for the next chunk's copy
+          const chunk = slot.running.get(reply.id);
+          if (chunk === undefined) return; // its call was closed
+          slot.running.delete(reply.id);
+          chunk.settle(reply);
         }
-        this.recycle(reply.inputs);
-        const chunk = slot.running.get(reply.id);
-        if (chunk === undefined) return; // its call was closed
-        slot.running.delete(reply.id);
+        // idle: let the process exit (Node refs a worker's port as its first message comes in)
         if (slot.running.size === 0) slot.port.hold(false);
-        chunk.settle(reply);
         this.pump();
       },
       lost: (error) => this.lost(slot, error),
@@ -172,11 +164,9 @@ export class Pool {
       const id = this.nextId++;
       try {
         const message = chunk.make(id);
-        if (!slot.started) message.module = this.kernel();
+        if (!slot.started) message.module = kernelModule();
         slot.started = true;
         const transfer = transferable(message.p, message.q);
-        if (slot.running.size === 0) slot.port.hold(true);
-        slot.running.set(id, chunk);
         try {
           slot.port.post(message, transfer);
         } catch (error) {
@@ -186,10 +176,11 @@ export class Pool {
           slot.port.post(message, transfer);
         }
       } catch (error) {
-        slot.running.delete(id);
-        if (slot.running.size === 0) slot.port.hold(false);
         chunk.fail(error);
+        continue;
       }
+      if (slot.running.size === 0) slot.port.hold(true);
+      slot.running.set(id, chunk);
     }
   }
 

@@ -28,7 +28,7 @@ export function sharedMemory(): boolean {
 }
 
 /** True where a worker can read the rows in place. */
-export function isShared(v: Vector): boolean {
+function isShared(v: Vector): boolean {
   return ArrayBuffer.isView(v) && sharedMemory() && v.buffer instanceof SharedArrayBuffer;
 }
 
@@ -46,9 +46,9 @@ export function allocate(length: number, type: Float64ArrayConstructor | Float32
   return new type(buffer);
 }
 
-/** True where workers get a side without a copy: shared memory, a file, a broadcast row. */
-export function inPlace(s: Rows | FileRows): boolean {
-  return "file" in s || s.rows === 1 || isShared(s.v);
+/** True where a chunk's rows are copied (ordinary arrays) or read from a file, not read in place. */
+export function copiedRows(p: Rows | FileRows, q: Rows | FileRows | null): boolean {
+  return [p, q].some((s) => s !== null && ("file" in s || !(s.rows === 1 || isShared(s.v))));
 }
 
 /** Rows [from, to) of a side (all of a one-row side) for a worker: shared memory, a copy, a file's bytes. */
@@ -57,7 +57,8 @@ export function rowsFor(s: Rows | FileRows, from: number, to: number): ChunkRows
   if ("file" in s) return { file: s.file, offset: s.offset + a * (s.type === "f32" ? 4 : 8), length: b - a, type: s.type };
   const v = s.v;
   if (isShared(v)) return (v as RowArray).subarray(a, b);
-  const copy = v instanceof Float32Array ? new Float32Array(spare(4 * (b - a)), 0, b - a) : new Float64Array(spare(8 * (b - a)), 0, b - a);
+  const Type = v instanceof Float32Array ? Float32Array : Float64Array;
+  const copy = new Type(spare(Type.BYTES_PER_ELEMENT * (b - a)), 0, b - a);
   if (ArrayBuffer.isView(v)) copy.set((v as RowArray).subarray(a, b));
   else {
     for (let i = a; i < b; i++) {
@@ -84,7 +85,8 @@ const scratch: ArrayBuffer[] = [new ArrayBuffer(0), new ArrayBuffer(0)];
 export function chunkValues(s: ChunkRows, side: 0 | 1): RowArray {
   if (!("file" in s)) return s;
   const fs = node!.fs;
-  const bytes = s.length * (s.type === "f32" ? 4 : 8);
+  const Type = s.type === "f32" ? Float32Array : Float64Array;
+  const bytes = s.length * Type.BYTES_PER_ELEMENT;
   if (scratch[side].byteLength < bytes) scratch[side] = new ArrayBuffer(bytes);
   const into = new Uint8Array(scratch[side], 0, bytes);
   const fd = fs.openSync(s.file, "r");
@@ -97,7 +99,7 @@ export function chunkValues(s: ChunkRows, side: 0 | 1): RowArray {
   } finally {
     fs.closeSync(fd);
   }
-  return s.type === "f32" ? new Float32Array(scratch[side], 0, s.length) : new Float64Array(scratch[side], 0, s.length);
+  return new Type(scratch[side], 0, s.length);
 }
 
 /** Elements of one side in a copied chunk (or one read from a file): 2 MiB of doubles, a few ms of kernel time. */
