@@ -101,12 +101,11 @@ async function start(options: ParallelOptions) {
 }
 
 /**
- * Node: per-row values of `measure` for rows the workers read from a file themselves (an
- * .npy's data, a raw f32/f64 file), so that the calling thread reads none of them: it sends
- * the workers (offset, length) pairs, a chunk of ~2 MiB each; with `callingThread: true` it
- * reads and scores chunks too (`threads` counts it). `q` may be rows in memory (one row is broadcast)
- * or in a file. Per-row options only (no reduction or weights). A chunk's error is score()'s
- * for that chunk's rows (row indices from the chunk's first): read the rows to place it.
+ * Node and Deno: per-row values of `measure` for rows the workers read from a file themselves
+ * (.npy data, a raw f32/f64 file), in chunks of ~2 MiB; with `callingThread: true` this thread
+ * reads and scores chunks too. `q` may be rows in memory (one row is broadcast) or in a file.
+ * Per-row options only. A chunk's error is score()'s for its rows (row indices from the chunk's
+ * first): read the rows to place it.
  */
 export async function scoreFileRows(measure: MeasureName, p: FileRows, q: Vector | FileRows | null, options: ParallelOptions): Promise<Float64Array> {
   const { threads, callingThread, scoreOptions } = await start(options);
@@ -156,21 +155,17 @@ function spread(measure: MeasureName, p: Rows | FileRows, q: Rows | FileRows | n
   const count = Math.ceil(rows / rowsPerChunk);
   const out = new Float64Array(rows);
   const active = backend();
-  const workers = here ? threads - 1 : threads;
   const owner = {};
   return new Promise((done, fail) => {
-    let left = count, settled = false;
+    let left = count; // chunks to go; 0 once the call has settled
     const finished = (from: number, values: Float64Array): void => {
-      if (settled) return;
+      if (left === 0) return;
       out.set(values, from);
-      if (--left === 0) {
-        settled = true;
-        done(out);
-      }
+      if (--left === 0) done(out);
     };
     const failed = (error: unknown): void => {
-      if (settled) return;
-      settled = true;
+      if (left === 0) return;
+      left = 0;
       pool.cancel(owner);
       fail(error);
     };
@@ -179,7 +174,7 @@ function spread(measure: MeasureName, p: Rows | FileRows, q: Rows | FileRows | n
       const from = c * rowsPerChunk, to = Math.min(rows, from + rowsPerChunk);
       chunks.push({
         owner,
-        threads: workers,
+        threads: here ? threads - 1 : threads,
         attempts: 0,
         make: (id) => ({ id, measure, p: rowsFor(p, from, to), q: q === null ? null : rowsFor(q, from, to), options, backend: active }),
         settle: (reply) => ("error" in reply ? failed(rebuild(reply.error)) : finished(from, reply.values)),
@@ -192,7 +187,7 @@ function spread(measure: MeasureName, p: Rows | FileRows, q: Rows | FileRows | n
     // handled in between; views of the caller's rows, no copy
     const step = (): void => {
       const chunk = pool.take(owner);
-      if (chunk === undefined || settled) return;
+      if (chunk === undefined || left === 0) return;
       const from = chunks.indexOf(chunk) * rowsPerChunk, to = Math.min(rows, from + rowsPerChunk);
       try {
         finished(from, score(measure, rowsHere(p, from, to), q === null ? null : rowsHere(q, from, to, 1), options) as Float64Array);
