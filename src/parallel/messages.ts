@@ -1,5 +1,5 @@
 // What the pool and a worker say to each other: a chunk of rows to score, and its values.
-import type { Backend, MeasureName, ScoreOptions } from "../index.js";
+import type { Backend, BatchOptions, MeasureName } from "../index.js";
 
 /** Rows a worker reads itself from a file (Node): `length` little-endian floats from byte `offset`. */
 export interface FileSlice {
@@ -18,7 +18,7 @@ export interface ChunkTask {
   measure: MeasureName;
   p: ChunkRows;
   q: ChunkRows | null;
-  options: ScoreOptions & { dim: number };
+  options: BatchOptions;
   /** the caller's backend (useBackend may have forced "js" there) */
   backend: Backend;
   /** on a worker's first task: the caller's compiled kernel, which the worker then need not compile */
