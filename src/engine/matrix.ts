@@ -77,7 +77,7 @@ function rowTotals(s: Side): Float64Array | null {
  * ln(q/t) of every element (t its row's total) on the SIMD kernel (assembly/matrix.ts lnRows),
  * within 8ε·|ln(q/t)|, q/t never formed; 0 where q is 0 or subnormal (lnAt decides those).
  */
-function logs(s: Side, totals: Float64Array): Float64Array | null {
+function rowLogs(s: Side, totals: Float64Array): Float64Array | null {
   const out = new Float64Array(s.v.length);
   return totals.every((t) => t >= MIN_NORMAL) && lnRows(simdKernel()!, s.v, s.shape.dim, totals, out) ? out : null;
 }
@@ -90,7 +90,7 @@ const lnAt = (ln: Float64Array, i: number, q: number, t: number): number => (q >
  * beyond the double range (the per-pair path reports it).
  */
 export function queryRows(s: Side, measure: Decomposing): Rows | null {
-  const root = measure === "hellinger", totals = rowTotals(s), ln = totals && measure === "kl" ? logs(s, totals) : null;
+  const root = measure === "hellinger", totals = rowTotals(s), ln = totals && measure === "kl" ? rowLogs(s, totals) : null;
   if (totals === null || (measure === "kl" && ln === null)) return null;
   const { rows, dim } = s.shape, w = words(dim), v = s.v;
   const x = new Float64Array(rows * dim), h = new Float64Array(rows), bits = new Uint32Array(rows * w);
@@ -111,7 +111,7 @@ export function queryRows(s: Side, measure: Decomposing): Rows | null {
 
 /** Candidate rows as ln b = ln(q/Q), 0 where q = 0 (the masks decide those pairs); hellinger: √b, no masks. */
 export function candidateRows(s: Side, measure: Decomposing): Rows | null {
-  const root = measure === "hellinger", totals = rowTotals(s), x = totals && (root ? new Float64Array(s.v.length) : logs(s, totals));
+  const root = measure === "hellinger", totals = rowTotals(s), x = totals && (root ? new Float64Array(s.v.length) : rowLogs(s, totals));
   if (totals === null || x === null) return null;
   const { rows, dim } = s.shape, w = words(dim), v = s.v;
   const bits = new Uint32Array(rows * w), zeros = new Uint8Array(rows);
@@ -134,7 +134,7 @@ export function candidateRows(s: Side, measure: Decomposing): Rows | null {
  * is 0; Σ a ln a per row; bits: the zero elements. Null as queryRows.
  */
 function symmetricRows(s: Side, query: boolean): Rows | null {
-  const totals = rowTotals(s), ln = totals && logs(s, totals);
+  const totals = rowTotals(s), ln = totals && rowLogs(s, totals);
   if (totals === null || ln === null) return null;
   const { rows, dim } = s.shape, w = words(dim), v = s.v;
   const x = new Float64Array(2 * rows * dim), h = new Float64Array(rows), bits = new Uint32Array(rows * w), zeros = new Uint8Array(rows);
