@@ -7,7 +7,7 @@
 // values instead, and is accurate for rows as close as the inputs allow.
 
 import {
-  additionError, atanhTailF64x2, expCall, expm1F64x2, exponentOf, hsum, INVALID, lnRatioF64x2, lnRatioFromF64x2, log1p,
+  additionError, atanhTailF64x2, expCall, expm1F64x2, exponentOf, hsum, INVALID, ln, lnRatioF64x2, lnRatioFromF64x2, log1p,
   maddF64x2, mantissaOf, MIN_NORMAL_F64, nearF64x2, poly12F64x2, putRow, Q_ZERO, ratioArgF64x2, REDO, RESULTS, twoAt,
   twoSumError, v64, V_HALF, V_LN2, V_ONE, V_TWO,
 } from "./math";
@@ -254,7 +254,8 @@ function renyiRows(p: usize, q: usize, rows: i32, dim: i32, pStep: i32, qStep: i
     else if (!renyiUsable) status = REDO;
     else if (v128.any_true(qZero) && load<f64>(RENYI) > 1) status = Q_ZERO;
     else {
-      const lr = log1p(((qh - ph) + (ql - pl)) / P);
+      // far from Q = P, the quotient: 1 + u would keep u's rounding, all of a tiny Q/P
+      const u = ((qh - ph) + (ql - pl)) / P, lr = Math.abs(u) > 0.5 ? ln(Q / P) : log1p(u);
       const e = P * f64x2.extract_lane(renyiH(f64x2.splat(lr)), 0);
       const diff = total - e;
       value = diff / (P * f64x2.extract_lane(expCall(f64x2.splat(load<f64>(RENYI, 8) * lr)), 0)); // Pᵅ Q^c = P·(Q/P)^c

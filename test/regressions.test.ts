@@ -821,3 +821,63 @@ forBackends("20. lean blocks then near-identical ones; a KL of 2e-3 that the bou
     }
   });
 });
+
+// 21. adversarial findings of the issue 10 sessions (generate_regressions.py section 21)
+forBackends("21. topK where p/P underflows beside q = 0; renyi of far totals, unnormalised rows and small orders; a Proxy", (b) => {
+  it("topK is +Infinity-free: a candidate with q = 0 under p = 1e-300 (p/P = 0 in doubles) is not the nearest", () => {
+    useBackend(b);
+    const cases: [string, number[], number[], (j: number) => number[]][] = [
+      ["big", [1e300, 1e-300, 3e300], [1, 0, 2], (j) => [1, 1, 2 + j]],
+      ["subnormal", [4e4, 1e-320, 6e4], [0.4, 0, 0.6], (j) => [0.4, 0.01 * j, 0.6]],
+    ];
+    for (const [name, p, first, row] of cases) {
+      const C = [...first];
+      for (let j = 1; j < 40; j++) C.push(...row(j));
+      for (const measure of ["kl", "crossEntropy"]) {
+        const got = topK(measure, p, C, { dim: 3, k: 2 }) as { indices: Int32Array; scores: Float64Array };
+        expect(Array.from(got.indices), `${name} ${measure}`).toEqual(V[`underflowTopK/${name}/${measure}/indices`]);
+        closeAll(got.scores, evs(`underflowTopK/${name}/${measure}/scores`), `${name} ${measure} scores`);
+        expect(pairwise(measure, p, C, { dim: 3 })[0], `${name} ${measure} pairwise`).toBe(Infinity);
+      }
+    }
+  });
+  it("renyi (α = 2) of totals 1e16, 1e5 and 3e11 apart: within 1e-12, single, as rows and pairwise", () => {
+    useBackend(b);
+    const cases: [string, number[], number[]][] = [
+      ["1e16", [1, 3], [1e-16, 2e-16]],
+      ["counts", [120000, 80000, 300000, 500000], [0.1, 0.2, 0.3, 0.4]],
+      ["3e11", [0, 1e-8], [2e-20, 1e-20]],
+    ];
+    for (const [name, p, q] of cases) {
+      const e = ev(`renyiTotals/${name}`), n = p.length;
+      close(KL.renyi(p, q, { alpha: 2 }), e, name);
+      closeAll(KL.renyi([...p, ...p], q, { alpha: 2, dim: n }), [e, e], `${name} rows`);
+      closeAll(pairwise("renyi", p, [...q, ...p.map((x) => x + 1)], { dim: n, alpha: 2 }).subarray(0, 1), [e], `${name} pairwise`);
+    }
+  });
+  it("renyi, normalize: false, on the raw values (α = ∞ below 0; totals of 1e200 and 1e300)", () => {
+    useBackend(b);
+    const cases: [string, number[], number[], number][] = [
+      ["inf", [1], [2], Infinity],
+      ["inf3", [1, 2, 3], [2, 3, 4], Infinity],
+      ["1e200", [1, 2, 3], [1e200, 2e200, 3e200], 2],
+      ["1e300/2", [1], [1e300], 2],
+      ["1e300/0.5", [1], [1e300], 0.5],
+      ["small", [1e-5, 2e-5], [3e-5, 1e-5], 0.5],
+    ];
+    for (const [name, p, q, alpha] of cases) close(KL.renyi(p, q, { alpha, normalize: false }), ev(`renyiPlain/${name}`), name);
+  });
+  it("renyi of orders 1e-300 … 0.3 within 1e-12 (each bracket once cancelled ~1/α times)", () => {
+    useBackend(b);
+    for (const alpha of ["1e-300", "1e-20", "1e-14", "1e-8", "0.001", "0.3"]) {
+      close(KL.renyi([0.1, 0.4, 0.5], [0.8, 0.15, 0.05], { alpha: Number(alpha) }), ev(`renyiSmallAlpha/${alpha}`), `alpha ${alpha}`);
+    }
+  });
+  it("a Proxy of a typed array: KLTypeError KL_NOT_ARRAY naming the argument (was a TypeError from its length getter)", () => {
+    useBackend(b);
+    const proxy = new Proxy(new Float64Array([0.5, 0.5]), {});
+    expectError(() => kl(proxy, [0.5, 0.5]), "type", "KL_NOT_ARRAY", [/^p is a Proxy of a typed array/], "p");
+    expectError(() => kl([0.5, 0.5], proxy), "type", "KL_NOT_ARRAY", [/^q is a Proxy/], "q");
+    expectError(() => pairwise("kl", proxy, [0.5, 0.5], { dim: 2 }), "type", "KL_NOT_ARRAY", [/Proxy/], "pairwise");
+  });
+});

@@ -92,8 +92,8 @@ export function topKMatrix(measure: Decomposing, A: Side, B: Side, o: Resolved, 
 }
 
 /*
- * The shortlist's f32 rows. x: a, or √a, with a positive a under 2⁻⁸⁰ raised to 2⁻⁸⁰ (then
- * f32 keeps it positive); y: ln b, or √b, and −2¹⁰⁰ where q = 0. A pair with some q = 0 under
+ * The shortlist's f32 rows. x: a, or √a, raised to 2⁻⁸⁰ where under it and p > 0 (then f32
+ * keeps it positive; a = p/P itself may have underflowed to 0: p = 1e-300 beside 1e300); y: ln b, or √b, and −2¹⁰⁰ where q = 0. A pair with some q = 0 under
  * p > 0 then has a product g < −2²⁰·(1 − 2⁻¹⁰), below every finite pair's (|a·ln b| ≤ 1455
  * summed over a ≤ 1): it never raises a threshold while k finite pairs exist, never stays on
  * a shortlist, and a threshold under FEWER_THAN_K says there are fewer (then every candidate
@@ -103,7 +103,9 @@ const FEWER_THAN_K = -(2 ** 19);
 
 function f32Rows(P: Rows, Q: Rows, dim: number): { x: Float32Array; y: Float32Array } {
   const x = new Float32Array(P.x), y = new Float32Array(Q.x), w = words(dim);
-  for (let t = 0; t < x.length; t++) if (x[t] < 2 ** -80 && P.x[t] > 0) x[t] = 2 ** -80;
+  for (let t = 0, k = 0; t < x.length; t++) {
+    if (x[t] < 2 ** -80 && (k = t % dim, (P.bits[((t - k) / dim) * w + (k >>> 5)] & (1 << (k & 31))) !== 0)) x[t] = 2 ** -80;
+  }
   for (let j = 0; j < Q.zeros.length; j++) {
     if (Q.zeros[j] === 0) continue;
     for (let t = 0; t < dim; t++) if ((Q.bits[j * w + (t >>> 5)] & (1 << (t & 31))) !== 0) y[j * dim + t] = -(2 ** 100);

@@ -47,6 +47,11 @@ export function checkPair(p: unknown, q: unknown): void {
 
 export function checkVectorType(v: unknown, name: string): asserts v is Vector {
   if (v instanceof Float64Array || v instanceof Float32Array) {
+    // a Proxy of one (or an object inheriting from one) passes instanceof, but typed-array
+    // methods, its length first, throw on it
+    if (!ArrayBuffer.isView(v)) {
+      throw new KLTypeError("KL_NOT_ARRAY", `${name} is a Proxy of a typed array, which typed-array methods cannot read; pass the array itself`);
+    }
     // a transferred buffer reads as length 0: say so rather than "empty" or a length mismatch
     if (v.length === 0 && detached(v.buffer)) {
       throw new KLTypeError("KL_DETACHED", `${name} is a ${v.constructor.name} whose buffer is detached (transferred to a worker or structuredClone): it has no values`);

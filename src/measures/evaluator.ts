@@ -152,7 +152,8 @@ export class RowEvaluator {
   private renyi(p: Row, q: Row, normalize: boolean, alpha: number): number {
     const c = 1 - alpha;
     const sum = new Sum(), totalA = new Sum(), totalB = new Sum();
-    let maxLog = -Infinity, top = 0; // ln a + c·L, for aᵅb¹⁻ᵅ beyond the double range (α > 1)
+    // ln a + c·L, for aᵅb¹⁻ᵅ beyond the double range (α > 1); α = ∞: the largest ln(a/b)
+    let maxLog = -Infinity, top = -Infinity;
     const infinite = this.eachPair(p, q, normalize, (e) => {
       totalA.add(e.a);
       totalB.add(e.b);
@@ -174,20 +175,26 @@ export class RowEvaluator {
       return false;
     });
     if (infinite) return Infinity;
-    if (alpha === Infinity) return top;
     // Σ aᵅb¹⁻ᵅ − 1 = S + α(Σa − 1) + (1−α)(Σb − 1); the last two are 0 for distributions
     // (and their rounding is not added), else from compensated totals (clipped rows)
     const distributions = sumsToOne(p, normalize) && sumsToOne(q, normalize);
+    // (distributions: max a/b ≥ 1, any ln(a/b) < 0 is rounding)
+    if (alpha === Infinity) return distributions ? Math.max(top, 0) : top;
+    let far = false;
     if (!distributions) {
       totalA.add(-1);
       totalB.add(-1);
-      sum.add(alpha * totalA.value);
-      sum.add(c * totalB.value);
+      const x = alpha * totalA.value, y = c * totalB.value;
+      // totals far from 1 (b = 1e200: brackets near 1e200 for a Σ aᵅb¹⁻ᵅ of 1e-200): S
+      // would be their cancellation; the log of the sum itself instead
+      far = Math.abs(x) + Math.abs(y) > 0.5;
+      sum.add(x);
+      sum.add(y);
     }
     const S = sum.value;
     // 1 + S far from 1 (beyond the double range, or S near −1 where 1 + S has lost its
     // digits): its log directly, by log-sum-exp (Infinity for no common support, α < 1)
-    if (maxLog > 600 || !(S > -0.5 && S < 1e300)) return this.renyiLarge(p, q, normalize, c) / (alpha - 1);
+    if (far || maxLog > 600 || !(S > -0.5 && S < 1e300)) return this.renyiLarge(p, q, normalize, c) / (alpha - 1);
     // log1p(S)/(α − 1) with S = −α·c·H: the 1/(α − 1) cancels against S analytically
     const value = S === 0 ? 0 : (Math.log1p(S) / S) * (S / (alpha - 1));
     return distributions ? Math.max(value, 0) : value;

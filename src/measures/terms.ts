@@ -42,7 +42,8 @@ export function termOf(measure: Measure, e: Pair): number {
 /**
  * One Rényi bracket aᵅb¹⁻ᵅ − αa − (1−α)b = a·g(L), L = ln(b/a), c = 1 − α, lt = ln a + c·L:
  * g(L) = Σ_{k≥2} (cᵏ − c)·Lᵏ/k! = −α·c·Σ_{k≥2} (1 + c + … + c^(k−2))·Lᵏ/k! near L = 0 (no
- * cancellation, also as α → 1); a·(e^(cL) − 1) − c·(b − a) elsewhere.
+ * cancellation, also as α → 1); elsewhere b·(e^(−αL) − 1) + α·(b − a) for α < ½ and
+ * a·(e^(cL) − 1) − c·(b − a) above (each sums two terms that cannot cancel much).
  */
 export function renyiTerm(a: number, b: number, L: number, alpha: number, c: number, lt: number): number {
   if (Math.abs(L) <= 2 && Math.abs(c * L) <= 2) {
@@ -57,6 +58,9 @@ export function renyiTerm(a: number, b: number, L: number, alpha: number, c: num
     }
     return -alpha * c * a * sum;
   }
+  // α < ½: b·(e^(−αL) − 1) + α·(b − a), the same about b; the form below cancels ~1/α times
+  // there (both its terms near b − a as c → 1)
+  if (alpha < 0.5 && b >= MIN_NORMAL && Math.abs(alpha * L) < 700) return b * Math.expm1(-alpha * L) + alpha * (b - a);
   // a·(e^(cL) − 1) − c·(b − a): no cancellation of a against αa as α → 1
   if (a >= MIN_NORMAL && Math.abs(c * L) < 700) return a * Math.expm1(c * L) - c * (b - a);
   return Math.exp(lt) - alpha * a - c * b; // aᵅb¹⁻ᵅ from its log: a flushed to 0, or e^(cL) out of range
