@@ -219,17 +219,9 @@ export class RowEvaluator {
 
   /** −Σ a·ln a. */
   entropy(p: Row, normalize: boolean): number {
-    const { v, off, n } = p;
-    const sum = new Sum();
-    if (p.log !== null || !normalize) {
-      const log = p.log;
-      for (let i = 0; i < n; i++) {
-        const x = v[off + i], lx = log === null ? Math.log(x) : lnAt(p, i);
-        if (lx !== -Infinity) sum.add(-(log === null ? x : Math.exp(lx)) * lx);
-      }
-      return sum.value;
-    }
-    const a = this.pa;
+    // the values as given (log rows are normalised already): −Σ a·ln a is their cross-entropy with themselves
+    if (p.log !== null || !normalize) return plainCrossEntropy(p, p);
+    const n = p.n, sum = new Sum(), a = this.pa;
     a.fill(p, true);
     const T = a.total, TLo = a.totalLo;
     for (let i = 0; i < n; i++) {
