@@ -1,7 +1,7 @@
 // Loading the SIMD module and streaming inputs through its fixed scratch area.
 import { instantiateKernel, type WasmSource } from "./wasm/load.js";
 import { logitsKLLong, pairRowSumsLong } from "./wasm/long-rows.js";
-import { subVector, type Vector } from "./engine/vector.js";
+import { matrixRow, type Vector } from "./engine/vector.js";
 import { cancels, INVALID, normalizedKL, plainFromT, type Sums } from "./exact/kl.js";
 import { Sum } from "./exact/sum.js";
 
@@ -193,7 +193,7 @@ export class Kernel {
       // long rows: each streams through the scratch area on its own
       const out = rowsOut(b.rows);
       for (let r = 0; r < b.rows; r++) {
-        const p = rowOf(b.p, b.pRows, r, b.dim), q = rowOf(b.q, b.qRows, r, b.dim);
+        const p = matrixRow(b.p, b.pRows, r, b.dim), q = matrixRow(b.q, b.qRows, r, b.dim);
         let s = this.sums(p, q, kernel === "f32" ? kernel : "f64", 1);
         let value = kernel === "plain" && !s.invalid ? plainFromT(s, false) : composeKL(s, kernel);
         if (value !== value) value = composeKL((s = this.sums(p, q, "plain", 1)), kernel);
@@ -349,12 +349,6 @@ function composeKL(s: Sums, kernel: KernelKind | "generalized"): number | null {
   if (!normalised) return s.t;
   const result = normalizedKL(s);
   return result < Infinity && !cancels(s, result, kernel === "f32") ? Math.max(result, 0) : null;
-}
-
-/** Row r of a side with `rows` rows (1: the broadcast row) as a vector of its own. */
-export function rowOf(v: Vector, rows: number, r: number, dim: number): Vector {
-  const at = rows === 1 ? 0 : r * dim;
-  return subVector(v, at, at + dim);
 }
 
 /** Copies elements [from, from + m) of src into view at `at` (a whole typed array without a subarray). */

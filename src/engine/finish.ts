@@ -1,7 +1,7 @@
 // From per-row values to what the caller asked for: the documented range, the base, roots,
 // one overflow rule, weights and the reduction.
 import type { Resolved } from "./options.js";
-import { checkValues, type Side } from "./sides.js";
+import { checkValues, rowStart, type Side } from "./sides.js";
 import { checkVectorType, type Vector } from "./vector.js";
 import { KLRangeError } from "../errors.js";
 import { Sum } from "../exact/sum.js";
@@ -73,7 +73,7 @@ function overflowUnlessInfinite(m: MeasureRecord, v: number, sides: Side[], r: n
   if (v !== Infinity || sides.length !== 2 || o.smoothing !== null) overflow();
   const [p, q] = sides;
   const dim = p.shape.dim;
-  const pAt = p.shape.rows === 1 ? 0 : r * dim, qAt = q.shape.rows === 1 ? 0 : r * dim;
+  const pAt = rowStart(p, r), qAt = rowStart(q, r);
   // an element is exactly 0 for probabilities, exactly −Infinity for the log kinds
   const zero = (s: Side, x: number): boolean => (s.kind === "probabilities" ? x === 0 : x === -Infinity);
   let pOnly = false, qOnly = false, both = false;

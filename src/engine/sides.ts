@@ -2,7 +2,7 @@
 // value checks with row/column in the message, input kinds (a log-sum-exp per log row) and
 // smoothing.
 import type { InputKind, Resolved, Smoothing } from "./options.js";
-import { badValue, checkVectorType, subVector, type Vector } from "./vector.js";
+import { badValue, checkVectorType, matrixRow, type Vector } from "./vector.js";
 import { KLRangeError } from "../errors.js";
 import { scaledTotal } from "../exact/kl.js";
 import { additionError, divisionError, Sum, twoProductError } from "../exact/sum.js";
@@ -62,14 +62,17 @@ export function side(v: unknown, name: string, kind: InputKind, dim: number | nu
   return { v, name, shape, kind };
 }
 
+/** Where row r of a side starts (a single row is broadcast: row 0 for every r). */
+export const rowStart = (s: Side, r: number): number => (s.shape.rows === 1 ? 0 : r * s.shape.dim);
+
 export function checkSide(s: Side): void {
   checkValues(s.v, s.name, s.kind, s.shape.rows === 1 ? null : s.shape.dim);
 }
 
 /** Row r of a side as a one-row side (`asDoubles`: a Float32Array row copied to doubles). */
 export function rowSide(s: Side, r: number, asDoubles = false): Side {
-  const dim = s.shape.dim, at = s.shape.rows === 1 ? 0 : r * dim;
-  let v = subVector(s.v, at, at + dim);
+  const dim = s.shape.dim;
+  let v = matrixRow(s.v, s.shape.rows, r, dim);
   if (asDoubles && v instanceof Float32Array) v = Float64Array.from(v);
   return { v, name: s.name, shape: { rows: 1, dim }, kind: s.kind };
 }
@@ -79,8 +82,7 @@ export function checkFinite(s: Side): void {
   for (let i = 0; i < s.v.length; i++) {
     const x = s.v[i];
     if (Number.isFinite(x)) continue;
-    const where = at(s.name, i, s.shape.rows === 1 ? null : s.shape.dim);
-    throw new KLRangeError(Number.isNaN(x) ? "KL_NAN" : "KL_INFINITE", `${where} is ${x}; values must be finite`);
+    throw new KLRangeError(Number.isNaN(x) ? "KL_NAN" : "KL_INFINITE", `${at(s.name, i, s.shape.rows === 1 ? null : s.shape.dim)} is ${x}; values must be finite`);
   }
 }
 
@@ -89,8 +91,7 @@ export function checkFinite(s: Side): void {
  * ln(prob) = (vᵢ − max)·invT − ln Σ exp((vⱼ − max)·invT), so no exponential overflows.
  */
 export function rowOf(s: Side, r: number, o: Resolved): Row {
-  const dim = s.shape.dim;
-  const off = s.shape.rows === 1 ? 0 : r * dim;
+  const dim = s.shape.dim, off = rowStart(s, r);
   const row: Row = { v: s.v, off, n: dim, log: null };
   if (s.kind === "probabilities") {
     if (o.normalize && o.smoothing === null) zeroSumCheck(s, row, r);

@@ -35,6 +35,12 @@ export function subVector(v: Vector, from: number, to: number): Vector {
   return ArrayBuffer.isView(v) ? (v as Float64Array).subarray(from, to) : v.slice(from, to);
 }
 
+/** Row r of a row-major matrix of `rows` rows of `dim` (rows = 1: the broadcast row) as a vector of its own. */
+export function matrixRow(v: Vector, rows: number, r: number, dim: number): Vector {
+  const at = rows === 1 ? 0 : r * dim;
+  return subVector(v, at, at + dim);
+}
+
 /** Checks the argument shapes; element values are checked by the kernels. */
 export function checkPair(p: unknown, q: unknown): void {
   checkVectorType(p, "p");

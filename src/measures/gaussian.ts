@@ -1,5 +1,5 @@
 // KL between diagonal Gaussians on the exact path.
-import { at, checkFinite, type Side } from "../engine/sides.js";
+import { at, checkFinite, rowStart, type Side } from "../engine/sides.js";
 import { KLRangeError } from "../errors.js";
 import { log1pMinusX, logRatio } from "../exact/log.js";
 import { Sum } from "../exact/sum.js";
@@ -19,9 +19,8 @@ export function gaussianRows(m1: Side, v1: Side, m2: Side, v2: Side, rows: numbe
   }
   const dim = m1.shape.dim;
   const out = new Float64Array(rows);
-  const offset = (s: Side, r: number): number => (s.shape.rows === 1 ? 0 : r * dim);
   for (let r = 0; r < rows; r++) {
-    const a = offset(m1, r), b = offset(v1, r), c = offset(m2, r), e = offset(v2, r);
+    const a = rowStart(m1, r), b = rowStart(v1, r), c = rowStart(m2, r), e = rowStart(v2, r);
     const sum = new Sum();
     for (let i = 0; i < dim; i++) {
       const s1 = v1.v[b + i], s2 = v2.v[e + i];

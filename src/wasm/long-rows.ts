@@ -1,8 +1,8 @@
 // Rows longer than a scratch chunk (LLM vocabularies): the pair measures and the KL of logits,
 // streamed chunk by chunk through the Kernel's fixed scratch area (src/wasm.ts).
-import type { Vector } from "../engine/vector.js";
+import { matrixRow, type Vector } from "../engine/vector.js";
 import { Sum } from "../exact/sum.js";
-import { CHUNK_BYTES, CHUNK_F64, STATUS_INVALID, STATUS_Q_ZERO, STATUS_REDO, copyRows, rowOf, rowsOut, setStatus, type Batch, type Kernel, type RowsOut } from "../wasm.js";
+import { CHUNK_BYTES, CHUNK_F64, STATUS_INVALID, STATUS_Q_ZERO, STATUS_REDO, copyRows, rowsOut, setStatus, type Batch, type Kernel, type RowsOut } from "../wasm.js";
 
 /** Calls `f(i, m)` for each chunk [i, i + m) of a row of `dim` elements, until it returns true. */
 function eachChunk(dim: number, f: (i: number, m: number) => boolean | void): void {
@@ -56,7 +56,7 @@ export function pairRowSumsLong(k: Kernel, b: Batch, measure: number, alpha: num
     return { max, log: Math.log(sum.value) };
   };
   for (let r = 0; r < b.rows; r++) {
-    const p = rowOf(b.p, b.pRows, r, b.dim), q = rowOf(b.q, b.qRows, r, b.dim);
+    const p = matrixRow(b.p, b.pRows, r, b.dim), q = matrixRow(b.q, b.qRows, r, b.dim);
     const sp = softmaxStats(p, b.invP), sq = softmaxStats(q, b.invQ);
     if (alpha !== undefined || (sp !== null && !Number.isFinite(sp.max)) || (sq !== null && !Number.isFinite(sq.max))) {
       setStatus(out, r, STATUS_REDO);
@@ -99,7 +99,7 @@ export function logitsKLLong(k: Kernel, b: Batch, invT: number): RowsOut {
   const stats = ex.logitsStatsPtr() >> 3, side2 = ex.logitsResultsPtr() >> 3;
   const rescale = (from: number, to: number): number => (from === -Infinity ? 0 : Math.exp((from - to) * invT));
   for (let r = 0; r < b.rows; r++) {
-    const p = rowOf(b.p, b.pRows, r, b.dim), q = rowOf(b.q, b.qRows, r, b.dim);
+    const p = matrixRow(b.p, b.pRows, r, b.dim), q = matrixRow(b.q, b.qRows, r, b.dim);
     let ma = -Infinity, mb = -Infinity, sa = 0, sb = 0, w = 0, abs = 0, qZero = false;
     eachChunk(b.dim, (i, m) => {
       k.load(p, q, i, m, false);
