@@ -19,6 +19,7 @@ import type { Resolved } from "./options.js";
 import { rowValues } from "./rows.js";
 import { rowSide, type Side } from "./sides.js";
 import type { Vector } from "./vector.js";
+import { MIN_NORMAL } from "../exact/log.js";
 import { Sum } from "../exact/sum.js";
 import type { MeasureName } from "../measures/registry.js";
 import { lnRows, productTiles, type Epilogue } from "../wasm/matrix.js";
@@ -26,8 +27,6 @@ import { lnRows, productTiles, type Epilogue } from "../wasm/matrix.js";
 const EPS = 2 ** -53;
 /** Relative error a product value may keep (today's per-pair results agree to 1e-12; margin for their own error). */
 export const REL = 2.5e-13;
-/** The least positive normal double: the kernel's logarithms take elements from here up. */
-const MIN_NORMAL = 2.2250738585072014e-308;
 
 export type Decomposing = "kl" | "crossEntropy" | "hellinger" | "jeffreys" | "psi" | "renyi";
 /** jeffreys and psi (the same value in nats): the symmetric form, two products in one */
@@ -75,7 +74,8 @@ function rowTotals(s: Side): Float64Array | null {
 
 /**
  * ln(q/t) of every element (t its row's total) on the SIMD kernel (assembly/matrix.ts lnRows),
- * within 8ε·|ln(q/t)|, q/t never formed; 0 where q is 0 or subnormal (lnAt decides those).
+ * within 8ε·|ln(q/t)|, q/t never formed; 0 where q is 0 or subnormal (lnAt decides those:
+ * the kernel's logarithms take elements from MIN_NORMAL up).
  */
 function rowLogs(s: Side, totals: Float64Array): Float64Array | null {
   const out = new Float64Array(s.v.length);

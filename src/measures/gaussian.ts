@@ -1,7 +1,7 @@
 // KL between diagonal Gaussians on the exact path.
 import { at, checkFinite, rowStart, type Side } from "../engine/sides.js";
 import { KLRangeError } from "../errors.js";
-import { log1pMinusX, logRatio } from "../exact/log.js";
+import { log1pMinusX, logRatio, MIN_NORMAL } from "../exact/log.js";
 import { Sum } from "../exact/sum.js";
 
 /**
@@ -28,7 +28,7 @@ export function gaussianRows(m1: Side, v1: Side, m2: Side, v2: Side, rows: numbe
       const u = (s1 - s2) / s2;
       const ratio = s1 / s2;
       // ln r − (r − 1), with ln r from the raw variances where r over/underflows
-      const logTerm = ratio === Infinity || ratio < 2.2250738585072014e-308 ? logRatio(s1, s2) - u : log1pMinusX(u, ratio);
+      const logTerm = ratio === Infinity || ratio < MIN_NORMAL ? logRatio(s1, s2) - u : log1pMinusX(u, ratio);
       sum.add(0.5 * ((dm / s2) * dm - logTerm));
     }
     out[r] = sum.value;
