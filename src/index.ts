@@ -178,8 +178,7 @@ export interface TopK {
  * without materialising the full matrix. Needs `options.dim` and `options.k`.
  */
 export function topK(measure: MeasureName, queries: Vector, candidates: Vector, options: BatchOptions & { k: number }): TopK {
-  const k = (options as { k?: unknown } | undefined)?.k;
-  const { k: _k, ...rest } = (options ?? {}) as BatchOptions & { k?: number };
+  const { k, ...rest } = (options ?? {}) as BatchOptions & { k?: unknown };
   const { o, A, B } = matrixPair(measure, queries, candidates, rest as BatchOptions, ["queries", "candidates"]);
   const n = B.shape.rows;
   if (typeof k !== "number" || !Number.isInteger(k) || k < 1 || k > n) {
