@@ -77,14 +77,14 @@ export function total(r: Row, normalize: boolean): number {
 }
 
 /** A row's probabilities: exp of log rows, v/t (t its total when normalising) otherwise. */
-export function probs(r: Row, normalize: boolean, t?: number): Float64Array {
+export function probs(r: Row, normalize: boolean): Float64Array {
   const out = new Float64Array(r.n);
   if (r.log !== null) {
     for (let i = 0; i < r.n; i++) out[i] = Math.exp(lnAt(r, i));
     return out;
   }
-  const divisor = t ?? total(r, normalize);
-  for (let i = 0; i < r.n; i++) out[i] = r.v[r.off + i] / divisor;
+  const t = total(r, normalize);
+  for (let i = 0; i < r.n; i++) out[i] = r.v[r.off + i] / t;
   return out;
 }
 
