@@ -243,9 +243,7 @@ export class RowEvaluator {
       if (hasZeroUnderMass(p, q)) return Infinity;
       return Math.max(exactNormalizedKL(rowVector(p), rowVector(q)), 0);
     }
-    const sum = new Sum();
-    for (let i = 0; i < p.n; i++) sum.add(plainTerm(p.v[p.off + i], q.v[q.off + i]));
-    return sum.value;
+    return sumOfTerms(p, q, plainTerm);
   }
 
   /**
@@ -299,10 +297,7 @@ export class RowEvaluator {
   }
 
   private generalizedKL(p: Row, q: Row): number {
-    if (p.log !== null && q.log !== null) return this.logKL(p, q, true);
-    const sum = new Sum();
-    for (let i = 0; i < p.n; i++) sum.add(term(p.v[p.off + i], q.v[q.off + i]));
-    return sum.value;
+    return p.log !== null && q.log !== null ? this.logKL(p, q, true) : sumOfTerms(p, q, term);
   }
 
   /**
@@ -390,6 +385,13 @@ export class RowEvaluator {
     if (total === 0) e.s = Math.tanh(e.L / 2);
     return true;
   }
+}
+
+/** Σ f(xᵢ, yᵢ) over two probability rows' raw values, compensated. */
+function sumOfTerms(p: Row, q: Row, f: (x: number, y: number) => number): number {
+  const sum = new Sum();
+  for (let i = 0; i < p.n; i++) sum.add(f(p.v[p.off + i], q.v[q.off + i]));
+  return sum.value;
 }
 
 /** The row sums to 1: normalised, or a log row that is not raw log-probabilities. */
