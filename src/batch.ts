@@ -6,7 +6,7 @@ import {
   STATUS_INVALID, STATUS_Q_ZERO, STATUS_REDO,
   type Batch, type Kernel, type KernelKind, type RowsOut,
 } from "./wasm.js";
-import type { Resolved } from "./engine/options.js";
+import { normalizes, type Resolved } from "./engine/options.js";
 import { exactRow } from "./engine/rows.js";
 import { checkSide, rowSide, type Side } from "./engine/sides.js";
 import { RowEvaluator } from "./measures/evaluator.js";
@@ -35,7 +35,7 @@ export function kernelRows(k: Kernel | null, measure: MeasureName, p: Side, q: S
   // smoothing, too, happens in the scratch area (smoothRows), after which clip leaves the
   // values unnormalised and the other modes renormalise
   const smoothing = o.smoothing;
-  const norm = smoothing !== null ? smoothing.mode !== "clip" : o.normalize;
+  const norm = normalizes(o);
   const converted = invP !== null || invQ !== null || smoothing !== null;
   // rows longer than a chunk: only the pair kernel streams logits (KL has its own path above)
   const streamsLogits = smoothing === null && q !== null && family.family === "pair";

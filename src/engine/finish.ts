@@ -1,6 +1,6 @@
 // From per-row values to what the caller asked for: the documented range, the base, roots,
 // one overflow rule, weights and the reduction.
-import type { Resolved } from "./options.js";
+import { normalizes, type Resolved } from "./options.js";
 import { checkValues, rowStart, type Side } from "./sides.js";
 import { checkVectorType, type Vector } from "./vector.js";
 import { KLRangeError } from "../errors.js";
@@ -17,7 +17,7 @@ export function finish(measure: MeasureName, values: Float64Array, o: Resolved, 
   const scale = m.usesBase ? o.scale : 1;
   // the documented range holds for distributions (normalised sides, softmaxed logits), in
   // the caller's base: ln 2 / ln 2 is exactly 1
-  const normalized = o.smoothing !== null ? o.smoothing.mode !== "clip" : o.normalize || sides.every((s) => s.kind === "logits");
+  const normalized = normalizes(o) || (o.smoothing === null && sides.every((s) => s.kind === "logits"));
   const min = normalized || m.termsNonNegative ? 0 : -Infinity;
   const max = !normalized ? Infinity : m.usesBase ? m.max / o.logBase : m.max;
   const asIs = scale === 1 && !m.root;

@@ -49,6 +49,9 @@ export type ScoreResult<O> = O extends { dim: number }
 /** The options of a call, checked, with their defaults. */
 export type Resolved = ReturnType<typeof resolve>;
 
+/** The rows a call's measure sees are normalised: clip leaves them unnormalised (Keras); the other modes always renormalise. */
+export const normalizes = (o: Resolved): boolean => (o.smoothing !== null ? o.smoothing.mode !== "clip" : o.normalize);
+
 const KINDS: readonly string[] = ["probabilities", "log-probabilities", "logits"];
 const MODES: readonly string[] = ["clip", "replace-zeros", "additive"];
 const REDUCTIONS: readonly string[] = ["none", "sum", "mean"];

@@ -1,7 +1,7 @@
 // Per-row values of a call: the kernels first (through `fast`), every row they do not settle
 // on the exact path (measures/evaluator.ts).
-import type { Resolved } from "./options.js";
-import { checkSide, pairRows, rowOf, type Side, smoothRow } from "./sides.js";
+import { normalizes, type Resolved } from "./options.js";
+import { checkSide, pairRows, rowOf, type Side } from "./sides.js";
 import type { Vector } from "./vector.js";
 import { RowEvaluator } from "../measures/evaluator.js";
 import type { MeasureName } from "../measures/registry.js";
@@ -40,13 +40,7 @@ export function rowValues(
 
 /** One row, exactly (the JS path). */
 export function exactRow(evaluator: RowEvaluator, measure: MeasureName, p: Side, q: Side | null, r: number, o: Resolved): number {
-  const smoothing = o.smoothing !== null;
-  // clip leaves the values unnormalised (Keras); the other modes always renormalise
-  const normalize = smoothing ? o.smoothing!.mode !== "clip" : o.normalize;
-  let rp = rowOf(p, r, o);
-  if (smoothing) rp = smoothRow(rp, o, p, r);
+  const normalize = normalizes(o), rp = rowOf(p, r, o);
   if (measure === "entropy") return evaluator.entropy(rp, normalize);
-  let rq = rowOf(q!, r, o);
-  if (smoothing) rq = smoothRow(rq, o, q!, r);
-  return evaluator.measure(measure, rp, rq, normalize, o.alpha);
+  return evaluator.measure(measure, rp, rowOf(q!, r, o), normalize, o.alpha);
 }

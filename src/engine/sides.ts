@@ -86,11 +86,17 @@ export function checkFinite(s: Side): void {
   }
 }
 
+/** Row r of a side as the evaluator reads it: see unsmoothedRow, then the smoothing (smoothRow) where the options ask for it. */
+export function rowOf(s: Side, r: number, o: Resolved): Row {
+  const row = unsmoothedRow(s, r, o);
+  return o.smoothing === null ? row : smoothRow(row, o, s, r);
+}
+
 /**
- * Row r of a side as the evaluator reads it. Log kinds get their log-sum-exp here:
+ * Row r of a side before any smoothing. Log kinds get their log-sum-exp here:
  * ln(prob) = (vᵢ − max)·invT − ln Σ exp((vⱼ − max)·invT), so no exponential overflows.
  */
-export function rowOf(s: Side, r: number, o: Resolved): Row {
+function unsmoothedRow(s: Side, r: number, o: Resolved): Row {
   const dim = s.shape.dim, off = rowStart(s, r);
   const row: Row = { v: s.v, off, n: dim, log: null };
   if (s.kind === "probabilities") {
@@ -136,7 +142,7 @@ function zeroSumCheck(s: Side, row: Row, r: number): void {
  * are left unnormalised (x + ε·Σx, zeros → ε·Σx: the measure normalises), clip as x/Σx
  * clipped to [ε, 1] (it does not renormalise).
  */
-export function smoothRow(row: Row, o: Resolved, s: Side, r: number): Row {
+function smoothRow(row: Row, o: Resolved, s: Side, r: number): Row {
   const { mode, epsilon } = o.smoothing!;
   if (row.log !== null) return smoothLogRow(row, mode, epsilon);
   const { v, off, n } = row;

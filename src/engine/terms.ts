@@ -3,8 +3,8 @@
 // elements) for 0.4 KB of the default entry's size budget.
 import { KLRangeError } from "../errors.js";
 import { termsRow } from "../measures/kl-terms.js";
-import { resolve, type ScoreOptions } from "./options.js";
-import { checkSide, pairRows, rowOf, side, smoothRow } from "./sides.js";
+import { normalizes, resolve, type ScoreOptions } from "./options.js";
+import { checkSide, pairRows, rowOf, side } from "./sides.js";
 import type { Vector } from "./vector.js";
 
 export function terms(p: Vector, q: Vector, options?: ScoreOptions): Float64Array {
@@ -16,15 +16,8 @@ export function terms(p: Vector, q: Vector, options?: ScoreOptions): Float64Arra
   const out = new Float64Array(rows * dim);
   checkSide(ps);
   checkSide(qs);
-  const normalize = o.smoothing !== null ? o.smoothing.mode !== "clip" : o.normalize;
-  for (let r = 0; r < rows; r++) {
-    let rp = rowOf(ps, r, o), rq = rowOf(qs, r, o);
-    if (o.smoothing !== null) {
-      rp = smoothRow(rp, o, ps, r);
-      rq = smoothRow(rq, o, qs, r);
-    }
-    termsRow(rp, rq, normalize, out, r * dim);
-  }
+  const normalize = normalizes(o);
+  for (let r = 0; r < rows; r++) termsRow(rowOf(ps, r, o), rowOf(qs, r, o), normalize, out, r * dim);
   if (o.scale !== 1) for (let i = 0; i < out.length; i++) out[i] *= o.scale;
   return out;
 }
