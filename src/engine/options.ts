@@ -55,7 +55,7 @@ export const normalizes = (o: Resolved): boolean => (o.smoothing !== null ? o.sm
 const KINDS: readonly string[] = ["probabilities", "log-probabilities", "logits"];
 const MODES: readonly string[] = ["clip", "replace-zeros", "additive"];
 const REDUCTIONS: readonly string[] = ["none", "sum", "mean"];
-const KNOWN = new Set(["normalize", "base", "input", "temperature", "smoothing", "dim", "reduction", "weights", "k", "alpha"]);
+const KNOWN = ["normalize", "base", "input", "temperature", "smoothing", "dim", "reduction", "weights", "k", "alpha"];
 
 function bad(message: string): never {
   throw new KLRangeError("KL_BAD_OPTION", `options.${message}`);
@@ -75,10 +75,9 @@ export function logOfBase(base: unknown): number {
 }
 
 /** Rejects keys of an options object (or of one of its parts) that are not in `known`. */
-function onlyKnown(o: object, known: Iterable<string>, path: string): void {
-  const names = [...known];
+function onlyKnown(o: object, known: readonly string[], path: string): void {
   for (const key of Object.keys(o)) {
-    if (!names.includes(key)) bad(`${path}${key} is not an option (known: ${names.join(", ")})`);
+    if (!known.includes(key)) bad(`${path}${key} is not an option (known: ${known.join(", ")})`);
   }
 }
 
