@@ -310,11 +310,9 @@ export function epilogue(measure: Decomposing, P: Rows, Q: Rows, length: number)
 
 /** Candidate rows with a zero element (only their pairs can be +Infinity), ascending. */
 export function zeroRows(Q: Rows): Int32Array {
-  let count = 0;
-  for (let j = 0; j < Q.zeros.length; j++) if (Q.zeros[j] !== 0) count++;
-  const list = new Int32Array(count);
-  for (let j = 0, t = 0; j < Q.zeros.length; j++) if (Q.zeros[j] !== 0) list[t++] = j;
-  return list;
+  const list: number[] = [];
+  for (let j = 0; j < Q.zeros.length; j++) if (Q.zeros[j] !== 0) list.push(j);
+  return Int32Array.from(list);
 }
 
 /**
