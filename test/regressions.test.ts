@@ -881,3 +881,34 @@ forBackends("21. topK where p/P underflows beside q = 0; renyi of far totals, un
     expectError(() => pairwise("kl", proxy, [0.5, 0.5], { dim: 2 }), "type", "KL_NOT_ARRAY", [/Proxy/], "pairwise");
   });
 });
+
+// 22. round two of the adversarial findings (generate_regressions.py section 22)
+forBackends("22. logits at extreme gaps and temperatures; one overflow rule for klTerms, a base near 1 and negative weights; a subnormal ε", (b) => {
+  it("klTerms of logits is never NaN: a flushed probability beside a log-ratio past the double range is a term of 0", () => {
+    useBackend(b);
+    closeAll(klTerms([0, -1.7e308], [0, 1.7e308], { input: "logits" }), evs("extremeLogits/klTerms/gap"), "gap");
+    closeAll(klTerms([2, 1, 0.1], [2, 1, 0.1], { input: "logits", temperature: 1e-308 }), evs("extremeLogits/klTerms/sameT"), "same rows");
+    closeAll(klTerms([0, -1], [0, -2], { input: "logits", temperature: 1e-308 }), evs("extremeLogits/klTerms/T"), "T = 1e-308");
+    // both backends: the exact 0 (the JS path once said KL_OVERFLOW)
+    close(kl([0, -1], [0, -2], { input: "logits", temperature: 1e-308 }), ev("extremeLogits/kl/T"), "kl T = 1e-308");
+  });
+  it("a finite value past the double range is KL_OVERFLOW in every form: klTerms, a base near 1, negative weights", () => {
+    useBackend(b);
+    const overflow = (f: () => unknown, what: string) => expectError(f, "range", "KL_OVERFLOW", [/exceeds the double range/], what);
+    overflow(() => klTerms([1e308, 1], [1, 1], { normalize: false }), "klTerms 7e310"); // was [Infinity, 0]
+    overflow(() => klTerms([1e306, 1], [7e240, 1], { normalize: false, base: 2 }), "klTerms in bits");
+    overflow(() => kl([1e306], [7.17509597316441e240], { normalize: false, base: 2 }), "kl in bits"); // was Infinity
+    overflow(() => entropy([1e300, 1], { normalize: false, base: 1 + 2 ** -52 }), "entropy, base 1 + ε"); // was -Infinity
+    overflow(() => kl([1, 1, 1, 1], [3, 3], { dim: 2, normalize: false, weights: [1e308, 1e308] }), "weights, none"); // was [-Infinity, -Infinity]
+    overflow(() => kl([1, 1, 1, 1], [3, 3], { dim: 2, normalize: false, weights: [1e308, 1e308], reduction: "sum" }), "weights, sum");
+    // +Infinity stays where it is exact
+    expect(Array.from(klTerms([1, 1], [1, 0], { normalize: false, base: 2 }))).toEqual([0, Infinity]);
+  });
+  it("smoothing.epsilon below the normal range is KL_BAD_OPTION (it rounded onto the subnormal grid: 3e-4 off)", () => {
+    useBackend(b);
+    for (const mode of ["replace-zeros", "additive", "clip"]) {
+      expectError(() => kl([1, 1], [0.5, 0], { smoothing: { mode, epsilon: 5e-324 } }), "range", "KL_BAD_OPTION", [/smoothing\.epsilon/, /2\^-1022/], mode);
+    }
+    expect(kl([1, 1], [0.5, 0], { smoothing: { mode: "replace-zeros", epsilon: 2 ** -1022 } })).toBeGreaterThan(0);
+  });
+});

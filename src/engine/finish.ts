@@ -1,7 +1,7 @@
 // From per-row values to what the caller asked for: the documented range, the base, roots,
 // one overflow rule, weights and the reduction.
 import { normalizes, type Resolved } from "./options.js";
-import { checkValues, rowStart, type Side } from "./sides.js";
+import { checkValues, type Side, zeroAt } from "./sides.js";
 import { checkVectorType, type Vector } from "./vector.js";
 import { KLRangeError } from "../errors.js";
 import { Sum } from "../exact/sum.js";
@@ -26,7 +26,8 @@ export function finish(measure: MeasureName, values: Float64Array, o: Resolved, 
     // the usual row needs nothing: finite, inside the range, no base or root to apply
     if (asIs && v > min && v <= max && v < Infinity) continue;
     if (!Number.isFinite(v)) overflowUnlessInfinite(m, v, sides, r, o);
-    v = Math.min(Math.max(v * scale, min), max);
+    // in a base near 1 a finite value may leave the range (the caller's bits of 1.5e308 nats)
+    v = Math.min(Math.max(finite(v * scale, v), min), max);
     values[r] = m.root ? Math.sqrt(v) : v;
   }
   return reduce(values, o, single);
@@ -58,13 +59,13 @@ export function reduce(values: Float64Array, o: Resolved, single: boolean): numb
   return finite(total / weights.value, total);
 }
 
-/** A reduction of finite values must be finite: else KL_OVERFLOW (an Infinity row stays Infinity). */
-function finite(result: number, from: number): number {
-  if (result === Infinity && from !== Infinity) overflow();
+/** A product or reduction of finite values must be finite, either sign: else KL_OVERFLOW (an Infinity row stays Infinity). */
+export function finite(result: number, from: number): number {
+  if (Math.abs(result) === Infinity && from !== Infinity) overflow();
   return result;
 }
 
-function overflow(): never {
+export function overflow(): never {
   throw new KLRangeError("KL_OVERFLOW", "the result exceeds the double range (about 1.8e308); scale the inputs down");
 }
 
@@ -72,13 +73,9 @@ function overflow(): never {
 function overflowUnlessInfinite(m: MeasureRecord, v: number, sides: Side[], r: number, o: Resolved): void {
   if (v !== Infinity || sides.length !== 2 || o.smoothing !== null) overflow();
   const [p, q] = sides;
-  const dim = p.shape.dim;
-  const pAt = rowStart(p, r), qAt = rowStart(q, r);
-  // an element is exactly 0 for probabilities, exactly −Infinity for the log kinds
-  const zero = (s: Side, x: number): boolean => (s.kind === "probabilities" ? x === 0 : x === -Infinity);
   let pOnly = false, qOnly = false, both = false;
-  for (let i = 0; i < dim; i++) {
-    const zp = zero(p, p.v[pAt + i]), zq = zero(q, q.v[qAt + i]);
+  for (let i = 0; i < p.shape.dim; i++) {
+    const zp = zeroAt(p, r, i), zq = zeroAt(q, r, i);
     if (!zp && zq) pOnly = true;
     else if (zp && !zq) qOnly = true;
     else if (!zp && !zq) both = true;

@@ -108,7 +108,8 @@ export function resolve(options: ScoreOptions | undefined, normalizeDefault = tr
     onlyKnown(smoothing, ["mode", "epsilon"], "smoothing.");
     const { mode, epsilon } = smoothing as { mode?: unknown; epsilon?: unknown };
     if (typeof mode !== "string" || !MODES.includes(mode)) bad(`smoothing.mode must be "clip", "replace-zeros" or "additive", got ${describe(mode)}`);
-    if (typeof epsilon !== "number" || !(epsilon > 0) || !(epsilon < 1)) bad(`smoothing.epsilon must be a number in (0, 1), got ${describe(epsilon)}`);
+    // normal: a subnormal ε, scaled by a row's total, would round onto the subnormal grid
+    if (typeof epsilon !== "number" || !(epsilon >= 2 ** -1022) || !(epsilon < 1)) bad(`smoothing.epsilon must be a number in [2^-1022, 1), got ${describe(epsilon)}`);
     smooth = { mode: mode as Smoothing["mode"], epsilon };
   }
   if (dim !== undefined && (typeof dim !== "number" || !Number.isInteger(dim) || dim < 1)) {

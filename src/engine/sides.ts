@@ -64,6 +64,8 @@ export function side(v: unknown, name: string, kind: InputKind, dim: number | nu
 
 /** Where row r of a side starts (a single row is broadcast: row 0 for every r). */
 export const rowStart = (s: Side, r: number): number => (s.shape.rows === 1 ? 0 : r * s.shape.dim);
+/** Element k of row r is a probability of exactly 0 (0, or −Infinity for the log kinds). */
+export const zeroAt = (s: Side, r: number, k: number): boolean => s.v[rowStart(s, r) + k] === (s.kind === "probabilities" ? 0 : -Infinity);
 
 export function checkSide(s: Side): void {
   checkValues(s.v, s.name, s.kind, s.shape.rows === 1 ? null : s.shape.dim);

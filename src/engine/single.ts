@@ -3,6 +3,7 @@
 import { cancels, exactNormalizedKL, normalizedKL, plainFromT, plainKL, sumsJS, type Sums } from "../exact/kl.js";
 import type { KernelKind } from "../wasm.js";
 import { simdKernel } from "./backend.js";
+import { finite } from "./finish.js";
 import type { ScoreOptions } from "./options.js";
 import { checkPair, resolveOptions, throwInvalidElement, type KLOptions, type Vector } from "./vector.js";
 
@@ -39,7 +40,11 @@ export function klCore(p: Vector, q: Vector, options?: KLOptions): number {
   checkPair(p, q);
   // Two Float32Arrays run the f32x4 kernel, anything else the f64x2 kernel.
   const f32 = p instanceof Float32Array && q instanceof Float32Array;
-  if (!normalize) return plainSum(p, q, f32) * scale;
+  if (!normalize) {
+    // in bits (or a base near 1) a finite sum may leave the double range: KL_OVERFLOW
+    const value = plainSum(p, q, f32);
+    return finite(value * scale, value);
+  }
   return normalized(p, q, sums(p, q, f32 ? "f32" : "f64"), f32) * scale;
 }
 

@@ -4,7 +4,8 @@
 import { KLRangeError } from "../errors.js";
 import { termsRow } from "../measures/kl-terms.js";
 import { normalizes, resolve, type ScoreOptions } from "./options.js";
-import { checkSide, pairRows, rowOf, side } from "./sides.js";
+import { overflow } from "./finish.js";
+import { checkSide, pairRows, rowOf, side, zeroAt } from "./sides.js";
 import type { Vector } from "./vector.js";
 
 export function terms(p: Vector, q: Vector, options?: ScoreOptions): Float64Array {
@@ -18,6 +19,12 @@ export function terms(p: Vector, q: Vector, options?: ScoreOptions): Float64Arra
   checkSide(qs);
   const normalize = normalizes(o);
   for (let r = 0; r < rows; r++) termsRow(rowOf(ps, r, o), rowOf(qs, r, o), normalize, out, r * dim);
-  if (o.scale !== 1) for (let i = 0; i < out.length; i++) out[i] *= o.scale;
+  // +Infinity only where q = 0 under p > 0 (termsRow's, exact); a finite term past the double
+  // range (1e308·ln 1e308), or its multiple in the caller's base, is KL_OVERFLOW as in kl()
+  for (let i = 0; i < out.length; i++) {
+    const v = out[i] * o.scale, k = i % dim;
+    if (Math.abs(v) === Infinity && !(out[i] === Infinity && zeroAt(qs, (i - k) / dim, k))) overflow();
+    out[i] = v;
+  }
   return out;
 }

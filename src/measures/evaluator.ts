@@ -280,8 +280,14 @@ export class RowEvaluator {
         if (!plain) sum.add(Math.exp(lb)); // the T-form's term at a = 0 is b
         continue;
       }
-      if (d === Infinity) return Infinity;
       const a = Math.exp(la);
+      // d past the double range: +Infinity where q is exactly 0 (its input −∞), or under p's
+      // mass (ln b overflowed at a tiny temperature: finish() makes that KL_OVERFLOW); where a
+      // flushed to 0 beside an overflowed ln b, a term under 2^-1074·|d| < 2e-15, and 0
+      if (d === Infinity) {
+        if (a > 0 || q.v[q.off + i] === -Infinity) return Infinity;
+        continue;
+      }
       pd.add(a * d);
       // a·(d − 1) + b′ (0 + b where a flushed: see impliedB)
       if (!plain) sum.add(d < -1 ? (a < MIN_NORMAL ? 0 : a * (d - 1)) + impliedB(a, la, lb, d) : a * dPlusExpm1(d));

@@ -17,6 +17,9 @@ export function termsRow(p: Row, q: Row, normalize: boolean, out: Float64Array, 
       const a = A[i];
       if (zero(p, i)) out[at0 + i] = 0;
       else if (zero(q, i)) out[at0 + i] = Infinity;
+      // a flushed to 0 (ln a < −745): a·ln(a/b) is under 2^-1074·|ln a − ln b| < 2e-15, and
+      // 0 here, also where ln a − ln b is past the double range (0·∞ would be NaN)
+      else if (a === 0) out[at0 + i] = 0;
       else if (p.log !== null && q.log !== null) {
         out[at0 + i] = a * logPair(p, q, i).d;
       } else {
