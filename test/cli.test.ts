@@ -1,9 +1,9 @@
 // The command line as users run it: the built dist/cli.js in a child process, on small files
 // written to a temporary folder. Known answers come from SciPy (hard-coded below, with the
 // expression that produced each), not from the library itself.
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { chmodSync, closeSync, existsSync, lstatSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { constants, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
@@ -437,6 +437,33 @@ describe("no data lost or invented", () => {
     expect(cli(["score", "good.csv", ...ref, "-o", "results.csv"]).status).toBe(0);
     expectClose(column(readFileSync(file("results.csv"), "utf8")), [KL_02]);
     expect(listing()).toEqual([]);
+  });
+
+  it("a run ended by SIGINT, SIGTERM or SIGHUP removes its temporary file, keeps the previous output, exits 128 + the signal", async () => {
+    // one row a block (--block-rows 1): seconds of work, so the signal comes while the run writes
+    writeFileSync(file("long.npy"), npy(Array.from({ length: 600_000 }, () => [0.2, 0.8]), "<f8"));
+    const cases = [
+      { signal: "SIGINT", input: ["long.npy", "--threads", "1"] }, // busy: heard between blocks
+      { signal: "SIGTERM", input: ["long.npy", "--threads", "2"] }, // the worker threads' scorer
+      { signal: "SIGHUP", input: ["-", "--threads", "1"], stdin: "0.2,0.8\n".repeat(25_000) }, // waiting for more input
+    ] as const;
+    for (const { signal, input, ...more } of cases) {
+      writeFileSync(file("results.csv"), "earlier results\n");
+      const child = spawn(process.execPath, [CLI, "score", ...input, ...ref, "--block-rows", "1", "-o", "results.csv"], { cwd: dir });
+      let stderr = "";
+      child.stderr.on("data", (chunk) => (stderr += chunk));
+      child.stdin.on("error", () => {}); // EPIPE: what the run had not read when it ended
+      if ("stdin" in more) child.stdin.write(more.stdin); // and left open
+      // the shell's view: a death by the signal is 128 + its number
+      const exited = new Promise<number>((resolve) => child.on("exit", (code, by) => resolve(code ?? 128 + constants.signals[by!])));
+      // polled, not slept: the temporary file is there once the run has started (seconds on a loaded machine)
+      while (listing().length === 0 && child.exitCode === null && child.signalCode === null) await new Promise((r) => setTimeout(r, 10));
+      expect(listing(), `${signal}: the run ended before it wrote: ${stderr}`).toHaveLength(1);
+      child.kill(signal);
+      expect(await exited, `${signal}: ${stderr}`).toBe(128 + constants.signals[signal]);
+      expect(listing(), signal).toEqual([]);
+      expect(readFileSync(file("results.csv"), "utf8"), signal).toBe("earlier results\n");
+    }
   });
 
   it("-o through a symbolic link replaces the file it names, keeping the link and the file's permissions", () => {

@@ -1,6 +1,7 @@
 // Result writers: CSV, NDJSON or .npy, one write per block of rows, to a file or stdout.
 import { once } from "node:events";
 import { closeSync, fchmodSync, openSync, realpathSync, renameSync, rmSync, statSync, writeSync, type Stats } from "node:fs";
+import { constants } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { CliError, usage, writeFailure } from "./errors.js";
 import { npyHeader } from "./npy.js";
@@ -48,10 +49,13 @@ export function openSink(path: string | null, stdout: NodeJS.WritableStream = pr
   // a device or a pipe (/dev/null, /dev/stdout, a FIFO) is written in place: it cannot be renamed over
   let temporary = existing === null || existing.isFile() ? join(dirname(target), `.${basename(target)}.${process.pid}.kl-simd-tmp`) : null;
   let fd = -1;
+  // listed before it exists, so that no signal finds it unlisted (the handler runs only at a turn of the event loop)
+  if (temporary !== null) removedOnSignal(temporary, true);
   try {
     if (temporary !== null) fd = openSync(temporary, "wx");
     if (temporary !== null && existing !== null) fchmodSync(fd, existing.mode & 0o7777); // the replaced file's permissions
   } catch {
+    if (temporary !== null) removedOnSignal(temporary, false);
     temporary = null; // a folder that takes no new file (the target itself may still be writable): in place
   }
   try {
@@ -81,10 +85,40 @@ export function openSink(path: string | null, stdout: NodeJS.WritableStream = pr
     close(complete) {
       closeSync(fd);
       if (temporary === null) return;
-      if (complete) guarded(() => renameSync(temporary!, target));
-      else rmSync(temporary!, { force: true });
+      try {
+        if (complete) guarded(() => renameSync(temporary!, target));
+        else rmSync(temporary!, { force: true });
+      } finally {
+        removedOnSignal(temporary, false);
+      }
     },
   };
+}
+
+// The signals that end a run from outside (Ctrl-C, kill, a closed terminal). Their default
+// action ends the process at once and leaves the temporary files behind: while one exists, a
+// handler removes them, then dies of the signal as before (the shell's 130, 143, 129; Python's
+// -2). Installed only while a file is written: the module used as a library keeps no handler.
+const SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
+const temporaries = new Set<string>();
+
+function removedOnSignal(path: string, add: boolean): void {
+  const before = temporaries.size;
+  if (add) temporaries.add(path);
+  else temporaries.delete(path);
+  if (before === 0 && temporaries.size > 0) for (const signal of SIGNALS) process.on(signal, removeAndDie);
+  if (before > 0 && temporaries.size === 0) for (const signal of SIGNALS) process.off(signal, removeAndDie);
+}
+
+function removeAndDie(signal: NodeJS.Signals): void {
+  for (const path of temporaries) {
+    rmSync(path, { force: true });
+    removedOnSignal(path, false); // the last one takes the handlers away
+  }
+  // with no handler, the default action ends the process, its worker threads too (Windows has
+  // no such death: there, and should kill return, the status the shell would show)
+  if (process.platform !== "win32") process.kill(process.pid, signal);
+  process.exit(128 + constants.signals[signal]);
 }
 
 function statOrNull(path: string): Stats | null {
