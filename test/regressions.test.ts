@@ -912,3 +912,19 @@ forBackends("22. logits at extreme gaps and temperatures; one overflow rule for 
     expect(kl([1, 1], [0.5, 0], { smoothing: { mode: "replace-zeros", epsilon: 2 ** -1022 } })).toBeGreaterThan(0);
   });
 });
+
+// 23. round three (generate_regressions.py section 23)
+forBackends("23. pairwise of a query row summing near the double's maximum; gaussianKL of far means", (b) => {
+  it("pairwise kl of [0, 1.7e308, 1e300]: within 1e-12 (the kernel's row logarithms once formed q + t = +Infinity)", () => {
+    useBackend(b);
+    const rows = [[5e-324, 0, 1.000000000630634], [1.401298464324817e-45, 1e-38, 1e-38], [3.4028234663852886e38, 3.4028234663852886e38, 1e-38]];
+    const want = [0, 1, 2, 2].map((j) => ev(`hugeQuery/kl/${j}`));
+    closeAll(pairwise("kl", [0, 1.7e308, 1e300], [0, 1, 2, 2].flatMap((j) => rows[j]!), { dim: 3 }), want, "pairwise");
+  });
+  it("gaussianKL of means 1e200 and 2e300 apart is finite (the SIMD path squared the difference first)", () => {
+    useBackend(b);
+    close(gaussianKL([1e200], [1], [0], [1e200]), ev("gaussFar/1e200"), "1e200");
+    close(gaussianKL([-1e300], [1], [1e300], [1e300]), ev("gaussFar/1e300"), "1e300");
+    closeAll(gaussianKL([1e200, 1e200], [1, 1], [0, 0], [1e200, 1e200], { dim: 1 }), [ev("gaussFar/1e200"), ev("gaussFar/1e200")], "rows");
+  });
+});

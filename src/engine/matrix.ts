@@ -53,7 +53,7 @@ export interface Rows {
 export const words = (dim: number): number => (dim + 31) >>> 5;
 
 /**
- * Each row's compensated total, or null where one is 0 or overflows or an element is not a
+ * Each row's compensated total, or null where one is 0 or 2^1023 or more or an element is not a
  * probability (NaN, negative, infinite): the per-pair path checks and reports those. This is
  * the product path's only look at the values before it uses them (matrixPair leaves them to it).
  */
@@ -66,8 +66,9 @@ function rowTotals(s: Side): Float64Array | null {
       if (!(x >= 0 && x < Infinity)) return null;
       total.add(x);
     }
+    // (below 2^1023: the kernel's lnRows forms q + t)
     const t = (totals[r] = total.value);
-    if (!(t > 0 && t < Infinity)) return null;
+    if (!(t > 0 && t < 2 ** 1023)) return null;
   }
   return totals;
 }
