@@ -928,3 +928,15 @@ forBackends("23. pairwise of a query row summing near the double's maximum; gaus
     closeAll(gaussianKL([1e200, 1e200], [1, 1], [0, 0], [1e200, 1e200], { dim: 1 }), [ev("gaussFar/1e200"), ev("gaussFar/1e200")], "rows");
   });
 });
+
+forBackends("23. weights spanning more than the double range: an Infinity row is not dropped", (b) => {
+  it("a +Infinity row of weight 1e-30 beside a weight of 1e300: sum and mean +Infinity (w/wMax once underflowed to 0)", () => {
+    useBackend(b);
+    const o = { dim: 2, weights: [1e300, 1e-30] };
+    expect(Array.from(kl([0.5, 0.5, 1, 0], [0.5, 0.5, 0, 1], o) as Float64Array)).toEqual([0, Infinity]);
+    expect(kl([0.5, 0.5, 1, 0], [0.5, 0.5, 0, 1], { ...o, reduction: "sum" })).toBe(Infinity);
+    expect(kl([0.5, 0.5, 1, 0], [0.5, 0.5, 0, 1], { ...o, reduction: "mean" })).toBe(Infinity);
+    // a weight of exactly 0 still masks it
+    expect(kl([0.5, 0.5, 1, 0], [0.5, 0.5, 0, 1], { dim: 2, weights: [1e300, 0], reduction: "mean" })).toBe(0);
+  });
+});

@@ -41,7 +41,8 @@ export function reduce(values: Float64Array, o: Resolved, single: boolean): numb
   // weights are used relative to the largest, so that their sum cannot overflow
   let wMax = 0;
   if (w !== null) for (let r = 0; r < values.length; r++) wMax = Math.max(wMax, w[r]);
-  const weight = (r: number): number => (w === null ? 1 : w[r] === 0 ? 0 : w[r] / wMax);
+  // (at least the least double: a weight 1e-320 of the largest still counts, an Infinity row too)
+  const weight = (r: number): number => (w === null ? 1 : w[r] === 0 ? 0 : Math.max(w[r] / wMax, 5e-324));
   if (o.reduction === "none") {
     if (w !== null) for (let r = 0; r < values.length; r++) values[r] = w[r] === 0 ? 0 : finite(values[r] * w[r], values[r]);
     return values;

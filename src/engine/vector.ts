@@ -56,7 +56,7 @@ export function checkVectorType(v: unknown, name: string): asserts v is Vector {
     // a Proxy of one (or an object inheriting from one) passes instanceof, but typed-array
     // methods, its length first, throw on it
     if (!ArrayBuffer.isView(v)) {
-      throw new KLTypeError("KL_NOT_ARRAY", `${name} is a Proxy of a typed array (unreadable to its methods): pass the array itself`);
+      throw new KLTypeError("KL_NOT_ARRAY", `${name} is a Proxy of a typed array: pass the array itself`);
     }
     // a transferred buffer reads as length 0: say so rather than "empty" or a length mismatch
     if (v.length === 0 && detached(v.buffer)) {
