@@ -186,8 +186,9 @@ export class RowEvaluator {
       totalB.add(-1);
       const x = alpha * totalA.value, y = c * totalB.value;
       // totals far from 1 (b = 1e200: brackets near 1e200 for a Σ aᵅb¹⁻ᵅ of 1e-200): S
-      // would be their cancellation; the log of the sum itself instead
-      far = Math.abs(x) + Math.abs(y) > 0.5;
+      // would be their cancellation; the log of the sum itself instead (below 2^10 the
+      // brackets' rounding, ~2^10·ε, is no worse than the log-sum-exp's)
+      far = Math.abs(x) + Math.abs(y) > 1024;
       sum.add(x);
       sum.add(y);
     }
