@@ -151,9 +151,10 @@ function smoothRow(row: Row, o: Resolved, s: Side, r: number): Row {
   const out = new Float64Array(n), lo = new Float64Array(n);
   // the total, scaled up into [2^-500, 2^500] (exactly) and the scale (1, 1: not normalising)
   let [t, s1, s2] = o.normalize ? scaledTotal(v, off, n) : [1, 1, 1];
-  // additive and replace-zeros scale down only where the total overflows: scaling flushes
-  // tiny values to 0, which replace-zeros would take for zeros (clip: those are under ε)
-  if (mode !== "clip" && s1 * s2 < 1 && t / (s1 * s2) < Infinity) [t, s1, s2] = [t / (s1 * s2), 1, 1];
+  // additive and replace-zeros scale down only where the smoothed total, up to t·(1 + nε),
+  // overflows: scaling flushes tiny values to 0, which replace-zeros would take for zeros
+  // (clip: those are under ε)
+  if (mode !== "clip" && s1 * s2 < 1 && (t / (s1 * s2)) * (1 + n * epsilon) < Infinity) [t, s1, s2] = [t / (s1 * s2), 1, 1];
   if (t === 0) throw new KLRangeError("KL_ZERO_SUM", `${rowName(s, r)} sums to 0 and cannot be normalised`);
   // ε·t exactly (the product's error from Dekker's split, which overflows past ~1e300: scaled)
   const big = t > 2 ** 500 ? 2 ** 600 : 1, e = epsilon * t, eLo = twoProductError(epsilon, t / big, e / big) * big;
