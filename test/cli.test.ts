@@ -329,6 +329,8 @@ describe("bad input: file:line:column, exit codes, --on-error skip", () => {
       [["score", "missing.csv", "--ref-values", "1,1,1"], /cannot open missing\.csv: no such file/],
       [["score", "p.csv", "--ref-values", "1,1,1", "--bogus"], /Unknown option '--bogus'/],
       [["score", "p.csv", "--ref-values", "1,1,1", "--smoothing", "zeros"], /--smoothing must be MODE:EPSILON/],
+      // below the library's least epsilon (ε·t must stay a normal double)
+      [["score", "p.csv", "--ref-values", "1,1,1", "--smoothing", "additive:1e-300"], /2\^-500 ≤ EPSILON < 1/],
       [["score", "p.csv", "--ref-values", "1,1,1", "--base", "1"], /options\.base must be a finite number > 1/],
       [["frobnicate"], /unknown command "frobnicate"/],
       [[], /no command/],

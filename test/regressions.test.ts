@@ -904,12 +904,15 @@ forBackends("22. logits at extreme gaps and temperatures; one overflow rule for 
     // +Infinity stays where it is exact
     expect(Array.from(klTerms([1, 1], [1, 0], { normalize: false, base: 2 }))).toEqual([0, Infinity]);
   });
-  it("smoothing.epsilon below the normal range is KL_BAD_OPTION (it rounded onto the subnormal grid: 3e-4 off)", () => {
+  it("smoothing.epsilon below 2^-500 is KL_BAD_OPTION (ε·t rounded onto the subnormal grid or to 0: 3e-4 and 1.7e-8 off, KL_OVERFLOW)", () => {
     useBackend(b);
     for (const mode of ["replace-zeros", "additive", "clip"]) {
-      expectError(() => kl([1, 1], [0.5, 0], { smoothing: { mode, epsilon: 5e-324 } }), "range", "KL_BAD_OPTION", [/smoothing\.epsilon/, /2\^-1022/], mode);
+      for (const epsilon of [5e-324, 1e-300, 1e-290, 2 ** -501]) {
+        expectError(() => kl([1, 1], [0.5, 0], { smoothing: { mode, epsilon } }), "range", "KL_BAD_OPTION", [/smoothing\.epsilon/, /2\^-500/], `${mode} ${epsilon}`);
+      }
     }
-    expect(kl([1, 1], [0.5, 0], { smoothing: { mode: "replace-zeros", epsilon: 2 ** -1022 } })).toBeGreaterThan(0);
+    // the least ε beside a row total of 1e-30: ε·t is still a normal double (section 24)
+    close(kl([1, 1], [1e-30, 0], { smoothing: { mode: "replace-zeros", epsilon: 2 ** -500 } }), ev("smoothTiny/kl"), "2^-500 beside 1e-30");
   });
 });
 

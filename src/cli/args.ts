@@ -150,8 +150,9 @@ export function parse(argv: string[]) {
 function parseSmoothing(text: string): Smoothing {
   const m = /^(clip|replace-zeros|additive):(.+)$/.exec(text);
   const epsilon = m === null ? NaN : (parseDecimal(m[2]) ?? NaN);
-  if (m === null || !(epsilon > 0 && epsilon < 1)) {
-    throw usage(`--smoothing must be MODE:EPSILON with MODE clip, replace-zeros or additive and 0 < EPSILON < 1, e.g. replace-zeros:1e-4; got ${JSON.stringify(text)}`);
+  // the library's range (src/engine/options.ts), checked before any file is read
+  if (m === null || !(epsilon >= 2 ** -500 && epsilon < 1)) {
+    throw usage(`--smoothing must be MODE:EPSILON with MODE clip, replace-zeros or additive and 2^-500 ≤ EPSILON < 1, e.g. replace-zeros:1e-4; got ${JSON.stringify(text)}`);
   }
   return { mode: m[1] as Smoothing["mode"], epsilon };
 }

@@ -108,8 +108,9 @@ export function resolve(options: ScoreOptions | undefined, normalizeDefault = tr
     onlyKnown(smoothing, ["mode", "epsilon"], "smoothing.");
     const { mode, epsilon } = smoothing as { mode?: unknown; epsilon?: unknown };
     if (typeof mode !== "string" || !MODES.includes(mode)) bad(`smoothing.mode must be "clip", "replace-zeros" or "additive", got ${describe(mode)}`);
-    // normal: a subnormal ε, scaled by a row's total, would round onto the subnormal grid
-    if (typeof epsilon !== "number" || !(epsilon >= 2 ** -1022) || !(epsilon < 1)) bad(`smoothing.epsilon must be a number in [2^-1022, 1), got ${describe(epsilon)}`);
+    // ε·t stays normal for every row total t the smoothing sees (scaled into [2^-500, 2^500]):
+    // below, ε·t rounds onto the subnormal grid or to 0 (1e-290 of a row of 1e-30: 1.7e-8 off)
+    if (typeof epsilon !== "number" || !(epsilon >= 2 ** -500) || !(epsilon < 1)) bad(`smoothing.epsilon must be a number in [2^-500, 1), got ${describe(epsilon)}`);
     smooth = { mode: mode as Smoothing["mode"], epsilon };
   }
   if (dim !== undefined && (typeof dim !== "number" || !Number.isInteger(dim) || dim < 1)) {
