@@ -948,7 +948,7 @@ forBackends("23. weights spanning more than the double range: an Infinity row is
 forBackends("24. additive smoothing of rows of 1.7e308: finite and exact (the JS path's x + ε·t overflowed)", (b) => {
   it("jsDistance, jsDivergence, kl, psi within 1e-12; p = q exactly 0", () => {
     useBackend(b);
-    const big = 1.7e308, add = (epsilon: number) => ({ smoothing: { mode: "additive", epsilon } });
+    const big = 1.7e308, add = (epsilon: number) => ({ smoothing: { mode: "additive" as const, epsilon } });
     close(KL.jsDistance([0, big], [big, 0], add(0.5)), ev("smoothBig/jsDistance"), "jsDistance"); // was 0 on JS
     close(jsDivergence([1, big], [big, 1], add(0.1)), ev("smoothBig/jsDivergence"), "jsDivergence"); // was 0 on JS
     close(kl([1, big], [big, 1], add(0.1)), ev("smoothBig/kl"), "kl"); // was KL_OVERFLOW on JS
