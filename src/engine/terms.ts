@@ -21,10 +21,10 @@ export function terms(p: Vector, q: Vector, options?: ScoreOptions): Float64Arra
   for (let r = 0; r < rows; r++) termsRow(rowOf(ps, r, o), rowOf(qs, r, o), normalize, out, r * dim);
   // +Infinity only where q = 0 under p > 0 (termsRow's, exact); a finite term past the double
   // range (1e308·ln 1e308), or its multiple in the caller's base, is KL_OVERFLOW as in kl()
-  for (let i = 0; i < out.length; i++) {
-    const v = out[i] * o.scale, k = i % dim;
-    if (Math.abs(v) === Infinity && !(out[i] === Infinity && zeroAt(qs, (i - k) / dim, k))) overflow();
-    out[i] = v;
+  // (row and column only for an infinite term: the loop runs once per output element)
+  for (let i = 0, k = 0; i < out.length; i++) {
+    const v = (out[i] *= o.scale);
+    if (Math.abs(v) === Infinity && !(v === Infinity && zeroAt(qs, (i - (k = i % dim)) / dim, k))) overflow();
   }
   return out;
 }
