@@ -734,6 +734,22 @@ describe("init() with a bad source", () => {
     expect(await m.init()).toBe(WASM);
   });
 
+  // adversarial round three: the engine's own rejections reached the caller untyped, and null
+  // loaded the built-in module as if no source had been given
+  it.skipIf(EXPECTED !== WASM).each([
+    ["bytes that are not a module", () => new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 255, 255])],
+    ["a path fetch cannot read", () => "./no-such-kernel.wasm"],
+    ["a file: URL", () => new URL("file:///no-such-kernel.wasm")],
+    ["null", () => null],
+  ])("init(%s) rejects with KLTypeError KL_BAD_MODULE", async (_, source) => {
+    const m = await fresh();
+    const e = (await rejection(m.init(source() as never))) as { code?: unknown; message?: unknown };
+    expect(e, String(e?.message)).toBeInstanceOf(m.KLTypeError);
+    expect(e.code, String(e.message)).toBe("KL_BAD_MODULE");
+    expect(String(e.message)).toMatch(/^init\(\)/);
+    expect(await m.init()).toBe(WASM);
+  });
+
   it("a plain init() resolves the normal backend while another caller's init(42) is pending", async () => {
     const m = await fresh();
     const bad = m.init(42 as never).catch((e: unknown) => e);
@@ -954,5 +970,26 @@ forBackends("24. additive smoothing of rows of 1.7e308: finite and exact (the JS
     close(kl([1, big], [big, 1], add(0.1)), ev("smoothBig/kl"), "kl"); // was KL_OVERFLOW on JS
     close(psi([1, 0], [0, big], add(0.5)), ev("smoothBig/psi"), "psi"); // was KL_OVERFLOW on JS
     close(kl([big, 0], [big, 0], add(0.1)), ev("smoothBig/klSame"), "p = q"); // was KL_OVERFLOW on both
+  });
+});
+
+forBackends("25. logits whose gap to the max overflows: a finite logit is a positive probability, a −∞ beside it exactly 0", (b) => {
+  it("kl, crossEntropy, jeffreys, psi, generalizedKL +Infinity (were 0); hellinger, totalVariation, jsDivergence and p = q 0; as rows too", () => {
+    useBackend(b);
+    const P = [1e308, -1e308], Q = [0, -Infinity], o = { input: "logits" as const };
+    close(kl(P, Q, o), ev("hugeGap/kl"), "kl"); // was 0 on JS
+    close(crossEntropy(P, Q, o), ev("hugeGap/crossEntropy"), "crossEntropy"); // was 0 on both
+    close(jeffreys(P, Q, o), ev("hugeGap/jeffreys"), "jeffreys"); // was 0 on both
+    close(psi(P, Q, o), ev("hugeGap/jeffreys"), "psi"); // was 0 on both
+    close(generalizedKL(P, Q, o), ev("hugeGap/generalizedKL"), "generalizedKL"); // was 0 on both
+    close(hellinger(P, Q, o), ev("hugeGap/hellinger"), "hellinger");
+    close(totalVariation(P, Q, o), ev("hugeGap/totalVariation"), "totalVariation");
+    close(jsDivergence(P, Q, o), ev("hugeGap/jsDivergence"), "jsDivergence");
+    close(kl(P, P, o), ev("hugeGap/klSame"), "p = q");
+    closeAll(kl([...P, ...P], Q, { ...o, dim: 2 }), [ev("hugeGap/kl"), ev("hugeGap/kl")], "kl rows");
+    closeAll(crossEntropy([...P, ...P], Q, { ...o, dim: 2 }), [ev("hugeGap/crossEntropy"), ev("hugeGap/crossEntropy")], "crossEntropy rows");
+    for (const m of ["kl", "crossEntropy"]) {
+      closeAll(pairwise(m, [...P, 0, 1], [...Q, 0, 1], { ...o, dim: 2 }), evs(`hugeGap/pairwise/${m}`), `pairwise ${m}`); // JS: 0·(−∞) once
+    }
   });
 });

@@ -49,7 +49,7 @@ async function start(source: WasmSource | undefined): Promise<Backend> {
     return (active = "js");
   }
   try {
-    kernel = await loadKernel(source ?? defaultWasm(relaxedSimdSupported()));
+    kernel = await loadKernel(source === undefined ? defaultWasm(relaxedSimdSupported()) : source); // null is no source: KL_BAD_MODULE
   } catch (error) {
     if (source !== undefined) throw error;
     return (active = "js");

@@ -289,7 +289,7 @@ export class RowEvaluator {
         if (a > 0 || q.v[q.off + i] === -Infinity) return Infinity;
         continue;
       }
-      pd.add(a * d);
+      pd.add(a === 0 ? 0 : a * d); // a flushed to 0 beside d = −∞ (its ln, −MAX_VALUE, less ln b overflowed)
       // a·(d − 1) + b′ (0 + b where a flushed: see impliedB)
       if (!plain) sum.add(d < -1 ? (a < MIN_NORMAL ? 0 : a * (d - 1)) + impliedB(a, la, lb, d) : a * dPlusExpm1(d));
     }

@@ -16,7 +16,10 @@ export interface RowLog {
 
 /** ln of the probability that x of a log-domain row stands for. */
 export function lnProb(log: RowLog, x: number): number {
-  return (x - log.max) * log.pre * log.invT - log.logS;
+  // a finite input is a positive probability however far below the max: its log stays finite
+  // (−MAX_VALUE where (x − max)·… overflows), so that a q of −∞ (exactly 0) under it is +∞
+  const l = (x - log.max) * log.pre * log.invT - log.logS;
+  return l === -Infinity && x > -Infinity ? -Number.MAX_VALUE : l;
 }
 
 /** One row of a side, already checked, in the probability domain or the log domain. */

@@ -77,6 +77,16 @@ export function checkSource(source: unknown): asserts source is WebAssembly.Modu
  * kernel: every name in `required` a function, and a memory.
  */
 export async function instantiateKernel(source: WasmSource, required: readonly string[]): Promise<{ module: WebAssembly.Module; exports: Record<string, unknown> }> {
+  try {
+    return await instantiate(source, required);
+  } catch (error) {
+    // the engine's own rejections (a CompileError for bytes that are not a module, fetch's
+    // TypeError for a path it cannot fetch, a LinkError) as the typed error init() documents
+    throw error instanceof KLTypeError ? error : new KLTypeError("KL_BAD_MODULE", `init(): ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
+async function instantiate(source: WasmSource, required: readonly string[]): Promise<{ module: WebAssembly.Module; exports: Record<string, unknown> }> {
   let resolved: unknown = await source;
   if (typeof resolved === "string" || resolved instanceof URL) resolved = await fetch(resolved);
   if (typeof Response === "function" && resolved instanceof Response) {
