@@ -130,6 +130,8 @@ export function score<O extends ScoreOptions>(measure: MeasureName, p: Vector, q
 export function gaussianKL<O extends ScoreOptions>(
   mean1: Vector | number, var1: Vector | number, mean2: Vector | number, var2: Vector | number, options?: O,
 ): ScoreResult<O> {
+  const other = ["normalize", "input", "temperature", "smoothing"].find((key) => (options as Record<string, unknown> | undefined)?.[key] !== undefined);
+  if (other) throw new KLRangeError("KL_BAD_OPTION", `options.${other} is not an option of gaussianKL`);
   const o = resolve(options);
   // a number stands for that value in every element (the prior N(0, 1) is `0, 1`)
   const length = o.dim ?? [mean1, var1, mean2, var2].find((a) => typeof a !== "number")?.length ?? 1;

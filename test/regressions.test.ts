@@ -993,3 +993,34 @@ forBackends("25. logits whose gap to the max overflows: a finite logit is a posi
     }
   });
 });
+
+forBackends("26. a weighted mean of rows at the documented maximum stays in the range; options that do not apply are rejected", (b) => {
+  it("jsDistance and jsDivergence: the mean of disjoint rows is the maximum, not one ulp past it", () => {
+    useBackend(b);
+    const P = [1, 0, 1, 0], Q = [0, 1, 0, 1];
+    for (const weights of [[27430.76138542569, 15.718343828398218], [0.000019525983798918033, 2.792678251173496]]) {
+      const o = { dim: 2, reduction: "mean" as const, weights };
+      for (const [f, key] of [[jsDistance, "meanAtMax/jsDistance"], [jsDivergence, "meanAtMax/jsDivergence"]] as const) {
+        const v = f(P, Q, o) as number;
+        close(v, ev(key), `${key} ${weights}`);
+        expect(v, `${key} ${weights}`).toBeLessThanOrEqual(f([1, 0], [0, 1]) as number); // was 0.8325546111576978 > 0.8325546111576977
+      }
+    }
+  });
+
+  it("temperature without a logits side, and normalize, input, temperature or smoothing on gaussianKL: KL_BAD_OPTION (they were ignored)", () => {
+    useBackend(b);
+    const rejects = (f: () => unknown, what: string) => {
+      const e = thrown(f) as { code?: unknown } | undefined;
+      expect(e, what).toBeInstanceOf(KLRangeError);
+      expect(e?.code, what).toBe("KL_BAD_OPTION");
+    };
+    rejects(() => kl([1, 2], [2, 1], { temperature: 2 }), "kl, probabilities");
+    rejects(() => entropy([1, 2], { input: "log-probabilities", temperature: 0.5 }), "entropy, log-probabilities");
+    rejects(() => pairwise("kl", [1, 2], [2, 1], { dim: 2, temperature: 2 }), "pairwise");
+    for (const key of ["normalize", "input", "temperature", "smoothing"]) {
+      const value = { normalize: false, input: "logits", temperature: 2, smoothing: { mode: "clip", epsilon: 1e-9 } }[key];
+      rejects(() => gaussianKL([0], [1], [1], [2], { [key]: value }), `gaussianKL ${key}`);
+    }
+  });
+});

@@ -30,7 +30,9 @@ export function finish(measure: MeasureName, values: Float64Array, o: Resolved, 
     v = Math.min(Math.max(finite(v * scale, v), min), max);
     values[r] = m.root ? Math.sqrt(v) : v;
   }
-  return reduce(values, o, single);
+  const out = reduce(values, o, single);
+  // a (weighted) mean of values in the range rounds into it too (it came out 1 ulp past √ln 2)
+  return typeof out === "number" && o.reduction === "mean" ? Math.min(Math.max(out, min), m.root ? Math.sqrt(max) : max) : out;
 }
 
 /** Weights and the reduction over rows (`single`: the one value of an unbatched call). */

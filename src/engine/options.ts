@@ -102,6 +102,7 @@ export function resolve(options: ScoreOptions | undefined, normalizeDefault = tr
   }
   if (typeof temperature !== "number") badType(`temperature must be a number, got ${describe(temperature)}`);
   if (!(temperature > 0) || temperature === Infinity) bad(`temperature must be a finite number > 0, got ${describe(temperature)}`);
+  if (o.temperature !== undefined && inputP !== "logits" && inputQ !== "logits") bad("temperature applies to logits only");
   let smooth: Smoothing | null = null;
   if (smoothing !== undefined) {
     if (typeof smoothing !== "object" || smoothing === null) badType(`smoothing must be { mode, epsilon }, got ${describe(smoothing)}`);
