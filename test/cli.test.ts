@@ -2,7 +2,7 @@
 // written to a temporary folder. Known answers come from SciPy (hard-coded below, with the
 // expression that produced each), not from the library itself.
 import { spawn, spawnSync } from "node:child_process";
-import { chmodSync, closeSync, existsSync, lstatSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, closeSync, existsSync, lstatSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { constants, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -466,6 +466,31 @@ describe("no data lost or invented", () => {
       expect(listing(), signal).toEqual([]);
       expect(readFileSync(file("results.csv"), "utf8"), signal).toBe("earlier results\n");
     }
+  });
+
+  // adversarial round three: a failed final rename left the complete results under a temporary
+  // name without saying so
+  it("a final rename that fails (the output became a folder) keeps the complete results and names their file (exit 3)", async () => {
+    rmSync(file("results.csv"), { recursive: true, force: true });
+    writeFileSync(file("results.csv"), "earlier results\n");
+    const child = spawn(process.execPath, [CLI, "score", "-", ...ref, "--threads", "1", "--block-rows", "1", "-o", "results.csv"], { cwd: dir });
+    let stderr = "";
+    child.stderr.on("data", (chunk) => (stderr += chunk));
+    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+    child.stdin.write("0.2,0.8\n".repeat(25_000));
+    while (listing().length === 0 && child.exitCode === null) await new Promise((r) => setTimeout(r, 10));
+    // while the run waits for more input, its output's name becomes a folder that is not empty
+    rmSync(file("results.csv"));
+    mkdirSync(file("results.csv"));
+    writeFileSync(join(file("results.csv"), "x"), "x");
+    child.stdin.end();
+    expect(await exited, stderr).toBe(3);
+    const kept = listing();
+    expect(kept, stderr).toHaveLength(1);
+    expect(stderr).toContain(`the complete results are kept in ${join(dir, kept[0]!)}`);
+    expectClose(column(readFileSync(file(kept[0]!), "utf8")), new Array(25_000).fill(KL_02));
+    rmSync(file(kept[0]!));
+    rmSync(file("results.csv"), { recursive: true, force: true });
   });
 
   it("-o through a symbolic link replaces the file it names, keeping the link and the file's permissions", () => {

@@ -95,6 +95,10 @@ export async function run(args: Args, io: Io): Promise<void> {
     }
     if (args.reduction === "mean" && good === 0) throw new CliError(`${reader.name} has no rows: their mean is undefined`);
     await writer.finish(args.reduction === "none" ? undefined : { name: args.reduction, value: args.reduction === "sum" ? sum.value : sum.value / good, rows: good });
+    // a last turn, whatever the time since the previous one: a signal that came in the last
+    // 10 ms is heard here (its handler removes the results and dies) rather than lost once the
+    // results take their file's name and the handlers go
+    await eventLoopTurn();
     complete = true;
   } finally {
     progress.done();

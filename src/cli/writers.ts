@@ -86,8 +86,15 @@ export function openSink(path: string | null, stdout: NodeJS.WritableStream = pr
       closeSync(fd);
       if (temporary === null) return;
       try {
-        if (complete) guarded(() => renameSync(temporary!, target));
-        else rmSync(temporary!, { force: true });
+        if (complete) {
+          try {
+            renameSync(temporary!, target);
+          } catch (error) {
+            // the results are complete: kept under their temporary name (no longer removed on a
+            // signal), and said where
+            throw new CliError(`${writeFailure(path, error).message}; the complete results are kept in ${temporary}`, 3);
+          }
+        } else rmSync(temporary!, { force: true });
       } finally {
         removedOnSignal(temporary, false);
       }
