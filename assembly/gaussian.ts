@@ -33,8 +33,8 @@ export function gaussianRows(m1: usize, v1: usize, m2: usize, v2: usize, rows: i
       const logR = lnRatioFromF64x2(x1, x2, near, f64x2.add(x, tail));
       const bracketNear = f64x2.sub(f64x2.div(f64x2.mul(d, u), s), f64x2.add(tail, tail));
       const bracket = v128.bitselect(bracketNear, f64x2.sub(u, logR), near);
-      // dm·(dm/σ₂²): dm² itself overflows from |dm| ≈ 1.3e154 on (as many roundings)
-      const t = f64x2.mul(f64x2.add(f64x2.mul(dm, f64x2.mul(inv2, dm)), bracket), half);
+      // dm·(dm·½/σ₂²): dm² itself overflows from |dm| ≈ 1.3e154 on, dm²/σ₂² where only its half fits
+      const t = f64x2.add(f64x2.mul(dm, f64x2.mul(f64x2.mul(inv2, half), dm)), f64x2.mul(bracket, half));
       sum = f64x2.add(sum, t);
       // every input finite: their sum is (NaN or ±∞ otherwise)
       check = f64x2.add(check, f64x2.add(f64x2.add(x1, x2), f64x2.add(y1, y2)));

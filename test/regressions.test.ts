@@ -1024,3 +1024,11 @@ forBackends("26. a weighted mean of rows at the documented maximum stays in the 
     }
   });
 });
+
+forBackends("27. gaussianKL whose (μ₁ − μ₂)²/σ₂² leaves the double range though the KL does not", (b) => {
+  it("gaussianKL([1.4e154], [1], [0], [1]) = 9.8e307 (JS: KL_OVERFLOW); a subnormal variance beside a tiny mean gap", () => {
+    useBackend(b);
+    close(gaussianKL([1.4e154], [1], [0], [1]), ev("gaussFar/1.4e154"), "far means");
+    close(gaussianKL([1e-10], [1e-320], [0], [1e-320]), ev("gaussFar/subnormalVar"), "subnormal variances");
+  });
+});

@@ -29,7 +29,9 @@ export function gaussianRows(m1: Side, v1: Side, m2: Side, v2: Side, rows: numbe
       const ratio = s1 / s2;
       // ln r − (r − 1), with ln r from the raw variances where r over/underflows
       const logTerm = ratio === Infinity || ratio < MIN_NORMAL ? logRatio(s1, s2) - u : log1pMinusX(u, ratio);
-      sum.add(0.5 * ((dm / s2) * dm - logTerm));
+      // ½x² with x = dm/σ₂, the half taken first: fits wherever the term does (dm = 1.4e154)
+      const x = dm / Math.sqrt(s2);
+      sum.add(0.5 * x * x - 0.5 * logTerm);
     }
     out[r] = sum.value;
   }
