@@ -243,6 +243,21 @@ describe("topk", () => {
     expect(scores.values[2]).toBe(0);
   });
 
+  it("--input-p logits --temperature T beside probabilities: with --ref-values, --ref and topk's candidates (all were refused)", () => {
+    writeFileSync(file("z.csv"), "1,2\n0,0\n");
+    writeFileSync(file("zq.csv"), "0.5,0.5\n0.5,0.5\n");
+    // scipy.stats.entropy(scipy.special.softmax(np.array([1., 2.]) / 2), [0.5, 0.5]), and of [0, 0]: 0
+    const want = [0.030299861980765966, 0];
+    const logits = ["--input-p", "logits", "--temperature", "2"];
+    expectClose(column(cli(["score", "z.csv", "--ref-values", "0.5,0.5", ...logits]).stdout), want, 1e-14);
+    writeFileSync(file("zr.csv"), "0.5,0.5\n");
+    expectClose(column(cli(["score", "z.csv", "--ref", "zr.csv", ...logits]).stdout), want, 1e-14);
+    expectClose(column(cli(["score", "z.csv", "--against", "zq.csv", ...logits]).stdout), want, 1e-14);
+    const top = cli(["topk", "z.csv", "--candidates", "zq.csv", "--k", "1", ...logits]);
+    expect(top.status, top.stderr).toBe(0);
+    expectClose(top.stdout.trim().split("\n").slice(1).map((l) => Number(l.split(",")[3])), want, 1e-14);
+  });
+
   it("k larger than the candidates is a usage error", () => {
     writeFileSync(file("queries.csv"), "0.2,0.8\n");
     writeFileSync(file("candidates.csv"), "0.5,0.5\n");

@@ -1,7 +1,7 @@
 // The two commands: score (every row against a reference, or row by row against a second
 // file) and topk, one loop: read a block of rows, score it with one library call, write it.
 import { setImmediate as eventLoopTurn } from "node:timers/promises";
-import { KLRangeError, KLTypeError, type BatchOptions, type InputKind } from "../index.js";
+import { KLRangeError, KLTypeError, type BatchOptions, type InputKind, type ScoreOptions } from "../index.js";
 import type { Args } from "./args.js";
 import { Sum } from "../exact/sum.js";
 import { CliError, usage } from "./errors.js";
@@ -179,7 +179,7 @@ async function reference(args: Args, io: Io, scoring: Scoring): Promise<{ values
   const values = block.values.slice();
   try {
     // what the library would say of it (a zero sum, no finite logit), said of the reference
-    scoring.score(args.measure, values, values, { ...args.options, input: { p: args.inputQ, q: args.inputQ }, dim: values.length });
+    scoring.score(args.measure, values, values, { ...qAlone(args), dim: values.length });
   } catch (error) {
     if (!isLibraryError(error)) throw error;
     throw new CliError(`${reader.name}: ${explain(error.message)}`);
@@ -265,12 +265,22 @@ async function topKBlock(args: Args, scoring: Scoring, block: Block, candidates:
   return { values: top.scores, indices: top.indices, bad };
 }
 
+/**
+ * The options for checking q's rows by themselves (the reference, the candidates): q's input
+ * kind on both sides, and the temperature only where that kind is logits (the library refuses
+ * a temperature without a logits side: --input-p logits --temperature T with a probability q).
+ */
+function qAlone(args: Args): ScoreOptions {
+  const { temperature, ...options } = args.options;
+  return { ...options, input: { p: args.inputQ, q: args.inputQ }, ...(args.inputQ === "logits" ? { temperature } : {}) };
+}
+
 /** Every candidate row in one typed array, each block checked as it comes (so errors have places); at least --k of them. */
 async function loadCandidates(args: Args, io: Io, scoring: Scoring): Promise<{ values: Values; dim: number }> {
   const reader = await openRows(args, io, args.candidates!, args.inputQ, null);
   const blocks: Values[] = [];
   let length = 0;
-  const check: Args = { ...args, inputP: args.inputQ, options: { ...args.options, input: { p: args.inputQ, q: args.inputQ } } };
+  const check: Args = { ...args, inputP: args.inputQ, options: qAlone(args) };
   try {
     for (let block = await reader.next(args.blockRows); block !== null; block = await reader.next(args.blockRows)) {
       await scoreBlock(check, scoring, block, block.values.subarray(0, reader.dim!), reader, null, null, null);
