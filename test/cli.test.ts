@@ -508,6 +508,72 @@ describe("no data lost or invented", () => {
     rmSync(file("results.csv"), { recursive: true, force: true });
   });
 
+  // adversarial round four (CLI and parallel): each of these lost data with exit 0 or exit 1
+  const mountable = (() => {
+    if (process.platform !== "linux" || process.getuid?.() !== 0) return false;
+    const at = mkdtempSync(join(tmpdir(), "kl-simd-mnt-"));
+    const ok = spawnSync("mount", ["-t", "tmpfs", "-o", "size=64k", "tmpfs", at]).status === 0;
+    if (ok) spawnSync("umount", [at]);
+    rmSync(at, { recursive: true, force: true });
+    return ok;
+  })();
+
+  it.skipIf(!mountable)("a disk that fills up: exit 3 and the earlier results kept, for -o and for a stdout that is a file (it was a truncated file and exit 0)", () => {
+    const full = mkdtempSync(join(tmpdir(), "kl-simd-full-"));
+    expect(spawnSync("mount", ["-t", "tmpfs", "-o", "size=64k", "tmpfs", full]).status).toBe(0);
+    try {
+      writeFileSync(file("rows.csv"), "0.2,0.8\n".repeat(3000)); // ~75 KB of results: past the 64 KiB disk
+      writeFileSync(join(full, "out.csv"), "earlier results\n");
+      const out = cli(["score", "rows.csv", ...ref, "-o", join(full, "out.csv")]);
+      expect(out.status, out.stderr).toBe(3);
+      expect(out.stderr).toMatch(/no space left on device \(ENOSPC\)/);
+      expect(readFileSync(join(full, "out.csv"), "utf8")).toBe("earlier results\n");
+      expect(readdirSync(full)).toEqual(["out.csv"]);
+      for (const format of ["csv", "ndjson"]) {
+        const fd = openSync(join(full, `stdout.${format}`), "w");
+        const r = spawnSync(process.execPath, [CLI, "score", "rows.csv", ...ref, "--output-format", format], { cwd: dir, stdio: ["ignore", fd, "pipe"] });
+        closeSync(fd);
+        expect(r.status, `${format}: ${r.stderr}`).toBe(3);
+        expect(r.stderr.toString()).toMatch(/cannot write <stdout>: no space left on device/);
+      }
+    } finally {
+      spawnSync("umount", [full]);
+      rmSync(full, { recursive: true, force: true });
+    }
+  });
+
+  it("standard input that is the output file is refused, -o or a stdout opened on it, and the file kept", () => {
+    const rows = "0.2,0.8\n".repeat(100);
+    writeFileSync(file("rows.csv"), rows);
+    for (const how of ["-o", "stdout"]) {
+      const input = openSync(file("rows.csv"), "r");
+      const output = how === "stdout" ? openSync(file("rows.csv"), "r+") : "pipe";
+      const r = spawnSync(process.execPath, [CLI, "score", "-", ...ref, ...(how === "-o" ? ["-o", "rows.csv"] : [])], { cwd: dir, stdio: [input, output, "pipe"] });
+      closeSync(input);
+      if (typeof output === "number") closeSync(output);
+      expect(r.status, `${how}: ${r.stderr}`).toBe(2);
+      expect(r.stderr.toString()).toMatch(/is the input file \(standard input\)/);
+      expect(readFileSync(file("rows.csv"), "utf8"), how).toBe(rows);
+    }
+  });
+
+  it.skipIf(process.platform !== "linux" || process.getuid?.() !== 0)("an output whose folder takes no new file (the file itself writable) is refused before anything is written (a failed run left half a file)", () => {
+    // as another user (root writes anywhere): the folder is root's, the file the user's
+    const folder = mkdtempSync(join(tmpdir(), "kl-simd-ro-"));
+    chmodSync(folder, 0o755);
+    try {
+      writeFileSync(join(folder, "rows.csv"), "0.2,0.8\n".repeat(5000) + "0.5,x\n");
+      writeFileSync(join(folder, "out.csv"), "earlier results\n");
+      chmodSync(join(folder, "out.csv"), 0o666);
+      const r = spawnSync(process.execPath, [CLI, "score", "rows.csv", ...ref, "--block-rows", "100", "-o", "out.csv"], { cwd: folder, uid: 65534, gid: 65534 });
+      expect(r.status, r.stderr.toString()).toBe(2);
+      expect(r.stderr.toString()).toMatch(/cannot write out\.csv safely: its folder takes no temporary file \(EACCES\)/);
+      expect(readFileSync(join(folder, "out.csv"), "utf8")).toBe("earlier results\n");
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
+    }
+  });
+
   it("-o through a symbolic link replaces the file it names, keeping the link and the file's permissions", () => {
     writeFileSync(file("good.csv"), "0.2,0.8\n");
     writeFileSync(file("real-results.csv"), "old\n");

@@ -1,6 +1,6 @@
 // Result writers: CSV, NDJSON or .npy, one write per block of rows, to a file or stdout.
 import { once } from "node:events";
-import { closeSync, fchmodSync, openSync, realpathSync, renameSync, rmSync, statSync, writeSync, type Stats } from "node:fs";
+import { closeSync, fchmodSync, fstatSync, openSync, realpathSync, renameSync, rmSync, statSync, writeSync, type Stats } from "node:fs";
 import { constants } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { CliError, usage, writeFailure } from "./errors.js";
@@ -28,6 +28,18 @@ export interface Sink {
  */
 export function openSink(path: string | null, stdout: NodeJS.WritableStream = process.stdout, inputs: readonly string[] = []): Sink {
   if (path === null || path === "-") {
+    // standard input is one of the files read (`score - … < rows.csv`): named by `-`, it is the file behind fd 0
+    const into = stdout === process.stdout ? fstatOrNull(1) : null;
+    if (into !== null && inputs.includes("-")) refuseInput(into, fstatOrNull(0), "standard output", "-");
+    // a stdout that is a file: written here, whole (Node's own stream for one takes a single
+    // writeSync and drops what it did not take: on a full disk a truncated file, exit 0)
+    if (into?.isFile()) {
+      return {
+        name: "<stdout>",
+        write: (data) => Promise.resolve(writeAll(1, data, "<stdout>")),
+        close() {},
+      };
+    }
     return {
       name: "<stdout>",
       // a failed write to stdout arrives as its 'error' event, which main.ts reports (exit 3)
@@ -38,12 +50,7 @@ export function openSink(path: string | null, stdout: NodeJS.WritableStream = pr
     };
   }
   const existing = statOrNull(path);
-  for (const input of inputs) {
-    const read = input === "-" ? null : statOrNull(input);
-    if (existing !== null && read !== null && existing.dev === read.dev && existing.ino === read.ino) {
-      throw usage(`--output ${path} is the input file ${input}: writing the scores there would replace its data; name another file`);
-    }
-  }
+  for (const input of inputs) refuseInput(existing, input === "-" ? fstatOrNull(0) : statOrNull(input), `--output ${path}`, input);
   // the file a symbolic link names is the one replaced, not the link
   const target = existing === null ? path : realpathSync(path);
   // a device or a pipe (/dev/null, /dev/stdout, a FIFO) is written in place: it cannot be renamed over
@@ -54,9 +61,19 @@ export function openSink(path: string | null, stdout: NodeJS.WritableStream = pr
   try {
     if (temporary !== null) fd = openSync(temporary, "wx");
     if (temporary !== null && existing !== null) fchmodSync(fd, existing.mode & 0o7777); // the replaced file's permissions
-  } catch {
+  } catch (error) {
+    if (fd >= 0) {
+      closeSync(fd);
+      rmSync(temporary!, { force: true });
+    }
     if (temporary !== null) removedOnSignal(temporary, false);
-    temporary = null; // a folder that takes no new file (the target itself may still be writable): in place
+    // a folder that takes no new file beside a file that may be writable: written in place, a
+    // run that failed would leave half a file where the earlier results were
+    if (existing !== null) {
+      const why = (error as NodeJS.ErrnoException).code ?? String(error);
+      throw usage(`cannot write ${path} safely: its folder takes no temporary file (${why}) to hold the results until they are complete; name a file in a writable folder`);
+    }
+    temporary = null; // no file and no folder for it: the open below says why
   }
   try {
     if (temporary === null) fd = openSync(target, "w");
@@ -73,10 +90,7 @@ export function openSink(path: string | null, stdout: NodeJS.WritableStream = pr
   return {
     name: path,
     write(data) {
-      guarded(() => {
-        if (typeof data === "string") writeSync(fd, data);
-        else for (let at = 0; at < data.length; ) at += writeSync(fd, data, at, data.length - at);
-      });
+      writeAll(fd, data, path);
       return Promise.resolve();
     },
     patch(data, position) {
@@ -100,6 +114,31 @@ export function openSink(path: string | null, stdout: NodeJS.WritableStream = pr
       }
     },
   };
+}
+
+/** Writes all of `data` (writeSync may take less: a disk filling up, then ENOSPC), or throws the write failure (exit 3). */
+function writeAll(fd: number, data: Uint8Array | string, name: string): void {
+  const bytes = typeof data === "string" ? Buffer.from(data) : data;
+  try {
+    for (let at = 0; at < bytes.length; ) at += writeSync(fd, bytes, at, bytes.length - at);
+  } catch (error) {
+    throw writeFailure(name, error);
+  }
+}
+
+/** Refuses an output that is the file an input (`input`, stat `read`) is read from. */
+function refuseInput(output: Stats | null, read: Stats | null, what: string, input: string): void {
+  if (output !== null && read !== null && output.isFile() && output.dev === read.dev && output.ino === read.ino) {
+    throw usage(`${what} is the input file ${input === "-" ? "(standard input)" : input}: writing the scores there would replace its data; name another file`);
+  }
+}
+
+function fstatOrNull(fd: number): Stats | null {
+  try {
+    return fstatSync(fd);
+  } catch {
+    return null;
+  }
 }
 
 // The signals that end a run from outside (Ctrl-C, kill, a closed terminal). Their default
