@@ -1032,3 +1032,17 @@ forBackends("27. gaussianKL whose (μ₁ − μ₂)²/σ₂² leaves the double 
     close(gaussianKL([1e-10], [1e-320], [0], [1e-320]), ev("gaussFar/subnormalVar"), "subnormal variances");
   });
 });
+
+forBackends("28. reductions of rows whose sum leaves the double range", (b) => {
+  it("the mean of six rows of 3.68e307 is theirs (it was Infinity); their sum, and their weighted sum, KL_OVERFLOW (it was Infinity)", () => {
+    useBackend(b);
+    const q = 3.6787944117144235e307; // the double nearest 1e308/e, as generate_regressions.py takes it
+    const P = new Array(6).fill(1e308), Q = new Array(6).fill(q), o = { dim: 1, normalize: false };
+    close(generalizedKL(P, Q, { ...o, reduction: "mean" }), ev("reduceBig/row"), "mean");
+    close(generalizedKL(P, Q, { ...o, reduction: "mean", weights: [1, 2, 3, 4, 5, 6] }), ev("reduceBig/row"), "weighted mean");
+    for (const weights of [undefined, [1, 1, 1, 1, 1, 1]]) {
+      const e = thrown(() => generalizedKL(P, Q, { ...o, reduction: "sum", weights })) as { code?: unknown } | undefined;
+      expect(e?.code, `sum, weights ${weights}`).toBe("KL_OVERFLOW");
+    }
+  });
+});

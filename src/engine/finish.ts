@@ -49,17 +49,20 @@ export function reduce(values: Float64Array, o: Resolved, single: boolean): numb
     if (w !== null) for (let r = 0; r < values.length; r++) values[r] = w[r] === 0 ? 0 : finite(values[r] * w[r], values[r]);
     return values;
   }
+  // a masked row (weight 0) counts as nothing, even when it is Infinity; the mean sums each
+  // row times its share of the weights, so that rows whose sum overflows still have their mean
   const sum = new Sum(), weights = new Sum();
+  let infinite = 0;
+  for (let r = 0; r < values.length; r++) weights.add(weight(r));
+  if (o.reduction === "mean" && weights.value === 0) throw new KLRangeError("KL_ZERO_SUM", "options.weights are all 0: the mean is undefined");
+  const share = o.reduction === "sum" ? 1 : 1 / weights.value;
   for (let r = 0; r < values.length; r++) {
     const wr = weight(r);
-    if (wr === 0) continue; // a masked row counts as nothing, even when it is Infinity
-    sum.add(values[r] * wr);
-    weights.add(wr);
+    if (wr > 0) sum.add(values[r] * wr * share); // (v·w first: an Infinity row of a tiny weight stays Infinity)
+    if (wr > 0 && values[r] === Infinity) infinite = Infinity;
   }
-  const total = sum.value;
-  if (o.reduction === "sum") return finite(total * (w === null ? 1 : wMax), total);
-  if (weights.value === 0) throw new KLRangeError("KL_ZERO_SUM", "options.weights are all 0: the mean is undefined");
-  return finite(total / weights.value, total);
+  // a sum of finite rows past the double range is KL_OVERFLOW, as a row's is
+  return finite(sum.value * (o.reduction === "mean" || w === null ? 1 : wMax), infinite);
 }
 
 /** A product or reduction of finite values must be finite, either sign: else KL_OVERFLOW (an Infinity row stays Infinity). */
