@@ -123,6 +123,20 @@ describe("known answers (SciPy)", () => {
   });
 });
 
+describe("--reduction of rows whose sum leaves the double range (round four: Infinity, exit 0)", () => {
+  it("the mean of six rows of 3.68e307 is theirs; their sum is an error (exit 1)", () => {
+    writeFileSync(file("big.csv"), "1e308\n".repeat(6));
+    // generalizedKL([1e308], [3.6787944117144235e307]) by mpmath (test/fixtures/generate_regressions.py, reduceBig/row)
+    const args = ["score", "big.csv", "--ref-values", "3.6787944117144235e307", "-m", "generalized-kl", "--no-normalize"];
+    const mean = cli([...args, "--reduction", "mean"]);
+    expect(mean.status, mean.stderr).toBe(0);
+    expectClose([Number(mean.stdout.split("\n")[1].split(",")[1])], [3.6787944117144235e307], 1e-15);
+    const sum = cli([...args, "--reduction", "sum"]);
+    expect(sum.status).toBe(1);
+    expect(sum.stderr).toMatch(/the sum of the 6 rows exceeds the double range/);
+  });
+});
+
 describe("every input format gives the same rows", () => {
   const expected = SCIPY.kl;
   const ref = ["--ref-values", q.join(",")];

@@ -45,7 +45,9 @@ export async function run(args: Args, io: Io): Promise<void> {
   // the next block: of such a file, its rows' place, which the workers read
   const nextBlock = (r: RowReader) => (slices && r instanceof BinaryReader ? r.nextSlice(args.blockRows) : r.next(args.blockRows));
   // the library's compensated sum: the mean of 1e7 rows to the last digits, +Infinity if a row is
-  const sum = new Sum();
+  // --reduction: the rows' sum, and the same scaled by 2^-64 for a mean whose sum leaves the double range
+  const sum = new Sum(), scaled = new Sum();
+  let infinite = false;
   let rows = 0, good = 0, complete = false;
   try {
     // topk's .npy output is two files: FILE.npy (the indices) and FILE.scores.npy
@@ -84,7 +86,14 @@ export async function run(args: Args, io: Io): Promise<void> {
       good += a.rows;
       if (bad !== null) for (let r = 0; r < a.rows; r++) good -= bad[r];
       if (args.reduction === "none") await writer.rows(values, a.rows, a.first, bad, indices);
-      else for (let r = 0; r < a.rows; r++) if (bad === null || !bad[r]) sum.add(values[r]);
+      else {
+        for (let r = 0; r < a.rows; r++) {
+          if (bad !== null && bad[r]) continue;
+          sum.add(values[r]);
+          scaled.add(values[r] * 2 ** -64);
+          infinite ||= values[r] === Infinity;
+        }
+      }
       timing.write += performance.now() - t;
       rows += a.rows;
       progress.update(rows, reader.bytesRead() + (other?.bytesRead() ?? 0));
@@ -94,7 +103,11 @@ export async function run(args: Args, io: Io): Promise<void> {
       throw new CliError(`every row was bad: ${formatCount(skips.count)} skipped (the first: ${skips.first})`);
     }
     if (args.reduction === "mean" && good === 0) throw new CliError(`${reader.name} has no rows: their mean is undefined`);
-    await writer.finish(args.reduction === "none" ? undefined : { name: args.reduction, value: args.reduction === "sum" ? sum.value : sum.value / good, rows: good });
+    // as the library reduces: a sum of finite rows past the double range is an error, their mean is still theirs
+    const overflowed = Math.abs(sum.value) === Infinity && !infinite;
+    if (overflowed && args.reduction === "sum") throw new CliError(`the sum of the ${formatCount(good)} rows exceeds the double range (about 1.8e308)`);
+    const value = args.reduction === "sum" ? sum.value : overflowed ? (scaled.value / good) * 2 ** 64 : sum.value / good;
+    await writer.finish(args.reduction === "none" ? undefined : { name: args.reduction, value, rows: good });
     // a last turn, whatever the time since the previous one: a signal that came in the last
     // 10 ms is heard here (its handler removes the results and dies) rather than lost once the
     // results take their file's name and the handlers go
