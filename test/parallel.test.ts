@@ -287,6 +287,16 @@ describe("errors are score()'s: class, code, and the caller's indices", () => {
     expect((await both("kl", logits, q, { dim, threads: 2, input: { p: "logits" } }))[1]).toBe("KL_ZERO_SUM");
   });
 
+  it("a Proxy of a typed array, and a detached one: score()'s KL_NOT_ARRAY and KL_DETACHED (the Proxy was a plain TypeError)", async () => {
+    const [type, code, message] = await both("kl", new Proxy(p, {}), q, { dim, threads: 2 });
+    expect([type, code, message]).toEqual([KLTypeError, "KL_NOT_ARRAY", "p is a Proxy of a typed array: pass the array itself"]);
+    expect((await both("kl", p, new Proxy(q, {}), { dim, threads: 2, callingThread: true }))[1]).toBe("KL_NOT_ARRAY");
+    expect((await both("kl", Object.create(p) as Float64Array, q, { dim, threads: 2 }))[1]).toBe("KL_NOT_ARRAY");
+    const detached = p.slice();
+    structuredClone(detached.buffer, { transfer: [detached.buffer] });
+    expect((await both("kl", detached, q, { dim, threads: 2 }))[1]).toBe("KL_DETACHED");
+  });
+
   it("types, shapes, options and weights", async () => {
     const array = Array.from(p) as unknown[];
     array[1000] = "1";

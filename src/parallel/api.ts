@@ -141,7 +141,9 @@ function batchShape(measure: MeasureName, p: Vector, q: Vector | null, dim: unkn
 
 /** A side as rows of `dim`, or null if it is not an array of whole rows. */
 function rowsOf(v: unknown, dim: number): Rows | null {
-  const ok = v instanceof Float64Array || v instanceof Float32Array || Array.isArray(v);
+  // isView: a Proxy of a typed array (or an object inheriting from one) passes instanceof, but
+  // its length throws; score() names it (KL_NOT_ARRAY), as it names a detached one (length 0)
+  const ok = ArrayBuffer.isView(v) ? v instanceof Float64Array || v instanceof Float32Array : Array.isArray(v);
   if (!ok || (v as Vector).length === 0 || (v as Vector).length % dim !== 0) return null;
   return { v: v as Vector, rows: (v as Vector).length / dim, dim };
 }
