@@ -54,7 +54,9 @@ const pool = new Pool(node !== null ? startNodeThread : startWebWorker, new URL(
  * bit (per row, or their "sum"/"mean"/weights), as a promise. Needs `options.dim` (without
  * it, or below `minElements`, it scores in-process). Errors are the ones `score` throws, with
  * the same class, code and message (indices into the caller's arrays); the pool's own are
- * `KLParallelError`s ("KL_POOL_CLOSED", "KL_WORKER_LOST").
+ * `KLParallelError`s ("KL_POOL_CLOSED", "KL_WORKER_LOST"). `p`, `q` and `options.weights` are
+ * read while the call runs, not at the call (nothing before its first await): leave them
+ * unchanged until the promise settles, or the result can mix old and new rows.
  */
 export async function scoreParallel<O extends ParallelOptions>(measure: MeasureName, p: Vector, q: Vector | null, options: O): Promise<ScoreResult<O>> {
   const { threads, minElements, callingThread, scoreOptions } = await start(options);
@@ -108,7 +110,8 @@ async function start(options: ParallelOptions) {
  * Per-row options only. Bad values are score()'s errors with the whole file's indices (found
  * again on this thread, window by window, so an error costs reading the file up to it); a file
  * that cannot be read, or ends before its rows, is a `KLParallelError` "KL_FILE". The files and
- * `q` are read while the call runs: leave them unchanged until it settles.
+ * `q` are read while the call runs, not at the call: leave them unchanged until it settles, or
+ * the result can mix old and new rows.
  */
 export async function scoreFileRows(measure: MeasureName, p: FileRows, q: Vector | FileRows | null, options: ParallelOptions): Promise<Float64Array> {
   const { threads, callingThread, scoreOptions } = await start(options);
