@@ -234,6 +234,67 @@ describe("scoreFileRows: the workers read the rows from a file", () => {
   });
 });
 
+describe("scoreFileRows: errors name the whole file's indices; file problems are KL_FILE", () => {
+  const dim = 16, rows = 600; // threads 2: 4 chunks of 150 rows, so row 450 is row 0 of its chunk
+  const dir = mkdtempSync(join(tmpdir(), "kl-simd-file-errors-"));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const p = values(rows * dim, 51, Float64Array, 0) as Float64Array, q = values(rows * dim, 52, Float64Array, 0) as Float64Array;
+  let files = 0;
+  const fileOf = (v: Float64Array) => {
+    const file = join(dir, `rows${files++}.f64`);
+    writeFileSync(file, Buffer.from(v.buffer, v.byteOffset, v.byteLength));
+    return { file, offset: 0, rows: v.length / dim, dim, type: "f64" as const };
+  };
+  const edit = (v: Float64Array, at: number, x: number) => v.map((y, i) => (i === at ? x : y));
+
+  it("a bad value or row in a late chunk: score()'s error for the rows loaded whole, from a worker or the calling thread (was the row within the chunk)", async () => {
+    const zeroRow = p.slice().fill(0, 599 * dim, 600 * dim);
+    const cases: [MeasureName, Float64Array, Vector, boolean][] = [
+      ["kl", edit(p, 450 * dim + 5, NaN), q, false], // p in the file, q in memory
+      ["kl", zeroRow, q.subarray(0, dim), false], // q broadcast: its name never shifts
+      ["jsDivergence", p, edit(q, 300 * dim, -1), true], // both in files
+      ["hellinger", edit(p.subarray(0, 3 * dim), 2 * dim + 5, Infinity), q.subarray(0, 3 * dim), false], // chunks of one row
+    ];
+    for (const [measure, pv, qv, qInFile] of cases) {
+      const expected = await failure(() => score(measure, pv, qv, { dim }));
+      for (const callingThread of [false, true]) {
+        const got = await failure(() => scoreFileRows(measure, fileOf(pv), qInFile ? fileOf(qv as Float64Array) : qv, { dim, threads: 2, callingThread }));
+        expect(got, `${measure} ${expected[2]}, callingThread ${callingThread}`).toEqual(expected);
+      }
+    }
+    expect((await failure(() => score("kl", edit(p, 450 * dim + 5, NaN), q, { dim })))[2]).toBe("p[7205] (row 450, column 5) is NaN");
+    // a number[] q with a string: score()'s KLTypeError, its index in the whole array
+    const words = Array.from(q) as unknown[];
+    words[400 * dim + 3] = "1";
+    const expected = await failure(() => score("kl", p, words as number[], { dim }));
+    expect(expected[2]).toBe('q[6403] must be a number, got "1"');
+    expect(await failure(() => scoreFileRows("kl", fileOf(p), words as number[], { dim, threads: 2 }))).toEqual(expected);
+    // q in memory that is not rows of dim: score()'s error for it
+    expect(await failure(() => scoreFileRows("kl", fileOf(p), new Proxy(q, {}), { dim, threads: 2 }))).toEqual(await failure(() => score("kl", p, new Proxy(q, {}), { dim })));
+  });
+
+  it("a missing file, a directory, rows past the end: KLParallelError KL_FILE, the same from a worker or the calling thread (was a plain Error)", async () => {
+    const good = fileOf(p);
+    const longer = fileOf(values((rows + 10) * dim, 53, Float64Array, 0) as Float64Array); // p beside a q file of 610 rows
+    const cases: [object, RegExp][] = [
+      [{ ...good, file: join(dir, "missing.f64") }, /^kl-simd\/parallel: cannot read .*missing\.f64: ENOENT/],
+      [{ ...good, file: dir }, /^kl-simd\/parallel: cannot read .*: EISDIR/],
+      [{ ...good, rows: rows + 10 }, /^kl-simd\/parallel: .*rows\d+\.f64 has 76800 bytes; its rows end at byte 78080 \(610 rows of 16 f64 from byte 0\)$/],
+      [{ ...good, offset: 8 }, /has 76800 bytes; its rows end at byte 76808/],
+    ];
+    for (const [rowsIn, message] of cases) {
+      for (const side of ["p", "q"]) {
+        const sides = side === "p" ? [rowsIn as typeof good, q.subarray(0, dim)] : [{ ...longer, rows: (rowsIn as typeof good).rows }, rowsIn as typeof good];
+        const call = (callingThread: boolean) => failure(() => scoreFileRows("kl", sides[0] as typeof good, sides[1], { dim, threads: 2, callingThread }));
+        const [type, code, text] = await call(false);
+        expect([type, code], text).toEqual([KLParallelError, "KL_FILE"]);
+        expect(text).toMatch(message);
+        expect(await call(true)).toEqual([type, code, text]);
+      }
+    }
+  });
+});
+
 describe("independent expected values", () => {
   it("kl, rows against one row, per row and weighted mean: SciPy", async () => {
     // python3: from scipy.stats import entropy; p = [[1,2,3,4],[.5,.25,.125,.125],[0,1,1,2]];
@@ -285,6 +346,16 @@ describe("errors are score()'s: class, code, and the caller's indices", () => {
     const logits = p.slice();
     logits.fill(-Infinity, 120 * dim, 121 * dim);
     expect((await both("kl", logits, q, { dim, threads: 2, input: { p: "logits" } }))[1]).toBe("KL_ZERO_SUM");
+  });
+
+  it("a Proxy of a typed array, and a detached one: score()'s KL_NOT_ARRAY and KL_DETACHED (the Proxy was a plain TypeError)", async () => {
+    const [type, code, message] = await both("kl", new Proxy(p, {}), q, { dim, threads: 2 });
+    expect([type, code, message]).toEqual([KLTypeError, "KL_NOT_ARRAY", "p is a Proxy of a typed array: pass the array itself"]);
+    expect((await both("kl", p, new Proxy(q, {}), { dim, threads: 2, callingThread: true }))[1]).toBe("KL_NOT_ARRAY");
+    expect((await both("kl", Object.create(p) as Float64Array, q, { dim, threads: 2 }))[1]).toBe("KL_NOT_ARRAY");
+    const detached = p.slice();
+    structuredClone(detached.buffer, { transfer: [detached.buffer] });
+    expect((await both("kl", detached, q, { dim, threads: 2 }))[1]).toBe("KL_DETACHED");
   });
 
   it("types, shapes, options and weights", async () => {

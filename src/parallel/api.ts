@@ -2,15 +2,16 @@
 // workers, each running the same score() on chunks of rows, so every row's value is bit for bit
 // the in-process one; weights and reductions are applied here, by score() too (reduce.ts).
 import { backend, init, KLRangeError, KLTypeError, score, type BatchOptions, type MeasureName, type ScoreResult, type Vector } from "../index.js";
-import { Pool, poolClosed, type Chunk } from "./pool.js";
+import { KLParallelError, poolClosed } from "./errors.js";
+import { Pool, type Chunk } from "./pool.js";
 import { reduceRows } from "./reduce.js";
-import { COPY_CHUNK_ELEMENTS, copiedRows, dropSpares, rowsFor, rowsHere, type FileRows, type Rows } from "./rows.js";
+import { checkFile, COPY_CHUNK_ELEMENTS, copiedRows, dropSpares, rowsFor, rowsHere, type FileRows, type Rows } from "./rows.js";
 import { availableCores, nextTurn, node } from "./runtime.js";
 import { startNodeThread } from "./node-thread.js";
 import { startWebWorker } from "./web-worker.js";
 
 export { allocate, sharedMemory, type FileRows } from "./rows.js";
-export { KLParallelError, type ParallelErrorCode } from "./pool.js";
+export { KLParallelError, type ParallelErrorCode } from "./errors.js";
 
 /** Options of `scoreParallel`: the batch options of `score`, and how to spread the rows. */
 export interface ParallelOptions extends BatchOptions {
@@ -53,7 +54,9 @@ const pool = new Pool(node !== null ? startNodeThread : startWebWorker, new URL(
  * bit (per row, or their "sum"/"mean"/weights), as a promise. Needs `options.dim` (without
  * it, or below `minElements`, it scores in-process). Errors are the ones `score` throws, with
  * the same class, code and message (indices into the caller's arrays); the pool's own are
- * `KLParallelError`s ("KL_POOL_CLOSED", "KL_WORKER_LOST").
+ * `KLParallelError`s ("KL_POOL_CLOSED", "KL_WORKER_LOST"). `p`, `q` and `options.weights` are
+ * read while the call runs, not at the call (nothing before its first await): leave them
+ * unchanged until the promise settles, or the result can mix old and new rows.
  */
 export async function scoreParallel<O extends ParallelOptions>(measure: MeasureName, p: Vector, q: Vector | null, options: O): Promise<ScoreResult<O>> {
   const { threads, minElements, callingThread, scoreOptions } = await start(options);
@@ -104,20 +107,65 @@ async function start(options: ParallelOptions) {
  * Node and Deno: per-row values of `measure` for rows the workers read from a file themselves
  * (.npy data, a raw f32/f64 file), in chunks of ~2 MiB; with `callingThread: true` this thread
  * reads and scores chunks too. `q` may be rows in memory (one row is broadcast) or in a file.
- * Per-row options only. A chunk's error is score()'s for its rows (row indices from the chunk's
- * first): read the rows to place it.
+ * Per-row options only. Bad values are score()'s errors with the whole file's indices (found
+ * again on this thread, window by window, so an error costs reading the file up to it); a file
+ * that cannot be read, or ends before its rows, is a `KLParallelError` "KL_FILE". The files and
+ * `q` are read while the call runs, not at the call: leave them unchanged until it settles, or
+ * the result can mix old and new rows.
  */
 export async function scoreFileRows(measure: MeasureName, p: FileRows, q: Vector | FileRows | null, options: ParallelOptions): Promise<Float64Array> {
   const { threads, callingThread, scoreOptions } = await start(options);
   if (node === null) throw new KLTypeError("KL_BAD_OPTION", "scoreFileRows reads files: Node and Deno only");
   const { reduction, weights } = scoreOptions;
   if (reduction !== undefined || weights !== undefined) throw new KLRangeError("KL_BAD_OPTION", "scoreFileRows gives per-row values: options.reduction and options.weights do not apply");
-  for (const s of q !== null && "file" in q ? [p, q] : [p]) checkFileRows(s, scoreOptions.dim);
+  const files = q !== null && "file" in q ? [p, q] : [p];
+  for (const s of files) checkFileRows(s, scoreOptions.dim);
   const qs = q === null || "file" in q ? q : rowsOf(q, p.dim);
-  if (q !== null && qs === null) throw new KLRangeError("KL_BAD_SHAPE", `q must be one row of ${p.dim} values, or rows of them`);
+  if (q !== null && qs === null) {
+    // score() names what is wrong with q (its type, a Proxy, its length), beside a row that
+    // every measure and input kind accepts
+    score(measure, new Float64Array(p.dim).fill(1), q as Vector, scoreOptions);
+    throw new KLRangeError("KL_BAD_SHAPE", `q must be one row of ${p.dim} values, or rows of them`);
+  }
   if (qs !== null && qs.rows !== 1 && qs.rows !== p.rows) throw new KLRangeError("KL_BAD_SHAPE", `p has ${p.rows} rows and q has ${qs.rows}: they must match, or q must be a single row`);
+  for (const s of files) checkFile(s);
   const here = callingThread === true && threads > 1;
-  return spread(measure, p, measure === "entropy" ? null : qs, p.rows, scoreOptions, threads, here);
+  const used = measure === "entropy" ? null : qs;
+  try {
+    return await spread(measure, p, used, p.rows, scoreOptions, threads, here);
+  } catch (error) {
+    if (!(error instanceof KLRangeError || error instanceof KLTypeError)) throw error;
+    // a chunk names its own rows: score() here names the first bad one in the whole file's
+    throw placeError(measure, p, used, scoreOptions, error);
+  }
+}
+
+/**
+ * score()'s error for a file call's rows, window by window in row order on this thread, with
+ * its indices moved from the window's to the whole file's: what score() says for the rows
+ * loaded whole, where the first window with a bad row holds its only kind of problem (score()
+ * checks every value of p, then of q, then the rows' sums; windows do that per window).
+ * Windows of ≥ 2 rows, so that score() names an element's or a row's place as for many rows
+ * ("p[37] (row 2, column 5)", "p row 2": sides.ts at() and rowName()), never the bare "p" it
+ * uses for a single row. Only the sides with rows of their own move; a broadcast q stays put.
+ */
+function placeError(measure: MeasureName, p: FileRows, q: Rows | FileRows | null, options: BatchOptions, error: Error): Error {
+  const size = Math.max(2, Math.floor(COPY_CHUNK_ELEMENTS / p.dim));
+  const moving = q !== null && q.rows > 1 ? "p|q" : "p";
+  for (let start = 0; start < p.rows; start += size) {
+    const from = Math.max(0, Math.min(start, p.rows - 2)), to = Math.min(p.rows, start + size);
+    try {
+      score(measure, rowsHere(p, from, to), q === null ? null : rowsHere(q, from, to, 1), options);
+    } catch (e) {
+      if (!(e instanceof KLRangeError || e instanceof KLTypeError) || from === 0) throw e;
+      const message = e.message
+        .replace(new RegExp(`^(${moving})\\[(\\d+)\\]( \\(row (\\d+), column (\\d+)\\))?`), (_, name: string, i: string, place?: string, row?: string, column?: string) =>
+          `${name}[${Number(i) + from * p.dim}]${place === undefined ? "" : ` (row ${Number(row) + from}, column ${column})`}`)
+        .replace(new RegExp(`^(${moving}) row (\\d+)`), (_, name: string, row: string) => `${name} row ${Number(row) + from}`);
+      return e instanceof KLRangeError ? new KLRangeError(e.code, message) : new KLTypeError(e.code, message);
+    }
+  }
+  return error; // no window fails now: the file changed during the call
 }
 
 function checkFileRows(s: FileRows, dim: number): void {
@@ -141,7 +189,9 @@ function batchShape(measure: MeasureName, p: Vector, q: Vector | null, dim: unkn
 
 /** A side as rows of `dim`, or null if it is not an array of whole rows. */
 function rowsOf(v: unknown, dim: number): Rows | null {
-  const ok = v instanceof Float64Array || v instanceof Float32Array || Array.isArray(v);
+  // isView: a Proxy of a typed array (or an object inheriting from one) passes instanceof, but
+  // its length throws; score() names it (KL_NOT_ARRAY), as it names a detached one (length 0)
+  const ok = ArrayBuffer.isView(v) ? v instanceof Float64Array || v instanceof Float32Array : Array.isArray(v);
   if (!ok || (v as Vector).length === 0 || (v as Vector).length % dim !== 0) return null;
   return { v: v as Vector, rows: (v as Vector).length / dim, dim };
 }
@@ -204,6 +254,7 @@ function spread(measure: MeasureName, p: Rows | FileRows, q: Rows | FileRows | n
 function rebuild(e: { name: string; code?: string; message: string }): Error {
   if (e.name === "KLRangeError") return new KLRangeError(e.code as never, e.message);
   if (e.name === "KLTypeError") return new KLTypeError(e.code as never, e.message);
+  if (e.name === "KLParallelError") return new KLParallelError(e.code as never, e.message);
   return new Error(`kl-simd/parallel worker: ${e.message}`);
 }
 

@@ -4,6 +4,7 @@
 // again, once; close() rejects what is queued or running and ends every worker.
 import { kernelModule } from "../index.js";
 import type { ChunkReply, ChunkResult, ChunkTask } from "./messages.js";
+import { KLParallelError, poolClosed } from "./errors.js";
 import { recycle, transferable } from "./rows.js";
 
 export interface WorkerEvents {
@@ -21,21 +22,6 @@ export interface WorkerPort {
 }
 
 export type StartWorker = (url: URL, events: WorkerEvents) => WorkerPort;
-
-export type ParallelErrorCode =
-  | "KL_POOL_CLOSED" // close() was called while the call was queued or running
-  | "KL_WORKER_LOST"; // a worker died twice while scoring the same rows
-
-/** The pool's own failures (bad input is reported as score() reports it). */
-export class KLParallelError extends Error {
-  constructor(readonly code: ParallelErrorCode, message: string) {
-    super(message);
-    this.name = "KLParallelError";
-  }
-}
-
-/** The error of a call that close() overtook. */
-export const poolClosed = () => new KLParallelError("KL_POOL_CLOSED", "kl-simd/parallel: the pool was closed");
 
 /** A chunk of a call's rows. */
 export interface Chunk {

@@ -1,6 +1,7 @@
 // The rows a chunk gets: shared memory read in place, or a copy into a buffer that is
 // transferred to the worker and back (the caller's arrays are never detached or written).
 import { KLRangeError, KLTypeError, type Vector } from "../index.js";
+import { KLParallelError } from "./errors.js";
 import type { ChunkRows } from "./messages.js";
 import { node } from "./runtime.js";
 
@@ -89,11 +90,22 @@ export function chunkValues(s: ChunkRows, side: 0 | 1): RowArray {
   const bytes = s.length * Type.BYTES_PER_ELEMENT;
   if (scratch[side].byteLength < bytes) scratch[side] = new ArrayBuffer(bytes);
   const into = new Uint8Array(scratch[side], 0, bytes);
-  const fd = fs.openSync(s.file, "r");
+  let fd: number;
+  try {
+    fd = fs.openSync(s.file, "r");
+  } catch (error) {
+    throw unreadable(s.file, error);
+  }
   try {
     for (let at = 0; at < bytes; ) {
-      const got = fs.readSync(fd, into, at, bytes - at, s.offset + at);
-      if (got === 0) throw new Error(`${s.file} ends before byte ${s.offset + bytes}`);
+      let got: number;
+      try {
+        got = fs.readSync(fd, into, at, bytes - at, s.offset + at);
+      } catch (error) {
+        throw unreadable(s.file, error);
+      }
+      // shorter than when checkFile() looked (or not a regular file)
+      if (got === 0) throw new KLParallelError("KL_FILE", `kl-simd/parallel: ${s.file} ends before byte ${s.offset + bytes}`);
       at += got;
     }
   } finally {
@@ -101,6 +113,28 @@ export function chunkValues(s: ChunkRows, side: 0 | 1): RowArray {
   }
   return new Type(scratch[side], 0, s.length);
 }
+
+/**
+ * The problems of a side's file that can be seen before any chunk is read, on the calling
+ * thread: it cannot be found, or it ends before its rows. (What only reading shows, a folder or
+ * a file that shrinks, chunkValues reports with the same class and code, on whichever thread.)
+ */
+export function checkFile(s: FileRows): void {
+  let stat: { size: number; isFile(): boolean };
+  try {
+    stat = node!.fs.statSync(s.file);
+  } catch (error) {
+    throw unreadable(s.file, error);
+  }
+  const end = s.offset + s.rows * s.dim * (s.type === "f32" ? 4 : 8);
+  // a device or a pipe has no size to compare with
+  if (stat.isFile() && stat.size < end) {
+    throw new KLParallelError("KL_FILE", `kl-simd/parallel: ${s.file} has ${stat.size} bytes; its rows end at byte ${end} (${s.rows} rows of ${s.dim} ${s.type} from byte ${s.offset})`);
+  }
+}
+
+const unreadable = (file: string, error: unknown) =>
+  new KLParallelError("KL_FILE", `kl-simd/parallel: cannot read ${file}: ${(error as Error)?.message ?? String(error)}`);
 
 /** Elements of one side in a copied chunk (or one read from a file): 2 MiB of doubles, a few ms of kernel time. */
 export const COPY_CHUNK_ELEMENTS = 1 << 18;
