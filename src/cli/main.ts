@@ -35,6 +35,10 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`kl-simd: ${error.message}\n`);
       return error.exitCode;
     }
+    if (error instanceof Error && (error as { code?: unknown }).code === "KL_FILE") {
+      process.stderr.write(`kl-simd: ${error.message}\n`); // an input file that --threads' workers could not read to its end
+      return 1;
+    }
     if (error instanceof Error && (error.name === "KLRangeError" || error.name === "KLTypeError")) {
       process.stderr.write(`kl-simd: ${error.message}\n`); // an option the library rejected
       return 2;
