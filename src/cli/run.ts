@@ -249,20 +249,40 @@ function placeOf(reader: RowReader, r: number, row: Values, kind: InputKind, mes
 /** The library's message about a one-row call ("p sums to 0 …"), said of "the row". */
 const explain = (message: string): string => message.replace(/^([pq]|queries|candidates)(?=[\s[])/, "the row");
 
-/** The k nearest candidates of each row of a block (its scores and their indices), with one call. */
+/**
+ * The k nearest candidates of each row of a block (its scores and their indices), with one call.
+ * If the library rejects it, each row is ranked alone against every candidate (an overflow may
+ * come from any of them; the candidates were checked when loaded): a bad row is reported with its
+ * place, or with --on-error skip marked and left out. A block whose every row passes alone gets
+ * the library's own error, said of the file.
+ */
 async function topKBlock(args: Args, scoring: Scoring, block: Block, candidates: Values, reader: RowReader, skips: Skips | null) {
-  const dim = reader.dim!, options = { ...args.options, dim, k: args.k };
-  let top, bad = block.bad;
+  const dim = reader.dim!, k = args.k, rows = block.rows, options = { ...args.options, dim, k };
   try {
-    top = scoring.topK(args.measure, block.values, candidates, options);
+    const top = scoring.topK(args.measure, block.values, candidates, options);
+    return { values: top.scores, indices: top.indices, bad: block.bad };
   } catch (error) {
     if (!isLibraryError(error)) throw error;
-    // find the bad rows (the candidates were checked when loaded), then rank placeholders in their place
-    ({ bad } = await scoreBlock(args, scoring, block, candidates.subarray(0, dim), reader, null, null, skips));
-    for (let r = 0; r < block.rows; r++) if (bad![r]) block.values.fill(1, r * dim, (r + 1) * dim);
-    top = scoring.topK(args.measure, block.values, candidates, options);
+    const values = new Float64Array(rows * k), indices = new Int32Array(rows * k);
+    const bad = block.bad ?? new Uint8Array(rows);
+    let found = false;
+    for (let r = 0; r < rows; r++) {
+      if (bad[r]) continue;
+      const row = block.values.subarray(r * dim, (r + 1) * dim);
+      try {
+        const top = scoring.topK(args.measure, row, candidates, options);
+        values.set(top.scores, r * k);
+        indices.set(top.indices, r * k);
+      } catch (rowError) {
+        if (!isLibraryError(rowError)) throw rowError;
+        skipOrFail(skips, placeOf(reader, r, row, args.inputP, rowError.message));
+        bad[r] = 1;
+        found = true;
+      }
+    }
+    if (!found) throw new CliError(`${reader.name}: ${error.message} (rows ${block.first}–${block.first + rows - 1} together; each passes alone)`);
+    return { values, indices, bad };
   }
-  return { values: top.scores, indices: top.indices, bad };
 }
 
 /**
