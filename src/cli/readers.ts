@@ -5,7 +5,7 @@ import { closeSync, openSync } from "node:fs";
 import type { InputKind } from "../index.js";
 import type { FileRows } from "../parallel/api.js";
 import { CliError, usage } from "./errors.js";
-import { npyPrefixLength, parseNpyHeader } from "./npy.js";
+import { NPY_MAX_HEADER, npyPrefixLength, parseNpyHeader } from "./npy.js";
 import { readFully, withPrefix, type ByteSource } from "./sources.js";
 import { TextReader } from "./text-reader.js";
 
@@ -109,6 +109,12 @@ function formatOf(name: string, head: Uint8Array): Format {
 async function npyReader(source: ByteSource, options: ReadOptions, head: Uint8Array): Promise<RowReader> {
   const total = npyPrefixLength(head);
   if (typeof total === "string") throw new CliError(`${source.name}: ${total}`);
+  if (source.size !== null && total > source.size) {
+    throw new CliError(`${source.name}: truncated .npy header: it says it is ${total} bytes long, the file has ${source.size}`);
+  }
+  if (total > NPY_MAX_HEADER) {
+    throw new CliError(`${source.name}: the .npy header says it is ${total} bytes long, more than the ${NPY_MAX_HEADER} this tool reads (a corrupt file?)`);
+  }
   const headerBytes = new Uint8Array(total);
   const header = (await source.read(headerBytes)) === total ? parseNpyHeader(headerBytes) : "truncated .npy header";
   if (typeof header === "string") throw new CliError(`${source.name}: ${header}`);
