@@ -231,11 +231,12 @@ export class BinaryReader implements RowReader {
   }
 }
 
-/** What is wrong with value v (shown as `token`) of an input of this kind. */
-export function valueProblem(v: number, token: string, kind: InputKind): string {
+/** What is wrong with value v (shown as `token`) of an input of this kind; `overflow`: ±Infinity from a number written beyond the double range. */
+export function valueProblem(v: number, token: string, kind: InputKind, overflow = false): string {
   if (Number.isNaN(v)) return `${token} is NaN; values must be numbers`;
-  if (kind !== "probabilities") return `${token} is +Infinity; ${kind} must be < Infinity (-inf means probability 0)`;
-  if (v === Infinity || v === -Infinity) return `${token} is infinite; probabilities must be finite`;
+  const infinite = overflow ? `${token} is beyond the double range (about 1.8e308)` : null;
+  if (kind !== "probabilities") return `${infinite ?? `${token} is +Infinity`}; ${kind} must be < Infinity (-inf means probability 0)`;
+  if (v === Infinity || v === -Infinity) return `${infinite ?? `${token} is infinite`}; probabilities must be finite`;
   return `${token} is negative; probabilities must be ≥ 0`;
 }
 
