@@ -10,6 +10,7 @@ import { BinaryReader, openReader, validFor, valueProblem, type Block, type Read
 import { PARALLEL_MIN_ELEMENTS, type FileRows } from "../parallel/api.js";
 import { inProcess, type Scoring } from "./scoring.js";
 import { memorySource, openSource, type ByteSource } from "./sources.js";
+import { TextReader } from "./text-reader.js";
 import { openSink, outputFormatOf, scoreWriter, topKWriter } from "./writers.js";
 
 export interface Io {
@@ -34,6 +35,8 @@ export async function run(args: Args, io: Io): Promise<void> {
   const dim = candidates?.dim ?? ref?.values.length ?? args.dim;
   const reader = await openRows(args, io, args.input, args.inputP, skips, { format: args.format, dim });
   const other = args.against !== null ? await openRows(args, io, args.against, args.inputQ, skips, { dim }) : null;
+  // --field is read only from NDJSON objects: said of a run that has none, rather than ignored
+  if (args.field !== null && !readNdjson.has(args)) throw usage(`--field ${args.field} names a field of NDJSON objects, and no input is NDJSON`);
   // files whose headers say how many rows they have (.npy): refused before anything is written
   if (other !== null && reader.rowCount !== null && other.rowCount !== null && reader.rowCount !== other.rowCount) throw await unequalRows(reader, other, args.blockRows);
   const format = args.outputFormat ?? outputFormatOf(args.output);
@@ -157,11 +160,16 @@ function stats(rows: number, dim: number, bytes: number, t: Timing, total: numbe
   );
 }
 
+/** The runs (their Args) that have opened an NDJSON input, which --field is for. */
+const readNdjson = new WeakSet<Args>();
+
 /** A reader of the rows of `source` (a path, or bytes) with the command line's reading options, `more` overriding them. */
-function openRows(args: Args, io: Io, source: string | ByteSource, kind: InputKind, skips: Skips | null, more: Partial<ReadOptions> = {}) {
+async function openRows(args: Args, io: Io, source: string | ByteSource, kind: InputKind, skips: Skips | null, more: Partial<ReadOptions> = {}) {
   const note = (text: string) => void io.stderr.write(`kl-simd: ${text}\n`);
   const options = { format: null, dim: args.dim, kind, header: args.header, field: args.field, skips, blockRows: args.blockRows, note, ...more };
-  return openReader(typeof source === "string" ? openSource(source, io.stdin) : source, options);
+  const reader = await openReader(typeof source === "string" ? openSource(source, io.stdin) : source, options);
+  if (reader instanceof TextReader && reader.format === "ndjson") readNdjson.add(args);
+  return reader;
 }
 
 /** The files a run reads, which its output must not overwrite. */
