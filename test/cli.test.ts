@@ -7,8 +7,12 @@ import { constants, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { init, kl } from "../src/index.js";
+import { KLRangeError, init, kl } from "../src/index.js";
+import { parse } from "../src/cli/args.js";
+import { CliError } from "../src/cli/errors.js";
 import { Progress } from "../src/cli/progress.js";
+import { run } from "../src/cli/run.js";
+import { inProcess } from "../src/cli/scoring.js";
 
 const CLI = fileURLToPath(new URL("../dist/cli.js", import.meta.url));
 // a test starts up to ten node processes, ~0.3 s each on an idle machine and several seconds on
@@ -806,5 +810,147 @@ describe("--against row counts, empty rows, rows bad before the row length is kn
     const { values } = readNpy(readFileSync(file("bad-start.npy")));
     expect(values.slice(0, 4).every(Number.isNaN)).toBe(true);
     expectClose(values.slice(4), [KL_05_02, KL_02]);
+  });
+});
+
+describe("reader and topk findings (hostile testing, round five)", () => {
+  /** The CLI run with a preload that prints the child's max RSS (kB) as the last line of stderr. */
+  function cliRss(args: string[]) {
+    const preload = file("rss.cjs");
+    writeFileSync(preload, 'process.on("exit", () => process.stderr.write("maxRSS " + process.resourceUsage().maxRSS + "\\n"));\n');
+    const r = spawnSync(process.execPath, ["--require", preload, CLI, ...args], { cwd: dir, maxBuffer: 1 << 28 });
+    const stderr = r.stderr.toString("utf8");
+    return { status: r.status, stdout: r.stdout.toString("utf8"), stderr: stderr.replace(/maxRSS \d+\n$/, ""), rssKB: Number(/maxRSS (\d+)\n$/.exec(stderr)![1]) };
+  }
+
+  it("topk: a query row that overflows against a candidate but the first is exit 1 at its line, or skipped (was exit 70, a TypeError)", () => {
+    writeFileSync(file("tq.csv"), "1e308\n");
+    writeFileSync(file("tc.csv"), "1e308\n1e-300\n");
+    const out = cli(["topk", "tq.csv", "--candidates", "tc.csv", "--k", "2", "-m", "generalized-kl"]);
+    expect(out.status, out.stderr).toBe(1);
+    expect(out.stderr).toBe("kl-simd: tq.csv:1: the result exceeds the double range (about 1.8e308); scale the inputs down\n");
+    // score says the same of the same row
+    expect(cli(["score", "tq.csv", "--ref-values", "1e-300", "-m", "generalized-kl"]).stderr).toBe(out.stderr);
+    writeFileSync(file("tq2.csv"), "1e308\n0.5\n");
+    const skip = cli(["topk", "tq2.csv", "--candidates", "tc.csv", "--k", "2", "-m", "generalized-kl", "--on-error", "skip"]);
+    expect(skip.status, skip.stderr).toBe(0);
+    expect(skip.stderr).toBe("kl-simd: skipped 1 bad row (the first: tq2.csv:1: the result exceeds the double range (about 1.8e308); scale the inputs down)\n");
+    const lines = skip.stdout.trim().split("\n");
+    expect(lines.slice(0, 1).concat(lines.slice(1).map((l) => l.split(",").slice(0, 3).join(",")))).toEqual(["query,rank,index,score", "1,1,1", "1,2,0"]);
+    // mpmath (40 digits): p log(p/q) - p + q for p = 0.5, q = 1e-300 and q = 1e308
+    expectClose(lines.slice(1).map((l) => Number(l.split(",")[3])), [344.5411903588269, 1e308], 1e-15);
+  });
+
+  it("topk: a block the library refuses whose rows it takes one by one reports the library's error (exit 1), not a crash", async () => {
+    writeFileSync(file("tq3.csv"), "0.2,0.8\n0.5,0.5\n");
+    writeFileSync(file("tc3.csv"), "0.5,0.5\n0.9,0.1\n");
+    const parsed = parse(["topk", file("tq3.csv"), "--candidates", file("tc3.csv"), "--k", "1"]);
+    if (parsed.kind !== "run") throw new Error("not a run");
+    // a scorer that refuses every block of more than one row (an error of the block as a whole)
+    const scoring = {
+      ...inProcess,
+      topK: ((measure, queries, candidates, options) => {
+        if (queries.length > options.dim!) throw new KLRangeError("KL_OVERFLOW", "the block as a whole overflows");
+        return inProcess.topK(measure, queries, candidates, options);
+      }) as typeof inProcess.topK,
+    };
+    const chunks: string[] = [];
+    const stdout = { write: (t: string) => (chunks.push(t), true) } as unknown as NodeJS.WritableStream;
+    const error = await run(parsed.args, { stdin: process.stdin, stdout, stderr: { write: () => true }, scoring }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(CliError);
+    expect((error as CliError).exitCode).toBe(1);
+    expect((error as CliError).message).toMatch(/tq3\.csv: .*the block as a whole overflows/);
+  });
+
+  it(".npy: a v2/v3 header length beyond the file or the cap is exit 1 before allocating it (2³¹ and more were exit 70)", () => {
+    const v = (major: number, length: number) => Buffer.concat([Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, major, 0]), Buffer.from(new Uint32Array([length]).buffer), Buffer.from("{'descr':'<f8'")]);
+    for (const [major, length] of [[2, 0xfffffff0], [3, 0xc0000000], [2, 0x80000000], [2, 0x7ffffff0], [2, 100_000]]) {
+      writeFileSync(file("huge.npy"), v(major, length));
+      const out = cliRss(["score", "huge.npy", "--ref-values", "0.5,0.5"]);
+      expect(out.status, out.stderr).toBe(1);
+      expect(out.stderr).toMatch(/^kl-simd: huge\.npy: (truncated \.npy header: it says|the \.npy header says)/);
+      expect(out.rssKB).toBeLessThan(400_000);
+      // standard input: no file size to check against, the cap still holds
+      const piped = cli(["score", "-", "--ref-values", "0.5,0.5"], v(major, length));
+      expect(piped.status, piped.stderr).toBe(1);
+      expect(piped.stderr).toMatch(/^kl-simd: <stdin>: (truncated \.npy header|the \.npy header says)/);
+    }
+    // a file long enough for the length it declares: the cap (NumPy reads 10,000 bytes of header at most)
+    writeFileSync(file("huge.npy"), Buffer.concat([v(2, 100_000), Buffer.alloc(200_000, 32)]));
+    expect(cli(["score", "huge.npy", "--ref-values", "0.5,0.5"]).stderr).toBe("kl-simd: huge.npy: the .npy header says it is 100012 bytes long, more than the 65545 this tool reads (a corrupt file?)\n");
+  });
+
+  it("a line of 48 MB of garbage is refused in bounded memory (the whole line was held: ~5× its size)", () => {
+    // bytes of a fixed pseudo-random sequence, no "\n" (a binary file given as CSV)
+    const garbage = Buffer.alloc(48 << 20);
+    for (let i = 0, x = 12345; i < garbage.length; i++) {
+      x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+      garbage[i] = x >>> 24 === 10 ? 11 : x >>> 24;
+    }
+    garbage[0] = 0xff;
+    writeFileSync(file("garbage.bin"), garbage);
+    const out = cliRss(["score", "garbage.bin", "--ref-values", "0.5,0.5", "--format", "csv"]);
+    expect(out.status).toBe(1);
+    expect(out.stderr).toMatch(/^kl-simd: garbage\.bin:1:1: "[^\n]+" is not a number/);
+    expect(out.stderr.length).toBeLessThan(400); // the token cut short, not a megabyte of it
+    expect(out.rssKB).toBeLessThan(160_000); // was ~250 MB; node and the kernel take ~60 MB
+    // the row length still unknown (--against): refused at once too
+    writeFileSync(file("small.csv"), "0.5,0.5\n");
+    const against = cliRss(["score", "garbage.bin", "--against", "small.csv", "--format", "csv"]);
+    expect(against.status).toBe(1);
+    expect(against.rssKB).toBeLessThan(160_000);
+  });
+
+  it("long lines: valid ones are read, blanks beyond the bound are refused naming the line, --on-error skip goes on after a long bad line", () => {
+    // a valid line of 300,000 values with the row length known from --ref (a file of one row)
+    const long = Array.from({ length: 300_000 }, (_, j) => 1 + (j % 10));
+    writeFileSync(file("long-q.csv"), long.map((x) => 11 - x).join(",") + "\n");
+    writeFileSync(file("long-p.csv"), long.join(", ") + "\n");
+    const want = kl(new Float64Array(long), new Float64Array(long.map((x) => 11 - x)));
+    expectClose(column(cli(["score", "long-p.csv", "--ref", "long-q.csv"]).stdout), [want], 1e-13);
+    // two values and 3 MB of blanks: far beyond what two values take
+    writeFileSync(file("blanks.csv"), "0.5,0.5\n0.2,0.8" + " ".repeat(3 << 20) + "\n0.5,0.5\n");
+    const blanks = cli(["score", "blanks.csv", "--ref-values", "0.5,0.5"]);
+    expect(blanks.status).toBe(1);
+    expect(blanks.stderr).toMatch(/^kl-simd: blanks\.csv:2:\d+: the line is longer than 1,048,832 bytes/);
+    // a comment line of any length is skipped; a bad long line is skipped with --on-error skip
+    writeFileSync(file("long-bad.csv"), "0.5,0.5\n# " + "c".repeat(3 << 20) + "\n" + "0.5,y".repeat(1 << 20) + "\n0.2,0.8\n");
+    const skip = cli(["score", "long-bad.csv", "--ref-values", "0.5,0.5", "--on-error", "skip"]);
+    expect(skip.status, skip.stderr).toBe(0);
+    expect(skip.stdout).toMatch(/^row,kl\n0,0\n2,/);
+    expect(skip.stderr).toBe('kl-simd: skipped 1 bad row (the first: long-bad.csv:3:5: "y0.5" is not a number)\n');
+    // an NDJSON object may carry long other fields (up to 16 MiB)
+    writeFileSync(file("doc.ndjson"), JSON.stringify({ text: "t".repeat(4 << 20), probs: [0.2, 0.8] }) + "\n");
+    expectClose(column(cli(["score", "doc.ndjson", "--field", "probs", "--ref-values", "0.5,0.5"]).stdout), [0.19274475702175753], 1e-14);
+  });
+
+  it("messages: ; and | are not separators, an unterminated NDJSON array, 1e400 out of the double range, --field without NDJSON", () => {
+    const ref = ["--ref-values", "0.5,0.5"];
+    writeFileSync(file("semi.csv"), "0.5;0.5\n");
+    expect(cli(["score", "semi.csv", ...ref]).stderr).toBe('kl-simd: semi.csv:1:4: found ";", which is not a separator: values are separated by ",", a tab or blanks\n');
+    writeFileSync(file("open.ndjson"), "[0.5,\n");
+    expect(cli(["score", "open.ndjson", ...ref]).stderr).toBe("kl-simd: open.ndjson:1:6: unterminated array (no ])\n");
+    writeFileSync(file("open2.ndjson"), "[\n");
+    expect(cli(["score", "open2.ndjson", ...ref]).stderr).toBe("kl-simd: open2.ndjson:1:2: unterminated array (no ])\n");
+    writeFileSync(file("over.ndjson"), "[1e400,0.5]\n");
+    expect(cli(["score", "over.ndjson", ...ref]).stderr).toBe("kl-simd: over.ndjson:1:2: 1e400 is beyond the double range (about 1.8e308); probabilities must be finite\n");
+    writeFileSync(file("over.csv"), "0.5,-1e400\n");
+    expect(cli(["score", "over.csv", ...ref]).stderr).toBe("kl-simd: over.csv:1:5: -1e400 is beyond the double range (about 1.8e308); probabilities must be finite\n");
+    expect(cli(["score", "over.csv", ...ref, "--input-p", "logits"]).status).toBe(0); // -1e400 is a logit of -inf: probability 0
+    writeFileSync(file("over2.csv"), "1e400,0\n");
+    expect(cli(["score", "over2.csv", ...ref, "--input-p", "logits"]).stderr).toBe("kl-simd: over2.csv:1:1: 1e400 is beyond the double range (about 1.8e308); logits must be < Infinity (-inf means probability 0)\n");
+    writeFileSync(file("inf.csv"), "inf,0.5\n");
+    expect(cli(["score", "inf.csv", ...ref]).stderr).toBe("kl-simd: inf.csv:1:1: inf is infinite; probabilities must be finite\n");
+    writeFileSync(file("objects.ndjson"), '{"probs": [1e400, 0.8]}\n');
+    expect(cli(["score", "objects.ndjson", ...ref, "--field", "probs"]).stderr).toBe("kl-simd: objects.ndjson:1:1: probs[0] is beyond the double range (about 1.8e308); probabilities must be finite\n");
+    // --field names a field of NDJSON objects: with no NDJSON input it is a usage error
+    writeFileSync(file("plain.csv"), "0.5,0.5\n");
+    const field = cli(["score", "plain.csv", ...ref, "--field", "p"]);
+    expect(field.status).toBe(2);
+    expect(field.stderr).toMatch(/^kl-simd: --field p names a field of NDJSON objects, and no input is NDJSON/);
+    writeFileSync(file("objects2.ndjson"), '{"probs": [0.5, 0.5]}\n');
+    // an NDJSON input beside CSV ones: --field is for it
+    expect(cli(["score", "plain.csv", "--against", "objects2.ndjson", "--field", "probs"]).stdout).toBe("row,kl\n0,0\n");
+    expect(cli(["topk", "plain.csv", "--candidates", "objects2.ndjson", "--field", "probs", "--k", "1"]).status).toBe(0);
   });
 });

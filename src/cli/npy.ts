@@ -4,6 +4,14 @@
 
 export const NPY_MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
 
+/**
+ * The longest header this tool reads: every version 1.0 header (a 16-bit length) fits, and NumPy
+ * itself reads at most 10,000 bytes of header unless told otherwise (np.load's max_header_size):
+ * a larger length (a v2/v3 header can say up to 4 GiB) is a corrupt file, refused before a buffer
+ * of that size is made.
+ */
+export const NPY_MAX_HEADER = 10 + 0xffff;
+
 /** The header's length in bytes (10 or 12 + dict), from its first bytes, or an error text. */
 export function npyPrefixLength(b: Uint8Array): number | string {
   if (b.length < 10 || NPY_MAGIC.some((m, i) => b[i] !== m)) return "not a .npy file (no \\x93NUMPY magic)";

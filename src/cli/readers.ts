@@ -5,7 +5,7 @@ import { closeSync, openSync } from "node:fs";
 import type { InputKind } from "../index.js";
 import type { FileRows } from "../parallel/api.js";
 import { CliError, usage } from "./errors.js";
-import { npyPrefixLength, parseNpyHeader } from "./npy.js";
+import { NPY_MAX_HEADER, npyPrefixLength, parseNpyHeader } from "./npy.js";
 import { readFully, withPrefix, type ByteSource } from "./sources.js";
 import { TextReader } from "./text-reader.js";
 
@@ -109,6 +109,12 @@ function formatOf(name: string, head: Uint8Array): Format {
 async function npyReader(source: ByteSource, options: ReadOptions, head: Uint8Array): Promise<RowReader> {
   const total = npyPrefixLength(head);
   if (typeof total === "string") throw new CliError(`${source.name}: ${total}`);
+  if (source.size !== null && total > source.size) {
+    throw new CliError(`${source.name}: truncated .npy header: it says it is ${total} bytes long, the file has ${source.size}`);
+  }
+  if (total > NPY_MAX_HEADER) {
+    throw new CliError(`${source.name}: the .npy header says it is ${total} bytes long, more than the ${NPY_MAX_HEADER} this tool reads (a corrupt file?)`);
+  }
   const headerBytes = new Uint8Array(total);
   const header = (await source.read(headerBytes)) === total ? parseNpyHeader(headerBytes) : "truncated .npy header";
   if (typeof header === "string") throw new CliError(`${source.name}: ${header}`);
@@ -225,11 +231,12 @@ export class BinaryReader implements RowReader {
   }
 }
 
-/** What is wrong with value v (shown as `token`) of an input of this kind. */
-export function valueProblem(v: number, token: string, kind: InputKind): string {
+/** What is wrong with value v (shown as `token`) of an input of this kind; `overflow`: ±Infinity from a number written beyond the double range. */
+export function valueProblem(v: number, token: string, kind: InputKind, overflow = false): string {
   if (Number.isNaN(v)) return `${token} is NaN; values must be numbers`;
-  if (kind !== "probabilities") return `${token} is +Infinity; ${kind} must be < Infinity (-inf means probability 0)`;
-  if (v === Infinity || v === -Infinity) return `${token} is infinite; probabilities must be finite`;
+  const infinite = overflow ? `${token} is beyond the double range (about 1.8e308)` : null;
+  if (kind !== "probabilities") return `${infinite ?? `${token} is +Infinity`}; ${kind} must be < Infinity (-inf means probability 0)`;
+  if (v === Infinity || v === -Infinity) return `${infinite ?? `${token} is infinite`}; probabilities must be finite`;
   return `${token} is negative; probabilities must be ≥ 0`;
 }
 

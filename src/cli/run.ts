@@ -10,6 +10,7 @@ import { BinaryReader, openReader, validFor, valueProblem, type Block, type Read
 import { PARALLEL_MIN_ELEMENTS, type FileRows } from "../parallel/api.js";
 import { inProcess, type Scoring } from "./scoring.js";
 import { memorySource, openSource, type ByteSource } from "./sources.js";
+import { TextReader } from "./text-reader.js";
 import { openSink, outputFormatOf, scoreWriter, topKWriter } from "./writers.js";
 
 export interface Io {
@@ -34,6 +35,8 @@ export async function run(args: Args, io: Io): Promise<void> {
   const dim = candidates?.dim ?? ref?.values.length ?? args.dim;
   const reader = await openRows(args, io, args.input, args.inputP, skips, { format: args.format, dim });
   const other = args.against !== null ? await openRows(args, io, args.against, args.inputQ, skips, { dim }) : null;
+  // --field is read only from NDJSON objects: said of a run that has none, rather than ignored
+  if (args.field !== null && !readNdjson.has(args)) throw usage(`--field ${args.field} names a field of NDJSON objects, and no input is NDJSON`);
   // files whose headers say how many rows they have (.npy): refused before anything is written
   if (other !== null && reader.rowCount !== null && other.rowCount !== null && reader.rowCount !== other.rowCount) throw await unequalRows(reader, other, args.blockRows);
   const format = args.outputFormat ?? outputFormatOf(args.output);
@@ -170,11 +173,16 @@ function stats(rows: number, dim: number, bytes: number, t: Timing, total: numbe
   );
 }
 
+/** The runs (their Args) that have opened an NDJSON input, which --field is for. */
+const readNdjson = new WeakSet<Args>();
+
 /** A reader of the rows of `source` (a path, or bytes) with the command line's reading options, `more` overriding them. */
-function openRows(args: Args, io: Io, source: string | ByteSource, kind: InputKind, skips: Skips | null, more: Partial<ReadOptions> = {}) {
+async function openRows(args: Args, io: Io, source: string | ByteSource, kind: InputKind, skips: Skips | null, more: Partial<ReadOptions> = {}) {
   const note = (text: string) => void io.stderr.write(`kl-simd: ${text}\n`);
   const options = { format: null, dim: args.dim, kind, header: args.header, field: args.field, skips, blockRows: args.blockRows, note, ...more };
-  return openReader(typeof source === "string" ? openSource(source, io.stdin) : source, options);
+  const reader = await openReader(typeof source === "string" ? openSource(source, io.stdin) : source, options);
+  if (reader instanceof TextReader && reader.format === "ndjson") readNdjson.add(args);
+  return reader;
 }
 
 /** The files a run reads, which its output must not overwrite. */
@@ -262,20 +270,40 @@ function placeOf(reader: RowReader, r: number, row: Values, kind: InputKind, mes
 /** The library's message about a one-row call ("p sums to 0 …"), said of "the row". */
 const explain = (message: string): string => message.replace(/^([pq]|queries|candidates)(?=[\s[])/, "the row");
 
-/** The k nearest candidates of each row of a block (its scores and their indices), with one call. */
+/**
+ * The k nearest candidates of each row of a block (its scores and their indices), with one call.
+ * If the library rejects it, each row is ranked alone against every candidate (an overflow may
+ * come from any of them; the candidates were checked when loaded): a bad row is reported with its
+ * place, or with --on-error skip marked and left out. A block whose every row passes alone gets
+ * the library's own error, said of the file.
+ */
 async function topKBlock(args: Args, scoring: Scoring, block: Block, candidates: Values, reader: RowReader, skips: Skips | null) {
-  const dim = reader.dim!, options = { ...args.options, dim, k: args.k };
-  let top, bad = block.bad;
+  const dim = reader.dim!, k = args.k, rows = block.rows, options = { ...args.options, dim, k };
   try {
-    top = scoring.topK(args.measure, block.values, candidates, options);
+    const top = scoring.topK(args.measure, block.values, candidates, options);
+    return { values: top.scores, indices: top.indices, bad: block.bad };
   } catch (error) {
     if (!isLibraryError(error)) throw error;
-    // find the bad rows (the candidates were checked when loaded), then rank placeholders in their place
-    ({ bad } = await scoreBlock(args, scoring, block, candidates.subarray(0, dim), reader, null, null, skips));
-    for (let r = 0; r < block.rows; r++) if (bad![r]) block.values.fill(1, r * dim, (r + 1) * dim);
-    top = scoring.topK(args.measure, block.values, candidates, options);
+    const values = new Float64Array(rows * k), indices = new Int32Array(rows * k);
+    const bad = block.bad ?? new Uint8Array(rows);
+    let found = false;
+    for (let r = 0; r < rows; r++) {
+      if (bad[r]) continue;
+      const row = block.values.subarray(r * dim, (r + 1) * dim);
+      try {
+        const top = scoring.topK(args.measure, row, candidates, options);
+        values.set(top.scores, r * k);
+        indices.set(top.indices, r * k);
+      } catch (rowError) {
+        if (!isLibraryError(rowError)) throw rowError;
+        skipOrFail(skips, placeOf(reader, r, row, args.inputP, rowError.message));
+        bad[r] = 1;
+        found = true;
+      }
+    }
+    if (!found) throw new CliError(`${reader.name}: ${error.message} (rows ${block.first}–${block.first + rows - 1} together; each passes alone)`);
+    return { values, indices, bad };
   }
-  return { values: top.scores, indices: top.indices, bad };
 }
 
 /**

@@ -1,6 +1,7 @@
 // The text formats (CSV, TSV, NDJSON): rows from lines, with the header, separator and
 // number rules of the command line, and the place of every bad value (file:line:column).
 import { latin1, parseNumber, scanned } from "./numbers.js";
+import { formatCount } from "./progress.js";
 import type { ByteSource } from "./sources.js";
 import { blockRows_, skipOrFail, validFor, valueProblem, type Block, type Format, type ReadOptions, type RowReader } from "./readers.js";
 
@@ -10,6 +11,14 @@ class RowProblem {
 }
 
 const NL = 10, CR = 13, SPACE = 32, TAB = 9, COMMA = 44, QUOTE = 34, HASH = 35;
+
+// A line is held whole while it is parsed, so its length is bounded: any line may take
+// LINE_BYTES, plus VALUE_BYTES per value of the row (the row length, or while it is unknown the
+// fields read so far). The longest shortest round-trip double is 24 characters and numpy's
+// "%.18e" 25, so 128 leaves room for quotes, separators and padding. An NDJSON object may carry
+// other fields (a text, an id) beside its row: it may take OBJECT_BYTES. A longer line is bad
+// data at its line; a comment line, or the header line --header names, is passed over unread.
+const LINE_BYTES = 1 << 20, VALUE_BYTES = 128, OBJECT_BYTES = 16 << 20;
 
 /** How a separator is named in messages. */
 const SEPARATOR_NAMES: Record<number, string> = { [COMMA]: '","', [TAB]: "a tab", [SPACE]: "blanks", 59: '";"', 124: '"|"' };
@@ -36,6 +45,8 @@ export class TextReader implements RowReader {
   private held = 0;
   private scratch = new Float64Array(256);
   private extraAt = 0; // where the first value beyond the capacity of the last parseRow starts
+  private openFrom = Infinity; // parsing the start of a line: a field from here on may be cut off, not judged
+  private passing = false; // the rest of a line already dealt with (a long comment, header or bad line) is read past
   dim: number | null;
   readonly name: string;
   readonly size: number | null;
@@ -73,10 +84,16 @@ export class TextReader implements RowReader {
         this.lines[rows++] = this.held;
         this.held = 0;
       } else if ((nl = this.buf.indexOf(NL, this.pos)) !== -1 && nl < this.end) {
-        if (this.parseLine(this.pos, nl, rows)) rows++;
+        if (this.passing) this.passing = false;
+        else if (this.parseLine(this.pos, nl, rows)) rows++;
         this.pos = nl + 1;
+      } else if (this.passing) {
+        this.pos = this.end;
+        if (this.eof) this.passing = false;
+        else await this.fill();
       } else if (!this.eof) {
-        await this.fill();
+        if (this.pos === 0 && this.end === this.buf.length && this.longLine(rows)) rows++;
+        if (!this.passing) await this.fill();
       } else if (this.pos < this.end) {
         if (this.parseLine(this.pos, this.end, rows)) rows++; // a last line without "\n"
         this.pos = this.end;
@@ -87,7 +104,7 @@ export class TextReader implements RowReader {
     return { values: this.values.subarray(0, rows * this.dim!), rows, first: this.row - rows, bad: this.anyBad ? this.bad : null };
   }
 
-  /** Moves the unread bytes to the front, grows the buffer if a line fills it, reads more. */
+  /** Moves the unread bytes to the front, reads more (a line that fills the buffer has made it larger: longLine). */
   private async fill(): Promise<void> {
     if (this.pos > 0) {
       this.buf.copyWithin(0, this.pos, this.end);
@@ -95,14 +112,99 @@ export class TextReader implements RowReader {
       this.end -= this.pos;
       this.pos = 0;
     }
-    if (this.end === this.buf.length) {
-      const bigger = Buffer.allocUnsafe(this.buf.length * 2);
-      this.buf.copy(bigger, 0, 0, this.end);
-      this.buf = bigger;
-    }
+    if (this.end === this.buf.length) return; // a line that fills it: longLine decides first
     const n = await this.source.read(this.buf.subarray(this.end));
     if (n === 0) this.eof = true;
     this.end += n;
+  }
+
+  /**
+   * The buffer holds the start of a line and no "\n": a comment or a header line to skip is
+   * passed over unread; the values read so far are checked as the whole line would be (its
+   * first problem is said now: a binary file given as CSV fails at once); a line within its
+   * bound gets a larger buffer, a longer one is bad data at its line. True if a (bad) data row
+   * now fills slot `slot`.
+   */
+  private longLine(slot: number): boolean {
+    const b = this.buf, e = this.end;
+    let s = 0;
+    if (this.line === 0 && e >= 3 && b[0] === 0xef && b[1] === 0xbb && b[2] === 0xbf) s = 3;
+    const begin = s;
+    while (s < e && (b[s] === SPACE || b[s] === TAB)) s++;
+    const header = !this.headerDone && this.options.header === true;
+    if (s < e && (b[s] === HASH || header)) {
+      this.line++;
+      if (header) this.headerDone = true;
+      this.passing = true;
+      return false;
+    }
+    const guessing = !this.headerDone && this.options.header === null;
+    const object = this.format === "ndjson" && b[s] === 0x7b;
+    let problem: RowProblem | null = null, fields = this.dim;
+    if (!object && s < e) {
+      // the separator this line would pick, for now (picked for good from the whole line)
+      const [delimiter, delimiterLine] = [this.delimiter, this.delimiterLine];
+      if (delimiterLine === 0) this.pickDelimiter(s, e);
+      const cut = this.lastSeparator(s, e);
+      this.line++;
+      this.openFrom = cut + 1;
+      try {
+        const known = this.dim !== null;
+        const count = known ? this.parseRow(s, e, this.values, slot * this.dim!, this.dim!) : this.parseRow(s, e, this.scratch, 0, this.scratch.length);
+        if (known && count > this.dim!) problem = new RowProblem(this.extraAt, `row has more than ${this.dim} values, expected ${this.dim}`);
+        fields ??= count + 1;
+      } catch (error) {
+        if (!(error instanceof RowProblem)) throw error;
+        // a line of names so far may be a header: judged by its length only, until its end
+        if (guessing && error.notNumber && this.isNames(s, Math.max(s, cut))) fields ??= this.fieldsIn(s, e);
+        else problem = error;
+      } finally {
+        this.openFrom = Infinity;
+        this.line--;
+        if (delimiterLine === 0) [this.delimiter, this.delimiterLine] = [delimiter, delimiterLine];
+      }
+    }
+    fields ??= this.fieldsIn(s, e);
+    const limit = (object ? OBJECT_BYTES : LINE_BYTES) + VALUE_BYTES * fields;
+    if (problem === null && e <= limit) {
+      const bigger = Buffer.allocUnsafe(Math.min(2 * e, limit + 1));
+      this.buf.copy(bigger, 0, 0, e);
+      this.buf = bigger;
+      return false;
+    }
+    problem ??= new RowProblem(e, `the line is longer than ${formatCount(limit)} bytes, the most a row of ${fields} values takes here (${formatCount(VALUE_BYTES)} bytes a value and ${formatCount(object ? OBJECT_BYTES : LINE_BYTES)} more)`);
+    this.line++;
+    this.headerDone = true;
+    this.passing = true;
+    const hint = guessing && problem.notNumber ? " (if this line is a header, say --header)" : "";
+    skipOrFail(this.options.skips, `${this.name}:${this.line}:${problem.at - begin + 1}: ${problem.message}${hint}`);
+    if (this.dim === null) {
+      this.unplaced++;
+      return false;
+    }
+    this.markBad(slot);
+    this.lines[slot] = this.line;
+    return true;
+  }
+
+  /** Where the last separator of [s, e) is (of the line's kind), or s - 1: the fields before it are whole. */
+  private lastSeparator(s: number, e: number): number {
+    const b = this.buf;
+    for (let i = e - 1; i >= s; i--) {
+      const c = b[i];
+      if (this.format === "ndjson" ? c === COMMA : c === this.delimiter || (this.delimiter === SPACE && c === TAB)) return i;
+    }
+    return s - 1;
+  }
+
+  /** How many fields [s, e) holds at least, by its separators (commas in NDJSON). */
+  private fieldsIn(s: number, e: number): number {
+    const b = this.buf, d = this.format === "ndjson" ? COMMA : this.delimiter;
+    let n = 1;
+    for (let i = s + 1; i < e; i++) {
+      if (d === SPACE ? (b[i] === SPACE || b[i] === TAB) && b[i - 1] !== SPACE && b[i - 1] !== TAB : b[i] === d) n++;
+    }
+    return n;
   }
 
   /** One line [s, e) (no "\n"): true if it was a data row, now in slot `slot`. */
@@ -216,6 +318,7 @@ export class TextReader implements RowReader {
     for (;;) {
       if (count === capacity) this.extraAt = i; // where a row with too many values is reported
       while (i < e && blank(b[i])) i++;
+      if (i >= this.openFrom) return count; // the start of a line: this field may be cut off
       const fieldStart = i;
       const quoted = i < e && b[i] === QUOTE;
       if (quoted) i++;
@@ -228,6 +331,10 @@ export class TextReader implements RowReader {
         // a number, then another separator than the file's: "0.1;0.2", or blanks or a tab between values of a CSV
         const found = k > j ? b[j] : b[k];
         if (j >= 0 && (k > j || found in SEPARATOR_NAMES)) {
+          // on the line the separator was picked from, ";" or "|" made it blanks: say which are taken
+          if (this.line === this.delimiterLine && this.format === "csv" && k === j && found !== COMMA && found !== TAB) {
+            throw new RowProblem(k, `found ${SEPARATOR_NAMES[found]}, which is not a separator: values are separated by ",", a tab or blanks`);
+          }
           throw new RowProblem(k > j ? j : k, `expected ${SEPARATOR_NAMES[d]} between values (the separator of line ${this.delimiterLine}), found ${SEPARATOR_NAMES[found]}`);
         }
         throw this.notANumber(fieldStart, e);
@@ -248,7 +355,9 @@ export class TextReader implements RowReader {
     let i = s + 1, count = 0;
     for (;;) {
       while (i < e && ws(b[i])) i++;
+      if (i >= this.openFrom) return count; // the start of a line: this value may be cut off
       if (count === 0 && i < e && b[i] === 0x5d) return 0; // []
+      if (i >= e) throw new RowProblem(e, "unterminated array (no ])"); // "[" or "[0.5," and the line ends
       const start = i;
       let k = parseNumber(b, i, e);
       if (k >= 0) while (k < e && ws(b[k])) k++;
@@ -282,7 +391,11 @@ export class TextReader implements RowReader {
     for (let i = 0; i < values.length; i++) {
       const x = values[i];
       if (typeof x !== "number") throw new RowProblem(s, `${field}[${i}] is ${JSON.stringify(x)}, not a number`, true);
-      if (!validFor(x, this.options.kind)) throw new RowProblem(s, valueProblem(x, `${field}[${i}] = ${x}`, this.options.kind));
+      if (!validFor(x, this.options.kind)) {
+        // JSON has no Infinity: JSON.parse makes it of a number out of range only
+        const overflow = !Number.isNaN(x);
+        throw new RowProblem(s, valueProblem(x, overflow ? `${field}[${i}]` : `${field}[${i}] = ${x}`, this.options.kind, overflow));
+      }
       if (i < capacity) out[at + i] = x;
     }
     return values.length;
@@ -292,7 +405,8 @@ export class TextReader implements RowReader {
     const b = this.buf;
     let end = start;
     while (end < e && b[end] !== this.delimiter && b[end] !== COMMA && b[end] !== 0x5d && b[end] !== TAB && b[end] !== SPACE) end++;
-    const token = this.buf.toString("utf8", start, end);
+    // (the first 40 bytes of a long one: a binary file given as CSV has long "fields")
+    const token = this.buf.toString("utf8", start, Math.min(end, start + 40)) + (end - start > 40 ? "…" : "");
     return new RowProblem(start, token === "" ? "empty field: expected a number" : `${JSON.stringify(token)} is not a number`, token !== "");
   }
 
@@ -301,7 +415,9 @@ export class TextReader implements RowReader {
     if (validFor(v, this.options.kind)) return;
     let e = end;
     while (e > start && (this.buf[e - 1] === SPACE || this.buf[e - 1] === TAB || this.buf[e - 1] === COMMA || this.buf[e - 1] === this.delimiter)) e--;
-    throw new RowProblem(start, valueProblem(v, latin1(this.buf, start, e), this.options.kind));
+    const token = latin1(this.buf, start, e);
+    // a number written out of range ("1e400") became ±Infinity; "inf" is infinite as written
+    throw new RowProblem(start, valueProblem(v, token, this.options.kind, /[0-9]/.test(token)));
   }
 
   get rowsRead(): number {
