@@ -3,12 +3,8 @@
 import { latin1, parseNumber, scanned } from "./numbers.js";
 import { formatCount } from "./progress.js";
 import type { ByteSource } from "./sources.js";
-import { blockRows_, skipOrFail, validFor, valueProblem, type Block, type Format, type ReadOptions, type RowReader } from "./readers.js";
-
-/** A problem with one row: where on the line and what. */
-class RowProblem {
-  constructor(readonly at: number, readonly message: string, readonly notNumber = false) {}
-}
+import { blockRows_, skipOrFail, type Block, type Format, type ReadOptions, type RowReader } from "./readers.js";
+import { checkValue, jsonObjectRow, notANumber, RowProblem } from "./text-values.js";
 
 const NL = 10, CR = 13, SPACE = 32, TAB = 9, COMMA = 44, QUOTE = 34, HASH = 35;
 
@@ -378,46 +374,15 @@ export class TextReader implements RowReader {
   }
 
   private parseJsonObject(s: number, e: number, out: Float64Array, at: number, capacity: number): number {
-    const field = this.options.field;
-    let object: unknown;
-    try {
-      object = JSON.parse(this.buf.toString("utf8", s, e));
-    } catch (error) {
-      throw new RowProblem(s, `not valid JSON (${(error as Error).message})`);
-    }
-    if (field === null) throw new RowProblem(s, "a JSON object: name the field that holds the values with --field NAME");
-    const values = Object.hasOwn(object as object, field) ? (object as Record<string, unknown>)[field] : undefined;
-    if (!Array.isArray(values)) throw new RowProblem(s, `field "${field}" is ${values === undefined ? "missing" : "not an array"}`);
-    for (let i = 0; i < values.length; i++) {
-      const x = values[i];
-      if (typeof x !== "number") throw new RowProblem(s, `${field}[${i}] is ${JSON.stringify(x)}, not a number`, true);
-      if (!validFor(x, this.options.kind)) {
-        // JSON has no Infinity: JSON.parse makes it of a number out of range only
-        const overflow = !Number.isNaN(x);
-        throw new RowProblem(s, valueProblem(x, overflow ? `${field}[${i}]` : `${field}[${i}] = ${x}`, this.options.kind, overflow));
-      }
-      if (i < capacity) out[at + i] = x;
-    }
-    return values.length;
+    return jsonObjectRow(this.buf.toString("utf8", s, e), s, this.options.field, this.options.kind, out, at, capacity);
   }
 
   private notANumber(start: number, e: number): RowProblem {
-    const b = this.buf;
-    let end = start;
-    while (end < e && b[end] !== this.delimiter && b[end] !== COMMA && b[end] !== 0x5d && b[end] !== TAB && b[end] !== SPACE) end++;
-    // (the first 40 bytes of a long one: a binary file given as CSV has long "fields")
-    const token = this.buf.toString("utf8", start, Math.min(end, start + 40)) + (end - start > 40 ? "…" : "");
-    return new RowProblem(start, token === "" ? "empty field: expected a number" : `${JSON.stringify(token)} is not a number`, token !== "");
+    return notANumber(this.buf, start, e, this.delimiter);
   }
 
-  /** Throws if v, the bytes [start, end) but blanks and separators at the end, is invalid for the input's kind. */
   private check(v: number, start: number, end: number): void {
-    if (validFor(v, this.options.kind)) return;
-    let e = end;
-    while (e > start && (this.buf[e - 1] === SPACE || this.buf[e - 1] === TAB || this.buf[e - 1] === COMMA || this.buf[e - 1] === this.delimiter)) e--;
-    const token = latin1(this.buf, start, e);
-    // a number written out of range ("1e400") became ±Infinity; "inf" is infinite as written
-    throw new RowProblem(start, valueProblem(v, token, this.options.kind, /[0-9]/.test(token)));
+    checkValue(this.buf, v, start, end, this.delimiter, this.options.kind);
   }
 
   get rowsRead(): number {
