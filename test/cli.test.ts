@@ -560,7 +560,7 @@ describe("no data lost or invented", () => {
     }
   });
 
-  it("standard input that is the output file is refused, -o or a stdout opened on it, and the file kept", () => {
+  it("an input that is the output file is refused: standard input by -o or a stdout opened on it, a named input by a stdout appending to it; the file kept", () => {
     const rows = "0.2,0.8\n".repeat(100);
     writeFileSync(file("rows.csv"), rows);
     for (const how of ["-o", "stdout"]) {
@@ -573,6 +573,13 @@ describe("no data lost or invented", () => {
       expect(r.stderr.toString()).toMatch(/is the input file \(standard input\)/);
       expect(readFileSync(file("rows.csv"), "utf8"), how).toBe(rows);
     }
+    // and a stdout appending to an input named by its path (`score rows.csv … >> rows.csv`)
+    const output = openSync(file("rows.csv"), "a");
+    const r = spawnSync(process.execPath, [CLI, "score", "rows.csv", ...ref], { cwd: dir, stdio: ["ignore", output, "pipe"] });
+    closeSync(output);
+    expect(r.status, r.stderr.toString()).toBe(2);
+    expect(r.stderr.toString()).toMatch(/standard output is the input file rows\.csv/);
+    expect(readFileSync(file("rows.csv"), "utf8")).toBe(rows);
   });
 
   it.skipIf(process.platform !== "linux" || process.getuid?.() !== 0)("an output whose folder takes no new file (the file itself writable) is refused before anything is written (a failed run left half a file)", () => {

@@ -28,9 +28,10 @@ export interface Sink {
  */
 export function openSink(path: string | null, stdout: NodeJS.WritableStream = process.stdout, inputs: readonly string[] = []): Sink {
   if (path === null || path === "-") {
-    // standard input is one of the files read (`score - … < rows.csv`): named by `-`, it is the file behind fd 0
+    // a stdout opened on an input (`score rows.csv … >> rows.csv`; `-` is the file behind fd 0,
+    // `score - … 1<> rows.csv < rows.csv`): refused as -o naming it is
     const into = stdout === process.stdout ? fstatOrNull(1) : null;
-    if (into !== null && inputs.includes("-")) refuseInput(into, fstatOrNull(0), "standard output", "-");
+    for (const input of inputs) refuseInput(into, input === "-" ? fstatOrNull(0) : statOrNull(input), "standard output", input);
     // a stdout that is a file: written here, whole (Node's own stream for one takes a single
     // writeSync and drops what it did not take: on a full disk a truncated file, exit 0)
     if (into?.isFile()) {
