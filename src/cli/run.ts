@@ -47,8 +47,9 @@ export async function run(args: Args, io: Io): Promise<void> {
     [reader, other].every((r) => r === null || (r instanceof BinaryReader && r.sliceable));
   // the next block: of such a file, its rows' place, which the workers read
   const nextBlock = (r: RowReader) => (slices && r instanceof BinaryReader ? r.nextSlice(args.blockRows) : r.next(args.blockRows));
-  // the library's compensated sum: the mean of 1e7 rows to the last digits, +Infinity if a row is
-  // --reduction: the rows' sum, and the same scaled by 2^-64 for a mean whose sum leaves the double range
+  // --reduction: the library's compensated sum of the rows (the mean of 1e7 rows to the last
+  // digits, +Infinity if a row is), and the same scaled by 2^-64 for a mean whose sum leaves the
+  // double range
   const sum = new Sum(), scaled = new Sum();
   let infinite = false;
   let rows = 0, good = 0, complete = false;

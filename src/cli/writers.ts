@@ -31,7 +31,7 @@ export function openSink(path: string | null, stdout: NodeJS.WritableStream = pr
     // a stdout opened on an input (`score rows.csv … >> rows.csv`; `-` is the file behind fd 0,
     // `score - … 1<> rows.csv < rows.csv`): refused as -o naming it is
     const into = stdout === process.stdout ? fstatOrNull(1) : null;
-    for (const input of inputs) refuseInput(into, input === "-" ? fstatOrNull(0) : statOrNull(input), "standard output", input);
+    refuseInputs(into, inputs, "standard output");
     // a stdout that is a file: written here, whole (Node's own stream for one takes a single
     // writeSync and drops what it did not take: on a full disk a truncated file, exit 0)
     if (into?.isFile()) {
@@ -51,7 +51,7 @@ export function openSink(path: string | null, stdout: NodeJS.WritableStream = pr
     };
   }
   const existing = statOrNull(path);
-  for (const input of inputs) refuseInput(existing, input === "-" ? fstatOrNull(0) : statOrNull(input), `--output ${path}`, input);
+  refuseInputs(existing, inputs, `--output ${path}`);
   // the file a symbolic link names is the one replaced, not the link
   const target = existing === null ? path : realpathSync(path);
   // a device or a pipe (/dev/null, /dev/stdout, a FIFO) is written in place: it cannot be renamed over
@@ -127,10 +127,14 @@ function writeAll(fd: number, data: Uint8Array | string, name: string): void {
   }
 }
 
-/** Refuses an output that is the file an input (`input`, stat `read`) is read from. */
-function refuseInput(output: Stats | null, read: Stats | null, what: string, input: string): void {
-  if (output !== null && read !== null && output.isFile() && output.dev === read.dev && output.ino === read.ino) {
-    throw usage(`${what} is the input file ${input === "-" ? "(standard input)" : input}: writing the scores there would replace its data; name another file`);
+/** Refuses an output (`what`, stat `output`) that is the file one of `inputs` is read from (`-`: the file behind fd 0). */
+function refuseInputs(output: Stats | null, inputs: readonly string[], what: string): void {
+  if (output === null || !output.isFile()) return;
+  for (const input of inputs) {
+    const read = input === "-" ? fstatOrNull(0) : statOrNull(input);
+    if (read !== null && output.dev === read.dev && output.ino === read.ino) {
+      throw usage(`${what} is the input file ${input === "-" ? "(standard input)" : input}: writing the scores there would replace its data; name another file`);
+    }
   }
 }
 
