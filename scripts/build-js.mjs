@@ -54,7 +54,9 @@ const defaultEntryExternal = {
 function kernelLast(file) {
   const text = readFileSync(file, "utf8");
   const decl = /var ([\w$]+)="[A-Za-z0-9+/]{4096,}={0,2}";/.exec(text);
-  const uses = decl && text.match(new RegExp(`(?<![\\w$.])${decl[1].replace(/\$/g, "\\$")}(?![\\w$])`, "g")).length;
+  // counted outside the base64, whose '+' and '/' can delimit the name by chance
+  const rest = decl && text.replace(decl[0], `var ${decl[1]};`);
+  const uses = decl && rest.match(new RegExp(`(?<![\\w$.])${decl[1].replace(/\$/g, "\\$")}(?![\\w$])`, "g")).length;
   if (uses !== 2) throw new Error(`build-js: the inline kernel's declaration is not a var read once (${uses})`);
   writeFileSync(file, text.replace(decl[0], "") + decl[0] + "\n");
 }
