@@ -9,6 +9,7 @@ import {
 import { normalizes, type Resolved } from "./engine/options.js";
 import { exactRow } from "./engine/rows.js";
 import { checkSide, rowSide, type Side } from "./engine/sides.js";
+import { notFound } from "./engine/vector.js";
 import { RowEvaluator } from "./measures/evaluator.js";
 import { MEASURES, type MeasureName } from "./measures/registry.js";
 
@@ -53,7 +54,7 @@ export function kernelRows(k: Kernel | null, measure: MeasureName, p: Side, q: S
   const fail = (): never => {
     checkSide(p);
     if (q !== null) checkSide(q);
-    throw new Error("kl-simd internal error: invalid input flagged but not found");
+    notFound();
   };
   // rows the exact path must decide, by the kernels' status or by the compositions below
   const redo = new Uint8Array(rows);

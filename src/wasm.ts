@@ -82,7 +82,7 @@ const MATRIX_BYTES = 2 << 20;
 
 /** A ready instance: the kernels plus views of its memory, re-taken if memory is replaced. */
 export class Kernel {
-  readonly exports: KernelExports;
+  readonly wasm: KernelExports;
   readonly scratch: number;
   readonly results: number;
   readonly rowsAt: number;
@@ -94,7 +94,7 @@ export class Kernel {
   readonly relaxed: boolean;
 
   constructor(exports: KernelExports, readonly module: WebAssembly.Module) {
-    this.exports = exports;
+    this.wasm = exports;
     this.relaxed = (exports as unknown as { RELAXED_SIMD?: WebAssembly.Global }).RELAXED_SIMD?.value === 1;
     this.scratch = exports.scratchPtr();
     this.results = exports.resultsPtr();
@@ -110,14 +110,14 @@ export class Kernel {
   }
 
   /** The raw exports and the fixed matrix area (after the streaming scratch, which a redo may use meanwhile), for src/wasm/matrix.ts. */
-  get area(): { exports: Record<string, unknown> & { memory: WebAssembly.Memory }; at: number; bytes: number } {
-    return { exports: this.exports, at: this.rowsAt + CHUNK_BYTES, bytes: MATRIX_BYTES };
+  get area(): { wasm: Record<string, unknown> & { memory: WebAssembly.Memory }; at: number; bytes: number } {
+    return { wasm: this.wasm, at: this.rowsAt + CHUNK_BYTES, bytes: MATRIX_BYTES };
   }
 
   // Memory never grows after start-up, but a grown memory detaches old views (length 0).
   views(): void {
     if (this.f64 !== undefined && this.f64.length !== 0) return;
-    const buffer = this.exports.memory.buffer;
+    const buffer = this.wasm.memory.buffer;
     this.f64 = new Float64Array(buffer);
     this.f32 = new Float32Array(buffer);
   }
@@ -128,15 +128,10 @@ export class Kernel {
    * null for anything else (the caller's general path then checks and decides).
    */
   shortSums(p: Float64Array, q: Float64Array, f32: boolean): Sums | null {
-    const n = p.length, at = this.scratch;
+    const n = p.length;
     if (n !== q.length || n === 0 || n > (f32 ? CHUNK_F32 : CHUNK_F64)) return null;
     this.views();
-    const shift = f32 ? 2 : 3;
-    (f32 ? this.f32 : this.f64).set(p, at >> shift);
-    (f32 ? this.f32 : this.f64).set(q, (at + CHUNK_BYTES) >> shift);
-    const ex = this.exports;
-    if ((f32 ? ex.klF32(at, at + CHUNK_BYTES, n) : ex.klF64(at, at + CHUNK_BYTES, n, 1)) !== 0) return null;
-    return this.read(0);
+    return this.run(p, q, 0, n, f32 ? "f32" : "f64", 1) === 0 ? this.read(0) : null;
   }
 
   // The kernel's sums [Σ T, Σ p, Σ q, Σ (p − q), compensation of Σ T] into a reused object
@@ -178,7 +173,7 @@ export class Kernel {
       sq.add(this.f64[r + 2]);
       sd.add(this.f64[r + 3]);
     }
-    return { t: t.value, p: sp.value, q: sq.value, d: sd.value, invalid: false, qZero, lossy };
+    return { t: t.total, p: sp.total, q: sq.total, d: sd.total, invalid: false, qZero, lossy };
   }
 
   /**
@@ -204,7 +199,7 @@ export class Kernel {
       return out;
     }
     const kind = useF32 ? 2 : kernel === "plain" ? 1 : kernel === "generalized" ? 3 : 0;
-    return this.rowCalls(b, useF32, (p, q, rows, pStep, qStep, out) => this.exports.klRows(kind, p, q, rows, b.dim, pStep, qStep, out));
+    return this.rowCalls(b, useF32, (p, q, rows, pStep, qStep, out) => this.wasm.klRows(kind, p, q, rows, b.dim, pStep, qStep, out));
   }
 
   /**
@@ -212,9 +207,9 @@ export class Kernel {
    * `alpha`, see assembly/pair.ts; its rows longer than a chunk are left to the exact path).
    */
   pairRowSums(b: Batch, measure: number, alpha?: number): RowsOut {
-    if (alpha !== undefined) this.exports.setParameter(alpha);
+    if (alpha !== undefined) this.wasm.setParameter(alpha);
     if (b.dim <= CHUNK_F64) {
-      return this.rowCalls(b, false, (p, q, rows, pStep, qStep, out) => this.exports.pairRows(measure, p, q, rows, b.dim, pStep, qStep, out));
+      return this.rowCalls(b, false, (p, q, rows, pStep, qStep, out) => this.wasm.pairRows(measure, p, q, rows, b.dim, pStep, qStep, out));
     }
     return pairRowSumsLong(this, b, measure, alpha);
   }
@@ -225,7 +220,7 @@ export class Kernel {
    * values, no finite logit).
    */
   logitsKL(b: Batch, invT: number): RowsOut {
-    const ex = this.exports;
+    const ex = this.wasm;
     if (b.dim <= CHUNK_F64) {
       return this.rowCalls(b, false, (p, q, rows, pStep, qStep, out) => ex.logitsKLRows(p, q, rows, b.dim, pStep, qStep, invT, out));
     }
@@ -250,7 +245,7 @@ export class Kernel {
       const n = Math.min(perCall, rows - r);
       for (let s = 0; s < 4; s++) if (counts[s] !== 1) copyRows(f, at[s] >> 3, sides[s], r * dim, n * dim);
       const step = (s: number) => (counts[s] === 1 ? 0 : dim);
-      this.exports.gaussianRows(at[0], at[1], at[2], at[3], n, dim, step(0), step(1), step(2), step(3), this.rowsAt);
+      this.wasm.gaussianRows(at[0], at[1], at[2], at[3], n, dim, step(0), step(1), step(2), step(3), this.rowsAt);
       const out = this.rowsAt >> 3;
       for (let i = 0; i < n; i++) values[r + i] = f[out + 2 * i + 1] === 0 ? f[out + 2 * i] : NaN;
     }
@@ -295,14 +290,14 @@ export class Kernel {
       };
       const invT = isP ? b.invP : b.invQ;
       if (invT !== null && invT !== undefined) {
-        this.exports.softmaxRows(at, rows, b.dim, invT, flagsAt);
+        this.wasm.softmaxRows(at, rows, b.dim, invT, flagsAt);
         flags();
       }
       const normalize = b.smooth ? (isP ? b.smooth.normalizeP : b.smooth.normalizeQ) : null;
       if (b.smooth && normalize !== null) {
         // logits are already probabilities that sum to 1
         const renormalize = normalize && (invT === null || invT === undefined);
-        this.exports.smoothRows(at, rows, b.dim, b.smooth.mode, b.smooth.epsilon, Number(renormalize), flagsAt);
+        this.wasm.smoothRows(at, rows, b.dim, b.smooth.mode, b.smooth.epsilon, Number(renormalize), flagsAt);
         flags();
       }
     };
@@ -332,11 +327,11 @@ export class Kernel {
 
   /** Copies elements [from, from + m) into the scratch area and runs the kernel on them. */
   private run(p: Vector, q: Vector, from: number, m: number, kernel: KernelKind, scale: number): number {
-    const { exports, scratch } = this;
+    const { wasm, scratch } = this;
     this.load(p, q, from, m, kernel === "f32");
     const q0 = scratch + CHUNK_BYTES;
-    if (kernel === "f64") return exports.klF64(scratch, q0, m, scale);
-    return kernel === "f32" ? exports.klF32(scratch, q0, m) : exports.plainF64(scratch, q0, m);
+    if (kernel === "f64") return wasm.klF64(scratch, q0, m, scale);
+    return kernel === "f32" ? wasm.klF32(scratch, q0, m) : wasm.plainF64(scratch, q0, m);
   }
 }
 
@@ -359,6 +354,6 @@ export function copyRows(view: Float64Array | Float32Array, at: number, src: Vec
 
 /** Instantiates the kernel module (src/wasm/load.ts) and wraps it. */
 export async function loadKernel(source: WasmSource): Promise<Kernel> {
-  const { module, exports } = await instantiateKernel(source, ["scratchPtr", "resultsPtr", "klF64", "klRows", "pairRows"]);
-  return new Kernel(exports as unknown as KernelExports, module);
+  const { module, wasm } = await instantiateKernel(source, ["scratchPtr", "resultsPtr", "klF64", "klRows", "pairRows"]);
+  return new Kernel(wasm as unknown as KernelExports, module);
 }

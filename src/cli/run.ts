@@ -108,9 +108,9 @@ export async function run(args: Args, io: Io): Promise<void> {
     }
     if (args.reduction === "mean" && good === 0) throw new CliError(`${reader.name} has no rows: their mean is undefined`);
     // as the library reduces: a sum of finite rows past the double range is an error, their mean is still theirs
-    const overflowed = Math.abs(sum.value) === Infinity && !infinite;
+    const overflowed = Math.abs(sum.total) === Infinity && !infinite;
     if (overflowed && args.reduction === "sum") throw new CliError(`the sum of the ${formatCount(good)} rows exceeds the double range (about 1.8e308)`);
-    const value = args.reduction === "sum" ? sum.value : overflowed ? (scaled.value / good) * 2 ** 64 : sum.value / good;
+    const value = args.reduction === "sum" ? sum.total : overflowed ? (scaled.total / good) * 2 ** 64 : sum.total / good;
     await writer.finish(args.reduction === "none" ? undefined : { name: args.reduction, value, rows: good });
     // a last turn, whatever the time since the previous one: a signal that came in the last
     // 10 ms is heard here (its handler removes the results and dies) rather than lost once the

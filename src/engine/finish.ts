@@ -54,15 +54,15 @@ export function reduce(values: Float64Array, o: Resolved, single: boolean): numb
   const sum = new Sum(), weights = new Sum();
   let infinite = 0;
   for (let r = 0; r < values.length; r++) weights.add(weight(r));
-  if (o.reduction === "mean" && weights.value === 0) throw new KLRangeError("KL_ZERO_SUM", "options.weights are all 0: the mean is undefined");
-  const share = o.reduction === "sum" ? 1 : 1 / weights.value;
+  if (o.reduction === "mean" && weights.total === 0) throw new KLRangeError("KL_ZERO_SUM", "options.weights are all 0: the mean is undefined");
+  const share = o.reduction === "sum" ? 1 : 1 / weights.total;
   for (let r = 0; r < values.length; r++) {
     const wr = weight(r);
     if (wr > 0) sum.add(values[r] * wr * share); // (v·w first: an Infinity row of a tiny weight stays Infinity)
     if (wr > 0 && values[r] === Infinity) infinite = Infinity;
   }
   // a sum of finite rows past the double range is KL_OVERFLOW, as a row's is
-  return finite(sum.value * (o.reduction === "mean" || w === null ? 1 : wMax), infinite);
+  return finite(sum.total * (o.reduction === "mean" || w === null ? 1 : wMax), infinite);
 }
 
 /** A product or reduction of finite values must be finite, either sign: else KL_OVERFLOW (an Infinity row stays Infinity). */

@@ -67,7 +67,7 @@ function rowTotals(s: Side): Float64Array | null {
       total.add(x);
     }
     // (below 2^1023: the kernel's lnRows forms q + t)
-    const t = (totals[r] = total.value);
+    const t = (totals[r] = total.total);
     if (!(t > 0 && t < 2 ** 1023)) return null;
   }
   return totals;
@@ -105,7 +105,7 @@ export function queryRows(s: Side, measure: Decomposing): Rows | null {
       x[at + k] = root ? Math.sqrt(a) : a;
       if (ln !== null) sum.add(a * lnAt(ln, at + k, p, t));
     }
-    h[r] = sum.value;
+    h[r] = sum.total;
   }
   return { x, h, bits, zeros: new Uint8Array(0) };
 }
@@ -153,7 +153,7 @@ function symmetricRows(s: Side, query: boolean): Rows | null {
       x[log + k] = l;
       sum.add(a * l);
     }
-    h[r] = sum.value;
+    h[r] = sum.total;
   }
   return { x, h, bits, zeros };
 }

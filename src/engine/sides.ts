@@ -124,7 +124,7 @@ function unsmoothedRow(s: Side, r: number, o: Resolved): Row {
   // ln Σ = ln(1 + Σ of the others): log1p keeps the digits of a nearly one-hot row
   const others = new Sum();
   for (let i = 0; i < dim; i++) if (i !== top) others.add(Math.exp((s.v[off + i] - max) * pre * invT));
-  row.log = { max, pre, invT, logS: Math.log1p(others.value) };
+  row.log = { max, pre, invT, logS: Math.log1p(others.total) };
   return row;
 }
 
@@ -226,5 +226,5 @@ function smoothLogRow(row: Row, mode: Smoothing["mode"], epsilon: number): Row {
     if (i !== top) others.add(Math.exp(m[i] - M));
   }
   const clip = mode === "clip";
-  return { v, off: 0, n, lo: c, log: { max: vt, pre: log.pre, invT: log.invT, logS: clip ? -M : Math.log1p(others.value), raw: clip } };
+  return { v, off: 0, n, lo: c, log: { max: vt, pre: log.pre, invT: log.invT, logS: clip ? -M : Math.log1p(others.total), raw: clip } };
 }

@@ -91,6 +91,11 @@ export function throwInvalidElement(p: Vector, q: Vector): never {
     if (!(x >= 0 && x !== Infinity)) badValue(x, `p[${i}]`);
     if (!(y >= 0 && y !== Infinity)) badValue(y, `q[${i}]`);
   }
+  notFound();
+}
+
+/** A kernel flagged an invalid element that the search for it did not find. */
+export function notFound(): never {
   throw new Error("kl-simd internal error: invalid input flagged but not found");
 }
 

@@ -89,7 +89,7 @@ export function sumsJS(p: Vector, q: Vector, scale: number, plain: boolean): Sum
     sq.add(bq);
     sd.add(bd);
   }
-  return { t: t.value, p: sp.value, q: sq.value, d: sd.value, invalid: false, qZero, lossy };
+  return { t: t.total, p: sp.total, q: sq.total, d: sd.total, invalid: false, qZero, lossy };
 }
 
 /**
@@ -134,8 +134,8 @@ export function exactNormalizedKL(p: Vector, q: Vector): number {
     }
   }
   // Σ of the normalised values is 1 only to rounding: fold that in as the kernels do
-  const total = np.value;
-  return g.value / total + log1pMinusX(-nd.value / total, nq.value / total);
+  const total = np.total;
+  return g.total / total + log1pMinusX(-nd.total / total, nq.total / total);
 }
 
 /**
@@ -146,13 +146,13 @@ export function exactNormalizedKL(p: Vector, q: Vector): number {
 export function scaledTotal(v: Vector, off = 0, n = v.length): [number, number, number] {
   let pre = 1, sum = new Sum();
   for (let i = off; i < off + n; i++) sum.add(v[i]);
-  if (sum.value === Infinity) {
+  if (sum.total === Infinity) {
     pre = 2 ** -Math.ceil(Math.log2(n) + 1);
     sum = new Sum();
     for (let i = off; i < off + n; i++) sum.add(v[i] * pre);
   }
-  const [s1, s2] = powerOfTwoScale(sum.value);
-  return [sum.value * s1 * s2, s1 * pre, s2];
+  const [s1, s2] = powerOfTwoScale(sum.total);
+  return [sum.total * s1 * s2, s1 * pre, s2];
 }
 
 /** KL of the normalised pair p/Σp against q/Σq; NaN where the sums overflowed (the exact path decides). */

@@ -11,7 +11,7 @@ export class Sum {
     this.lo += additionError(this.hi, x, s);
     this.hi = s;
   }
-  get value(): number {
+  get total(): number {
     // an infinite term leaves NaN in the compensation (∞ − ∞): the sum is that infinity
     return Number.isFinite(this.hi) ? this.hi + this.lo : this.hi;
   }

@@ -139,7 +139,7 @@ export class RowEvaluator {
           sum.add(t);
           return t === Infinity;
         });
-        return infinite ? Infinity : Math.max(sum.value, 0);
+        return infinite ? Infinity : Math.max(sum.total, 0);
       }
     }
   }
@@ -184,7 +184,7 @@ export class RowEvaluator {
     if (!distributions) {
       totalA.add(-1);
       totalB.add(-1);
-      const x = alpha * totalA.value, y = c * totalB.value;
+      const x = alpha * totalA.total, y = c * totalB.total;
       // totals far from 1 (b = 1e200: brackets near 1e200 for a Σ aᵅb¹⁻ᵅ of 1e-200): S
       // would be their cancellation; the log of the sum itself instead (below 2^10 the
       // brackets' rounding, ~2^10·ε, is no worse than the log-sum-exp's)
@@ -192,7 +192,7 @@ export class RowEvaluator {
       sum.add(x);
       sum.add(y);
     }
-    const S = sum.value;
+    const S = sum.total;
     // 1 + S far from 1 (beyond the double range, or S near −1 where 1 + S has lost its
     // digits): its log directly, by log-sum-exp (Infinity for no common support, α < 1)
     if (far || maxLog > 600 || !(S > -0.5 && S < 1e300)) return this.renyiLarge(p, q, normalize, c) / (alpha - 1);
@@ -215,7 +215,7 @@ export class RowEvaluator {
       });
       if (max === -Infinity) return -Infinity; // no common support
     }
-    return max + Math.log(sum.value);
+    return max + Math.log(sum.total);
   }
 
   /** −Σ a·ln a. */
@@ -233,7 +233,7 @@ export class RowEvaluator {
       const logInv = x * 2 >= T ? Math.log1p((T - x + (TLo - xLo)) / x) : logRatio(T, x) + TLo / T - xLo / x;
       sum.add((a.hi[i] + a.lo[i]) * logInv);
     }
-    return sum.value;
+    return sum.total;
   }
 
   /** KL of two rows of the same domain (measure() puts a probability row beside a log row in the log domain). */
@@ -259,7 +259,7 @@ export class RowEvaluator {
       return false;
     });
     if (infinite) return Infinity;
-    if (normalize) return Math.max(sum.value, 0);
+    if (normalize) return Math.max(sum.total, 0);
     // Σ (a − b) from the double-doubles themselves (2ms per element rounds by ε·|a − b|,
     // which shows on a near pair: 7e-10 of a KL of 4e-15 was measured)
     for (const [r, sign] of [[p, 1], [q, -1]] as const) {
@@ -268,7 +268,7 @@ export class RowEvaluator {
         if (r.lo !== undefined) sum.add(sign * r.lo[i]);
       }
     }
-    return sum.value;
+    return sum.total;
   }
 
   /** Σ a·(d + e^(−d) − 1) over d = ln a − ln b: KL when both sides sum to 1 (`generalized`: that sum). */
@@ -293,14 +293,14 @@ export class RowEvaluator {
       // a·(d − 1) + b′ (0 + b where a flushed: see impliedB)
       if (!plain) sum.add(d < -1 ? (a < MIN_NORMAL ? 0 : a * (d - 1)) + impliedB(a, la, lb, d) : a * dPlusExpm1(d));
     }
-    if (plain) return pd.value;
-    if (generalized) return sum.value;
+    if (plain) return pd.total;
+    if (generalized) return sum.total;
     // ln a − ln b carries the rounding δ of the two log-sum-exps, the same for every
     // element: Σ a·g(d) then exceeds the KL by ≈ δ²/2 (visible on KL ~ 1e-20). With
     // e = Σ a·g − Σ a·d = Σ b − Σ a as the rounded d implies them, the KL is
     // Σ a·d + ln(1 + e) = Σ a·g + (ln(1 + e) − e).
-    const e = sum.value - pd.value;
-    return Math.max(sum.value + log1pMinusX(e, 1 + e), 0);
+    const e = sum.total - pd.total;
+    return Math.max(sum.total + log1pMinusX(e, 1 + e), 0);
   }
 
   private generalizedKL(p: Row, q: Row): number {
@@ -360,7 +360,7 @@ export class RowEvaluator {
       others.add(A.hi[i] - B.hi[i]);
       others.add(A.lo[i] - B.lo[i]);
     }
-    return [top, -others.value];
+    return [top, -others.total];
   }
 
   /**
@@ -398,7 +398,7 @@ export class RowEvaluator {
 function sumOfTerms(p: Row, q: Row, f: (x: number, y: number) => number): number {
   const sum = new Sum();
   for (let i = 0; i < p.n; i++) sum.add(f(p.v[p.off + i], q.v[q.off + i]));
-  return sum.value;
+  return sum.total;
 }
 
 /** The row sums to 1: normalised, or a log row that is not raw log-probabilities. */

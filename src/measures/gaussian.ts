@@ -33,7 +33,7 @@ export function gaussianRows(m1: Side, v1: Side, m2: Side, v2: Side, rows: numbe
       const x = dm / Math.sqrt(s2);
       sum.add(0.5 * x * x - 0.5 * logTerm);
     }
-    out[r] = sum.value;
+    out[r] = sum.total;
   }
   return out;
 }

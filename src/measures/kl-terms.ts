@@ -76,7 +76,7 @@ export function total(r: Row, normalize: boolean): number {
   if (!normalize) return 1;
   const sum = new Sum();
   for (let i = 0; i < r.n; i++) sum.add(r.v[r.off + i]);
-  return sum.value;
+  return sum.total;
 }
 
 /** A row's probabilities: exp of log rows, v/t (t its total when normalising) otherwise. */
@@ -102,5 +102,5 @@ export function plainCrossEntropy(p: Row, q: Row): number {
     if (ly === -Infinity) return Infinity;
     sum.add(-(p.log === null ? x : Math.exp(lx)) * ly);
   }
-  return sum.value;
+  return sum.total;
 }

@@ -50,7 +50,7 @@ export function logRow(r: Row, normalize: boolean): Row {
   // ln(x/Σ) keeps its digits where the others are tiny beside it (1 − 3e-83)
   const others = new Sum(), xt = r.v[r.off + top];
   for (let i = 0; i < r.n; i++) if (i !== top) others.add(r.v[r.off + i]);
-  return { v: logs, off: 0, n: r.n, log: { max: logs[top], pre: 1, invT: 1, logS: Math.log1p(others.value / xt) } };
+  return { v: logs, off: 0, n: r.n, log: { max: logs[top], pre: 1, invT: 1, logS: Math.log1p(others.total / xt) } };
 }
 
 /** ln of element i's probability in a log row (with a smoothed row's correction, lo). */
@@ -101,8 +101,8 @@ export function logShift(p: Row, q: Row): number {
       sb.add(b);
     }
   }
-  if (!(sb.value > 0)) return 0;
-  return Math.log1p(diff.value / sb.value);
+  if (!(sb.total > 0)) return 0;
+  return Math.log1p(diff.total / sb.total);
 }
 
 /**

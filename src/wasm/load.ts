@@ -76,7 +76,7 @@ export function checkSource(source: unknown): asserts source is WebAssembly.Modu
  * The compiled module of `source` and the exports of an instance, checked to be kl-simd's
  * kernel: every name in `required` a function, and a memory.
  */
-export async function instantiateKernel(source: WasmSource, required: readonly string[]): Promise<{ module: WebAssembly.Module; exports: Record<string, unknown> }> {
+export async function instantiateKernel(source: WasmSource, required: readonly string[]): Promise<{ module: WebAssembly.Module; wasm: Record<string, unknown> }> {
   try {
     return await instantiate(source, required);
   } catch (error) {
@@ -86,7 +86,7 @@ export async function instantiateKernel(source: WasmSource, required: readonly s
   }
 }
 
-async function instantiate(source: WasmSource, required: readonly string[]): Promise<{ module: WebAssembly.Module; exports: Record<string, unknown> }> {
+async function instantiate(source: WasmSource, required: readonly string[]): Promise<{ module: WebAssembly.Module; wasm: Record<string, unknown> }> {
   let resolved: unknown = await source;
   if (typeof resolved === "string" || resolved instanceof URL) resolved = await fetch(resolved);
   if (typeof Response === "function" && resolved instanceof Response) {
@@ -100,5 +100,5 @@ async function instantiate(source: WasmSource, required: readonly string[]): Pro
   if (!(exports.memory instanceof WebAssembly.Memory) || missing.length > 0) {
     badModule(`init(): the module is not kl-simd's kernel (missing ${missing.length > 0 ? missing.slice(0, 3).join(", ") : "memory"}${missing.length > 3 ? ", …" : ""})`);
   }
-  return { module, exports };
+  return { module, wasm: exports };
 }

@@ -21,14 +21,14 @@ function streamedTotals(k: Kernel, dim: number, load: (i: number, m: number) => 
   let lowest = Infinity, leastP = Infinity, leastQ = Infinity;
   eachChunk(dim, (i, m) => {
     load(i, m);
-    k.exports.pairTotals(k.scratch, k.scratch + CHUNK_BYTES, m);
+    k.wasm.pairTotals(k.scratch, k.scratch + CHUNK_BYTES, m);
     P.add(k.f64[r0]);
     Q.add(k.f64[r0 + 1]);
     lowest = Math.min(lowest, k.f64[r0 + 2]);
     leastP = Math.min(leastP, k.f64[r0 + 3]);
     leastQ = Math.min(leastQ, k.f64[r0 + 4]);
   });
-  return { P, Q, bits: k.exports.pairStatus(P.value, Q.value, lowest, leastP, leastQ, -1) };
+  return { P, Q, bits: k.wasm.pairStatus(P.total, Q.total, lowest, leastP, leastQ, -1) };
 }
 
 /** Kernel.pairRowSums for rows longer than a chunk: totals first, then the sums (two passes). */
@@ -38,7 +38,7 @@ export function pairRowSumsLong(k: Kernel, b: Batch, measure: number, alpha: num
   const r0 = k.results >> 3;
   // logits (LLM vocabularies): each side's max and log-sum-exp first, then every chunk is
   // made probabilities in place right after it is copied
-  const ex = k.exports;
+  const ex = k.wasm;
   const softmaxStats = (v: Vector, invT: number | null | undefined): { max: number; log: number } | null => {
     if (invT === null || invT === undefined) return null;
     let max = -Infinity;
@@ -53,7 +53,7 @@ export function pairRowSumsLong(k: Kernel, b: Batch, measure: number, alpha: num
         sum.add(ex.logitsSumExp(k.scratch, m, max, invT));
       });
     }
-    return { max, log: Math.log(sum.value) };
+    return { max, log: Math.log(sum.total) };
   };
   for (let r = 0; r < b.rows; r++) {
     const p = matrixRow(b.p, b.pRows, r, b.dim), q = matrixRow(b.q, b.qRows, r, b.dim);
@@ -74,13 +74,13 @@ export function pairRowSumsLong(k: Kernel, b: Batch, measure: number, alpha: num
     if (bits === 0) {
       eachChunk(b.dim, (i, m) => {
         load(i, m);
-        ex.pairSums(measure, k.scratch, k.scratch + CHUNK_BYTES, m, 1 / P.value, 1 / Q.value);
+        ex.pairSums(measure, k.scratch, k.scratch + CHUNK_BYTES, m, 1 / P.total, 1 / Q.total);
         sum.add(k.f64[r0]);
         tv.add(k.f64[r0 + 1]);
       });
-      bits = ex.pairStatus(P.value, Q.value, 0, 1, 1, tv.value);
+      bits = ex.pairStatus(P.total, Q.total, 0, 1, 1, tv.total);
     }
-    out.values[r] = sum.value;
+    out.values[r] = sum.total;
     setStatus(out, r, bits);
     if (bits & STATUS_INVALID) break;
   }
@@ -89,7 +89,7 @@ export function pairRowSumsLong(k: Kernel, b: Batch, measure: number, alpha: num
 
 /** Kernel.logitsKL for rows longer than a chunk. */
 export function logitsKLLong(k: Kernel, b: Batch, invT: number): RowsOut {
-  const ex = k.exports;
+  const ex = k.wasm;
   // long rows (LLM vocabularies): one streamed pass gives both rows' maxima and sums of
   // exponentials (rescaled chunk by chunk onto the running maxima) and the direct KL; where
   // that KL is small next to the magnitudes it sums, a second pass takes the T-form
@@ -154,7 +154,7 @@ export function logitsKLLong(k: Kernel, b: Batch, invT: number): RowsOut {
       terms.add(ex.logitsKL(k.scratch, qAt, m, ma, mb, invT, Math.log(sa), Math.log(sb)));
       pd.add(k.f64[side2]);
     });
-    values[r] = ex.logitsFinish(terms.value, pd.value);
+    values[r] = ex.logitsFinish(terms.total, pd.total);
   }
   return out;
 }

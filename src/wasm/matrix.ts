@@ -46,14 +46,14 @@ const LN_ELEMENTS = 4096;
  * 0 where an element is not a positive normal double. False where a row does not fit.
  */
 export function lnRows(kernel: Kernel, v: Vector, dim: number, totals: Float64Array, out: Float64Array): boolean {
-  const { exports, at, bytes } = kernel.area, mem = new Float64Array(exports.memory.buffer, at, bytes / 8);
+  const { wasm, at, bytes } = kernel.area, mem = new Float64Array(wasm.memory.buffer, at, bytes / 8);
   const per = Math.floor(Math.max(LN_ELEMENTS, dim + 1) / (dim + 1));
   if ((dim + 1) * 8 > bytes) return false;
   for (let r = 0; r < totals.length; r += per) {
     const n = Math.min(per, totals.length - r);
     copyRows(mem, 0, v, r * dim, n * dim);
     mem.set(totals.subarray(r, r + n), n * dim);
-    (exports.lnRows as (x: number, rows: number, dim: number, totals: number) => void)(at, n, dim, at + n * dim * 8);
+    (wasm.lnRows as (x: number, rows: number, dim: number, totals: number) => void)(at, n, dim, at + n * dim * 8);
     out.set(mem.subarray(0, n * dim), r * dim);
   }
   return true;
@@ -78,9 +78,9 @@ export function productTiles(
   tile: (i0: number, j0: number, rowsX: number, rowsY: number, g: Float64Array, stride: number, marked: number) => void,
   done: (i0: number, rowsX: number) => void,
 ): boolean {
-  const { exports, at, bytes } = kernel.area;
+  const { wasm, at, bytes } = kernel.area;
   const list = epilogue !== null && "k" in epilogue ? epilogue : null, values = list ? null : (epilogue as Epilogue | null), width = list ? 4 : 8;
-  const dot = exports.dotRowsF64 as DotRows | undefined, shortlist = exports.dotRowsF32 as ShortlistRows | undefined;
+  const dot = wasm.dotRowsF64 as DotRows | undefined, shortlist = wasm.dotRowsF32 as ShortlistRows | undefined;
   // bytes per X row: the row, then its (h, d) or its shortlist state (assembly/matrix.ts stateBytes);
   // per Y row: the row, then its (h, e) where there is an epilogue
   const xBytes = dim * width + (list ? 32 + 8 * list.cap : 16), perRow = xBytes - dim * width;
@@ -93,7 +93,7 @@ export function productTiles(
   const perY = yBytes + (list ? 0 : 8 * block), whole = block * xBytes + n * perY <= bytes;
   const rowsY = whole ? n : Math.floor((bytes - block * xBytes) / perY);
   if ((list ? shortlist : dot) === undefined || block * xBytes > bytes / 4 || rowsY < 4) return false;
-  const buffer = exports.memory.buffer;
+  const buffer = wasm.memory.buffer;
   const xAt = at, hAt = xAt + block * dim * width, yAt = hAt + block * perRow, colAt = yAt + rowsY * dim * width;
   const gAt = colAt + (yBytes - dim * width) * rowsY;
   const mem = list ? new Float32Array(buffer) : new Float64Array(buffer), mem64 = new Float64Array(buffer), words = new Int32Array(buffer);
