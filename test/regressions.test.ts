@@ -1046,3 +1046,51 @@ forBackends("28. reductions of rows whose sum leaves the double range", (b) => {
     }
   });
 });
+
+// 29. the last n % 16 floats of a Float32Array call go through the SIMD kernel padded to 16 (they
+// went one logarithm each through the scalar path, 10 floats costing more than 16); the pads' sum
+// is taken off Σp and Σq. generate_regressions.py tail_rows(): the same rows
+forBackends("29. Float32Array lengths that are not a multiple of 16 (the padded last block)", (b) => {
+  const row = (n: number, kind: string): [Float32Array, Float32Array] => {
+    const p = Array.from({ length: n }, (_, i) => 1 + (i % 7) / 8);
+    let q = p.map((_, i) => 1 + ((5 * i) % 11) / 16);
+    if (kind === "near") q = p.map((x, i) => x + ((i % 4) - 1.5) * 2 ** -18);
+    if (kind === "tinyNear") return [Float32Array.from(p, (x) => x * 2 ** -100), Float32Array.from(p, (x, i) => x * 2 ** -100 + ((i % 4) - 1.5) * 2 ** -120)];
+    const s = kind === "tiny" ? 2 ** -125 : 1;
+    return [Float32Array.from(p, (x) => x * s), Float32Array.from(q, (x) => x * s)];
+  };
+  it("kl and normalize: false of independent, near-identical and tiny rows (totals ~1e-36, where pads left in would move them 20 %; terms in the float subnormals, once 1.7e-4 off)", () => {
+    useBackend(b);
+    for (const n of [1, 2, 5, 10, 15, 17, 31, 33, 47, 100]) {
+      for (const kind of ["indep", "near", "tiny", "tinyNear"]) {
+        const [p, q] = row(n, kind);
+        close(kl(p, q), ev(`f32Tail/${kind}/${n}/kl`), `${kind} ${n}`, 1e-6);
+        close(kl(p, q, { normalize: false }), ev(`f32Tail/${kind}/${n}/plain`), `${kind} ${n} plain`, 1e-6);
+        expect(p[n - 1], "the input is not modified").toBe(row(n, kind)[0][n - 1]);
+      }
+    }
+  });
+  it("a tail holding the pad value itself, a subnormal float, a zero p, a zero q under p's mass", () => {
+    useBackend(b);
+    const [p, q] = row(10, "indep");
+    p[8] = 2.3694278276172396e-38;
+    q[9] = 1e-45;
+    close(kl(p, q), ev("f32Tail/edge/kl"), "pad value and subnormal", 1e-6);
+    close(kl(p, q, { normalize: false }), ev("f32Tail/edge/plain"), "pad value and subnormal, plain", 1e-6);
+    p[9] = 0;
+    close(kl(p, q), ev("f32Tail/edge/pZero"), "p = 0", 1e-6);
+    const [p2, q2] = row(10, "indep");
+    q2[8] = 0;
+    expect(kl(p2, q2)).toBe(Infinity);
+    q2[8] = NaN;
+    expectError(() => kl(p2, q2), "range", "KL_NAN", [/q\[8\]/], "NaN in the tail");
+  });
+  it("batches of rows of 47 floats (each row's last 15 padded) and of 16 (across lanes, or per row)", () => {
+    useBackend(b);
+    for (const dim of [47, 16]) {
+      const rows = ["indep", "near", "tiny", "tinyNear"].map((k) => row(dim, k));
+      const cat = (i: 0 | 1) => Float32Array.from(rows.flatMap((r) => Array.from(r[i])));
+      closeAll(kl(cat(0), cat(1), { dim }), evs(`f32Tail/rows${dim}`), `rows of ${dim}`, 1e-6);
+    }
+  });
+});

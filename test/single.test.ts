@@ -53,8 +53,12 @@ for (const backend of BACKENDS) {
           expect(Math.abs(got - normalised), `${where}: kl(p, q) = ${got}, exact ${normalised}`).toBeLessThanOrEqual(rel * Math.abs(normalised));
           expect(kl(P.arg, Q.arg, { normalize: true }), `${where}: with and without options`).toBe(got);
           const unnormalised = kl(P.arg, Q.arg, { normalize: false });
-          // the cancelling sum is beyond the f32 kernel's budget: the f64 kernel's 1e-12
-          const plainRel = set === "cancelling" ? 1e-12 : rel;
+          // a sum that cancels beyond the f32 kernel's budget (docs/semantics.md: each f32 term
+          // within 6e-7 of T = p·ln(p/q) − p + q, and 1e-6 of the result) runs on the f64 kernel:
+          // 1e-12. Cancelling rows of n ≥ 11 all exceed it (by 1.07–2.1×); shorter ones may not.
+          const T = plain - p.reduce((x, y) => x + Math.fround(y), 0) + q.reduce((x, y) => x + Math.fround(y), 0);
+          const plainRel = 6e-7 * T > 1e-6 * Math.abs(plain) ? 1e-12 : rel;
+          if (set === "cancelling" && n >= 11) expect(plainRel, `${where}: cancels beyond the f32 budget`).toBe(1e-12);
           expect(Math.abs(unnormalised - plain), `${where}: normalize:false = ${unnormalised}, exact ${plain}`).toBeLessThanOrEqual(plainRel * Math.abs(plain));
           expect([...(P.owner as Float64Array)].concat([...(Q.owner as Float64Array)]), `${where}: inputs unchanged`).toEqual(before);
         }
