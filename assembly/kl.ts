@@ -254,10 +254,10 @@ const F32_UNDERFLOW_PER_ELEMENT: f64 = 7.52316384526264e-37; // 2^-120
     }
     // one call site of each form: they are inlined
     if (!f32 && !lean) blockF64(pb, qb, count, c, false);
-    // f32: a term of elements below 2^-77 can fall into the subnormals (p + q times (p − q)²/(p + q)²
-    // ≥ 2^-50 for two distinct floats), each then within 2^-149 absolute, not 2^-24 relative: such a
-    // block is kept where count·2^-149 is under 2^-28 of its Σ T (tiny near-identical rows were
-    // 17% off)
+    // f32: the term of two floats below 2^-77 can fall into the subnormals (near p = q it is about
+    // (p + q)·x², and x² ≥ 2^-50 for two distinct floats), each then within 2^-149 absolute, not
+    // 2^-24 relative: a block with such an element is kept where count·2^-149 is under 2^-29 of its
+    // Σ T (tiny near-identical rows were 17% off), else the scalar path takes it. Pads: T = 0 exactly.
     if (trusted(blockT, blockP, blockQ, blockLowest, f32 ? <f64>MIN_NORMAL_F32 : MIN_NORMAL_F64) && (!f32 || hsum(blockT) >= <f64>count * F32_UNDERFLOW_PER_ELEMENT || blockLowest >= F32_NO_UNDERFLOW)) {
       accT = f64x2.add(accT, blockT);
       accP = f64x2.add(accP, blockP);
@@ -268,6 +268,8 @@ const F32_UNDERFLOW_PER_ELEMENT: f64 = 7.52316384526264e-37; // 2^-120
       if (status & INVALID) return status;
     }
   }
+  // f64's last n % 4 (never f32's: its end passes whole when whole < n; tested so rather than by
+  // !f32, scalarRange<f32> keeps a second call site and is not inlined, 14 B less)
   if (end == whole && whole < n) status |= scalarRange<T>(p, q, whole, n, scale, false);
   if (status & INVALID) return status;
   storeResults(accT, accP, accQ, accD);
