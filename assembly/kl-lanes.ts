@@ -6,7 +6,7 @@
 // bit in the returned mask. A last group past `rows` repeats the last row and stores nothing
 // for it; a broadcast row (step 0) is the same address in every lane.
 
-import { termF32x4, termF64x2, TINY_TOTAL } from "./kl";
+import { F32_UNDERFLOW_PER_ELEMENT, termF32x4, termF64x2, TINY_TOTAL } from "./kl";
 import { log1pMinusXF64x2, MIN_NORMAL_F32, MIN_NORMAL_F64 } from "./math";
 
 export const LANES_DIM: i32 = 32;
@@ -21,14 +21,14 @@ export const LANES_DIM: i32 = 32;
 // that settle (totals above `least`), and the mask of those that do not (within `rows`).
 // Called, not inlined: once per two rows, and three copies would cost the module more than
 // the calls cost.
-function settle(t: v128, P: v128, Q: v128, d: v128, trusted: v128, limit: f64, least: f64, out: usize, r: i32, rows: i32): i32 {
+function settle(t: v128, P: v128, Q: v128, d: v128, trusted: v128, limit: f64, least: f64, leastT: f64, out: usize, r: i32, rows: i32): i32 {
   const tp = f64x2.div(t, P), tiny = f64x2.splat(least);
   const value = f64x2.add(tp, log1pMinusXF64x2(P, Q, d));
-  // trusted elements, finite sums, totals above `least`, and a correction that cancels T/P
-  // less than `limit` times
+  // trusted elements, finite sums, totals above `least`, Σ T at least `leastT`, and a
+  // correction that cancels T/P less than `limit` times
   const sum = f64x2.add(f64x2.add(t, P), Q);
   let ok = v128.and(trusted, f64x2.eq(f64x2.sub(sum, sum), f64x2.splat(0)));
-  ok = v128.and(ok, v128.and(f64x2.gt(P, tiny), f64x2.gt(Q, tiny)));
+  ok = v128.and(ok, v128.and(v128.and(f64x2.gt(P, tiny), f64x2.gt(Q, tiny)), f64x2.ge(t, f64x2.splat(leastT))));
   ok = v128.and(ok, v128.andnot(f64x2.lt(value, f64x2.splat(Infinity)), f64x2.gt(tp, f64x2.mul(f64x2.splat(limit), value))));
   const v = f64x2.pmax(f64x2.splat(0), value), zero = f64x2.splat(0);
   v128.store(out + (<usize>r << 4), v128.shuffle<f64>(v, zero, 0, 2));
@@ -57,7 +57,7 @@ export function klLanesF64(p: usize, q: usize, r: i32, rows: i32, dim: i32, pSte
     u = f64x2.add(u, f64x2.add(qv, qw));
     d = f64x2.add(d, f64x2.add(dv, dw));
   }
-  return settle(t, s, u, d, f64x2.ge(lo, f64x2.splat(MIN_NORMAL_F64)), 16, TINY_TOTAL, out, r, rows);
+  return settle(t, s, u, d, f64x2.ge(lo, f64x2.splat(MIN_NORMAL_F64)), 16, TINY_TOTAL, 0, out, r, rows);
 }
 
 // f32x4 → its lanes 0, 1 and 2, 3 as f64x2
@@ -136,8 +136,11 @@ export function klLanesF32(p: usize, q: usize, r: i32, rows: i32, dim: i32, pSte
   }
   // limit 2 (the per-row f32 path allows 2.5): the terms' f32 error, up to ~3e-7 of T, grows by
   // T/P over the value, and 2 keeps that within 1e-6 at every dim
-  const trusted = f32x4.ge(lo, f32x4.splat(MIN_NORMAL_F32)), limit: f64 = 2;
-  const left = settle(t0, s0, u0, d0, i64x2.extend_low_i32x4_s(trusted), limit, TINY_TOTAL_F32, out, r, rows);
+  // and, as klF32 (kl.ts), only where the terms that may have fallen into the subnormals
+  // (within dim·2^-149 together) stay under 2^-29 of the row's Σ T: dim·2^-120 (rows below it,
+  // identical ones too, go per row)
+  const trusted = f32x4.ge(lo, f32x4.splat(MIN_NORMAL_F32)), limit: f64 = 2, leastT = <f64>dim * F32_UNDERFLOW_PER_ELEMENT;
+  const left = settle(t0, s0, u0, d0, i64x2.extend_low_i32x4_s(trusted), limit, TINY_TOTAL_F32, leastT, out, r, rows);
   const trustedHigh = i64x2.extend_high_i32x4_s(trusted);
-  return left | (r + 2 < rows ? settle(t1, s1, u1, d1, trustedHigh, limit, TINY_TOTAL_F32, out, r + 2, rows) << 2 : 0);
+  return left | (r + 2 < rows ? settle(t1, s1, u1, d1, trustedHigh, limit, TINY_TOTAL_F32, leastT, out, r + 2, rows) << 2 : 0);
 }

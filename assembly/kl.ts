@@ -210,7 +210,7 @@ let blockLowest: f64 = 0;
 const TAIL: usize = memory.data(128, 16);
 const PAD: f64 = 2.3694278276172396e-38;
 const F32_NO_UNDERFLOW: f64 = 6.617444900424222e-24; // 2^-77
-const F32_UNDERFLOW_PER_ELEMENT: f64 = 7.52316384526264e-37; // 2^-120
+export const F32_UNDERFLOW_PER_ELEMENT: f64 = 7.52316384526264e-37; // 2^-120
 
 // The sums over n elements of type T (f64: of T, q·scale; f32: of T) into RESULTS: vector
 // steps block by block on the SIMD path (f64: lean while its blocks are certified), a block it
