@@ -15,7 +15,7 @@ import { fileURLToPath } from "node:url";
 import { init, kl, useBackend } from "../dist/index.js";
 import { INSTALL_HINT, ORT_HINT, loadPeers, peerVersions, plainLoop32, plainLoop64 } from "./peers.mjs";
 
-const SIZES = (process.env.KL_BENCH_SIZES ?? "16,100,1000,10000,100000,1000000,10000000").split(",").map(Number);
+const SIZES = (process.env.KL_BENCH_SIZES ?? "10,16,100,1000,10000,100000,1000000,10000000").split(",").map(Number);
 const TIME_MS = Number(process.env.KL_BENCH_TIME ?? 150); // per task and round
 const ROUNDS = 5;
 // A peer is not measured at a size where one call takes longer than this, nor above it

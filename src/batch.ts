@@ -142,12 +142,11 @@ function fromRows(out: RowsOut, redoBits: number, redo: Uint8Array): Float64Arra
 function redoRows(values: Float64Array, redo: Uint8Array, measure: MeasureName, p: Side, q: Side | null, o: Resolved): Float64Array {
   const rows = values.length, dim = p.shape.dim;
   let evaluator: RowEvaluator | null = null;
+  // every row to redo checked first, p's then q's: an invalid value comes before a row that
+  // sums to 0 (as on the JS path, which validates before it sums)
+  for (const s of [p, q]) for (let r = 0; r < rows; r++) if (redo[r] && s) checkRow(s, r);
   for (let r = 0; r < rows; r++) {
-    if (redo[r] === 0) continue;
-    evaluator ??= new RowEvaluator(dim);
-    checkRow(p, r);
-    if (q !== null) checkRow(q, r);
-    values[r] = exactRow(evaluator, measure, p, q, r, o);
+    if (redo[r]) values[r] = exactRow((evaluator ??= new RowEvaluator(dim)), measure, p, q, r, o);
   }
   return values;
 }
