@@ -1108,7 +1108,7 @@ forBackends("30. a batch with a zero-sum row before an invalid value", (b) => {
     for (const m of ["kl", "crossEntropy", "jsDivergence", "jsDistance", "jeffreys", "psi", "hellinger", "totalVariation", "renyi"]) {
       const o = m === "renyi" ? { dim: 2, alpha: 2 } : { dim: 2 };
       for (const T of [Array, Float64Array, Float32Array] as const) {
-        const f = (v: number[]) => (T === Array ? v : T.from(v));
+        const f = (v: number[]) => (T === Array ? v : T === Float64Array ? Float64Array.from(v) : Float32Array.from(v));
         expectError(() => api[m]!(f([0, 0, 1, Infinity]), f([1, 1, 1, 1]), o), "range", "KL_INFINITE", [/p\[3\] \(row 1, column 1\)/], `${m} ${T.name} p`);
         expectError(() => api[m]!(f([1, 1, 1, 1]), f([0, 0, -1, 1]), o), "range", "KL_NEGATIVE", [/q\[2\] \(row 1, column 0\)/], `${m} ${T.name} q`);
         expectError(() => api[m]!(f([1, 1, 1, NaN]), f([0, 0, 1, -1]), o), "range", "KL_NAN", [/p\[3\]/], `${m} ${T.name} p before q`);
