@@ -1116,3 +1116,21 @@ forBackends("30. a batch with a zero-sum row before an invalid value", (b) => {
     }
   });
 });
+
+// 31. pairwise and topK renyi of a candidate row with subnormal probabilities (1e-22 beside 1e300:
+// b ≈ 1e-322, two digits), which b^(1 − α) at α = 0.999 lifts to ~0.48: the matrix product's
+// rows were 1e-4 off. generate_regressions.py section 31: the same rows
+forBackends("31. pairwise / topK renyi of rows with subnormal probabilities", (b) => {
+  const row = (f: (i: number) => number) => Array.from({ length: 14 }, (_, i) => f(i));
+  const Q = [row((i) => (i < 13 ? 1e-22 * (1 + i / 7) : 1e300)), row((i) => 1 + (i % 3) / 2), row((i) => 1 + (i % 4) / 3), row((i) => 2 - (i % 5) / 5)];
+  const P = [0, 1, 2].map((r) => Array.from({ length: 14 }, (_, i) => 1 + ((i + r) % 5) / 4));
+  it("against mpmath at α = 0.999, 0.5, 2", () => {
+    useBackend(b);
+    for (const alpha of [0.999, 0.5, 2]) {
+      const e = evs(`renyiSubnormal/${alpha}`);
+      closeAll(pairwise("renyi", Float64Array.from(P.flat()), Float64Array.from(Q.flat()), { dim: 14, alpha }), e, `pairwise α ${alpha}`);
+      const top = topK("renyi", Float64Array.from(P.flat()), Float64Array.from(Q.flat()), { dim: 14, alpha, k: 4 }) as { indices: Int32Array; scores: Float64Array };
+      for (let r = 0; r < 3; r++) for (let j = 0; j < 4; j++) close(top.scores[r * 4 + j], e[r * 4 + top.indices[r * 4 + j]!]!, `topK α ${alpha} row ${r}`);
+    }
+  });
+});

@@ -161,7 +161,8 @@ function symmetricRows(s: Side, query: boolean): Rows | null {
 /**
  * renyi rows: aᵅ (query, e = α; bits: a > 0) or b¹⁻ᵅ (candidate, e = 1 − α; bits: b = 0),
  * 0 where the element is 0. h[r] is NaN where a power leaves [2⁻⁵⁰⁰, 2⁵⁰⁰] (every pair with
- * that row is redone: past it a product could underflow or overflow), else 0. Null as queryRows.
+ * that row is redone: past it a product could underflow or overflow) or a probability is
+ * subnormal (1e-4 off at α = 0.999), else 0. Null as queryRows.
  */
 function powerRows(s: Side, e: number, query: boolean): Rows | null {
   const totals = rowTotals(s);
@@ -177,8 +178,9 @@ function powerRows(s: Side, e: number, query: boolean): Rows | null {
         zeros[r] = 1;
         continue;
       }
-      const y = (x[at + k] = Math.pow(p / t, e));
-      if (!(y >= 2 ** -500 && y <= 2 ** 500)) h[r] = NaN;
+      // a subnormal p/t carries few digits, which a small |e| lifts into a power near 1
+      const a = p / t, y = (x[at + k] = Math.pow(a, e));
+      if (!(y >= 2 ** -500 && y <= 2 ** 500 && a >= MIN_NORMAL)) h[r] = NaN;
     }
   }
   return { x, h, bits, zeros };

@@ -125,7 +125,7 @@ export function resolve(options: ScoreOptions | undefined, normalizeDefault = tr
   }
   if (alpha !== undefined && !takesAlpha) bad("alpha is an option of renyi only");
   if (takesAlpha) {
-    if (alpha === undefined) bad("alpha (the order of the Rényi divergence, > 0) is required by renyi");
+    if (alpha === undefined) bad("alpha, the order (> 0), is required by renyi");
     if (typeof alpha !== "number") badType(`alpha must be a number, got ${describe(alpha)}`);
     if (!(alpha > 0)) bad(`alpha must be > 0 (Infinity allowed), got ${describe(alpha)}`);
   }
