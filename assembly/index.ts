@@ -2,6 +2,7 @@
 // one file per family, each with its SIMD loop and scalar tail side by side:
 //   math.ts      atanh tail, ln(a/b), e^x, e^x − 1, exact additions (once per width)
 //   kl.ts        KL sums of f64, f32 and plain Σ p·ln(p/q), and klRows
+//   kl-scalar.ts their scalar path: blocks the SIMD path cannot trust, exact for every input
 //   kl-lanes.ts  klRows' short rows across lanes (two rows per f64x2, four per f32x4)
 //   pair.ts      total variation, Hellinger, Jensen–Shannon, Jeffreys/PSI, Rényi: pairRows
 //   logits.ts    KL of softmax rows, streamed in passes; softmaxRows

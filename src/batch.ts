@@ -140,14 +140,14 @@ function fromRows(out: RowsOut, redoBits: number, redo: Uint8Array): Float64Arra
 
 /** The rows marked in `redo`: checked, then exactly, in JS. */
 function redoRows(values: Float64Array, redo: Uint8Array, measure: MeasureName, p: Side, q: Side | null, o: Resolved): Float64Array {
-  const rows = values.length, dim = p.shape.dim;
-  let evaluator: RowEvaluator | null = null;
+  const list: number[] = [];
+  for (let r = 0; r < redo.length; r++) if (redo[r]) list.push(r);
   // every row to redo checked first, p's then q's: an invalid value comes before a row that
   // sums to 0 (as on the JS path, which validates before it sums)
-  for (const s of [p, q]) for (let r = 0; r < rows; r++) if (redo[r] && s) checkRow(s, r);
-  for (let r = 0; r < rows; r++) {
-    if (redo[r]) values[r] = exactRow((evaluator ??= new RowEvaluator(dim)), measure, p, q, r, o);
-  }
+  for (const s of [p, q]) for (const r of list) if (s) checkRow(s, r);
+  // made only where a row is redone: it holds eight arrays of dim doubles
+  let evaluator: RowEvaluator | undefined;
+  for (const r of list) values[r] = exactRow((evaluator ??= new RowEvaluator(p.shape.dim)), measure, p, q, r, o);
   return values;
 }
 
