@@ -118,12 +118,13 @@ let blockLowest: f64 = 0;
   return 8 * hsum(s) + 3 * hsum(r) <= 240 * hsum(t);
 }
 
-// The last n % 16 floats of an f32 call, padded to a vector step of 16 with bytes of 1 in p and
+// The last n % 16 floats of an f32 call (three or more), padded to 16 with bytes of 1 in p and
 // q alike: pads of 2.3694278e-38 (a normal f32) whose terms and differences are exactly 0, and
 // their sum is taken off Σp and Σq again (exactly where those are small enough to matter). The
 // scalar path took them one logarithm each, through the imported Math.log: 10 floats cost more
 // than 16 (a rows batch cannot be padded in place: the next row follows).
 const TAIL: usize = memory.data(128, 16);
+const KEEP: usize = memory.data<i32>([-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
 const PAD: f64 = 2.3694278276172396e-38;
 const F32_NO_UNDERFLOW: f64 = 6.617444900424222e-24; // 2^-77
 export const F32_UNDERFLOW_PER_ELEMENT: f64 = 7.52316384526264e-37; // 2^-120
@@ -139,9 +140,10 @@ export const F32_UNDERFLOW_PER_ELEMENT: f64 = 7.52316384526264e-37; // 2^-120
   const c = f64x2.splat(scale);
   const f32 = sizeof<T>() == 4, block = f32 ? BLOCK_F32 : BLOCK_F64;
   const whole = n & (f32 ? ~15 : ~3);
-  // the tail, when there is one, is the iteration past the last block (whose i, a multiple of
-  // block, is below whole + block)
-  const end = f32 && whole < n ? whole + block : whole;
+  // a tail of three floats or more is the iteration past the last block (whose i, a multiple
+  // of block, is below whole + block); one or two cost less on the scalar path (~14 ns each
+  // against ~35 for a padded block)
+  const end = f32 && n - whole > 2 ? whole + block : whole;
   let lean = true;
   for (let i = 0; i < end; i += block) {
     let count = min(block, whole - i);
@@ -149,9 +151,15 @@ export const F32_UNDERFLOW_PER_ELEMENT: f64 = 7.52316384526264e-37; // 2^-120
     if (f32 && count <= 0) {
       i = whole;
       count = n - i;
-      memory.fill(TAIL, 1, 128);
-      memory.copy(TAIL, p + (<usize>i << 2), <usize>count << 2);
-      memory.copy(TAIL + 64, q + (<usize>i << 2), <usize>count << 2);
+      // four vectors a side, the lanes past the tail replaced by pads (bulk memory.copy and
+      // memory.fill of a few bytes cost V8 ~15 ns a call: more than the terms). The loads may
+      // read up to 60 bytes past an input: the scratch area has them (src/wasm.ts)
+      for (let k: usize = 0; k < 64; k += 16) {
+        // lanes below count: all ones, from 16 words of them before 16 of 0
+        const keep = v128.load(KEEP + 64 - (<usize>count << 2) + k);
+        v128.store(TAIL + k, v128.bitselect(v128.load(p + (<usize>i << 2) + k), i32x4.splat(0x01010101), keep));
+        v128.store(TAIL + 64 + k, v128.bitselect(v128.load(q + (<usize>i << 2) + k), i32x4.splat(0x01010101), keep));
+      }
       pb = TAIL;
       qb = TAIL + 64;
     }
@@ -174,7 +182,7 @@ export const F32_UNDERFLOW_PER_ELEMENT: f64 = 7.52316384526264e-37; // 2^-120
     // (p + q)·x², and x² ≥ 2^-50 for two distinct floats), each then within 2^-149 absolute, not
     // 2^-24 relative: a block with such an element is kept where count·2^-149 is under 2^-29 of its
     // Σ T (tiny near-identical rows were 17% off), else the scalar path takes it. Pads: T = 0 exactly.
-    if (trusted(blockT, blockP, blockQ, blockLowest, f32 ? <f64>MIN_NORMAL_F32 : MIN_NORMAL_F64) && (!f32 || hsum(blockT) >= <f64>count * F32_UNDERFLOW_PER_ELEMENT || blockLowest >= F32_NO_UNDERFLOW)) {
+    if (trusted(blockT, blockP, blockQ, blockLowest, f32 ? <f64>MIN_NORMAL_F32 : MIN_NORMAL_F64) && (!f32 || blockLowest >= F32_NO_UNDERFLOW || hsum(blockT) >= <f64>count * F32_UNDERFLOW_PER_ELEMENT)) {
       accT = f64x2.add(accT, blockT);
       accP = f64x2.add(accP, blockP);
       accQ = f64x2.add(accQ, blockQ);
@@ -184,8 +192,7 @@ export const F32_UNDERFLOW_PER_ELEMENT: f64 = 7.52316384526264e-37; // 2^-120
       if (status & INVALID) return status;
     }
   }
-  // f64's last n % 4 (never f32's: its end passes whole when whole < n; tested so rather than by
-  // !f32, scalarRange<f32> keeps a second call site and is not inlined, 14 B less)
+  // f64's last n % 4, f32's last one or two
   if (end == whole && whole < n) status |= scalarRange<T>(p, q, whole, n, scale, false);
   if (status & INVALID) return status;
   storeResults(accT, accP, accQ, accD);

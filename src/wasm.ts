@@ -98,8 +98,9 @@ export class Kernel {
     this.relaxed = (exports as unknown as { RELAXED_SIMD?: WebAssembly.Global }).RELAXED_SIMD?.value === 1;
     this.scratch = exports.scratchPtr();
     this.results = exports.resultsPtr();
-    // the last vector of a partial block may read up to 16 bytes past the q chunk; the row
-    // results of a batch call follow
+    // a kernel may read up to 60 bytes past the q chunk (the four vectors of an f32 call's last
+    // floats, assembly/kl.ts; the lanes' last vector: 16), never write there; the row results of
+    // a batch call follow
     this.rowsAt = this.scratch + 2 * CHUNK_BYTES + 64;
     // ≥ MAX_ROWS rows of results; then the matrix area (src/wasm/matrix.ts): pairwise and topK
     // keep the candidate rows there across blocks of query rows
