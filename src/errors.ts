@@ -34,3 +34,8 @@ export class KLTypeError extends TypeError {
     this.code = code;
   }
 }
+
+/** KL_OVERFLOW: one rule and one message for every measure and reduction (docs/semantics.md). */
+export function overflow(): never {
+  throw new KLRangeError("KL_OVERFLOW", "the result exceeds the double range (about 1.8e308); scale the inputs down");
+}

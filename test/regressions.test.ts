@@ -1134,3 +1134,14 @@ forBackends("31. pairwise / topK renyi of rows with subnormal probabilities", (b
     }
   });
 });
+
+// 32. klTerms of a row whose total is past the double range: each term was NaN (x/∞ and
+// ln(∞/∞)) on both backends, where every sum measure was exact
+forBackends("32. klTerms of rows whose total overflows a double", (b) => {
+  it("against mpmath, as one pair and as rows", () => {
+    useBackend(b);
+    closeAll(klTerms([1.7e308, 1.7e308, 1], [1, 1, 1]), evs("termsBig/p"), "p's total");
+    closeAll(klTerms([1, 2, 3], [1.7e308, 1e308, 1]), evs("termsBig/q"), "q's total");
+    closeAll(klTerms([1.7e308, 1.7e308, 1, 1, 2, 3], [1, 1, 1, 1.7e308, 1e308, 1], { dim: 3 }), [...evs("termsBig/p"), ...evs("termsBig/q")], "rows");
+  });
+});

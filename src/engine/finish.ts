@@ -3,7 +3,7 @@
 import { normalizes, type Resolved } from "./options.js";
 import { checkValues, type Side, zeroAt } from "./sides.js";
 import { checkVectorType, type Vector } from "./vector.js";
-import { KLRangeError } from "../errors.js";
+import { KLRangeError, overflow } from "../errors.js";
 import { Sum } from "../exact/sum.js";
 import { type MeasureName, type MeasureRecord, MEASURES } from "../measures/registry.js";
 
@@ -69,10 +69,6 @@ export function reduce(values: Float64Array, o: Resolved, single: boolean): numb
 export function finite(result: number, from: number): number {
   if (Math.abs(result) === Infinity && from !== Infinity) overflow();
   return result;
-}
-
-export function overflow(): never {
-  throw new KLRangeError("KL_OVERFLOW", "the result exceeds the double range (about 1.8e308); scale the inputs down");
 }
 
 /** Row r's value is +Infinity or NaN: fine only for +Infinity that the zeros of the inputs explain. */

@@ -61,6 +61,11 @@ function bad(message: string): never {
   throw new KLRangeError("KL_BAD_OPTION", `options.${message}`);
 }
 
+/** klTerms, pairwise and topK give every value: a reduction or weights cannot apply. */
+export function noReduction(o: Resolved, what: string): void {
+  if (o.reduction !== "none" || o.weights !== null) bad(`reduction and options.weights do not apply to ${what}`);
+}
+
 function badType(message: string): never {
   throw new KLTypeError("KL_BAD_OPTION", `options.${message}`);
 }
@@ -125,7 +130,7 @@ export function resolve(options: ScoreOptions | undefined, normalizeDefault = tr
   }
   if (alpha !== undefined && !takesAlpha) bad("alpha is an option of renyi only");
   if (takesAlpha) {
-    if (alpha === undefined) bad("alpha, the order (> 0), is required by renyi");
+    if (alpha === undefined) bad("alpha is required by renyi");
     if (typeof alpha !== "number") badType(`alpha must be a number, got ${describe(alpha)}`);
     if (!(alpha > 0)) bad(`alpha must be > 0 (Infinity allowed), got ${describe(alpha)}`);
   }

@@ -4,7 +4,7 @@ import { KLRangeError } from "../errors.js";
 import { measureOf, type MeasureName } from "../measures/registry.js";
 import { simdRows } from "./backend.js";
 import { finish } from "./finish.js";
-import { resolve, type BatchOptions, type Resolved } from "./options.js";
+import { noReduction, resolve, type BatchOptions, type Resolved } from "./options.js";
 import { rowValues } from "./rows.js";
 import { checkSide, rowSide, side, type Side } from "./sides.js";
 
@@ -13,7 +13,7 @@ export function matrixPair(measure: MeasureName, a: unknown, b: unknown, options
   if (!m.twoSided) throw new KLRangeError("KL_BAD_OPTION", `${measure} has one argument: pairwise and topK need a two-sided measure`);
   const o = resolve(options, m.normalize, m.alpha === true);
   if (o.dim === null) throw new KLRangeError("KL_BAD_OPTION", "options.dim (the row length) is required");
-  if (o.reduction !== "none" || o.weights !== null) throw new KLRangeError("KL_BAD_OPTION", "options.reduction and options.weights do not apply here");
+  noReduction(o, "pairwise and topK");
   // values: checked by the product path's row totals (src/engine/matrix.ts), else by pairEvaluator
   return { o, A: side(a, names[0], o.inputP, o.dim), B: side(b, names[1], o.inputQ, o.dim) };
 }

@@ -2,7 +2,7 @@
 // composition into the normalised KL (the same formula for both backends), plus the exact
 // normalised KL for what the kernels cannot settle.
 import type { Vector } from "../engine/vector.js";
-import { KLRangeError } from "../errors.js";
+import { KLRangeError, overflow } from "../errors.js";
 import { atanhTail, log1pMinusX, logRatio, MIN_NORMAL } from "./log.js";
 import { divisionError, powerOfTwoScale, Sum } from "./sum.js";
 
@@ -204,7 +204,7 @@ export function plainKL(s: Sums): number {
   if (s.qZero) return Infinity; // before overflow: +Infinity is the exact value here
   // Σp, Σq may overflow (two values of 1e308) while Σ p·ln(p/q) does not
   if (!Number.isFinite(s.t)) {
-    throw new KLRangeError("KL_OVERFLOW", "a sum exceeds the double range; scale the inputs down");
+    overflow();
   }
   return s.t;
 }

@@ -30,6 +30,8 @@ export function termsRow(p: Row, q: Row, normalize: boolean, out: Float64Array, 
     return;
   }
   const P = total(p, normalize), Q = total(q, normalize);
+  // a total past the double range: the same terms from that row halved (a·ln(a/b) was NaN)
+  if (P === Infinity || Q === Infinity) return termsRow(half(p, P), half(q, Q), normalize, out, at0);
   const logQP = normalize ? logRatio(Q, P) : 0;
   for (let i = 0; i < n; i++) out[at0 + i] = exactTerm(p.v[p.off + i], q.v[q.off + i], P, Q, logQP, normalize);
 }
@@ -50,6 +52,11 @@ function exactTerm(x: number, y: number, P: number, Q: number, logQP: number, no
     return a * nearLog(pow2(x, kp), pow2(y, kq), P2, Q2, true);
   }
   return a * nearLog(x, y, P, Q, normalize);
+}
+
+/** The row halved where its total overflows, else the row. */
+function half(r: Row, t: number): Row {
+  return t < Infinity ? r : { ...r, v: probs(r, false).map((x) => x / 2), off: 0 };
 }
 
 /** ln of element i's probability, for either kind of row (logTotal: ln of a probability row's total, or 0). */
