@@ -75,7 +75,7 @@ const internalProps = new RegExp(`^(${[
   "renyiLarge", "reranked", "results", "root", "row", "rowCalls", "rows", "rowsAt", "rowStatus", "scale",
   "scratch", "shape", "shortlisted", "shortSums",
   "smallFromLogitsExact", "smooth", "sums", "tail", "termsNonNegative", "thresholds", "tie", "total", "totalLo", "twoSided",
-  "usesBase", "views", "zeroA", "zeroB", "zeros", "rawLo", "dominantDiff", "pairKL", "cap", "kept", "col", "add", "wasm", "module", "measure",
+  "usesBase", "views", "zeroA", "zeroB", "zeros", "rawLo", "dominantDiff", "pairKL", "cap", "kept", "col", "add", "wasm", "module", "measure", "values",
 ].join("|")})$`);
 // Renames the library entries' local names again, with Oxc's mangler (rolldown's minifySync, names
 // only: no other transform): it gives the same short names in sibling scopes where esbuild makes

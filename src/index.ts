@@ -67,7 +67,7 @@ function run(measure: MeasureName, p: unknown, q: unknown, options: ScoreOptions
 /** Shannon entropy H(P) = −Σ pᵢ·ln pᵢ. */
 export function entropy<O extends ScoreOptions>(p: Vector, options?: O): ScoreResult<O> {
   if (Array.isArray(options) || ArrayBuffer.isView(options)) {
-    throw new KLTypeError("KL_BAD_OPTION", "entropy takes one distribution: entropy(p, options); for two, crossEntropy(p, q) or kl(p, q)");
+    throw new KLTypeError("KL_BAD_OPTION", "entropy takes one distribution, entropy(p, options); for two: crossEntropy, kl");
   }
   return run("entropy", p, undefined, options) as ScoreResult<O>;
 }

@@ -1145,3 +1145,16 @@ forBackends("32. klTerms of rows whose total overflows a double", (b) => {
     closeAll(klTerms([1.7e308, 1.7e308, 1, 1, 2, 3], [1, 1, 1, 1.7e308, 1e308, 1], { dim: 3 }), [...evs("termsBig/p"), ...evs("termsBig/q")], "rows");
   });
 });
+
+// 33. klTerms never NaN: a probability flushed to 0 by its total (0·(0/0)), a raw log-probability
+// past the double range beside an equal one (∞·0), and logits 1e308 apart (∞ − ∞ inside: the
+// documented intermediate-overflow limit, KL_OVERFLOW)
+forBackends("33. klTerms terms that were NaN", (b) => {
+  it("against mpmath; KL_OVERFLOW, not NaN, where an intermediate overflows", () => {
+    useBackend(b);
+    closeAll(klTerms([1e200, 1e-200, 2.2250738585072014e-308], [1e-200, 1e200, 2.2250738585072014e-308]), evs("termsNaN/flushed"), "flushed");
+    closeAll(klTerms([700, -700, 745], [1, 700, 745], { input: "log-probabilities", normalize: false }), evs("termsNaN/raw"), "raw log-probabilities");
+    const e = thrown(() => klTerms([50, -1e308, 1e308], [0, -1e308, -1e308], { input: "logits" })) as { code?: unknown } | undefined;
+    expect(e?.code, "logits 1e308 apart").toBe("KL_OVERFLOW");
+  });
+});

@@ -19,11 +19,12 @@ export function terms(p: Vector, q: Vector, options?: ScoreOptions): Float64Arra
   const normalize = normalizes(o);
   for (let r = 0; r < rows; r++) termsRow(rowOf(ps, r, o), rowOf(qs, r, o), normalize, out, r * dim);
   // +Infinity only where q = 0 under p > 0 (termsRow's, exact); a finite term past the double
-  // range (1e308·ln 1e308), or its multiple in the caller's base, is KL_OVERFLOW as in kl()
+  // range (1e308·ln 1e308), or its multiple in the caller's base, is KL_OVERFLOW as in kl(), and
+  // so is a NaN left by an intermediate overflow (logits 1e308 apart: ∞ − ∞), never returned
   // (row and column only for an infinite term: the loop runs once per output element)
   for (let i = 0, k = 0; i < out.length; i++) {
     const v = (out[i] *= o.scale);
-    if (Math.abs(v) === Infinity && !(v === Infinity && zeroAt(qs, (i - (k = i % dim)) / dim, k))) overflow();
+    if (!(Math.abs(v) < Infinity) && !(v === Infinity && zeroAt(qs, (i - (k = i % dim)) / dim, k))) overflow();
   }
   return out;
 }

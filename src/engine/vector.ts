@@ -60,7 +60,7 @@ export function checkVectorType(v: unknown, name: string): asserts v is Vector {
     }
     // a transferred buffer reads as length 0: say so rather than "empty" or a length mismatch
     if (v.length === 0 && detached(v.buffer)) {
-      throw new KLTypeError("KL_DETACHED", `${name} is a ${v.constructor.name} whose buffer is detached (transferred to a worker or structuredClone): it has no values`);
+      throw new KLTypeError("KL_DETACHED", `${name} is a ${v.constructor.name} whose buffer is detached (transferred to a worker or structuredClone)`);
     }
     return;
   }

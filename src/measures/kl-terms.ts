@@ -20,11 +20,11 @@ export function termsRow(p: Row, q: Row, normalize: boolean, out: Float64Array, 
       // a flushed to 0 (ln a < −745): a·ln(a/b) is under 2^-1074·|ln a − ln b| < 2e-15, and
       // 0 here, also where ln a − ln b is past the double range (0·∞ would be NaN)
       else if (a === 0) out[at0 + i] = 0;
-      else if (p.log !== null && q.log !== null) {
-        out[at0 + i] = a * logPair(p, q, i).d;
-      } else {
-        // one side in the log domain: ln a − ln b from logs (a or b may flush to 0 in double)
-        out[at0 + i] = a * (logOf(p, i, logP) - logOf(q, i, logQ));
+      else {
+        // ln a − ln b from logs, two sides of them or one (a or b may flush to 0 in double);
+        // 0 where it is 0, also beside an a past the double range (∞·0)
+        const d = p.log !== null && q.log !== null ? logPair(p, q, i).d : logOf(p, i, logP) - logOf(q, i, logQ);
+        out[at0 + i] = d && a * d;
       }
     }
     return;
@@ -41,6 +41,8 @@ function exactTerm(x: number, y: number, P: number, Q: number, logQP: number, no
   if (x === 0) return 0;
   if (y === 0) return Infinity;
   const a = normalize ? x / P : x;
+  // a flushed to 0 (a total past 2^1074 times x): the term is 0, as on the log branch
+  if (a === 0) return 0;
   // ln(a/b) = ln(x/y) + ln(Q/P), from the inputs (a or b may flush to 0 in double); near
   // x/y = Q/P that sum cancels, so there use the exact difference x·Q − y·P
   const L = logRatio(x, y) + logQP;
