@@ -31,7 +31,8 @@ export function termsRow(p: Row, q: Row, normalize: boolean, out: Float64Array, 
   }
   const P = total(p, normalize), Q = total(q, normalize);
   // a total past the double range: the same terms from that row halved (a·ln(a/b) was NaN);
-  // a q of 5e-324 there halves to 0, and its term to +Infinity (docs/semantics.md, known limits)
+  // a q of 5e-324 there halves to 0: its term comes out +Infinity, which terms() reports as
+  // KL_OVERFLOW (docs/semantics.md, known limits)
   if (P === Infinity || Q === Infinity) return termsRow(half(p, P), half(q, Q), normalize, out, at0);
   const logQP = normalize ? logRatio(Q, P) : 0;
   for (let i = 0; i < n; i++) out[at0 + i] = exactTerm(p.v[p.off + i], q.v[q.off + i], P, Q, logQP, normalize);
